@@ -1,0 +1,72 @@
+"""The ASGI application: the composition root of the API process."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import procrastinate
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from api.context import Context
+from api.graphql import schema
+from domain.resources import Resources
+from domain.security import decode_access_token
+from domain.settings import Settings, get_settings
+from workers.queue import create_queue_app
+
+log = logging.getLogger("api")
+
+
+class GraphQLEndpoint(GraphQL[Context, None]):
+    def __init__(self, resources: Resources, queue: procrastinate.App) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if resources.settings.graphiql else None)
+        self.resources = resources
+        self.queue = queue
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        viewer = None
+        header = request.headers.get("authorization", "")
+        if header[:7].lower() == "bearer ":
+            viewer = decode_access_token(self.resources.settings, header[7:].strip())
+        context = Context(
+            request=request,
+            response=response if isinstance(response, Response) else None,
+            resources=self.resources,
+            queue=self.queue,
+            viewer=viewer,
+        )
+        if isinstance(response, Response):
+            response.headers["X-Request-ID"] = context.request_id
+        return context
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    resources = Resources.create(settings)
+    queue = create_queue_app(settings)
+    graphql = GraphQLEndpoint(resources, queue)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with queue.open_async():
+            try:
+                yield
+            finally:
+                await resources.close()
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    routes: list[Any] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,89 @@
+"""Per-request state: the viewer, one lazily opened session, the jobs to send after commit, the loaders."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, TypeVar
+
+import procrastinate
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from api.errors import ClientError, ErrorCode
+from domain.jobs import JobBuffer
+from domain.models import Role
+from domain.resources import Resources
+from domain.security import AccessClaims
+
+if TYPE_CHECKING:
+    from api.loaders import Loaders
+
+T = TypeVar("T")
+STAFF_ROLES = frozenset({Role.OFFICER, Role.AUDITOR, Role.ADMIN})
+
+
+@dataclass
+class Context:
+    request: Request | WebSocket
+    response: Response | None
+    resources: Resources
+    queue: procrastinate.App
+    viewer: AccessClaims | None
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    jobs: JobBuffer = field(default_factory=JobBuffer)
+    rollback_only: bool = False
+    _session: AsyncSession | None = None
+    # Sibling fields resolve concurrently; an AsyncSession must only be used by one coroutine at a time.
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def settings(self):  # type: ignore[no-untyped-def]
+        return self.resources.settings
+
+    @property
+    def storage(self):  # type: ignore[no-untyped-def]
+        return self.resources.storage
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        from api.loaders import Loaders
+
+        return Loaders(self)
+
+    async def db(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async with self._lock:
+            if self._session is None:
+                self._session = self.resources.sessions()
+                await self._session.begin()
+            return await work(self._session)
+
+    async def finish(self, *, commit: bool) -> None:
+        """Ends the operation's transaction; jobs go out only after a successful commit."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            if commit and not self.rollback_only:
+                await session.commit()
+            else:
+                await session.rollback()
+                self.jobs.drain()
+        finally:
+            await session.close()
+
+    def require_viewer(self) -> AccessClaims:
+        if self.viewer is None:
+            raise ClientError(ErrorCode.UNAUTHENTICATED, "Log in first.")
+        return self.viewer
+
+    def viewer_is_staff(self) -> bool:
+        return self.viewer is not None and self.viewer.role in STAFF_ROLES
+
+    def viewer_id(self) -> uuid.UUID | None:
+        return self.viewer.user_id if self.viewer else None

@@ -1,0 +1,59 @@
+"""How errors reach clients: expected ones carry a code, unexpected ones are masked with a request id."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Any
+
+from graphql import GraphQLError
+
+log = logging.getLogger("api.errors")
+
+
+class ErrorCode(enum.StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+class ClientError(GraphQLError):
+    """An error the client caused and may see as it is."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message, extensions={"code": code.value})
+
+
+def present(error: GraphQLError, request_id: str) -> GraphQLError:
+    """The form of ``error`` a client may see."""
+    original = error.original_error
+    if original is None:
+        # Syntax, validation and variable-coercion errors: the client's own query is at fault.
+        code = error.extensions.get("code") if error.extensions else None
+        if not code:
+            code = (
+                ErrorCode.BAD_USER_INPUT if "variable" in error.message.lower() else ErrorCode.GRAPHQL_VALIDATION_FAILED
+            )
+        return _copy(error, error.message, {**(error.extensions or {}), "code": str(code)})
+    if isinstance(original, ClientError):
+        return _copy(error, original.message, dict(original.extensions or {}))
+    log.error("unexpected error in %s (request %s)", error.path, request_id, exc_info=original)
+    return _copy(
+        error,
+        "Internal server error",
+        {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
+    )
+
+
+def _copy(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )

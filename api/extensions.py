@@ -1,0 +1,43 @@
+"""The operation boundary: one transaction per GraphQL operation and the client-facing form of errors."""
+
+from __future__ import annotations
+
+import logging
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from api.context import Context
+from api.errors import ErrorCode, present
+from workers.queue import send_jobs
+
+log = logging.getLogger("api.operation")
+
+
+class OperationBoundary(SchemaExtension):
+    async def on_operation(self):  # type: ignore[no-untyped-def,override]
+        yield
+        context = self.execution_context.context
+        if not isinstance(context, Context):
+            return
+        result = self.execution_context.result
+        failed = result is None or bool(result.errors)
+        try:
+            await context.finish(commit=not failed)
+        except Exception:
+            log.exception("commit failed (request %s)", context.request_id)
+            if result is not None:
+                result.data = None
+                result.errors = [
+                    GraphQLError(
+                        "Internal server error",
+                        extensions={
+                            "code": ErrorCode.INTERNAL_SERVER_ERROR.value,
+                            "requestId": context.request_id,
+                        },
+                    )
+                ]
+            return
+        if context.jobs.requests:
+            await send_jobs(context.queue, context.jobs.drain())
+        if result is not None and result.errors:
+            result.errors = [present(error, context.request_id) for error in result.errors]

@@ -1,0 +1,68 @@
+"""One DataLoader per access pattern, made per request, so nested fields cost one query per level."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from api.context import Context
+from domain.models import (
+    Category,
+    Kecamatan,
+    Kelurahan,
+    Kota,
+    Photo,
+    ReportStatusChange,
+    Unit,
+    User,
+)
+
+M = TypeVar("M")
+
+
+class Loaders:
+    def __init__(self, context: Context) -> None:
+        self._context = context
+        self.category = self._by_id(Category, Category.id)
+        self.kelurahan = self._by_id(Kelurahan, Kelurahan.id)
+        self.kecamatan = self._by_id(Kecamatan, Kecamatan.id)
+        self.kota = self._by_id(Kota, Kota.id)
+        self.unit = self._by_id(Unit, Unit.id)
+        self.user = self._by_id(User, User.id)
+        self.photos_of_report = self._grouped(Photo, Photo.report_id, order=(Photo.position,))
+        self.history_of_report = self._grouped(
+            ReportStatusChange,
+            ReportStatusChange.report_id,
+            order=(ReportStatusChange.at, ReportStatusChange.id),
+        )
+
+    def _by_id(self, model: type[M], column: Any) -> DataLoader[Any, M | None]:
+        async def load(keys: list[Any]) -> Sequence[M | None]:
+            async def run(session: AsyncSession) -> dict[Any, M]:
+                rows = await session.scalars(select(model).where(column.in_(keys)))
+                return {getattr(row, column.key): row for row in rows}
+
+            found = await self._context.db(run)
+            return [found.get(key) for key in keys]
+
+        return DataLoader(load_fn=load)
+
+    def _grouped(self, model: type[M], column: Any, *, order: tuple[Any, ...]) -> DataLoader[uuid.UUID, list[M]]:
+        async def load(keys: list[uuid.UUID]) -> Sequence[list[M]]:
+            async def run(session: AsyncSession) -> dict[Any, list[M]]:
+                rows = await session.scalars(select(model).where(column.in_(keys)).order_by(*order))
+                groups: dict[Any, list[M]] = defaultdict(list)
+                for row in rows:
+                    groups[getattr(row, column.key)].append(row)
+                return groups
+
+            groups = await self._context.db(run)
+            return [groups.get(key, []) for key in keys]
+
+        return DataLoader(load_fn=load)

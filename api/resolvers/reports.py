@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+import enum
+import uuid
+
+from typing import Annotated
+
+import strawberry
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types import Info
+
+from api.context import Context
+from api.errors import ClientError, ErrorCode
+from api.resolvers.common import error_code, now
+from api.schema.catalogue import Category
+from api.schema.geo import Kelurahan, KelurahanMatch
+from api.schema.pagination import PageInfo, check_first, decode_cursor, encode_cursor
+from api.schema.reports import Report, ReportConnection, ReportEdge
+from domain import models, reports, routing
+from domain.errors import DomainError
+
+
+@strawberry.enum(description="Why createReport failed.")
+class CreateReportErrorCode(enum.Enum):
+    INVALID_CLIENT_REQUEST_ID = "INVALID_CLIENT_REQUEST_ID"
+    INVALID_LOCATION = "INVALID_LOCATION"
+    OUTSIDE_SERVICE_AREA = "OUTSIDE_SERVICE_AREA"
+    UNKNOWN_CATEGORY = "UNKNOWN_CATEGORY"
+    DESCRIPTION_REQUIRED = "DESCRIPTION_REQUIRED"
+    DESCRIPTION_TOO_LONG = "DESCRIPTION_TOO_LONG"
+    TOO_MANY_PHOTOS = "TOO_MANY_PHOTOS"
+    DUPLICATE_PHOTO = "DUPLICATE_PHOTO"
+    PHOTO_NOT_FOUND = "PHOTO_NOT_FOUND"
+    PHOTO_FORBIDDEN = "PHOTO_FORBIDDEN"
+    PHOTO_ALREADY_USED = "PHOTO_ALREADY_USED"
+    PHOTO_NOT_UPLOADED = "PHOTO_NOT_UPLOADED"
+    PHOTO_EMPTY = "PHOTO_EMPTY"
+    PHOTO_NOT_AN_IMAGE = "PHOTO_NOT_AN_IMAGE"
+    PHOTO_TOO_LARGE = "PHOTO_TOO_LARGE"
+    INVALID_SIZE = "INVALID_SIZE"
+    CONFLICT = "CONFLICT"
+
+
+@strawberry.type(description="A createReport problem.")
+class CreateReportError:
+    code: CreateReportErrorCode = strawberry.field(description="Machine-readable reason.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+    field: str | None = strawberry.field(description="The input field at fault.")
+
+
+@strawberry.type(description="Result of createReport.")
+class CreateReportPayload:
+    report: Report | None = strawberry.field(description="The report (the same one on a retry); null on error.")
+    errors: list[CreateReportError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="A point from the device.")
+class LocationInput:
+    lat: float = strawberry.field(description="Latitude, -90..90.")
+    lon: float = strawberry.field(description="Longitude, -180..180.")
+    accuracy_m: float | None = strawberry.field(default=None, description="Stated accuracy in metres.")
+
+
+@strawberry.input(description="A new report.")
+class CreateReportInput:
+    client_request_id: str = strawberry.field(
+        description="Made by the app once per report (a UUID); a retry with the same id returns the same report."
+    )
+    category: str = strawberry.field(description="Category code, from `categories`.")
+    description: str = strawberry.field(description="What is wrong, up to 2000 characters.")
+    location: LocationInput = strawberry.field(description="Where.")
+    photo_keys: list[str] = strawberry.field(
+        default_factory=list,
+        description="Keys from requestPhotoUpload, after uploading; at most 5.",
+    )
+    anonymous: bool = strawberry.field(default=False, description="Hide your name from the public.")
+
+
+async def present_reports(context: Context, rows: list[models.Report]) -> list[Report]:
+    viewer_id = context.viewer_id()
+    staff = context.viewer_is_staff()
+    categories = await context.loaders.category.load_many([r.category_id for r in rows])
+    return [
+        Report.from_model(
+            r,
+            privileged=staff or (viewer_id is not None and r.reporter_id == viewer_id),
+            sensitive=bool(c and c.sensitive),
+        )
+        for r, c in zip(rows, categories, strict=True)
+    ]
+
+
+def parse_id(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+@strawberry.type
+class ReportQueries:
+    @strawberry.field(description="One report by id; null if there is none.")
+    async def report(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="Report id.")],
+    ) -> Report | None:
+        report_id = parse_id(id)
+        if report_id is None:
+            return None
+
+        async def run(session: AsyncSession) -> models.Report | None:
+            return await session.get(models.Report, report_id)
+
+        row = await info.context.db(run)
+        return (await present_reports(info.context, [row]))[0] if row else None
+
+    @strawberry.field(description="Your own reports, newest first.")
+    async def my_reports(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="endCursor of the previous page."),
+        ] = None,
+    ) -> ReportConnection:
+        viewer = info.context.require_viewer()
+        limit = check_first(first)
+        cursor = decode_cursor(after)
+
+        async def run(session: AsyncSession) -> list[models.Report]:
+            return await reports.my_reports(session, reporter_id=viewer.user_id, after=cursor, limit=limit + 1)
+
+        rows = await info.context.db(run)
+        page = rows[:limit]
+        nodes = await present_reports(info.context, page)
+        edges = [ReportEdge(cursor=encode_cursor(r.created_at, r.id), node=n) for r, n in zip(page, nodes, strict=True)]
+        return ReportConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > limit,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+    @strawberry.field(description="The report categories, in display order.")
+    async def categories(
+        self,
+        info: Info,
+        include_inactive: Annotated[bool, strawberry.argument(description="Also list retired categories.")] = False,
+    ) -> list[Category]:
+        async def run(session: AsyncSession) -> list[models.Category]:
+            query = select(models.Category).order_by(models.Category.sort_order)
+            if not include_inactive:
+                query = query.where(models.Category.active)
+            return list(await session.scalars(query))
+
+        return [Category.from_model(c) for c in await info.context.db(run)]
+
+    @strawberry.field(description="The kelurahan a report at this point would be routed to; null outside Jakarta.")
+    async def kelurahan_at(
+        self,
+        info: Info,
+        lat: Annotated[float, strawberry.argument(description="Latitude.")],
+        lon: Annotated[float, strawberry.argument(description="Longitude.")],
+    ) -> KelurahanMatch | None:
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ClientError(ErrorCode.BAD_USER_INPUT, "lat must be in -90..90 and lon in -180..180.")
+        context = info.context
+
+        async def run(session: AsyncSession) -> tuple[models.Kelurahan, float] | None:
+            area = await routing.locate(
+                session,
+                lat=lat,
+                lon=lon,
+                max_distance_m=context.settings.nearest_kelurahan_max_m,
+            )
+            if area is None:
+                return None
+            kelurahan = await session.get(models.Kelurahan, area.kelurahan_id)
+            return (kelurahan, area.distance_m) if kelurahan else None
+
+        found = await context.db(run)
+        if found is None:
+            return None
+        return KelurahanMatch(kelurahan=Kelurahan.from_model(found[0]), distance_m=found[1])
+
+
+@strawberry.type
+class ReportMutations:
+    @strawberry.mutation(description="File a report. Safe to retry with the same clientRequestId.")
+    async def create_report(self, info: Info, input: CreateReportInput) -> CreateReportPayload:
+        context = info.context
+        viewer = context.require_viewer()
+        data = reports.NewReport(
+            client_request_id=input.client_request_id,
+            category=input.category,
+            description=input.description,
+            lat=input.location.lat,
+            lon=input.location.lon,
+            accuracy_m=input.location.accuracy_m,
+            photo_keys=list(input.photo_keys),
+            anonymous=input.anonymous,
+        )
+
+        async def run(session: AsyncSession) -> models.Report:
+            return await reports.create_report(
+                session,
+                context.storage,
+                context.settings,
+                reporter_id=viewer.user_id,
+                data=data,
+                jobs=context.jobs,
+                now=now(),
+            )
+
+        try:
+            row = await context.db(run)
+        except DomainError as exc:
+            code = error_code(context, exc, CreateReportErrorCode)
+            return CreateReportPayload(
+                report=None,
+                errors=[CreateReportError(code=code, message=exc.message, field=exc.field)],
+            )
+        return CreateReportPayload(report=(await present_reports(context, [row]))[0], errors=[])

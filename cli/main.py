@@ -1,0 +1,119 @@
+"""`jsc` command line: data import, staff accounts, the worker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+
+from sqlalchemy import select
+from tqdm import tqdm
+
+from domain import accounts, jakarta
+from domain.errors import DomainError
+from domain.models import Role, Unit
+from domain.resources import Resources
+from domain.settings import get_settings
+
+
+async def load_jakarta_command(force: bool) -> int:
+    res = Resources.create(get_settings())
+    try:
+        async with res.unit_of_work() as session:
+            if await jakarta.jakarta_loaded(session) and not force:
+                await jakarta.load_catalogue(session, data_dir=res.settings.jakarta_data_dir)
+                print("jsc: Jakarta boundaries already loaded; catalogue refreshed")
+                return 0
+            total = len(jakarta.read_features(res.settings.jakarta_data_dir))
+            with tqdm(
+                total=total,
+                unit="kelurahan",
+                desc="Importing kelurahan",
+                file=sys.stderr,
+            ) as bar:
+                result = await jakarta.load_jakarta(
+                    session,
+                    data_dir=res.settings.jakarta_data_dir,
+                    progress=bar.update,
+                    force=True,
+                )
+        print(
+            f"jsc: loaded {result.kelurahan} kelurahan, {result.kecamatan} kecamatan, {result.kota} kota, "
+            f"{result.units} units, {result.categories} categories"
+        )
+        return 0
+    finally:
+        await res.close()
+
+
+async def create_user_command(ns: argparse.Namespace) -> int:
+    role = Role(ns.role.upper())
+    password = ns.password or getpass.getpass("Password for the new account: ")
+    res = Resources.create(get_settings())
+    try:
+        async with res.unit_of_work() as session:
+            unit_id = None
+            if ns.unit:
+                unit_id = await session.scalar(select(Unit.id).where(Unit.code == ns.unit))
+                if unit_id is None:
+                    print(
+                        f"jsc: no unit with code {ns.unit!r} (e.g. kel-31.73.04.1001, sudin-sda-31.73)",
+                        file=sys.stderr,
+                    )
+                    return 2
+            user = await accounts.sign_up(
+                session,
+                email=ns.email,
+                phone=ns.phone,
+                password=password,
+                display_name=ns.name,
+                role=role,
+                unit_id=unit_id,
+            )
+        print(f"jsc: created {role.value.lower()} {user.id} ({user.email or user.phone})")
+        return 0
+    except DomainError as exc:
+        print(f"jsc: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await res.close()
+
+
+async def worker_command(concurrency: int) -> int:
+    from workers.runtime import app, resources
+
+    async with app.open_async():
+        try:
+            await app.run_worker_async(concurrency=concurrency, install_signal_handlers=True)
+        finally:
+            await resources().close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="jsc", description="Jakarta citizen-reporting backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+    load = sub.add_parser("load-jakarta", help="import kelurahan, kecamatan, kota, units and categories")
+    load.add_argument("--force", action="store_true", help="re-import the boundaries even if loaded")
+    user = sub.add_parser("create-user", help="create an officer, auditor or admin account")
+    user.add_argument("--role", required=True, choices=["officer", "auditor", "admin", "citizen"])
+    user.add_argument("--email")
+    user.add_argument("--phone")
+    user.add_argument("--name", required=True)
+    user.add_argument("--unit", help="unit code for officers, e.g. kel-31.73.04.1001")
+    user.add_argument("--password", help="read from the terminal when left out")
+    worker = sub.add_parser("worker", help="run a procrastinate worker")
+    worker.add_argument("--concurrency", type=int, default=2)
+    ns = parser.parse_args(argv)
+    if ns.command == "load-jakarta":
+        return asyncio.run(load_jakarta_command(ns.force))
+    if ns.command == "create-user":
+        return asyncio.run(create_user_command(ns))
+    return asyncio.run(worker_command(ns.concurrency))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Accounts: sign-up, login, refresh-token rotation with reuse detection, staff creation."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import DomainError
+from domain.models import RefreshToken, Role, Unit, User
+from domain.security import (
+    AccessClaims,
+    hash_password,
+    issue_access_token,
+    new_refresh_token,
+    refresh_token_hash,
+    verify_password,
+)
+from domain.settings import Settings
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 200
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: User
+
+
+def normalize_email(email: str) -> str:
+    value = email.strip().lower()
+    if len(value) > 254 or not EMAIL_RE.match(value):
+        raise DomainError("INVALID_EMAIL", "This is not a valid e-mail address.", field="email")
+    return value
+
+
+def normalize_phone(phone: str) -> str:
+    """Indonesian numbers in any usual spelling (0812-…, 62812…, +62 812 …) become E.164."""
+    digits = re.sub(r"[\s\-().]", "", phone.strip())
+    if digits.startswith("+"):
+        digits = digits[1:]
+    elif digits.startswith("0"):
+        digits = "62" + digits[1:]
+    if not digits.isdigit() or not 8 <= len(digits) <= 15:
+        raise DomainError("INVALID_PHONE", "This is not a valid phone number.", field="phone")
+    return "+" + digits
+
+
+def check_password_strength(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise DomainError(
+            "WEAK_PASSWORD",
+            f"A password needs {MIN_PASSWORD} to {MAX_PASSWORD} characters.",
+            field="password",
+        )
+
+
+async def sign_up(
+    session: AsyncSession,
+    *,
+    email: str | None,
+    phone: str | None,
+    password: str,
+    display_name: str,
+    role: Role = Role.CITIZEN,
+    unit_id: int | None = None,
+) -> User:
+    if not email and not phone:
+        raise DomainError("LOGIN_REQUIRED", "Give an e-mail address or a phone number.", field="email")
+    name = display_name.strip()
+    if not 1 <= len(name) <= 80:
+        raise DomainError("INVALID_NAME", "A name needs 1 to 80 characters.", field="displayName")
+    check_password_strength(password)
+    if (role == Role.OFFICER) != (unit_id is not None):
+        raise DomainError(
+            "UNIT_REQUIRED",
+            "Officers, and only officers, belong to a unit.",
+            field="unit",
+        )
+    if unit_id is not None and await session.get(Unit, unit_id) is None:
+        raise DomainError("UNKNOWN_UNIT", "No such unit.", field="unit")
+    user = User(
+        email=normalize_email(email) if email else None,
+        phone=normalize_phone(phone) if phone else None,
+        password_hash=await asyncio.to_thread(hash_password, password),
+        display_name=name,
+        role=role,
+        unit_id=unit_id,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(user)
+            await session.flush()
+    except IntegrityError as exc:
+        raise DomainError("ACCOUNT_EXISTS", "An account with this e-mail or phone already exists.") from exc
+    return user
+
+
+async def find_by_login(session: AsyncSession, login: str) -> User | None:
+    login = login.strip()
+    if "@" in login:
+        return await session.scalar(select(User).where(User.email == login.lower()))
+    try:
+        phone = normalize_phone(login)
+    except DomainError:
+        return None
+    return await session.scalar(select(User).where(User.phone == phone))
+
+
+async def log_in(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    login: str,
+    password: str,
+    now: datetime,
+) -> TokenPair:
+    user = await find_by_login(session, login)
+    if not await asyncio.to_thread(verify_password, user.password_hash if user else None, password) or user is None:
+        raise DomainError("INVALID_CREDENTIALS", "Wrong login or password.")
+    return await _issue(session, settings=settings, user=user, family_id=uuid.uuid4(), now=now)
+
+
+async def refresh(session: AsyncSession, *, settings: Settings, refresh_token: str, now: datetime) -> TokenPair:
+    """Rotates the token; presenting one that was already used revokes its whole family (theft signal)."""
+    row = await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == refresh_token_hash(refresh_token)).with_for_update()
+    )
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise DomainError("INVALID_REFRESH_TOKEN", "This refresh token is not valid; log in again.")
+    if row.used_at is not None:
+        await revoke_family(session, family_id=row.family_id, now=now)
+        raise DomainError(
+            "REFRESH_TOKEN_REUSED",
+            "This refresh token was already used; every session of it ended.",
+            keep_changes=True,
+        )
+    row.used_at = now
+    user = await session.get(User, row.user_id)
+    if user is None:
+        raise DomainError("INVALID_REFRESH_TOKEN", "This refresh token is not valid; log in again.")
+    return await _issue(session, settings=settings, user=user, family_id=row.family_id, now=now)
+
+
+async def revoke_family(session: AsyncSession, *, family_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def log_out(session: AsyncSession, *, refresh_token: str, now: datetime) -> None:
+    row = await session.scalar(select(RefreshToken).where(RefreshToken.token_hash == refresh_token_hash(refresh_token)))
+    if row is not None:
+        await revoke_family(session, family_id=row.family_id, now=now)
+
+
+async def _issue(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    user: User,
+    family_id: uuid.UUID,
+    now: datetime,
+) -> TokenPair:
+    token, digest = new_refresh_token()
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id,
+            token_hash=digest,
+            expires_at=now + timedelta(seconds=settings.refresh_token_ttl_s),
+        )
+    )
+    await session.flush()
+    access = issue_access_token(settings, AccessClaims(user.id, user.role, user.unit_id), now)
+    return TokenPair(access, token, settings.access_token_ttl_s, user)

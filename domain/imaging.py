@@ -1,0 +1,110 @@
+"""Pure image rules over bytes (Pillow): what we accept, and how a photo is made safe to publish."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps
+
+from domain.errors import DomainError
+
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
+ALLOWED_CONTENT_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+JPEG_QUALITY = 85
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    format: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    image: bytes
+    thumbnail: bytes
+    width: int
+    height: int
+
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    if not data:
+        raise DomainError("PHOTO_EMPTY", "The photo file is empty.", field="photoKeys")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise DomainError("PHOTO_TOO_LARGE", "The photo has too many pixels.", field="photoKeys") from exc
+    except Exception as exc:  # noqa: BLE001 - any parser failure on untrusted bytes means "not an image"
+        raise DomainError(
+            "PHOTO_NOT_AN_IMAGE",
+            "The file is not a JPEG, PNG or WebP image.",
+            field="photoKeys",
+        ) from exc
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise DomainError("PHOTO_NOT_AN_IMAGE", "The image has no pixels.", field="photoKeys")
+    if width * height > max_pixels:
+        raise DomainError(
+            "PHOTO_TOO_LARGE",
+            f"The photo has {width}x{height} pixels; the limit is {max_pixels}.",
+            field="photoKeys",
+        )
+    return image
+
+
+def read_header(data: bytes, *, max_pixels: int) -> ImageHeader:
+    """Reads only the header: format and size, without decoding the pixels."""
+    image = _open(data, max_pixels)
+    return ImageHeader(format=str(image.format), width=image.size[0], height=image.size[1])
+
+
+def make_publishable(data: bytes, *, max_pixels: int, max_side: int, thumb_side: int) -> ProcessedImage:
+    """Decodes, applies EXIF orientation, drops every metadata block, bounds the size, makes a thumbnail.
+
+    The output is rebuilt from raw pixels, so nothing of the original file (EXIF, GPS, XMP, ICC,
+    comments) can survive into it.
+    """
+    image = _open(data, max_pixels)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image.seek(0)
+            image = ImageOps.exif_transpose(image)
+            image.load()
+    except Exception as exc:  # noqa: BLE001 - truncated or malformed pixel data
+        raise DomainError(
+            "PHOTO_CORRUPT",
+            "The image data is damaged or incomplete.",
+            field="photoKeys",
+        ) from exc
+    rgb = _flatten(image)
+    clean = Image.frombytes("RGB", rgb.size, rgb.tobytes())
+    clean.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    thumb = clean.copy()
+    thumb.thumbnail((thumb_side, thumb_side), Image.Resampling.LANCZOS)
+    return ProcessedImage(
+        image=_jpeg(clean),
+        thumbnail=_jpeg(thumb),
+        width=clean.size[0],
+        height=clean.size[1],
+    )
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    return out.getvalue()

@@ -1,0 +1,25 @@
+"""Jobs a use case asks for; the edge sends them after its transaction commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    task: str
+    kwargs: dict[str, Any]
+    queueing_lock: str | None = None
+
+
+@dataclass
+class JobBuffer:
+    requests: list[JobRequest] = field(default_factory=list)
+
+    def add(self, task: str, *, queueing_lock: str | None = None, **kwargs: Any) -> None:
+        self.requests.append(JobRequest(task, kwargs, queueing_lock))
+
+    def drain(self) -> list[JobRequest]:
+        out, self.requests = self.requests, []
+        return out

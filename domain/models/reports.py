@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.models.base import Base, TimestampMixin, text_enum
+from domain.models.enums import PhotoStatus, ReportStatus
+
+
+class Report(TimestampMixin, Base):
+    __tablename__ = "reports"
+    __table_args__ = (
+        UniqueConstraint("reporter_id", "client_request_id"),
+        Index("ix_reports_reporter_created", "reporter_id", "created_at"),
+        Index("ix_reports_kelurahan_created", "kelurahan_id", "created_at"),
+        Index("ix_reports_unit_status", "unit_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    reporter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    client_request_id: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64), comment="sha256 of the submitted content, for retries")
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    description: Mapped[str] = mapped_column(Text)
+    location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    kelurahan_id: Mapped[int] = mapped_column(ForeignKey("kelurahan.id"))
+    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"), index=True)
+    kota_id: Mapped[int] = mapped_column(ForeignKey("kota.id"), index=True)
+    routing_distance_m: Mapped[float] = mapped_column(
+        Float,
+        default=0.0,
+        comment="0 inside the kelurahan; else the distance to it (gap or coast)",
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    status: Mapped[ReportStatus] = mapped_column(text_enum(ReportStatus, "report_status"))
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ReportStatusChange(Base):
+    """Append-only history of a report's status."""
+
+    __tablename__ = "report_status_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[ReportStatus | None] = mapped_column(text_enum(ReportStatus, "from_status"))
+    to_status: Mapped[ReportStatus] = mapped_column(text_enum(ReportStatus, "to_status"))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    public_note: Mapped[str | None] = mapped_column(Text)
+    internal_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Photo(TimestampMixin, Base):
+    __tablename__ = "photos"
+    __table_args__ = (
+        Index("ix_photos_report", "report_id", "position"),
+        Index(
+            "ix_photos_pending",
+            "created_at",
+            postgresql_where="status = 'ATTACHED'",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    report_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(SmallInteger, default=0)
+    upload_key: Mapped[str] = mapped_column(String(200), unique=True, comment="where the client uploaded it")
+    content_type: Mapped[str] = mapped_column(String(40))
+    declared_bytes: Mapped[int]
+    status: Mapped[PhotoStatus] = mapped_column(text_enum(PhotoStatus, "photo_status"))
+    image_key: Mapped[str | None] = mapped_column(String(200))
+    thumb_key: Mapped[str | None] = mapped_column(String(200))
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,243 @@
+"""Reports: filing one (validation, idempotency, routing, photos, history) and reading them back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import photos as photo_rules
+from domain import routing
+from domain.adapters.storage import ObjectStorage
+from domain.errors import DomainError
+from domain.jobs import JobBuffer
+from domain.models import (
+    Agency,
+    Category,
+    PhotoStatus,
+    Report,
+    ReportStatus,
+    ReportStatusChange,
+    Unit,
+)
+from domain.settings import Settings
+
+CLIENT_REQUEST_ID_MAX = 64
+
+
+@dataclass(frozen=True)
+class NewReport:
+    client_request_id: str
+    category: str
+    description: str
+    lat: float
+    lon: float
+    accuracy_m: float | None = None
+    photo_keys: list[str] = field(default_factory=list)
+    anonymous: bool = False
+
+
+def validate_new_report(data: NewReport, settings: Settings) -> None:
+    """The rules that need no database; raises the first problem found."""
+    if not 0 < len(data.client_request_id) <= CLIENT_REQUEST_ID_MAX:
+        raise DomainError(
+            "INVALID_CLIENT_REQUEST_ID",
+            f"clientRequestId needs 1 to {CLIENT_REQUEST_ID_MAX} characters.",
+            field="clientRequestId",
+        )
+    if not all(math.isfinite(v) for v in (data.lat, data.lon)) or not (
+        -90 <= data.lat <= 90 and -180 <= data.lon <= 180
+    ):
+        raise DomainError(
+            "INVALID_LOCATION",
+            "The location is not a valid latitude and longitude.",
+            field="location",
+        )
+    if data.accuracy_m is not None and not (math.isfinite(data.accuracy_m) and 0 <= data.accuracy_m <= 100_000):
+        raise DomainError(
+            "INVALID_LOCATION",
+            "accuracyM must be between 0 and 100000 metres.",
+            field="location",
+        )
+    description = data.description.strip()
+    if not description:
+        raise DomainError(
+            "DESCRIPTION_REQUIRED",
+            "Say in a few words what is wrong.",
+            field="description",
+        )
+    if len(description) > settings.description_max_chars:
+        raise DomainError(
+            "DESCRIPTION_TOO_LONG",
+            f"The description is over {settings.description_max_chars} characters.",
+            field="description",
+        )
+    if len(data.photo_keys) > settings.max_photos_per_report:
+        raise DomainError(
+            "TOO_MANY_PHOTOS",
+            f"A report takes at most {settings.max_photos_per_report} photos.",
+            field="photoKeys",
+        )
+
+
+def fingerprint(data: NewReport) -> str:
+    """Same content, same fingerprint: a retry is recognised, a reused id with other content is not."""
+    canonical = json.dumps(
+        [
+            data.category,
+            data.description.strip(),
+            data.lat,
+            data.lon,
+            data.accuracy_m,
+            data.photo_keys,
+            data.anonymous,
+        ],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def create_report(
+    session: AsyncSession,
+    storage: ObjectStorage,
+    settings: Settings,
+    *,
+    reporter_id: uuid.UUID,
+    data: NewReport,
+    jobs: JobBuffer,
+    now: datetime,
+) -> Report:
+    validate_new_report(data, settings)
+    digest = fingerprint(data)
+    existing = await _by_client_request(session, reporter_id, data.client_request_id)
+    if existing is not None:
+        return _same_or_conflict(existing, digest)
+    category = await session.scalar(select(Category).where(Category.code == data.category, Category.active))
+    if category is None:
+        raise DomainError("UNKNOWN_CATEGORY", f"No category {data.category!r}.", field="category")
+    area = await routing.locate(
+        session,
+        lat=data.lat,
+        lon=data.lon,
+        max_distance_m=settings.nearest_kelurahan_max_m,
+    )
+    if area is None:
+        raise DomainError(
+            "OUTSIDE_SERVICE_AREA",
+            "This place is outside Jakarta's service area.",
+            field="location",
+        )
+    unit_id = await _responsible_unit(session, area, category)
+    photos = await photo_rules.claim_for_report(
+        session, storage, settings, owner_id=reporter_id, keys=list(data.photo_keys)
+    )
+    report = Report(
+        id=uuid.uuid4(),
+        reporter_id=reporter_id,
+        client_request_id=data.client_request_id,
+        fingerprint=digest,
+        category_id=category.id,
+        description=data.description.strip(),
+        location=from_shape(Point(data.lon, data.lat), srid=4326),
+        accuracy_m=data.accuracy_m,
+        kelurahan_id=area.kelurahan_id,
+        kecamatan_id=area.kecamatan_id,
+        kota_id=area.kota_id,
+        routing_distance_m=area.distance_m,
+        unit_id=unit_id,
+        status=ReportStatus.WAITING,
+        anonymous=data.anonymous,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(report)
+            await session.flush()
+    except IntegrityError:
+        # A concurrent retry with the same clientRequestId won the race.
+        existing = await _by_client_request(session, reporter_id, data.client_request_id)
+        if existing is None:
+            raise
+        return _same_or_conflict(existing, digest)
+    session.add(
+        ReportStatusChange(
+            report_id=report.id,
+            to_status=ReportStatus.WAITING,
+            actor_id=reporter_id,
+            at=now,
+        )
+    )
+    for position, photo in enumerate(photos):
+        photo.report_id, photo.position, photo.status = (
+            report.id,
+            position,
+            PhotoStatus.ATTACHED,
+        )
+        jobs.add("photos.process", queueing_lock=f"photo:{photo.id}", photo_id=str(photo.id))
+    await session.flush()
+    return report
+
+
+def _same_or_conflict(existing: Report, digest: str) -> Report:
+    if existing.fingerprint != digest:
+        raise DomainError(
+            "CONFLICT",
+            "This clientRequestId was already used for a different report.",
+            field="clientRequestId",
+        )
+    return existing
+
+
+async def _by_client_request(session: AsyncSession, reporter_id: uuid.UUID, client_request_id: str) -> Report | None:
+    return await session.scalar(
+        select(Report).where(
+            Report.reporter_id == reporter_id,
+            Report.client_request_id == client_request_id,
+        )
+    )
+
+
+async def _responsible_unit(session: AsyncSession, area: routing.Area, category: Category) -> int:
+    agency = await session.get(Agency, category.agency_code)
+    rule = routing.CategoryRule(category.first_handler, category.agency_code, bool(agency and agency.per_kota))
+    code = routing.choose_unit_code(area, rule)
+    unit_id = await session.scalar(select(Unit.id).where(Unit.code == code))
+    if unit_id is None:
+        raise LookupError(f"routing chose unit {code!r}, which is not loaded")
+    return unit_id
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def my_reports_query(reporter_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None, limit: int) -> Select:
+    query = select(Report).where(Report.reporter_id == reporter_id)
+    if after is not None:
+        at, last_id = after
+        query = query.where(
+            or_(
+                Report.created_at < at,
+                and_(Report.created_at == at, Report.id < last_id),
+            )
+        )
+    return query.order_by(Report.created_at.desc(), Report.id.desc()).limit(limit)
+
+
+async def my_reports(
+    session: AsyncSession,
+    *,
+    reporter_id: uuid.UUID,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Report]:
+    return list(await session.scalars(my_reports_query(reporter_id, after=after, limit=limit)))

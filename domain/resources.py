@@ -1,0 +1,35 @@
+"""The composition root shared by the API, the worker and the CLI: one of each adapter per process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from domain.adapters.storage import ObjectStorage, S3Storage
+from domain.db import create_engine, create_session_factory
+from domain.settings import Settings
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    storage: ObjectStorage
+
+    @classmethod
+    def create(cls, settings: Settings) -> Resources:
+        engine = create_engine(settings)
+        return cls(settings, engine, create_session_factory(engine), S3Storage(settings))
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block ends normally, rolled back otherwise."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def close(self) -> None:
+        await self.engine.dispose()

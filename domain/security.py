@@ -1,0 +1,78 @@
+"""Passwords (argon2id), access tokens (JWT, HS256 pinned) and opaque refresh tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from domain.models.enums import Role
+from domain.settings import Settings
+
+JWT_ALGORITHM = "HS256"
+_hasher = PasswordHasher()
+# Verifying against this when the account does not exist keeps the timing of both answers alike.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    role: Role
+    unit_id: int | None
+
+
+def issue_access_token(settings: Settings, claims: AccessClaims, now: datetime) -> str:
+    payload = {
+        "sub": str(claims.user_id),
+        "role": claims.role.value,
+        "unit": claims.unit_id,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=settings.access_token_ttl_s)).timestamp()),
+        "jti": secrets.token_hex(8),
+    }
+    return jwt.encode(payload, settings.jwt_secret.get_secret_value(), algorithm=JWT_ALGORITHM)
+
+
+def decode_access_token(settings: Settings, token: str) -> AccessClaims | None:
+    """None for any token that is not ours, expired, or for another audience."""
+    try:
+        payload = jwt.decode(
+            token,
+            settings.jwt_secret.get_secret_value(),
+            algorithms=[JWT_ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+        )
+        return AccessClaims(uuid.UUID(payload["sub"]), Role(payload["role"]), payload.get("unit"))
+    except (jwt.InvalidTokenError, ValueError, KeyError):
+        return None
+
+
+def new_refresh_token() -> tuple[str, bytes]:
+    token = secrets.token_urlsafe(32)
+    return token, refresh_token_hash(token)
+
+
+def refresh_token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()

@@ -1,0 +1,66 @@
+"""One settings class for every process (API, worker, CLI); environment variables prefixed ``JSC_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JSC_", env_file=None, extra="ignore")
+
+    environment: str = Field("development", description="development | test | production")
+
+    database_url: str = Field(
+        "postgresql+asyncpg://jsc@127.0.0.1:45432/jsc",
+        validation_alias=AliasChoices("JSC_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL with the asyncpg driver; procrastinate derives its psycopg DSN from it",
+    )
+    database_pool_size: int = 10
+
+    s3_endpoint_url: str | None = Field(None, description="None means AWS S3 itself")
+    s3_public_endpoint_url: str | None = Field(
+        None,
+        description="endpoint written into presigned URLs, when clients reach S3 by another name",
+    )
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_bucket: str = "jsc"
+    s3_addressing_style: str = "path"
+
+    firebase_credentials_file: Path | None = Field(
+        None,
+        description="service-account JSON; without it pushes go only to the in-app inbox",
+    )
+
+    jwt_secret: SecretStr = SecretStr("dev-only-secret-change-me-please-0123456789")
+    jwt_issuer: str = "https://jsc.jakarta.example/auth"
+    jwt_audience: str = "jsc-api"
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+
+    upload_max_bytes: int = 10 * 1024 * 1024
+    upload_url_ttl_s: int = 600
+    download_url_ttl_s: int = 300
+    photo_max_pixels: int = 100_000_000
+    photo_max_side: int = 2048
+    photo_thumb_side: int = 400
+    max_photos_per_report: int = 5
+    description_max_chars: int = 2000
+    nearest_kelurahan_max_m: float = 500.0
+
+    api_port: int = 8000
+    graphiql: bool = True
+
+    jakarta_data_dir: Path = PROJECT_ROOT / "data" / "jakarta"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

