@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 

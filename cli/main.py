@@ -36,7 +36,7 @@ async def load_jakarta_command(force: bool) -> int:
                 result = await jakarta.load_jakarta(
                     session,
                     data_dir=res.settings.jakarta_data_dir,
-                    progress=bar.update,
+                    progress=lambda n: bar.update(n),
                     force=True,
                 )
         print(

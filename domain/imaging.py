@@ -39,7 +39,7 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
             image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise DomainError("PHOTO_TOO_LARGE", "The photo has too many pixels.", field="photoKeys") from exc
-    except Exception as exc:  # noqa: BLE001 - any parser failure on untrusted bytes means "not an image"
+    except Exception as exc:
         raise DomainError(
             "PHOTO_NOT_AN_IMAGE",
             "The file is not a JPEG, PNG or WebP image.",
@@ -76,7 +76,7 @@ def make_publishable(data: bytes, *, max_pixels: int, max_side: int, thumb_side:
             image.seek(0)
             image = ImageOps.exif_transpose(image)
             image.load()
-    except Exception as exc:  # noqa: BLE001 - truncated or malformed pixel data
+    except Exception as exc:
         raise DomainError(
             "PHOTO_CORRUPT",
             "The image data is damaged or incomplete.",

@@ -46,7 +46,7 @@ async def load_jakarta(
     session: AsyncSession,
     *,
     data_dir: Path,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
     force: bool = False,
 ) -> ImportResult:
     """Loads everything once; a second call is a no-op unless ``force`` (which refreshes the catalogue only)."""
@@ -177,4 +177,5 @@ async def _counts(session: AsyncSession, *, skipped: bool) -> ImportResult:
             )
         )
     ).one()
-    return ImportResult(*row, skipped=skipped)
+    kota, kecamatan, kelurahan, units, categories = row
+    return ImportResult(kota, kecamatan, kelurahan, units, categories, skipped=skipped)

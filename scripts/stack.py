@@ -11,6 +11,7 @@ with its own data folders, ports, generated credentials and an ``env`` file the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -25,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path(os.environ.get("JSC_PG_BIN", "/usr/lib/postgresql/15/bin"))
 VENV_BIN = ROOT / ".venv" / "bin"
-PORT_BASES = {"dev": 45400, "test": 46400}
+PORT_BASES = {"dev": 45400, "test": 46400, "bench": 47400}
 DB_USER = "jsc"
 
 
@@ -88,8 +89,12 @@ def load_secrets(p: Profile) -> dict[str, str]:
     return values
 
 
+def database_name(p: Profile) -> str:
+    return "jsc" if p.name == "dev" else f"jsc_{p.name}"
+
+
 def write_env(p: Profile, s: dict[str, str]) -> None:
-    db = "jsc_test" if p.name == "test" else "jsc"
+    db = database_name(p)
     env = {
         "JSC_DATABASE_URL": f"postgresql+asyncpg://{DB_USER}:{s['pg_password']}@127.0.0.1:{p.pg_port}/{db}",
         "JSC_S3_ENDPOINT_URL": f"http://127.0.0.1:{p.s3_port}",
@@ -290,10 +295,8 @@ def wait_for_bucket(p: Profile, s: dict[str, str], timeout: float = 60.0) -> Non
             return
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
             last = exc
-            try:
+            with contextlib.suppress(Exception):  # retried on the next turn
                 client.create_bucket(Bucket="jsc")
-            except Exception:  # noqa: BLE001, S110 - retried on the next turn
-                pass
             time.sleep(0.5)
     raise SystemExit(f"stack: bucket jsc not ready: {last}")
 
@@ -303,10 +306,8 @@ def stop_pid(pidfile: Path, what: str, timeout: float = 20.0) -> None:
     if pid is None:
         pidfile.unlink(missing_ok=True)
         return
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and pid_alive(pidfile):
         time.sleep(0.2)
@@ -331,7 +332,7 @@ def up(p: Profile) -> dict[str, str]:
     write_env(p, s)
     pg_init(p, s)
     pg_start(p)
-    pg_ensure_database(p, s, "jsc_test" if p.name == "test" else "jsc")
+    pg_ensure_database(p, s, database_name(p))
     weed_start(p, s)
     return read_env(p)
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import enum
 import uuid
-
 from typing import Annotated
 
 import strawberry

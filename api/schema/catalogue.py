@@ -6,7 +6,6 @@ from strawberry.types import Info
 from api.schema.geo import Kota
 from domain import models
 
-
 UnitKindEnum = strawberry.enum(models.UnitKind, name="UnitKind", description="What kind of office a unit is.")
 
 

@@ -41,9 +41,10 @@ class S3Storage:
     def __init__(self, settings: Settings) -> None:
         self.bucket = settings.s3_bucket
         secret = settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None
+        s3_options: Any = {"addressing_style": settings.s3_addressing_style}
         config = Config(
             signature_version="s3v4",
-            s3={"addressing_style": settings.s3_addressing_style},
+            s3=s3_options,
             retries={"max_attempts": 3, "mode": "standard"},
             connect_timeout=5,
             read_timeout=30,
@@ -96,8 +97,11 @@ class S3Storage:
 
     async def read(self, key: str, *, max_bytes: int | None = None) -> bytes:
         def fetch() -> bytes:
-            extra = {"Range": f"bytes=0-{max_bytes - 1}"} if max_bytes else {}
-            body = self._client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
+            if max_bytes:
+                response = self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{max_bytes - 1}")
+            else:
+                response = self._client.get_object(Bucket=self.bucket, Key=key)
+            body = response["Body"]
             try:
                 return bytes(body.read())
             finally:

@@ -1,0 +1,55 @@
+# Two commands: `make run` (the whole stack, until Ctrl-C) and `make test` (its own stack, then pytest).
+SHELL := /bin/bash
+export PATH := $(HOME)/.local/bin:$(PATH)
+PY := .venv/bin/python
+TEST_ENV := .stack/test/env
+
+.PHONY: setup run stop test test-only lint format schema bench stack-test-up stack-test-down clean
+
+setup:
+	@scripts/bootstrap.sh
+
+run: setup
+	@$(PY) scripts/stack.py run --profile dev
+
+stop:
+	@$(PY) scripts/stack.py down --profile dev
+
+lint: setup
+	.venv/bin/ruff format --check .
+	.venv/bin/ruff check .
+	.venv/bin/mypy
+	.venv/bin/lint-imports
+	@$(PY) scripts/schema.py --check
+
+format: setup
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+schema: setup
+	$(PY) scripts/schema.py
+
+# The test stack is started for the run and stopped afterwards, whatever pytest says.
+test: setup lint
+	@$(PY) scripts/stack.py up --profile test >/dev/null
+	@set -a; . $(TEST_ENV); set +a; export JSC_ENVIRONMENT=test; \
+	  .venv/bin/pytest $(PYTEST_ARGS); status=$$?; \
+	  $(PY) scripts/stack.py down --profile test >/dev/null; exit $$status
+
+# pytest against an already running test stack (`make stack-test-up`), for quick iterations.
+test-only:
+	@set -a; . $(TEST_ENV); set +a; export JSC_ENVIRONMENT=test; .venv/bin/pytest $(PYTEST_ARGS)
+
+stack-test-up: setup
+	@$(PY) scripts/stack.py up --profile test
+
+stack-test-down:
+	@$(PY) scripts/stack.py down --profile test
+
+bench: setup
+	@$(PY) scripts/stack.py up --profile test >/dev/null
+	@set -a; . $(TEST_ENV); set +a; $(PY) bench/submit.py $(BENCH_ARGS); status=$$?; \
+	  $(PY) scripts/stack.py down --profile test >/dev/null; exit $$status
+
+clean: stop stack-test-down
+	rm -rf .stack

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import jwt
+import pytest
+
+from domain.settings import Settings
+from tests.factories import LOG_IN, REFRESH, SIGN_UP, Api
+
+ME = "query { me { id email phone displayName role unit { code } } }"
+
+
+async def test_sign_up_with_email_logs_in(api: Api) -> None:
+    citizen = await api.sign_up(email="Siti.Rahma@Example.ID", name="Siti")
+
+    body = await api.gql(ME, token=citizen.token)
+
+    assert body["data"]["me"]["email"] == "siti.rahma@example.id"
+    assert body["data"]["me"]["role"] == "CITIZEN"
+    assert body["data"]["me"]["unit"] is None
+
+
+async def test_sign_up_with_phone_normalises_to_e164_and_logs_in_by_phone(api: Api) -> None:
+    body = await api.gql(
+        SIGN_UP, {"input": {"phone": "0812-9000-1234", "password": "kata sandi panjang", "displayName": "Budi"}}
+    )
+    assert body["data"]["signUp"]["errors"] == []
+    assert body["data"]["signUp"]["session"]["user"]["phone"] == "+6281290001234"
+
+    login = await api.gql(LOG_IN, {"login": "+62 812 9000 1234", "password": "kata sandi panjang"})
+
+    assert login["data"]["logIn"]["errors"] == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"password": "long enough password", "displayName": "X"}, "LOGIN_REQUIRED"),
+        ({"email": "not-an-email", "password": "long enough password", "displayName": "X"}, "INVALID_EMAIL"),
+        ({"phone": "12ab", "password": "long enough password", "displayName": "X"}, "INVALID_PHONE"),
+        ({"email": "a@b.id", "password": "short", "displayName": "X"}, "WEAK_PASSWORD"),
+        ({"email": "a@b.id", "password": "long enough password", "displayName": "  "}, "INVALID_NAME"),
+    ],
+)
+async def test_sign_up_rejects_bad_input(api: Api, payload: dict[str, str], code: str) -> None:
+    body = await api.gql(SIGN_UP, {"input": payload})
+
+    assert body["data"]["signUp"]["session"] is None
+    assert [e["code"] for e in body["data"]["signUp"]["errors"]] == [code]
+
+
+async def test_sign_up_twice_with_the_same_email_is_account_exists(api: Api) -> None:
+    citizen = await api.sign_up()
+
+    body = await api.gql(SIGN_UP, {"input": {"email": citizen.email, "password": "another password!", "displayName": "Y"}})
+
+    assert [e["code"] for e in body["data"]["signUp"]["errors"]] == ["ACCOUNT_EXISTS"]
+
+
+async def test_wrong_password_and_unknown_login_give_the_same_error(api: Api) -> None:
+    citizen = await api.sign_up()
+
+    wrong = await api.gql(LOG_IN, {"login": citizen.email, "password": "not the password"})
+    unknown = await api.gql(LOG_IN, {"login": "nobody@example.id", "password": "not the password"})
+
+    assert wrong["data"]["logIn"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
+    assert unknown["data"]["logIn"]["errors"] == wrong["data"]["logIn"]["errors"]
+
+
+async def test_refresh_rotates_and_reuse_revokes_the_whole_family(api: Api) -> None:
+    citizen = await api.sign_up()
+
+    first = await api.gql(REFRESH, {"token": citizen.refresh_token})
+    second_token = first["data"]["refreshToken"]["session"]["refreshToken"]
+    assert second_token != citizen.refresh_token
+
+    reuse = await api.gql(REFRESH, {"token": citizen.refresh_token})
+    assert [e["code"] for e in reuse["data"]["refreshToken"]["errors"]] == ["REFRESH_TOKEN_REUSED"]
+
+    # The stolen chain is dead: the newest token of the family no longer works either.
+    after = await api.gql(REFRESH, {"token": second_token})
+    assert [e["code"] for e in after["data"]["refreshToken"]["errors"]] == ["INVALID_REFRESH_TOKEN"]
+
+
+async def test_log_out_ends_the_refresh_chain(api: Api) -> None:
+    citizen = await api.sign_up()
+
+    await api.gql("mutation($t: String!) { logOut(refreshToken: $t) { ok } }", {"t": citizen.refresh_token})
+    body = await api.gql(REFRESH, {"token": citizen.refresh_token})
+
+    assert [e["code"] for e in body["data"]["refreshToken"]["errors"]] == ["INVALID_REFRESH_TOKEN"]
+
+
+async def test_tokens_with_wrong_audience_algorithm_or_expiry_are_not_accepted(api: Api, settings: Settings) -> None:
+    citizen = await api.sign_up()
+    claims = jwt.decode(citizen.token, options={"verify_signature": False})
+    secret = settings.jwt_secret.get_secret_value()
+    forged = [
+        jwt.encode({**claims, "aud": "someone-else"}, secret, algorithm="HS256"),
+        jwt.encode({**claims, "iss": "https://evil.example"}, secret, algorithm="HS256"),
+        jwt.encode({**claims, "exp": claims["iat"] - 10}, secret, algorithm="HS256"),
+        jwt.encode(claims, "a different secret", algorithm="HS256"),
+        jwt.encode(claims, None, algorithm="none"),
+    ]
+
+    for token in forged:
+        body = await api.gql(ME, token=token)
+        assert body["data"]["me"] is None
+
+    assert (await api.gql(ME, token=citizen.token))["data"]["me"]["id"] == citizen.user_id
