@@ -30,7 +30,9 @@ class ClientError(GraphQLError):
 def present(error: GraphQLError, request_id: str) -> GraphQLError:
     """The form of ``error`` a client may see."""
     original = error.original_error
-    if original is None:
+    if isinstance(original, ClientError):
+        return _copy(error, original.message, dict(original.extensions or {}))
+    if original is None or isinstance(original, GraphQLError):
         # Syntax, validation and variable-coercion errors: the client's own query is at fault.
         code = error.extensions.get("code") if error.extensions else None
         if not code:
@@ -38,8 +40,6 @@ def present(error: GraphQLError, request_id: str) -> GraphQLError:
                 ErrorCode.BAD_USER_INPUT if "variable" in error.message.lower() else ErrorCode.GRAPHQL_VALIDATION_FAILED
             )
         return _copy(error, error.message, {**(error.extensions or {}), "code": str(code)})
-    if isinstance(original, ClientError):
-        return _copy(error, original.message, dict(original.extensions or {}))
     log.error("unexpected error in %s (request %s)", error.path, request_id, exc_info=original)
     return _copy(
         error,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
 from strawberry.tools import merge_types
 
 from api.extensions import OperationBoundary
@@ -13,4 +15,10 @@ from api.resolvers.reports import ReportMutations, ReportQueries
 Query = merge_types("Query", (AccountQueries, ReportQueries))
 Mutation = merge_types("Mutation", (AccountMutations, PhotoMutations, ReportMutations))
 
-schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=[OperationBoundary])
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """OperationBoundary logs what is unexpected; client mistakes are not worth a traceback in the log."""
+
+
+schema = Schema(query=Query, mutation=Mutation, extensions=[OperationBoundary])

@@ -103,17 +103,23 @@ class Api:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
 
-    async def raw(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None) -> httpx.Response:
+    async def raw(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return await self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
 
-    async def gql(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None) -> dict[str, Any]:
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> dict[str, Any]:
         response = await self.raw(query, variables, token=token)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
 
-    async def sign_up(self, *, email: str | None = None, password: str = "correct horse battery", name: str = "Warga") -> Citizen:
+    async def sign_up(
+        self, *, email: str | None = None, password: str = "correct horse battery", name: str = "Warga"
+    ) -> Citizen:
         email = email or f"warga-{uuid.uuid4().hex[:12]}@example.id"
         body = await self.gql(SIGN_UP, {"input": {"email": email, "password": password, "displayName": name}})
         payload = body["data"]["signUp"]
@@ -122,10 +128,14 @@ class Api:
         return Citizen(session["accessToken"], session["refreshToken"], session["user"]["id"], email, password)
 
     async def upload_photo(self, citizen: Citizen, data: bytes, *, content_type: str = "image/jpeg") -> str:
-        body = await self.gql(REQUEST_UPLOAD, {"contentType": content_type, "byteSize": max(len(data), 1)}, token=citizen.token)
+        body = await self.gql(
+            REQUEST_UPLOAD, {"contentType": content_type, "byteSize": max(len(data), 1)}, token=citizen.token
+        )
         upload = body["data"]["requestPhotoUpload"]["upload"]
         async with httpx.AsyncClient() as s3:
-            response = await s3.post(upload["url"], data=upload["fields"], files={"file": ("photo", data, content_type)})
+            response = await s3.post(
+                upload["url"], data=upload["fields"], files={"file": ("photo", data, content_type)}
+            )
         assert response.status_code in (200, 204), response.text
         return str(upload["key"])
 

@@ -51,7 +51,9 @@ async def test_sign_up_rejects_bad_input(api: Api, payload: dict[str, str], code
 async def test_sign_up_twice_with_the_same_email_is_account_exists(api: Api) -> None:
     citizen = await api.sign_up()
 
-    body = await api.gql(SIGN_UP, {"input": {"email": citizen.email, "password": "another password!", "displayName": "Y"}})
+    body = await api.gql(
+        SIGN_UP, {"input": {"email": citizen.email, "password": "another password!", "displayName": "Y"}}
+    )
 
     assert [e["code"] for e in body["data"]["signUp"]["errors"]] == ["ACCOUNT_EXISTS"]
 

@@ -1,0 +1,177 @@
+"""The real thing: uvicorn and a worker as separate processes, the citizen's whole path over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.factories import REPORT, TOMANG, Api, jpeg_with_gps
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(database: None) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ}
+    api = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    worker = subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the API did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for proc in (api, worker):
+            proc.terminate()
+        for proc in (api, worker):
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture
+async def http_api(server: str) -> AsyncIterator[Api]:
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        yield Api(client)
+
+
+async def test_citizen_files_a_report_with_a_photo_and_the_worker_cleans_it(http_api: Api) -> None:
+    citizen = await http_api.sign_up(name="Rina")
+    key = await http_api.upload_photo(citizen, jpeg_with_gps(size=(1200, 900)))
+
+    created = await http_api.create_report(citizen, category="flood", photo_keys=[key], lat=TOMANG[0], lon=TOMANG[1])
+
+    assert created["errors"] == []
+    report = created["report"]
+    assert (report["kelurahan"]["name"], report["kecamatan"]["name"], report["kota"]["name"]) == (
+        "Tomang",
+        "Grogol Petamburan",
+        "Jakarta Barat",
+    )
+    photo = None
+    for _ in range(120):
+        body = await http_api.gql(REPORT, {"id": report["id"]}, token=citizen.token)
+        photo = body["data"]["report"]["photos"][0]
+        if photo["status"] != "ATTACHED":
+            break
+        await asyncio.sleep(0.5)
+    assert photo is not None and photo["status"] == "READY", photo
+    async with httpx.AsyncClient() as s3:
+        served = await s3.get(photo["url"])
+        thumb = await s3.get(photo["thumbnailUrl"])
+    assert served.status_code == 200 and thumb.status_code == 200
+    image = Image.open(io.BytesIO(served.content))
+    assert (image.size, len(image.getexif())) == ((1200, 900), 0)
+    assert b"Exif" not in served.content and b"Exif" not in thumb.content
+
+
+async def test_responses_carry_a_request_id_and_errors_hide_internals(http_api: Api) -> None:
+    response = await http_api.raw("query { categories { code } }")
+
+    assert response.status_code == 200
+    assert len(response.headers["x-request-id"]) == 32
+
+
+async def test_staff_accounts_come_from_the_cli(http_api: Api) -> None:
+    email = f"lurah-{time.time_ns()}@jakarta.go.id"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "create-user",
+            "--role",
+            "officer",
+            "--email",
+            email,
+            "--name",
+            "Lurah Tomang",
+            "--unit",
+            "kel-31.73.02.1003",
+            "--password",
+            "kata sandi lurah 1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+    login = await http_api.gql(
+        "mutation($l: String!, $p: String!) { logIn(login: $l, password: $p) { session { accessToken } errors { code } } }",
+        {"l": email, "p": "kata sandi lurah 1"},
+    )
+    token = login["data"]["logIn"]["session"]["accessToken"]
+    me = await http_api.gql("query { me { role unit { code kind name } } }", token=token)
+
+    assert me["data"]["me"] == {
+        "role": "OFFICER",
+        "unit": {"code": "kel-31.73.02.1003", "kind": "KELURAHAN", "name": "Kelurahan Tomang"},
+    }
+
+
+def test_officer_without_a_unit_is_refused_by_the_cli(database: None) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "create-user",
+            "--role",
+            "officer",
+            "--email",
+            "x@jakarta.go.id",
+            "--name",
+            "X",
+            "--password",
+            "kata sandi lurah 1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "UNIT_REQUIRED" in result.stderr
