@@ -16,7 +16,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from api.context import Context
-from api.graphql import schema
+from api.graphql import build_schema
 from domain.resources import Resources
 from domain.security import decode_access_token
 from domain.settings import Settings, get_settings
@@ -27,7 +27,9 @@ log = logging.getLogger("api")
 
 class GraphQLEndpoint(GraphQL[Context, None]):
     def __init__(self, resources: Resources, queue: procrastinate.App) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if resources.settings.graphiql else None)
+        super().__init__(
+            build_schema(resources.settings), graphql_ide="graphiql" if resources.settings.graphiql else None
+        )
         self.resources = resources
         self.queue = queue
 

@@ -1,16 +1,19 @@
-"""The schema: root types merged from the resolver modules, plus the operation boundary."""
+"""The schema: root types merged from the resolver modules, the operation boundary and the query limits."""
 
 from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.types import ExecutionContext
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from api.extensions import OperationBoundary
 from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.photos import PhotoMutations
 from api.resolvers.reports import ReportMutations, ReportQueries
+from domain.settings import Settings
 
 Query = merge_types("Query", (AccountQueries, ReportQueries))
 Mutation = merge_types("Mutation", (AccountMutations, PhotoMutations, ReportMutations))
@@ -21,4 +24,15 @@ class Schema(strawberry.Schema):
         """OperationBoundary logs what is unexpected; client mistakes are not worth a traceback in the log."""
 
 
-schema = Schema(query=Query, mutation=Mutation, extensions=[OperationBoundary])
+def build_schema(settings: Settings) -> Schema:
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            OperationBoundary,
+            lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        ],
+        config=StrawberryConfig(disable_field_suggestions=not settings.graphql_field_suggestions),
+    )

@@ -45,13 +45,17 @@ def normalize_email(email: str) -> str:
 
 
 def normalize_phone(phone: str) -> str:
-    """Indonesian numbers in any usual spelling (0812-…, 62812…, +62 812 …) become E.164."""
+    """Indonesian numbers in any usual spelling (0812-…, 812-…, 62812…, +62 812 …) become E.164."""
     digits = re.sub(r"[\s\-().]", "", phone.strip())
     if digits.startswith("+"):
         digits = digits[1:]
     elif digits.startswith("0"):
         digits = "62" + digits[1:]
-    if not digits.isdigit() or not 8 <= len(digits) <= 15:
+    elif digits.startswith("8"):
+        # A mobile number typed without its leading 0 (08xx); Indonesian numbers are what this city gets.
+        digits = "62" + digits
+    # ASCII digits only: str.isdigit() also accepts superscripts and other scripts' digits.
+    if not re.fullmatch(r"[1-9][0-9]{7,14}", digits):
         raise DomainError("INVALID_PHONE", "This is not a valid phone number.", field="phone")
     return "+" + digits
 

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
 
     api_port: int = 8000
     graphiql: bool = True
+    graphql_max_depth: int = 10
+    graphql_max_aliases: int = 20
+    graphql_max_tokens: int = 2000
+    graphql_field_suggestions: bool = True
 
     jakarta_data_dir: Path = PROJECT_ROOT / "data" / "jakarta"
 

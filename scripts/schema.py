@@ -7,13 +7,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.graphql import schema
+from api.graphql import build_schema
+from domain.settings import Settings
 
 TARGET = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 
 def main() -> int:
-    text = schema.as_str() + "\n"
+    text = build_schema(Settings()).as_str() + "\n"
     if "--check" in sys.argv:
         if not TARGET.exists() or TARGET.read_text() != text:
             print("schema.graphql is out of date: run `make schema` and commit it", file=sys.stderr)

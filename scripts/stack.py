@@ -133,13 +133,13 @@ def wait_for(port: int, what: str, timeout: float = 60.0) -> None:
 
 def pid_alive(pidfile: Path) -> int | None:
     try:
-        pid = int(pidfile.read_text().strip())
+        pid = int(pidfile.read_text().split()[0])
         with contextlib.suppress(ChildProcessError):
             # Our own child that exited stays a zombie (and "alive" to kill 0) until reaped.
             if os.waitpid(pid, os.WNOHANG)[0] == pid:
                 return None
         os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
+    except (FileNotFoundError, ValueError, IndexError, ProcessLookupError):
         return None
     except PermissionError:
         pass

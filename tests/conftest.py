@@ -6,6 +6,7 @@ mocks the database or the object store.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -63,12 +64,14 @@ def settings() -> Settings:
 async def database(settings: Settings) -> AsyncIterator[None]:
     await _recreate_database(settings.database_url)
     # Every test session runs the real migrations, so every migration is tested.
-    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, check=True, capture_output=True)
+    await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, check=True, capture_output=True
+    )
     res = Resources.create(settings)
     async with res.unit_of_work() as session:
         await jakarta.load_jakarta(session, data_dir=settings.jakarta_data_dir)
     await res.close()
-    yield
+    return
 
 
 @pytest.fixture(scope="session")

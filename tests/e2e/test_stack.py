@@ -95,14 +95,17 @@ async def test_citizen_files_a_report_with_a_photo_and_the_worker_cleans_it(http
         if photo["status"] != "ATTACHED":
             break
         await asyncio.sleep(0.5)
-    assert photo is not None and photo["status"] == "READY", photo
+    assert photo is not None
+    assert photo["status"] == "READY", photo
     async with httpx.AsyncClient() as s3:
         served = await s3.get(photo["url"])
         thumb = await s3.get(photo["thumbnailUrl"])
-    assert served.status_code == 200 and thumb.status_code == 200
+    assert served.status_code == 200
+    assert thumb.status_code == 200
     image = Image.open(io.BytesIO(served.content))
     assert (image.size, len(image.getexif())) == ((1200, 900), 0)
-    assert b"Exif" not in served.content and b"Exif" not in thumb.content
+    assert b"Exif" not in served.content
+    assert b"Exif" not in thumb.content
 
 
 async def test_responses_carry_a_request_id_and_errors_hide_internals(http_api: Api) -> None:
@@ -114,7 +117,8 @@ async def test_responses_carry_a_request_id_and_errors_hide_internals(http_api: 
 
 async def test_staff_accounts_come_from_the_cli(http_api: Api) -> None:
     email = f"lurah-{time.time_ns()}@jakarta.go.id"
-    result = subprocess.run(
+    result = await asyncio.to_thread(
+        subprocess.run,
         [
             sys.executable,
             "-m",
@@ -139,7 +143,8 @@ async def test_staff_accounts_come_from_the_cli(http_api: Api) -> None:
     assert result.returncode == 0, result.stderr
 
     login = await http_api.gql(
-        "mutation($l: String!, $p: String!) { logIn(login: $l, password: $p) { session { accessToken } errors { code } } }",
+        "mutation($l: String!, $p: String!) {"
+        " logIn(login: $l, password: $p) { session { accessToken } errors { code } } }",
         {"l": email, "p": "kata sandi lurah 1"},
     )
     token = login["data"]["logIn"]["session"]["accessToken"]

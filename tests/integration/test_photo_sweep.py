@@ -67,7 +67,8 @@ async def test_sweep_redefers_photos_whose_job_was_never_sent(resources: Resourc
     async with resources.unit_of_work() as session:
         processed = await session.get(Photo, photo.id)
     assert sent >= 1
-    assert processed is not None and processed.status == PhotoStatus.READY
+    assert processed is not None
+    assert processed.status == PhotoStatus.READY
 
 
 async def test_processing_twice_is_harmless(resources: Resources) -> None:
@@ -117,5 +118,6 @@ async def test_processing_twice_is_harmless(resources: Resources) -> None:
         async with resources.unit_of_work() as session:
             second = await session.get(Photo, photo.id)
 
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert (second.status, second.attempts, second.image_key) == (PhotoStatus.READY, 1, first.image_key)

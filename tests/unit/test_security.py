@@ -1,0 +1,232 @@
+"""domain.security: access tokens are only ours, only HS256, only unexpired; passwords verify with argon2id."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+from argon2 import PasswordHasher
+from pydantic import SecretStr
+
+from domain.models.enums import Role
+from domain.security import AccessClaims, decode_access_token, hash_password, issue_access_token, verify_password
+from domain.settings import Settings
+
+SETTINGS = Settings()
+CLAIMS = AccessClaims(user_id=uuid.UUID("0b7e4c1a-5f7d-4a8e-9c3b-2d6f1e0a9b84"), role=Role.OFFICER, unit_id=42)
+PASSWORD = "correct horse battery"
+# verify_password reads the cost from the stored hash, so a cheap argon2id hash keeps these tests fast.
+CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+
+
+def signed(*, key: str | None = None, algorithm: str = "HS256", **overrides: Any) -> str:
+    """A token signed like ours unless told otherwise; a claim overridden with None is left out."""
+    now = datetime.now(UTC)
+    payload: dict[str, Any] = {
+        "sub": str(CLAIMS.user_id),
+        "role": CLAIMS.role.value,
+        "unit": CLAIMS.unit_id,
+        "iss": SETTINGS.jwt_issuer,
+        "aud": SETTINGS.jwt_audience,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=15)).timestamp()),
+    } | overrides
+    payload = {name: value for name, value in payload.items() if value is not None}
+    return jwt.encode(payload, key if key is not None else SETTINGS.jwt_secret.get_secret_value(), algorithm=algorithm)
+
+
+# --- access tokens --------------------------------------------------------------------------------
+
+
+def test_an_issued_token_decodes_to_the_same_claims() -> None:
+    # given
+    token = issue_access_token(SETTINGS, CLAIMS, datetime.now(UTC))
+
+    # when
+    decoded = decode_access_token(SETTINGS, token)
+
+    # then
+    assert decoded == CLAIMS
+
+
+def test_a_citizen_token_decodes_without_a_unit() -> None:
+    # given
+    claims = AccessClaims(user_id=uuid.uuid4(), role=Role.CITIZEN, unit_id=None)
+    token = issue_access_token(SETTINGS, claims, datetime.now(UTC))
+
+    # when
+    decoded = decode_access_token(SETTINGS, token)
+
+    # then
+    assert decoded == claims
+
+
+def test_an_issued_token_lives_access_token_ttl_seconds() -> None:
+    # given
+    now = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+    # when
+    token = issue_access_token(SETTINGS, CLAIMS, now)
+
+    # then
+    payload = jwt.decode(token, options={"verify_signature": False})
+    assert payload["exp"] - payload["iat"] == SETTINGS.access_token_ttl_s
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+
+
+def test_a_hand_signed_token_with_our_claims_decodes() -> None:
+    # given the builder the rejection tests below start from, unchanged
+    token = signed()
+
+    # when
+    decoded = decode_access_token(SETTINGS, token)
+
+    # then
+    assert decoded == CLAIMS
+
+
+def test_a_token_issued_one_ttl_ago_is_expired() -> None:
+    # given
+    issued_at = datetime.now(UTC) - timedelta(seconds=SETTINGS.access_token_ttl_s + 5)
+    token = issue_access_token(SETTINGS, CLAIMS, issued_at)
+
+    # when
+    decoded = decode_access_token(SETTINGS, token)
+
+    # then
+    assert decoded is None
+
+
+def test_a_token_signed_with_another_secret_is_refused() -> None:
+    # given another deployment's settings
+    other = Settings(jwt_secret=SecretStr("another-deployment-secret-0123456789abcdef"))
+    token = issue_access_token(other, CLAIMS, datetime.now(UTC))
+
+    # when
+    decoded = decode_access_token(SETTINGS, token)
+
+    # then
+    assert decoded is None
+
+
+def _past() -> int:
+    return int((datetime.now(UTC) - timedelta(seconds=1)).timestamp())
+
+
+@pytest.mark.parametrize(
+    "token_factory",
+    [
+        lambda: signed(exp=_past()),
+        lambda: signed(aud="another-api"),
+        lambda: signed(iss="https://evil.example/auth"),
+        lambda: signed(key="", algorithm="none"),
+        lambda: signed(key="a-key-that-is-not-ours-0123456789abcdef"),
+        pytest.param(
+            lambda: signed(algorithm="HS512"),
+            marks=pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"),
+        ),
+        lambda: signed(exp=None),
+        lambda: signed(iat=None),
+        lambda: signed(sub=None),
+        lambda: signed(sub="not-a-uuid"),
+        lambda: signed(role="SUPERUSER"),
+        lambda: signed()[:-4] + "AAAA",
+        lambda: "not.a.token",
+        lambda: "",
+    ],
+    ids=[
+        "expired",
+        "wrong-audience",
+        "wrong-issuer",
+        "alg-none",
+        "wrong-key",
+        "hs512-with-our-key",
+        "no-exp",
+        "no-iat",
+        "no-sub",
+        "sub-not-uuid",
+        "unknown-role",
+        "tampered-signature",
+        "garbage",
+        "empty",
+    ],
+)
+def test_a_token_that_is_not_ours_decodes_to_none(token_factory: Any) -> None:
+    # given
+    token = token_factory()
+
+    # when
+    decoded = decode_access_token(SETTINGS, token)
+
+    # then
+    assert decoded is None
+
+
+# --- passwords ------------------------------------------------------------------------------------
+
+
+def test_a_hashed_password_verifies() -> None:
+    # given
+    stored = hash_password(PASSWORD)
+
+    # when
+    ok = verify_password(stored, PASSWORD)
+
+    # then
+    assert stored.startswith("$argon2id$")
+    assert ok is True
+
+
+def test_the_right_password_verifies_against_a_stored_hash() -> None:
+    # given CHEAP_HASH made from PASSWORD
+
+    # when
+    ok = verify_password(CHEAP_HASH, PASSWORD)
+
+    # then
+    assert ok is True
+
+
+@pytest.mark.parametrize("attempt", ["Correct horse battery", "correct horse battery ", ""])
+def test_a_wrong_password_does_not_verify(attempt: str) -> None:
+    # given CHEAP_HASH made from PASSWORD
+
+    # when
+    ok = verify_password(CHEAP_HASH, attempt)
+
+    # then
+    assert ok is False
+
+
+def test_no_hash_never_verifies_even_with_the_dummy_hash_password() -> None:
+    # given an account that does not exist (its hash is None), and the password behind the timing dummy
+
+    # when
+    ok = verify_password(None, "not-a-real-password")
+
+    # then
+    assert ok is False
+
+
+def test_no_hash_does_not_verify_a_real_password() -> None:
+    # given an account that does not exist
+
+    # when
+    ok = verify_password(None, PASSWORD)
+
+    # then
+    assert ok is False
+
+
+def test_a_malformed_hash_does_not_verify() -> None:
+    # given
+    stored = "not-an-argon2-hash"
+
+    # when
+    ok = verify_password(stored, PASSWORD)
+
+    # then
+    assert ok is False
