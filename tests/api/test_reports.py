@@ -480,3 +480,35 @@ def huge_png(width: int, height: int) -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\x00" * 1024))
         + chunk(b"IEND", b"")
     )
+
+
+async def test_an_object_over_the_size_limit_is_rejected(api: Api, citizen: Citizen, resources: Resources) -> None:
+    # Only someone with storage credentials could put it there; the check must hold anyway.
+    body = await api.gql(
+        'mutation { requestPhotoUpload(contentType: "image/jpeg", byteSize: 10) { upload { key } } }',
+        token=citizen.token,
+    )
+    key = body["data"]["requestPhotoUpload"]["upload"]["key"]
+    await resources.storage.write(key, jpeg_with_gps() + b"\0" * (10 * 1024 * 1024), content_type="image/jpeg")
+
+    payload = await api.create_report(citizen, photo_keys=[key])
+
+    assert [e["code"] for e in payload["errors"]] == ["INVALID_SIZE"]
+
+
+async def test_one_bad_photo_among_good_ones_stores_nothing(api: Api, citizen: Citizen, resources: Resources) -> None:
+    good = await api.upload_photo(citizen, jpeg_with_gps())
+    body = await api.gql(
+        'mutation { requestPhotoUpload(contentType: "image/jpeg", byteSize: 10) { upload { key } } }',
+        token=citizen.token,
+    )
+    never_uploaded = body["data"]["requestPhotoUpload"]["upload"]["key"]
+    before = await table_counts(resources)
+
+    failed = await api.create_report(citizen, photo_keys=[good, never_uploaded])
+    retried = await api.create_report(citizen, photo_keys=[good])
+
+    assert [e["code"] for e in failed["errors"]] == ["PHOTO_NOT_UPLOADED"]
+    # The good photo was not half-claimed by the failed attempt: it can still be used.
+    assert retried["errors"] == []
+    assert await table_counts(resources) == (before[0] + 1, before[1] + 1, before[2] + 1)
