@@ -16,10 +16,12 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from api.errors import ClientError, ErrorCode
+from domain.adapters.storage import ObjectStorage
 from domain.jobs import JobBuffer
 from domain.models import Role
 from domain.resources import Resources
 from domain.security import AccessClaims
+from domain.settings import Settings
 
 if TYPE_CHECKING:
     from api.loaders import Loaders
@@ -43,11 +45,11 @@ class Context:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
-    def settings(self):  # type: ignore[no-untyped-def]
+    def settings(self) -> Settings:
         return self.resources.settings
 
     @property
-    def storage(self):  # type: ignore[no-untyped-def]
+    def storage(self) -> ObjectStorage:
         return self.resources.storage
 
     @cached_property

@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_JWT_SECRET = "dev-only-secret-change-me-please-0123456789"
 
 
 class Settings(BaseSettings):
@@ -39,7 +40,7 @@ class Settings(BaseSettings):
         description="service-account JSON; without it pushes go only to the in-app inbox",
     )
 
-    jwt_secret: SecretStr = SecretStr("dev-only-secret-change-me-please-0123456789")
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "https://jsc.jakarta.example/auth"
     jwt_audience: str = "jsc-api"
     access_token_ttl_s: int = 900
@@ -63,6 +64,16 @@ class Settings(BaseSettings):
     graphql_field_suggestions: bool = True
 
     jakarta_data_dir: Path = PROJECT_ROOT / "data" / "jakarta"
+
+    @model_validator(mode="after")
+    def production_is_locked_down(self) -> Settings:
+        if self.environment == "production":
+            secret = self.jwt_secret.get_secret_value()
+            if secret == DEV_JWT_SECRET or len(secret) < 32:
+                raise ValueError("JSC_JWT_SECRET must be set to at least 32 random characters in production")
+            if self.graphiql or self.graphql_field_suggestions:
+                raise ValueError("GraphiQL and field suggestions must be off in production")
+        return self
 
 
 @lru_cache(maxsize=1)
