@@ -104,22 +104,17 @@ async def claim_for_report(
 
 async def check_upload(storage: ObjectStorage, settings: Settings, key: str) -> imaging.ImageHeader:
     try:
-        info = await storage.head(key)
+        head, size = await storage.read_prefix(key, max_bytes=HEADER_PROBE_BYTES)
     except ObjectMissingError as exc:
-        raise DomainError(
-            "PHOTO_NOT_UPLOADED",
-            "The photo has not been uploaded yet.",
-            field="photoKeys",
-        ) from exc
-    if info.size == 0:
+        raise DomainError("PHOTO_NOT_UPLOADED", "The photo has not been uploaded yet.", field="photoKeys") from exc
+    if size == 0:
         raise DomainError("PHOTO_EMPTY", "The photo file is empty.", field="photoKeys")
-    if info.size > settings.upload_max_bytes:
+    if size > settings.upload_max_bytes:
         raise DomainError("INVALID_SIZE", "The photo is larger than allowed.", field="photoKeys")
-    head = await storage.read(key, max_bytes=min(info.size, HEADER_PROBE_BYTES))
     try:
         return imaging.read_header(head, max_pixels=settings.photo_max_pixels)
     except DomainError as exc:
-        if exc.code != "PHOTO_NOT_AN_IMAGE" or info.size <= HEADER_PROBE_BYTES:
+        if exc.code != "PHOTO_NOT_AN_IMAGE" or size <= HEADER_PROBE_BYTES:
             raise
     # The header was past the probe (a large EXIF block): look at the whole file.
     return imaging.read_header(await storage.read(key), max_pixels=settings.photo_max_pixels)

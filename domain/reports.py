@@ -27,7 +27,6 @@ from domain.models import (
     Report,
     ReportStatus,
     ReportStatusChange,
-    Unit,
 )
 from domain.settings import Settings
 
@@ -121,22 +120,21 @@ async def create_report(
     existing = await _by_client_request(session, reporter_id, data.client_request_id)
     if existing is not None:
         return _same_or_conflict(existing, digest)
-    category = await session.scalar(select(Category).where(Category.code == data.category, Category.active))
-    if category is None:
-        raise DomainError("UNKNOWN_CATEGORY", f"No category {data.category!r}.", field="category")
-    area = await routing.locate(
-        session,
-        lat=data.lat,
-        lon=data.lon,
-        max_distance_m=settings.nearest_kelurahan_max_m,
-    )
-    if area is None:
-        raise DomainError(
-            "OUTSIDE_SERVICE_AREA",
-            "This place is outside Jakarta's service area.",
-            field="location",
+    found = (
+        await session.execute(
+            select(Category, Agency.per_kota)
+            .join(Agency, Agency.code == Category.agency_code)
+            .where(Category.code == data.category, Category.active)
         )
-    unit_id = await _responsible_unit(session, area, category)
+    ).one_or_none()
+    if found is None:
+        raise DomainError("UNKNOWN_CATEGORY", f"No category {data.category!r}.", field="category")
+    category, agency_per_kota = found
+    area = await routing.locate(session, lat=data.lat, lon=data.lon, max_distance_m=settings.nearest_kelurahan_max_m)
+    if area is None:
+        raise DomainError("OUTSIDE_SERVICE_AREA", "This place is outside Jakarta's service area.", field="location")
+    rule = routing.CategoryRule(category.first_handler, category.agency_code, agency_per_kota)
+    unit_id = await routing.unit_id(session, routing.choose_unit_code(area, rule))
     photos = await photo_rules.claim_for_report(
         session, storage, settings, owner_id=reporter_id, keys=list(data.photo_keys)
     )
@@ -205,16 +203,6 @@ async def _by_client_request(session: AsyncSession, reporter_id: uuid.UUID, clie
             Report.client_request_id == client_request_id,
         )
     )
-
-
-async def _responsible_unit(session: AsyncSession, area: routing.Area, category: Category) -> int:
-    agency = await session.get(Agency, category.agency_code)
-    rule = routing.CategoryRule(category.first_handler, category.agency_code, bool(agency and agency.per_kota))
-    code = routing.choose_unit_code(area, rule)
-    unit_id = await session.scalar(select(Unit.id).where(Unit.code == code))
-    if unit_id is None:
-        raise LookupError(f"routing chose unit {code!r}, which is not loaded")
-    return unit_id
 
 
 # --- reading ---------------------------------------------------------------------------------

@@ -18,12 +18,6 @@ class ObjectMissingError(Exception):
 
 
 @dataclass(frozen=True)
-class ObjectInfo:
-    size: int
-    content_type: str | None
-
-
-@dataclass(frozen=True)
 class PresignedPost:
     url: str
     fields: dict[str, str]
@@ -32,8 +26,8 @@ class PresignedPost:
 class ObjectStorage(Protocol):
     async def presign_post(self, key: str, *, content_type: str, max_bytes: int, expires_s: int) -> PresignedPost: ...
     async def presign_get(self, key: str, *, expires_s: int) -> str: ...
-    async def head(self, key: str) -> ObjectInfo: ...
     async def read(self, key: str, *, max_bytes: int | None = None) -> bytes: ...
+    async def read_prefix(self, key: str, *, max_bytes: int) -> tuple[bytes, int]: ...
     async def write(self, key: str, data: bytes, *, content_type: str) -> None: ...
 
 
@@ -86,15 +80,6 @@ class S3Storage:
         )
         return url
 
-    async def head(self, key: str) -> ObjectInfo:
-        try:
-            meta = await asyncio.to_thread(self._client.head_object, Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if _is_missing(exc):
-                raise ObjectMissingError(key) from exc
-            raise
-        return ObjectInfo(size=int(meta["ContentLength"]), content_type=meta.get("ContentType"))
-
     async def read(self, key: str, *, max_bytes: int | None = None) -> bytes:
         def fetch() -> bytes:
             if max_bytes:
@@ -114,6 +99,29 @@ class S3Storage:
                 raise ObjectMissingError(key) from exc
             raise
 
+    async def read_prefix(self, key: str, *, max_bytes: int) -> tuple[bytes, int]:
+        """The first ``max_bytes`` bytes and the object's total size, in one request."""
+
+        def fetch() -> tuple[bytes, int]:
+            response = self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{max_bytes - 1}")
+            body = response["Body"]
+            try:
+                data = bytes(body.read())
+            finally:
+                body.close()
+            content_range = response.get("ContentRange") or ""
+            total = content_range.rpartition("/")[2]
+            return data, int(total) if total.isdigit() else len(data)
+
+        try:
+            return await asyncio.to_thread(fetch)
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise ObjectMissingError(key) from exc
+            if _error_code(exc) == "InvalidRange":  # an empty object has no byte 0
+                return b"", 0
+            raise
+
     async def write(self, key: str, data: bytes, *, content_type: str) -> None:
         await asyncio.to_thread(
             self._client.put_object,
@@ -124,6 +132,9 @@ class S3Storage:
         )
 
 
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
 def _is_missing(exc: ClientError) -> bool:
-    code = str(exc.response.get("Error", {}).get("Code", ""))
-    return code in {"404", "NoSuchKey", "NotFound"}
+    return _error_code(exc) in {"404", "NoSuchKey", "NotFound"}
