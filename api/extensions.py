@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
+from functools import lru_cache
 
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, parse
 from strawberry.extensions import SchemaExtension
 
 from api.context import Context
@@ -42,3 +45,23 @@ class OperationBoundary(SchemaExtension):
             await send_jobs(context.queue, context.jobs.drain())
         if result is not None and result.errors:
             result.errors = [present(error, context.request_id) for error in result.errors]
+
+
+@lru_cache(maxsize=512)
+def _parse(query: str) -> DocumentNode:
+    return parse(query)
+
+
+class CachedParse(SchemaExtension):
+    """Parses each distinct query text once per process.
+
+    Unlike strawberry's ParserCache, a query that does not parse is left to strawberry, which reports the
+    syntax error through the normal path (and so through OperationBoundary).
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query and context.graphql_document is None:
+            with contextlib.suppress(GraphQLError):
+                context.graphql_document = _parse(context.query)
+        yield

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from api.extensions import OperationBoundary
+from api.extensions import CachedParse, OperationBoundary
 from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.photos import PhotoMutations
 from api.resolvers.reports import ReportMutations, ReportQueries
@@ -25,14 +31,21 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> Schema:
+    # The limit rules are made once: the validation cache keys on (document, rules), so rules made per
+    # request would never hit it. Cached results keep the limiters' errors, so the limits still hold.
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+    ]
     return Schema(
         query=Query,
         mutation=Mutation,
         extensions=[
-            OperationBoundary,
-            lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+            CachedParse,
+            lambda: AddValidationRules(rules),
+            lambda: ValidationCache(maxsize=512),
+            OperationBoundary,
         ],
         config=StrawberryConfig(disable_field_suggestions=not settings.graphql_field_suggestions),
     )

@@ -15,7 +15,8 @@ class Kota(Base):
     bps_code: Mapped[str | None] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(120))
     official_name: Mapped[str] = mapped_column(String(200))
-    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
+    # Deferred: tens of kilobytes per row, needed only by spatial SQL, never by the ORM.
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False, deferred=True)
 
 
 class Kecamatan(Base):
@@ -26,7 +27,8 @@ class Kecamatan(Base):
     bps_code: Mapped[str | None] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(120))
     kota_id: Mapped[int] = mapped_column(ForeignKey("kota.id"), index=True)
-    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
+    # Deferred: tens of kilobytes per row, needed only by spatial SQL, never by the ORM.
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False, deferred=True)
 
 
 class Kelurahan(Base):
@@ -38,4 +40,5 @@ class Kelurahan(Base):
     name: Mapped[str] = mapped_column(String(120))
     kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"), index=True)
     kota_id: Mapped[int] = mapped_column(ForeignKey("kota.id"), index=True)
-    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
+    # Deferred: tens of kilobytes per row, needed only by spatial SQL, never by the ORM.
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False, deferred=True)
