@@ -9,16 +9,13 @@ from sqlalchemy import update
 
 from domain import accounts, reports
 from domain.jobs import JobBuffer
-from domain.models import Photo, PhotoStatus
+from domain.models import Photo, PhotoStatus, User
 from domain.resources import Resources
 from tests.factories import TOMANG, jpeg_with_gps
 
 
-async def test_sweep_redefers_photos_whose_job_was_never_sent(resources: Resources) -> None:
-    from workers import tasks
-    from workers.runtime import app as worker_app
-
-    settings = resources.settings
+async def uploaded_photo(resources: Resources) -> tuple[User, Photo]:
+    """A citizen with one photo uploaded to S3 and its upload ticket, as requestPhotoUpload leaves them."""
     async with resources.unit_of_work() as session:
         user = await accounts.sign_up(
             session,
@@ -36,6 +33,15 @@ async def test_sweep_redefers_photos_whose_job_was_never_sent(resources: Resourc
         )
         session.add(photo)
     await resources.storage.write(photo.upload_key, jpeg_with_gps(), content_type="image/jpeg")
+    return user, photo
+
+
+async def test_sweep_redefers_photos_whose_job_was_never_sent(resources: Resources) -> None:
+    from workers import tasks
+    from workers.runtime import app as worker_app
+
+    settings = resources.settings
+    user, photo = await uploaded_photo(resources)
     lost_jobs = JobBuffer()
     async with resources.unit_of_work() as session:
         await reports.create_report(
@@ -75,23 +81,7 @@ async def test_processing_twice_is_harmless(resources: Resources) -> None:
     from workers import tasks
     from workers.runtime import app as worker_app
 
-    async with resources.unit_of_work() as session:
-        user = await accounts.sign_up(
-            session,
-            email=f"twice-{uuid.uuid4().hex[:8]}@example.id",
-            phone=None,
-            password="long password 123",
-            display_name="Twice",
-        )
-        photo = Photo(
-            owner_id=user.id,
-            upload_key=f"uploads/{user.id}/{uuid.uuid4()}",
-            content_type="image/jpeg",
-            declared_bytes=1,
-            status=PhotoStatus.REQUESTED,
-        )
-        session.add(photo)
-    await resources.storage.write(photo.upload_key, jpeg_with_gps(), content_type="image/jpeg")
+    user, photo = await uploaded_photo(resources)
     async with resources.unit_of_work() as session:
         await reports.create_report(
             session,
