@@ -21,24 +21,16 @@ from domain.settings import get_settings
 async def load_jakarta_command(force: bool) -> int:
     res = Resources.create(get_settings())
     try:
-        async with res.unit_of_work() as session:
-            if await jakarta.jakarta_loaded(session) and not force:
-                await jakarta.load_catalogue(session, data_dir=res.settings.jakarta_data_dir)
-                print("jsc: Jakarta boundaries already loaded; catalogue refreshed")
-                return 0
-            total = len(jakarta.read_features(res.settings.jakarta_data_dir))
-            with tqdm(
-                total=total,
-                unit="kelurahan",
-                desc="Importing kelurahan",
-                file=sys.stderr,
-            ) as bar:
+        total = len(jakarta.read_features(res.settings.jakarta_data_dir))
+        # delay: the bar appears only while rows are imported, not on a run that finds them loaded.
+        with tqdm(total=total, unit="kelurahan", desc="Importing kelurahan", file=sys.stderr, delay=0.5) as bar:
+            async with res.unit_of_work() as session:
                 result = await jakarta.load_jakarta(
-                    session,
-                    data_dir=res.settings.jakarta_data_dir,
-                    progress=lambda n: bar.update(n),
-                    force=True,
+                    session, data_dir=res.settings.jakarta_data_dir, progress=lambda n: bar.update(n), force=force
                 )
+        if result.skipped:
+            print("jsc: Jakarta boundaries already loaded; catalogue refreshed")
+            return 0
         print(
             f"jsc: loaded {result.kelurahan} kelurahan, {result.kecamatan} kecamatan, {result.kota} kota, "
             f"{result.units} units, {result.categories} categories"

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import imaging
@@ -172,8 +172,3 @@ async def photos_left_behind(session: AsyncSession, *, older_than: datetime, lim
         .limit(limit)
     )
     return list(rows)
-
-
-async def count_by_status(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(Photo.status, func.count()).group_by(Photo.status))
-    return {str(status): int(n) for status, n in rows.all()}

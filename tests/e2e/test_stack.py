@@ -115,30 +115,18 @@ async def test_responses_carry_a_request_id_and_errors_hide_internals(http_api: 
     assert len(response.headers["x-request-id"]) == 32
 
 
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+
+
 async def test_staff_accounts_come_from_the_cli(http_api: Api) -> None:
     email = f"lurah-{time.time_ns()}@jakarta.go.id"
     result = await asyncio.to_thread(
-        subprocess.run,
-        [
-            sys.executable,
-            "-m",
-            "cli.main",
-            "create-user",
-            "--role",
-            "officer",
-            "--email",
-            email,
-            "--name",
-            "Lurah Tomang",
-            "--unit",
-            "kel-31.73.02.1003",
-            "--password",
-            "kata sandi lurah 1",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+        run_cli,
+        *("create-user", "--role", "officer", "--email", email, "--name", "Lurah Tomang"),
+        *("--unit", "kel-31.73.02.1003", "--password", "kata sandi lurah 1"),
     )
     assert result.returncode == 0, result.stderr
 
@@ -157,25 +145,9 @@ async def test_staff_accounts_come_from_the_cli(http_api: Api) -> None:
 
 
 def test_officer_without_a_unit_is_refused_by_the_cli(database: None) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cli.main",
-            "create-user",
-            "--role",
-            "officer",
-            "--email",
-            "x@jakarta.go.id",
-            "--name",
-            "X",
-            "--password",
-            "kata sandi lurah 1",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_cli(
+        *("create-user", "--role", "officer", "--email", "x@jakarta.go.id", "--name", "X"),
+        *("--password", "kata sandi lurah 1"),
     )
 
     assert result.returncode == 1
