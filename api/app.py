@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import procrastinate
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,18 +19,16 @@ from api.graphql import build_schema
 from domain.resources import Resources
 from domain.security import decode_access_token
 from domain.settings import Settings, get_settings
-from workers.queue import create_queue_app
 
 log = logging.getLogger("api")
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
-    def __init__(self, resources: Resources, queue: procrastinate.App) -> None:
+    def __init__(self, resources: Resources) -> None:
         super().__init__(
             build_schema(resources.settings), graphql_ide="graphiql" if resources.settings.graphiql else None
         )
         self.resources = resources
-        self.queue = queue
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         viewer = None
@@ -42,7 +39,6 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             request=request,
             response=response if isinstance(response, Response) else None,
             resources=self.resources,
-            queue=self.queue,
             viewer=viewer,
         )
         if isinstance(response, Response):
@@ -53,16 +49,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     resources = Resources.create(settings)
-    queue = create_queue_app(settings)
-    graphql = GraphQLEndpoint(resources, queue)
+    graphql = GraphQLEndpoint(resources)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with queue.open_async():
-            try:
-                yield
-            finally:
-                await resources.close()
+        try:
+            yield
+        finally:
+            await resources.close()
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -71,4 +65,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.resources = resources
+    return app

@@ -1,4 +1,4 @@
-"""Per-request state: the viewer, one lazily opened session, the jobs to send after commit, the loaders."""
+"""Per-request state: the viewer, one lazily opened session, the jobs it asks for, the loaders."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
-import procrastinate
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,6 +21,7 @@ from domain.models import Role
 from domain.resources import Resources
 from domain.security import AccessClaims
 from domain.settings import Settings
+from workers.queue import defer_in_transaction
 
 if TYPE_CHECKING:
     from api.loaders import Loaders
@@ -35,7 +35,6 @@ class Context:
     request: Request | WebSocket
     response: Response | None
     resources: Resources
-    queue: procrastinate.App
     viewer: AccessClaims | None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     jobs: JobBuffer = field(default_factory=JobBuffer)
@@ -66,12 +65,15 @@ class Context:
             return await work(self._session)
 
     async def finish(self, *, commit: bool) -> None:
-        """Ends the operation's transaction; jobs go out only after a successful commit."""
+        """Ends the operation's transaction; its jobs are deferred in it, so they exist only if it commits."""
         session, self._session = self._session, None
         if session is None:
+            self.jobs.drain()
             return
         try:
             if commit and not self.rollback_only:
+                if self.jobs.requests:
+                    await defer_in_transaction(session, self.jobs.drain())
                 await session.commit()
             else:
                 await session.rollback()

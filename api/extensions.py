@@ -12,7 +12,6 @@ from strawberry.extensions import SchemaExtension
 
 from api.context import Context
 from api.errors import ErrorCode, present
-from workers.queue import send_jobs
 
 log = logging.getLogger("api.operation")
 
@@ -41,8 +40,6 @@ class OperationBoundary(SchemaExtension):
                     )
                 ]
             return
-        if context.jobs.requests:
-            await send_jobs(context.queue, context.jobs.drain())
         if result is not None and result.errors:
             result.errors = [present(error, context.request_id) for error in result.errors]
 

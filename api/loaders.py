@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -12,16 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from api.context import Context
-from domain.models import (
-    Category,
-    Kecamatan,
-    Kelurahan,
-    Kota,
-    Photo,
-    ReportStatusChange,
-    Unit,
-    User,
-)
+from domain.models import Photo, ReportStatusChange, User
+from domain.reference import ReferenceData
 
 M = TypeVar("M")
 
@@ -29,11 +21,11 @@ M = TypeVar("M")
 class Loaders:
     def __init__(self, context: Context) -> None:
         self._context = context
-        self.category = self._by_id(Category, Category.id)
-        self.kelurahan = self._by_id(Kelurahan, Kelurahan.id)
-        self.kecamatan = self._by_id(Kecamatan, Kecamatan.id)
-        self.kota = self._by_id(Kota, Kota.id)
-        self.unit = self._by_id(Unit, Unit.id)
+        self.category = self._reference(lambda ref: ref.categories)
+        self.kelurahan = self._reference(lambda ref: ref.kelurahan)
+        self.kecamatan = self._reference(lambda ref: ref.kecamatan)
+        self.kota = self._reference(lambda ref: ref.kota)
+        self.unit = self._reference(lambda ref: ref.units)
         self.user = self._by_id(User, User.id)
         self.photos_of_report = self._grouped(Photo, Photo.report_id, order=(Photo.position,))
         self.history_of_report = self._grouped(
@@ -41,6 +33,15 @@ class Loaders:
             ReportStatusChange.report_id,
             order=(ReportStatusChange.at, ReportStatusChange.id),
         )
+
+    def _reference(self, table: Callable[[ReferenceData], Mapping[int, M]]) -> DataLoader[int, M | None]:
+        """Rows of the process's reference snapshot (see domain/reference.py): no query per request."""
+
+        async def load(keys: list[int]) -> Sequence[M | None]:
+            rows = table(await self._context.resources.reference.get())
+            return [rows.get(key) for key in keys]
+
+        return DataLoader(load_fn=load)
 
     def _by_id(self, model: type[M], column: Any) -> DataLoader[Any, M | None]:
         async def load(keys: list[Any]) -> Sequence[M | None]:

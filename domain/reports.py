@@ -11,9 +11,10 @@ from datetime import datetime
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
-from sqlalchemy import Select, and_, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, and_, case, exists, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from domain import photos as photo_rules
 from domain import routing
@@ -21,13 +22,13 @@ from domain.adapters.storage import ObjectStorage
 from domain.errors import DomainError
 from domain.jobs import JobBuffer
 from domain.models import (
-    Agency,
-    Category,
+    Photo,
     PhotoStatus,
     Report,
     ReportStatus,
     ReportStatusChange,
 )
+from domain.reference import ReferenceData
 from domain.settings import Settings
 
 CLIENT_REQUEST_ID_MAX = 64
@@ -105,36 +106,76 @@ def fingerprint(data: NewReport) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class FiledReport:
+    """A filed report with what was written with it; `photos` and `history` are empty for a retry."""
+
+    report: Report
+    created: bool
+    photos: list[Photo] = field(default_factory=list)
+    history: list[ReportStatusChange] = field(default_factory=list)
+
+
 async def create_report(
     session: AsyncSession,
     storage: ObjectStorage,
     settings: Settings,
+    reference: ReferenceData,
     *,
     reporter_id: uuid.UUID,
     data: NewReport,
     jobs: JobBuffer,
     now: datetime,
-) -> Report:
+) -> FiledReport:
     validate_new_report(data, settings)
     digest = fingerprint(data)
-    existing = await _by_client_request(session, reporter_id, data.client_request_id)
-    if existing is not None:
-        return _same_or_conflict(existing, digest)
-    found = (
-        await session.execute(
-            select(Category, Agency.per_kota)
-            .join(Agency, Agency.code == Category.agency_code)
-            .where(Category.code == data.category, Category.active)
-        )
-    ).one_or_none()
-    if found is None:
+    try:
+        report, photos = await _prepare(session, storage, settings, reference, reporter_id, data, digest, now)
+    except DomainError:
+        # A retry must get its report back even if something changed since (the photos are now the
+        # report's, the category was retired): only a request seen for the first time is judged afresh.
+        existing = await _by_client_request(session, reporter_id, data.client_request_id)
+        if existing is None:
+            raise
+        return FiledReport(_same_or_conflict(existing, digest), created=False)
+    history_id = await _insert(session, report, photos, actor_id=reporter_id)
+    if history_id is None:
+        # Already filed (a retry, or a concurrent request with the same clientRequestId won the race).
+        existing = await _by_client_request(session, reporter_id, data.client_request_id)
+        if existing is None:
+            raise LookupError("report insert conflicted but no report holds the clientRequestId")
+        return FiledReport(_same_or_conflict(existing, digest), created=False)
+    for position, photo in enumerate(photos):
+        # The rows were updated by _insert; bring the loaded objects in line without another UPDATE.
+        for name, value in (("report_id", report.id), ("position", position), ("status", PhotoStatus.ATTACHED)):
+            set_committed_value(photo, name, value)
+        jobs.add("photos.process", queueing_lock=f"photo:{photo.id}", photo_id=str(photo.id))
+    first = ReportStatusChange(
+        id=history_id, report_id=report.id, to_status=ReportStatus.WAITING, actor_id=reporter_id, at=now
+    )
+    return FiledReport(report, created=True, photos=photos, history=[first])
+
+
+async def _prepare(
+    session: AsyncSession,
+    storage: ObjectStorage,
+    settings: Settings,
+    reference: ReferenceData,
+    reporter_id: uuid.UUID,
+    data: NewReport,
+    digest: str,
+    now: datetime,
+) -> tuple[Report, list[Photo]]:
+    """Everything that can refuse the report, and the row it will be."""
+    category = reference.active_category(data.category)
+    if category is None:
         raise DomainError("UNKNOWN_CATEGORY", f"No category {data.category!r}.", field="category")
-    category, agency_per_kota = found
     area = await routing.locate(session, lat=data.lat, lon=data.lon, max_distance_m=settings.nearest_kelurahan_max_m)
     if area is None:
         raise DomainError("OUTSIDE_SERVICE_AREA", "This place is outside Jakarta's service area.", field="location")
-    rule = routing.CategoryRule(category.first_handler, category.agency_code, agency_per_kota)
-    unit_id = await routing.unit_id(session, routing.choose_unit_code(area, rule))
+    agency = reference.agencies[category.agency_code]
+    rule = routing.CategoryRule(category.first_handler, category.agency_code, agency.per_kota)
+    unit = routing.unit_for(reference, routing.choose_unit_code(area, rule))
     photos = await photo_rules.claim_for_report(
         session, storage, settings, owner_id=reporter_id, keys=list(data.photo_keys)
     )
@@ -151,39 +192,59 @@ async def create_report(
         kecamatan_id=area.kecamatan_id,
         kota_id=area.kota_id,
         routing_distance_m=area.distance_m,
-        unit_id=unit_id,
+        unit_id=unit.id,
         status=ReportStatus.WAITING,
         anonymous=data.anonymous,
         created_at=now,
         updated_at=now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(report)
-            await session.flush()
-    except IntegrityError:
-        # A concurrent retry with the same clientRequestId won the race.
-        existing = await _by_client_request(session, reporter_id, data.client_request_id)
-        if existing is None:
-            raise
-        return _same_or_conflict(existing, digest)
-    session.add(
-        ReportStatusChange(
-            report_id=report.id,
-            to_status=ReportStatus.WAITING,
-            actor_id=reporter_id,
-            at=now,
-        )
+    return report, photos
+
+
+_REPORT_COLUMNS = [c.key for c in Report.__table__.columns]
+
+
+async def _insert(session: AsyncSession, report: Report, photos: list[Photo], *, actor_id: uuid.UUID) -> int | None:
+    """Writes the report, its first history row and its photos' claim in one statement (one round trip).
+
+    Returns the history row's id, or None when a report with the same clientRequestId exists (nothing is
+    written then).
+    """
+    new = (
+        pg_insert(Report)
+        .values({name: getattr(report, name) for name in _REPORT_COLUMNS})
+        .on_conflict_do_nothing(index_elements=[Report.reporter_id, Report.client_request_id])
+        .returning(Report.id)
+        .cte("new_report")
     )
-    for position, photo in enumerate(photos):
-        photo.report_id, photo.position, photo.status = (
-            report.id,
-            position,
-            PhotoStatus.ATTACHED,
+    history = (
+        insert(ReportStatusChange)
+        .from_select(
+            ["report_id", "to_status", "actor_id", "at"],
+            select(
+                new.c.id,
+                literal(ReportStatus.WAITING, ReportStatusChange.to_status.type),
+                literal(actor_id, ReportStatusChange.actor_id.type),
+                literal(report.created_at, ReportStatusChange.at.type),
+            ),
         )
-        jobs.add("photos.process", queueing_lock=f"photo:{photo.id}", photo_id=str(photo.id))
-    await session.flush()
-    return report
+        .returning(ReportStatusChange.id)
+        .cte("history")
+    )
+    statement = select(history.c.id).add_cte(new)
+    if photos:
+        claim = (
+            update(Photo)
+            .where(Photo.id.in_([p.id for p in photos]), exists(select(new.c.id)))
+            .values(
+                report_id=select(new.c.id).scalar_subquery(),
+                status=PhotoStatus.ATTACHED,
+                position=case({p.id: i for i, p in enumerate(photos)}, value=Photo.id),
+            )
+            .cte("claim")
+        )
+        statement = statement.add_cte(claim)
+    return await session.scalar(statement)
 
 
 def _same_or_conflict(existing: Report, digest: str) -> Report:

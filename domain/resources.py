@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.adapters.storage import ObjectStorage, S3Storage
 from domain.db import create_engine, create_session_factory
+from domain.reference import ReferenceCache
 from domain.settings import Settings
 
 
@@ -19,11 +20,19 @@ class Resources:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     storage: ObjectStorage
+    reference: ReferenceCache
 
     @classmethod
     def create(cls, settings: Settings) -> Resources:
         engine = create_engine(settings)
-        return cls(settings, engine, create_session_factory(engine), S3Storage(settings))
+        sessions = create_session_factory(engine)
+        return cls(
+            settings,
+            engine,
+            sessions,
+            S3Storage(settings),
+            ReferenceCache(sessions, ttl_s=settings.reference_cache_ttl_s),
+        )
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models.catalogue import Unit
 from domain.models.enums import UnitKind
+from domain.reference import ReferenceData
 
 
 @dataclass(frozen=True)
@@ -53,17 +54,11 @@ _LOCATE = text(
 )
 
 
-# A unit's code never changes once made, so the code -> id map can live as long as the process.
-_unit_ids: dict[str, int] = {}
-
-
-async def unit_id(session: AsyncSession, code: str) -> int:
-    if code not in _unit_ids:
-        found = await session.scalar(select(Unit.id).where(Unit.code == code))
-        if found is None:
-            raise LookupError(f"routing chose unit {code!r}, which is not loaded")
-        _unit_ids[code] = found
-    return _unit_ids[code]
+def unit_for(reference: ReferenceData, code: str) -> Unit:
+    unit = reference.unit_codes.get(code)
+    if unit is None:
+        raise LookupError(f"routing chose unit {code!r}, which is not loaded")
+    return unit
 
 
 async def locate(session: AsyncSession, *, lat: float, lon: float, max_distance_m: float) -> Area | None:

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     max_photos_per_report: int = 5
     description_max_chars: int = 2000
     nearest_kelurahan_max_m: float = 500.0
+    reference_cache_ttl_s: float = Field(
+        60.0, description="how long a process keeps boundaries, units and categories before reloading them"
+    )
 
     api_port: int = 8000
     graphiql: bool = True

@@ -1,11 +1,19 @@
-"""The procrastinate app and the one way jobs are sent: by task name, after the commit that made them."""
+"""The procrastinate app and the two ways jobs are sent, by task name.
+
+`defer_in_transaction` inserts the jobs in the transaction that made them (the API does this: a job exists
+if and only if its report does). `send_jobs` defers through procrastinate's own connection, for code that
+has no transaction of ours at hand (periodic tasks).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import procrastinate
 from procrastinate import exceptions as procrastinate_errors
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.db import psycopg_dsn
 from domain.jobs import JobRequest
@@ -20,6 +28,28 @@ QUEUES = {"photos.process": "photos", "photos.sweep": "maintenance"}
 def create_queue_app(settings: Settings) -> procrastinate.App:
     connector = procrastinate.PsycopgConnector(conninfo=psycopg_dsn(settings.database_url), min_size=1, max_size=4)
     return procrastinate.App(connector=connector, import_paths=["workers.tasks"])
+
+
+_DEFER = text("SELECT jsc_defer_jobs(CAST(:jobs AS jsonb))")
+
+
+async def defer_in_transaction(session: AsyncSession, requests: list[JobRequest]) -> int:
+    """Inserts the jobs with the caller's transaction (migration 0002's jsc_defer_jobs); one round trip.
+
+    A job whose queueing lock is held by a job still waiting is skipped, as `send_jobs` does.
+    Returns how many were deferred.
+    """
+    jobs = [
+        {
+            "queue": QUEUES.get(r.task, "default"),
+            "task": r.task,
+            "queueing_lock": r.queueing_lock,
+            "args": r.kwargs,
+        }
+        for r in requests
+    ]
+    deferred: int = await session.scalar(_DEFER, {"jobs": json.dumps(jobs)})
+    return deferred
 
 
 async def send_jobs(app: procrastinate.App, requests: list[JobRequest]) -> int:

@@ -204,11 +204,14 @@ class ReportMutations:
             anonymous=input.anonymous,
         )
 
-        async def run(session: AsyncSession) -> models.Report:
+        reference = await context.resources.reference.get()
+
+        async def run(session: AsyncSession) -> reports.FiledReport:
             return await reports.create_report(
                 session,
                 context.storage,
                 context.settings,
+                reference,
                 reporter_id=viewer.user_id,
                 data=data,
                 jobs=context.jobs,
@@ -216,11 +219,14 @@ class ReportMutations:
             )
 
         try:
-            row = await context.db(run)
+            filed = await context.db(run)
         except DomainError as exc:
             code = error_code(context, exc, CreateReportErrorCode)
             return CreateReportPayload(
                 report=None,
                 errors=[CreateReportError(code=code, message=exc.message, field=exc.field)],
             )
-        return CreateReportPayload(report=(await present_reports(context, [row]))[0], errors=[])
+        if filed.created:
+            context.loaders.photos_of_report.prime(filed.report.id, filed.photos)
+            context.loaders.history_of_report.prime(filed.report.id, filed.history)
+        return CreateReportPayload(report=(await present_reports(context, [filed.report]))[0], errors=[])

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import asyncio
 import io
 import math
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from domain.models import Photo, Report, ReportStatusChange
 from domain.resources import Resources
@@ -512,3 +514,71 @@ async def test_one_bad_photo_among_good_ones_stores_nothing(api: Api, citizen: C
     # The good photo was not half-claimed by the failed attempt: it can still be used.
     assert retried["errors"] == []
     assert await table_counts(resources) == (before[0] + 1, before[1] + 1, before[2] + 1)
+
+
+async def test_a_retry_after_the_photos_were_claimed_returns_the_same_report(
+    api: Api, citizen: Citizen, resources: Resources
+) -> None:
+    key = await api.upload_photo(citizen, jpeg_with_gps())
+    request_id = str(uuid.uuid4())
+    first = await api.create_report(citizen, client_request_id=request_id, photo_keys=[key])
+    before = await table_counts(resources)
+
+    again = await api.create_report(citizen, client_request_id=request_id, photo_keys=[key])
+
+    assert again["errors"] == []
+    assert again["report"]["id"] == first["report"]["id"]
+    assert [p["id"] for p in again["report"]["photos"]] == [p["id"] for p in first["report"]["photos"]]
+    assert await table_counts(resources) == before
+
+
+async def test_concurrent_submissions_of_one_report_store_it_once(
+    api: Api, citizen: Citizen, resources: Resources
+) -> None:
+    keys = [await api.upload_photo(citizen, jpeg_with_gps()) for _ in range(2)]
+    variables = {"input": report_input(photo_keys=keys)}
+    before = await table_counts(resources)
+
+    bodies = await asyncio.gather(*(api.gql(CREATE_REPORT, variables, token=citizen.token) for _ in range(4)))
+
+    payloads = [b["data"]["createReport"] for b in bodies]
+    assert all(p["errors"] == [] for p in payloads), payloads
+    assert len({p["report"]["id"] for p in payloads}) == 1
+    reports, history, attached = await table_counts(resources)
+    assert (reports, history, attached) == (before[0] + 1, before[1] + 1, before[2] + 2)
+    assert await queued_jobs_for(resources, payloads[0]["report"]["photos"]) == 2
+
+
+async def queued_jobs_for(resources: Resources, photos: list[dict[str, Any]]) -> int:
+    async with resources.unit_of_work() as session:
+        found = await session.scalar(
+            text(
+                "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'photos.process' "
+                "AND args->>'photo_id' = ANY(:ids)"
+            ),
+            {"ids": [p["id"] for p in photos]},
+        )
+    return int(found or 0)
+
+
+async def test_the_photo_jobs_are_queued_with_the_report_and_only_with_it(
+    api: Api, citizen: Citizen, resources: Resources
+) -> None:
+    good_key = await api.upload_photo(citizen, jpeg_with_gps())
+    bad_key = await api.upload_photo(citizen, jpeg_with_gps())
+    await resources.storage.write(bad_key, b"", content_type="image/jpeg")
+
+    refused = await api.create_report(citizen, photo_keys=[good_key, bad_key])
+    filed = await api.create_report(citizen, photo_keys=[good_key])
+
+    assert [e["code"] for e in refused["errors"]] == ["PHOTO_EMPTY"]
+    photos = filed["report"]["photos"]
+    assert len(photos) == 1
+    async with resources.unit_of_work() as session:
+        rows = (
+            await session.execute(
+                text("SELECT queue_name, status, args FROM procrastinate_jobs WHERE args->>'photo_id' = :id"),
+                {"id": photos[0]["id"]},
+            )
+        ).all()
+    assert [(r.queue_name, r.status, r.args) for r in rows] == [("photos", "todo", {"photo_id": photos[0]["id"]})]

@@ -48,6 +48,7 @@ async def test_sweep_redefers_photos_whose_job_was_never_sent(resources: Resourc
             session,
             resources.storage,
             settings,
+            await resources.reference.get(),
             reporter_id=user.id,
             data=reports.NewReport(
                 client_request_id="crash-1",
@@ -87,6 +88,7 @@ async def test_processing_twice_is_harmless(resources: Resources) -> None:
             session,
             resources.storage,
             resources.settings,
+            await resources.reference.get(),
             reporter_id=user.id,
             data=reports.NewReport(
                 client_request_id="twice",

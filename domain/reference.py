@@ -1,0 +1,98 @@
+"""Reference data (boundaries without their shapes, units, categories) kept in memory by each process.
+
+These rows change only when Jakarta's data is reloaded or an admin edits the catalogue, yet every report
+reads several of them; reading them from PostgreSQL each time was most of createReport's SQL. A snapshot
+is loaded on first use and reloaded after `ttl_s`; a process that changes reference data calls
+`invalidate()`, other processes see the change within `ttl_s`.
+
+The rows are detached ORM instances shared by every request of the process: read them, never change them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain.models import Agency, Category, Kecamatan, Kelurahan, Kota, Unit
+from domain.models.base import Base
+
+M = TypeVar("M", bound=Base)
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    categories: dict[int, Category]
+    category_codes: dict[str, Category]
+    agencies: dict[str, Agency]
+    kota: dict[int, Kota]
+    kecamatan: dict[int, Kecamatan]
+    kelurahan: dict[int, Kelurahan]
+    units: dict[int, Unit]
+    unit_codes: dict[str, Unit]
+
+    def active_category(self, code: str) -> Category | None:
+        category = self.category_codes.get(code)
+        return category if category is not None and category.active else None
+
+
+async def _all(session: AsyncSession, model: type[M]) -> list[M]:
+    return list(await session.scalars(select(model)))
+
+
+async def load_reference(session: AsyncSession) -> ReferenceData:
+    async def rows(model: type[M]) -> list[M]:
+        return await _all(session, model)
+
+    categories = await rows(Category)
+    units = await rows(Unit)
+    return ReferenceData(
+        categories={c.id: c for c in categories},
+        category_codes={c.code: c for c in categories},
+        agencies={a.code: a for a in await rows(Agency)},
+        kota={k.id: k for k in await rows(Kota)},
+        kecamatan={k.id: k for k in await rows(Kecamatan)},
+        kelurahan={k.id: k for k in await rows(Kelurahan)},
+        units={u.id: u for u in units},
+        unit_codes={u.code: u for u in units},
+    )
+
+
+class ReferenceCache:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessions = sessions
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._data: ReferenceData | None = None
+        self._loaded_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> ReferenceData:
+        """The current snapshot, loaded when there is none or it is older than the TTL.
+
+        It is loaded in a session of its own that is closed at once, so that no request's rollback can
+        expire the shared rows.
+        """
+        if self._data is not None and self._clock() - self._loaded_at < self._ttl_s:
+            return self._data
+        async with self._lock:
+            if self._data is None or self._clock() - self._loaded_at >= self._ttl_s:
+                started = self._clock()
+                async with self._sessions() as session:
+                    data = await load_reference(session)
+                self._data, self._loaded_at = data, started
+            return self._data
+
+    def invalidate(self) -> None:
+        self._data = None
