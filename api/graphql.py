@@ -19,10 +19,11 @@ from api.extensions import CachedParse, OperationBoundary
 from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.photos import PhotoMutations
 from api.resolvers.reports import ReportMutations, ReportQueries
+from api.resolvers.workflow import WorkflowMutations, WorkflowQueries
 from domain.settings import Settings
 
-Query = merge_types("Query", (AccountQueries, ReportQueries))
-Mutation = merge_types("Mutation", (AccountMutations, PhotoMutations, ReportMutations))
+Query = merge_types("Query", (AccountQueries, ReportQueries, WorkflowQueries))
+Mutation = merge_types("Mutation", (AccountMutations, PhotoMutations, ReportMutations, WorkflowMutations))
 
 
 class Schema(strawberry.Schema):

@@ -153,19 +153,32 @@ async def load_catalogue(session: AsyncSession, *, data_dir: Path) -> None:
         await session.execute(
             text(
                 "INSERT INTO categories (code, name_id, name_en, first_handler, agency_code, sensitive, active,"
-                " sort_order) VALUES (:code, :name_id, :name_en, :first_handler, :agency_code, :sensitive,"
-                " :active, :sort_order)"
+                " sort_order, response_hours, completion_hours) VALUES (:code, :name_id, :name_en, :first_handler,"
+                " :agency_code, :sensitive, :active, :sort_order, :response_hours, :completion_hours)"
                 " ON CONFLICT (code) DO UPDATE SET name_id = excluded.name_id, name_en = excluded.name_en,"
                 " first_handler = excluded.first_handler, agency_code = excluded.agency_code,"
-                " sensitive = excluded.sensitive, active = excluded.active, sort_order = excluded.sort_order"
+                " sensitive = excluded.sensitive, active = excluded.active, sort_order = excluded.sort_order,"
+                " response_hours = excluded.response_hours, completion_hours = excluded.completion_hours"
             ),
             {
                 **row,
                 "sensitive": row["sensitive"] == "true",
                 "active": row["active"] == "true",
                 "sort_order": order,
+                "response_hours": float(row["response_hours"]),
+                "completion_hours": float(row["completion_hours"]),
             },
         )
+    # The city-wide routing rule of each category, from its first handler; an admin's edit of it is kept.
+    await session.execute(
+        text(
+            """INSERT INTO routing_rules (category_id, handler, agency_code)
+               SELECT c.id, CASE WHEN c.first_handler = 'KELURAHAN' THEN 'KELURAHAN' ELSE 'AGENCY' END,
+                 CASE WHEN c.first_handler = 'KELURAHAN' THEN NULL ELSE c.agency_code END
+               FROM categories c
+               ON CONFLICT (category_id, kota_id, kecamatan_id, kelurahan_id) DO NOTHING"""
+        )
+    )
 
 
 async def _counts(session: AsyncSession, *, skipped: bool) -> ImportResult:

@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.models import Agency, Category, Kecamatan, Kelurahan, Kota, Unit
+from domain.models import Agency, Category, Kecamatan, Kelurahan, Kota, RoutingRule, Unit, UnitKind
 from domain.models.base import Base
 
 M = TypeVar("M", bound=Base)
@@ -35,10 +36,41 @@ class ReferenceData:
     kelurahan: dict[int, Kelurahan]
     units: dict[int, Unit]
     unit_codes: dict[str, Unit]
+    rules: dict[int, list[RoutingRule]] = field(default_factory=dict)  # by category id
 
     def active_category(self, code: str) -> Category | None:
         category = self.category_codes.get(code)
         return category if category is not None and category.active else None
+
+    @cached_property
+    def _offices(self) -> dict[tuple[UnitKind, int], Unit]:
+        by_area: dict[tuple[UnitKind, int], Unit] = {}
+        for unit in self.units.values():
+            area_id = {
+                UnitKind.KELURAHAN: unit.kelurahan_id,
+                UnitKind.KECAMATAN: unit.kecamatan_id,
+                UnitKind.KOTA: unit.kota_id,
+            }.get(unit.kind)
+            if area_id is not None:
+                by_area[(unit.kind, area_id)] = unit
+        return by_area
+
+    @cached_property
+    def _agency_offices(self) -> dict[tuple[str, int | None], Unit]:
+        return {
+            (u.agency_code, u.kota_id): u
+            for u in self.units.values()
+            if u.agency_code is not None and u.kind in (UnitKind.AGENCY, UnitKind.EXTERNAL)
+        }
+
+    def office(self, kind: UnitKind, area_id: int) -> Unit:
+        """The kelurahan, kecamatan or kota office of an area (`kind` says which level `area_id` is)."""
+        return self._offices[(kind, area_id)]
+
+    def agency_office(self, agency_code: str, kota_id: int) -> Unit:
+        """The agency's office for a place: its Suku Dinas of that kota, or its only office."""
+        agency = self.agencies[agency_code]
+        return self._agency_offices[(agency_code, kota_id if agency.per_kota else None)]
 
 
 async def _all(session: AsyncSession, model: type[M]) -> list[M]:
@@ -51,6 +83,9 @@ async def load_reference(session: AsyncSession) -> ReferenceData:
 
     categories = await rows(Category)
     units = await rows(Unit)
+    rules: dict[int, list[RoutingRule]] = {}
+    for rule in await rows(RoutingRule):
+        rules.setdefault(rule.category_id, []).append(rule)
     return ReferenceData(
         categories={c.id: c for c in categories},
         category_codes={c.code: c for c in categories},
@@ -60,6 +95,7 @@ async def load_reference(session: AsyncSession) -> ReferenceData:
         kelurahan={k.id: k for k in await rows(Kelurahan)},
         units={u.id: u for u in units},
         unit_codes={u.code: u for u in units},
+        rules=rules,
     )
 
 

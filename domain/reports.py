@@ -16,8 +16,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from domain import notifications, routing, workflow
 from domain import photos as photo_rules
-from domain import routing
 from domain.adapters.storage import ObjectStorage
 from domain.errors import DomainError
 from domain.jobs import JobBuffer
@@ -150,6 +150,14 @@ async def create_report(
         for name, value in (("report_id", report.id), ("position", position), ("status", PhotoStatus.ATTACHED)):
             set_committed_value(photo, name, value)
         jobs.add("photos.process", queueing_lock=f"photo:{photo.id}", photo_id=str(photo.id))
+    category = reference.categories[report.category_id]
+    await notifications.notify_unit(
+        session,
+        report.unit_id,
+        notifications.Message("NEW_REPORT", f"Laporan baru: {category.name_id}", report.description, report.id),
+        jobs=jobs,
+        now=now,
+    )
     first = ReportStatusChange(
         id=history_id, report_id=report.id, to_status=ReportStatus.WAITING, actor_id=reporter_id, at=now
     )
@@ -173,9 +181,7 @@ async def _prepare(
     area = await routing.locate(session, lat=data.lat, lon=data.lon, max_distance_m=settings.nearest_kelurahan_max_m)
     if area is None:
         raise DomainError("OUTSIDE_SERVICE_AREA", "This place is outside Jakarta's service area.", field="location")
-    agency = reference.agencies[category.agency_code]
-    rule = routing.CategoryRule(category.first_handler, category.agency_code, agency.per_kota)
-    unit = routing.unit_for(reference, routing.choose_unit_code(area, rule))
+    unit = routing.first_unit(reference, category, area)
     photos = await photo_rules.claim_for_report(
         session, storage, settings, owner_id=reporter_id, keys=list(data.photo_keys)
     )
@@ -195,9 +201,11 @@ async def _prepare(
         unit_id=unit.id,
         status=ReportStatus.WAITING,
         anonymous=data.anonymous,
+        escalation_level=0,
         created_at=now,
         updated_at=now,
     )
+    workflow.start_clock(report, category, workflow.calendar_for(settings))
     return report, photos
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models.catalogue import Unit
-from domain.models.enums import UnitKind
+from domain.models.catalogue import Category, RoutingRule, Unit
+from domain.models.enums import RoutingHandler, UnitKind
 from domain.reference import ReferenceData
 
 
@@ -22,20 +23,52 @@ class Area:
     distance_m: float
 
 
-@dataclass(frozen=True)
-class CategoryRule:
-    first_handler: UnitKind
-    agency_code: str
-    agency_per_kota: bool
+def rule_applies(rule: RoutingRule, area: Area) -> int | None:
+    """How specific a rule is for a place (3 kelurahan, 2 kecamatan, 1 kota, 0 city-wide), None if not for it."""
+    if rule.kelurahan_id is not None:
+        return 3 if rule.kelurahan_id == area.kelurahan_id else None
+    if rule.kecamatan_id is not None:
+        return 2 if rule.kecamatan_id == area.kecamatan_id else None
+    if rule.kota_id is not None:
+        return 1 if rule.kota_id == area.kota_id else None
+    return 0
 
 
-def choose_unit_code(area: Area, rule: CategoryRule) -> str:
-    """The code of the first handling unit (see domain/jakarta.py for how unit codes are made)."""
-    if rule.first_handler == UnitKind.KELURAHAN:
-        return f"kel-{area.kelurahan_code}"
-    if rule.agency_per_kota:
-        return f"{rule.agency_code}-{area.kota_code}"
-    return rule.agency_code
+def pick_rule(rules: Sequence[RoutingRule], area: Area) -> RoutingRule | None:
+    """The most specific of a category's rules that covers the place."""
+    ranked = [(rank, rule) for rule in rules if (rank := rule_applies(rule, area)) is not None]
+    return max(ranked, key=lambda pair: pair[0])[1] if ranked else None
+
+
+def handler_unit(
+    reference: ReferenceData,
+    handler: RoutingHandler,
+    area: Area,
+    *,
+    agency_code: str | None = None,
+    unit_id: int | None = None,
+) -> Unit:
+    if handler == RoutingHandler.KELURAHAN:
+        return reference.office(UnitKind.KELURAHAN, area.kelurahan_id)
+    if handler == RoutingHandler.KECAMATAN:
+        return reference.office(UnitKind.KECAMATAN, area.kecamatan_id)
+    if handler == RoutingHandler.KOTA:
+        return reference.office(UnitKind.KOTA, area.kota_id)
+    if handler == RoutingHandler.AGENCY and agency_code is not None:
+        return reference.agency_office(agency_code, area.kota_id)
+    if handler == RoutingHandler.UNIT and unit_id is not None:
+        return reference.units[unit_id]
+    raise ValueError(f"incomplete routing handler {handler} (agency {agency_code!r}, unit {unit_id!r})")
+
+
+def first_unit(reference: ReferenceData, category: Category, area: Area) -> Unit:
+    """The unit that handles a new report of this category at this place."""
+    rule = pick_rule(reference.rules.get(category.id, ()), area)
+    if rule is None:
+        # Only before `jsc load-jakarta` has seeded the rules: the catalogue says the same thing.
+        handler = RoutingHandler.KELURAHAN if category.first_handler == UnitKind.KELURAHAN else RoutingHandler.AGENCY
+        return handler_unit(reference, handler, area, agency_code=category.agency_code)
+    return handler_unit(reference, rule.handler, area, agency_code=rule.agency_code, unit_id=rule.unit_id)
 
 
 # The five nearest kelurahan by the GiST index, then the exact answer: 0 when the point is inside,
@@ -52,13 +85,6 @@ _LOCATE = text(
     ORDER BY d, n.id LIMIT 1
     """
 )
-
-
-def unit_for(reference: ReferenceData, code: str) -> Unit:
-    unit = reference.unit_codes.get(code)
-    if unit is None:
-        raise LookupError(f"routing chose unit {code!r}, which is not loaded")
-    return unit
 
 
 async def locate(session: AsyncSession, *, lat: float, lon: float, max_distance_m: float) -> Area | None:

@@ -22,12 +22,18 @@ from domain.settings import Settings
 log = logging.getLogger(__name__)
 
 # Task name -> queue; one place so the API can defer a task it does not import.
-QUEUES = {"photos.process": "photos", "photos.sweep": "maintenance"}
+QUEUES = {
+    "photos.process": "photos",
+    "photos.sweep": "maintenance",
+    "notifications.deliver": "notifications",
+    "notifications.sweep": "maintenance",
+    "reports.escalate": "maintenance",
+}
 
 
 def create_queue_app(settings: Settings) -> procrastinate.App:
     connector = procrastinate.PsycopgConnector(conninfo=psycopg_dsn(settings.database_url), min_size=1, max_size=4)
-    return procrastinate.App(connector=connector, import_paths=["workers.tasks"])
+    return procrastinate.App(connector=connector, import_paths=["workers.tasks", "workers.notifications"])
 
 
 _DEFER = text("SELECT jsc_defer_jobs(CAST(:jobs AS jsonb))")

@@ -85,6 +85,7 @@ async def present_reports(context: Context, rows: list[models.Report]) -> list[R
             r,
             privileged=staff or (viewer_id is not None and r.reporter_id == viewer_id),
             sensitive=bool(c and c.sensitive),
+            staff=staff,
         )
         for r, c in zip(rows, categories, strict=True)
     ]

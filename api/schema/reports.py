@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import strawberry
 from geoalchemy2.shape import to_shape
@@ -45,23 +45,78 @@ class PublicPerson:
     display_name: str = strawberry.field(description="The name the person chose.")
 
 
-@strawberry.type(description="One status change of a report (append-only history).")
+HistoryKindEnum = strawberry.enum(
+    models.HistoryKind,
+    name="HistoryKind",
+    description="What a history row records: a status change, an assignment, an escalation, a re-routing.",
+)
+
+
+@strawberry.type(description="One event in a report's append-only history.")
 class StatusChange:
+    kind: HistoryKindEnum = strawberry.field(description="What happened.")  # type: ignore[valid-type]
     from_status: ReportStatusEnum | None = strawberry.field(  # type: ignore[valid-type]
         description="Status before; null for the first row."
     )
-    to_status: ReportStatusEnum = strawberry.field(description="Status after.")  # type: ignore[valid-type]
-    at: datetime = strawberry.field(description="When it changed.")
+    to_status: ReportStatusEnum = strawberry.field(  # type: ignore[valid-type]
+        description="Status after (the same as before for events that keep the status)."
+    )
+    at: datetime = strawberry.field(description="When it happened.")
     public_note: str | None = strawberry.field(description="Note shown to the reporter and the public.")
+    internal_note: str | None = strawberry.field(description="Note between officers; null unless you are staff.")
+    escalation_level: int | None = strawberry.field(description="For escalations: 1 camat, 2 walikota office.")
+    from_unit_id: strawberry.Private[int | None]
+    to_unit_id: strawberry.Private[int | None]
+    actor_id: strawberry.Private[uuid.UUID | None]
+    assignee_id: strawberry.Private[uuid.UUID | None]
+    viewer_is_staff: strawberry.Private[bool]
+
+    @strawberry.field(description="The unit the report left (dispositions, re-routings).")
+    async def from_unit(self, info: Info) -> Unit | None:
+        return await _unit(info, self.from_unit_id)
+
+    @strawberry.field(description="The unit the report went to (dispositions, re-routings, escalations).")
+    async def to_unit(self, info: Info) -> Unit | None:
+        return await _unit(info, self.to_unit_id)
+
+    @strawberry.field(description="Who did it; staff only (null for the public and for automatic escalations).")
+    async def actor(self, info: Info) -> PublicPerson | None:
+        return await _person(info, self.actor_id) if self.viewer_is_staff else None
+
+    @strawberry.field(description="For assignments: the officer now working on the report; staff only.")
+    async def assignee(self, info: Info) -> PublicPerson | None:
+        return await _person(info, self.assignee_id) if self.viewer_is_staff else None
 
     @classmethod
-    def from_model(cls, m: models.ReportStatusChange) -> StatusChange:
+    def from_model(cls, m: models.ReportStatusChange, *, staff: bool) -> StatusChange:
         return cls(
+            kind=m.kind or models.HistoryKind.STATUS,
             from_status=m.from_status,
             to_status=m.to_status,
             at=m.at,
             public_note=m.public_note,
+            internal_note=m.internal_note if staff else None,
+            escalation_level=m.escalation_level,
+            from_unit_id=m.from_unit_id,
+            to_unit_id=m.to_unit_id,
+            actor_id=m.actor_id,
+            assignee_id=m.assignee_id,
+            viewer_is_staff=staff,
         )
+
+
+async def _unit(info: Info, unit_id: int | None) -> Unit | None:
+    if unit_id is None:
+        return None
+    row = await info.context.loaders.unit.load(unit_id)
+    return Unit.from_model(row) if row else None
+
+
+async def _person(info: Info, user_id: uuid.UUID | None) -> PublicPerson | None:
+    if user_id is None:
+        return None
+    user = await info.context.loaders.user.load(user_id)
+    return PublicPerson(display_name=user.display_name) if user else None
 
 
 @strawberry.type(description="A citizen's report of a problem at a place.")
@@ -78,13 +133,34 @@ class Report:
     )
     created_at: datetime = strawberry.field(description="When the report was filed.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
+    due_at: datetime | None = strawberry.field(
+        description="The next deadline: the first response, then completion (working hours); null once closed."
+    )
+    response_due_at: datetime | None = strawberry.field(description="Deadline for the first response.")
+    completion_due_at: datetime | None = strawberry.field(description="Deadline for completion.")
+    first_response_at: datetime | None = strawberry.field(description="When an officer first acted on it.")
+    closed_at: datetime | None = strawberry.field(description="When it was completed, rejected or marked duplicate.")
+    escalation_level: int = strawberry.field(
+        description="0 none; 1 raised to the camat (response late); 2 to the walikota office (completion late)."
+    )
+    duplicate_of: strawberry.ID | None = strawberry.field(description="For DUPLICATE: the original report.")
     category_id: strawberry.Private[int]
     kelurahan_id: strawberry.Private[int]
     kecamatan_id: strawberry.Private[int]
     kota_id: strawberry.Private[int]
     unit_id: strawberry.Private[int]
     reporter_id: strawberry.Private[uuid.UUID | None]
+    assignee_id: strawberry.Private[uuid.UUID | None]
     viewer_is_privileged: strawberry.Private[bool]
+    viewer_is_staff: strawberry.Private[bool]
+
+    @strawberry.field(description="Whether the current deadline has passed while the report is open.")
+    def overdue(self) -> bool:
+        return self.due_at is not None and self.due_at < datetime.now(UTC)
+
+    @strawberry.field(description="The officer working on it; staff only.")
+    async def assignee(self, info: Info) -> PublicPerson | None:
+        return await _person(info, self.assignee_id) if self.viewer_is_staff else None
 
     @strawberry.field(description="Status in Indonesian as shown in Qlue/CROP (Menunggu, Proses, Selesai, ...).")
     def status_label(self) -> str:
@@ -117,19 +193,27 @@ class Report:
         user = await info.context.loaders.user.load(self.reporter_id)
         return PublicPerson(display_name=user.display_name) if user else None
 
-    @strawberry.field(description="Photos in the order given; the public sees processed ones only.")
+    @strawberry.field(description="The reporter's photos in the order given; the public sees processed ones only.")
     async def photos(self, info: Info) -> list[Photo]:
+        return await self._photos(info, models.PhotoKind.REPORT)
+
+    @strawberry.field(description="The officers' photos of the finished work.")
+    async def after_photos(self, info: Info) -> list[Photo]:
+        return await self._photos(info, models.PhotoKind.AFTER)
+
+    async def _photos(self, info: Info, kind: models.PhotoKind) -> list[Photo]:
         rows = await info.context.loaders.photos_of_report.load(uuid.UUID(self.id))
-        visible = rows if self.viewer_is_privileged else [p for p in rows if p.status == models.PhotoStatus.READY]
+        mine = [p for p in rows if (p.kind or models.PhotoKind.REPORT) == kind]
+        visible = mine if self.viewer_is_privileged else [p for p in mine if p.status == models.PhotoStatus.READY]
         return [Photo.from_model(p, show_error=self.viewer_is_privileged) for p in visible]
 
-    @strawberry.field(description="Status history, oldest first.")
+    @strawberry.field(description="History, oldest first.")
     async def history(self, info: Info) -> list[StatusChange]:
         rows = await info.context.loaders.history_of_report.load(uuid.UUID(self.id))
-        return [StatusChange.from_model(r) for r in rows]
+        return [StatusChange.from_model(r, staff=self.viewer_is_staff) for r in rows]
 
     @classmethod
-    def from_model(cls, m: models.Report, *, privileged: bool, sensitive: bool) -> Report:
+    def from_model(cls, m: models.Report, *, privileged: bool, sensitive: bool, staff: bool = False) -> Report:
         point = to_shape(m.location)
         lat, lon, accuracy = point.y, point.x, m.accuracy_m
         if sensitive and not privileged:
@@ -153,7 +237,16 @@ class Report:
             kota_id=m.kota_id,
             unit_id=m.unit_id,
             reporter_id=m.reporter_id,
+            due_at=m.due_at,
+            response_due_at=m.response_due_at,
+            completion_due_at=m.completion_due_at,
+            first_response_at=m.first_response_at,
+            closed_at=m.closed_at,
+            escalation_level=m.escalation_level or 0,
+            duplicate_of=strawberry.ID(str(m.duplicate_of_id)) if m.duplicate_of_id else None,
+            assignee_id=m.assignee_id,
             viewer_is_privileged=privileged,
+            viewer_is_staff=staff,
         )
 
 

@@ -2,25 +2,45 @@
 
 from domain.models.accounts import RefreshToken, User
 from domain.models.base import Base
-from domain.models.catalogue import Agency, Category, Unit
-from domain.models.enums import PhotoStatus, ReportStatus, Role, UnitKind
+from domain.models.catalogue import Agency, Category, RoutingRule, Unit
+from domain.models.enums import (
+    DevicePlatform,
+    HistoryKind,
+    PhotoKind,
+    PhotoStatus,
+    PushStatus,
+    ReportStatus,
+    Role,
+    RoutingHandler,
+    UnitKind,
+)
 from domain.models.geo import Kecamatan, Kelurahan, Kota
-from domain.models.reports import Photo, Report, ReportStatusChange
+from domain.models.notifications import Device, Notification
+from domain.models.reports import Photo, Report, ReportFollower, ReportStatusChange
 
 __all__ = [
     "Agency",
     "Base",
     "Category",
+    "Device",
+    "DevicePlatform",
+    "HistoryKind",
     "Kecamatan",
     "Kelurahan",
     "Kota",
+    "Notification",
     "Photo",
+    "PhotoKind",
     "PhotoStatus",
+    "PushStatus",
     "RefreshToken",
     "Report",
+    "ReportFollower",
     "ReportStatus",
     "ReportStatusChange",
     "Role",
+    "RoutingHandler",
+    "RoutingRule",
     "Unit",
     "UnitKind",
     "User",

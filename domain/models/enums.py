@@ -34,3 +34,42 @@ class PhotoStatus(enum.StrEnum):
     ATTACHED = "ATTACHED"  # part of a report, waiting for the processing job
     READY = "READY"  # processed image and thumbnail stored
     FAILED = "FAILED"  # the file could not be made into a safe image; error_code says why
+
+
+class HistoryKind(enum.StrEnum):
+    """What a report history row records."""
+
+    STATUS = "STATUS"  # a status change (a disposition also moves the report to another unit)
+    ASSIGNMENT = "ASSIGNMENT"  # an officer of the unit took the report, or was given it
+    ESCALATION = "ESCALATION"  # a missed deadline raised the report to the camat or the walikota office
+    REROUTE = "REROUTE"  # an admin sent the report to another unit outside the status machine
+
+
+class PhotoKind(enum.StrEnum):
+    REPORT = "REPORT"  # taken by the reporter
+    AFTER = "AFTER"  # taken by the officer when the work is done
+
+
+class RoutingHandler(enum.StrEnum):
+    """Who handles a category first in an area: an office of the area itself, an agency, or one unit."""
+
+    KELURAHAN = "KELURAHAN"
+    KECAMATAN = "KECAMATAN"
+    KOTA = "KOTA"
+    AGENCY = "AGENCY"  # the agency's office for the report's kota when it has one per kota, else its only office
+    UNIT = "UNIT"
+
+
+class DevicePlatform(enum.StrEnum):
+    ANDROID = "ANDROID"
+    IOS = "IOS"
+    WEB = "WEB"
+
+
+class PushStatus(enum.StrEnum):
+    PENDING = "PENDING"  # waiting for a delivery job (again, after a transient error: see push_next_at)
+    SENDING = "SENDING"  # claimed by a delivery job until push_lease_until; a crash leaves it to be claimed again
+    SENT = "SENT"  # FCM accepted it for at least one device
+    NO_DEVICE = "NO_DEVICE"  # the user has no registered device: the in-app inbox only
+    INBOX_ONLY = "INBOX_ONLY"  # no push service configured (local default): inbox and log only
+    FAILED = "FAILED"  # FCM refused it for good, or the retries ran out; push_error says why

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, TimestampMixin, text_enum
-from domain.models.enums import PhotoStatus, ReportStatus
+from domain.models.enums import HistoryKind, PhotoKind, PhotoStatus, ReportStatus
 
 
 class Report(TimestampMixin, Base):
@@ -30,6 +30,12 @@ class Report(TimestampMixin, Base):
         Index("ix_reports_reporter_created", "reporter_id", "created_at"),
         Index("ix_reports_kelurahan_created", "kelurahan_id", "created_at"),
         Index("ix_reports_unit_status", "unit_id", "status"),
+        # The work queues: one jurisdiction's open reports by deadline (closed reports have no due_at).
+        Index("ix_reports_unit_due", "unit_id", "due_at"),
+        Index("ix_reports_kelurahan_due", "kelurahan_id", "due_at"),
+        Index("ix_reports_kecamatan_due", "kecamatan_id", "due_at"),
+        Index("ix_reports_kota_due", "kota_id", "due_at"),
+        Index("ix_reports_open_due", "due_at", postgresql_where="due_at IS NOT NULL"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -52,10 +58,31 @@ class Report(TimestampMixin, Base):
     status: Mapped[ReportStatus] = mapped_column(text_enum(ReportStatus, "report_status"))
     anonymous: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), comment="the officer of the unit working on it"
+    )
+    duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+    response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completion_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="the next deadline: response, then completion; NULL once closed"
+    )
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalation_level: Mapped[int] = mapped_column(
+        SmallInteger,
+        default=0,
+        server_default="0",
+        comment="0 none, 1 camat (response missed), 2 walikota (completion missed)",
+    )
 
 
 class ReportStatusChange(Base):
-    """Append-only history of a report's status."""
+    """Append-only history of a report: status changes, assignments, escalations, re-routings.
+
+    from_status/to_status are the same on rows that do not change the status; from_unit/to_unit are set
+    when the report moves to another unit (disposition, re-routing).
+    """
 
     __tablename__ = "report_status_changes"
 
@@ -67,6 +94,13 @@ class ReportStatusChange(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     public_note: Mapped[str | None] = mapped_column(Text)
     internal_note: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[HistoryKind] = mapped_column(
+        text_enum(HistoryKind, "history_kind"), default=HistoryKind.STATUS, server_default="STATUS"
+    )
+    from_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    to_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    escalation_level: Mapped[int | None] = mapped_column(SmallInteger)
 
 
 class Photo(TimestampMixin, Base):
@@ -95,3 +129,16 @@ class Photo(TimestampMixin, Base):
     error_code: Mapped[str | None] = mapped_column(String(40))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[PhotoKind] = mapped_column(
+        text_enum(PhotoKind, "photo_kind"), default=PhotoKind.REPORT, server_default="REPORT"
+    )
+
+
+class ReportFollower(Base):
+    """Someone who asked to hear about a report's progress (its reporter is told anyway)."""
+
+    __tablename__ = "report_followers"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

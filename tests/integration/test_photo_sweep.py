@@ -65,7 +65,7 @@ async def test_sweep_redefers_photos_whose_job_was_never_sent(resources: Resourc
         await session.execute(
             update(Photo).where(Photo.id == photo.id).values(created_at=datetime.now(UTC) - timedelta(minutes=5))
         )
-    assert [j.task for j in lost_jobs.requests] == ["photos.process"]
+    assert [j.task for j in lost_jobs.requests if j.task.startswith("photos.")] == ["photos.process"]
 
     async with worker_app.open_async():
         sent = await tasks.sweep_photos(timestamp=0)

@@ -23,7 +23,7 @@ async def rename_garbage(resources: Resources, name: str) -> None:
 async def test_the_snapshot_holds_every_reference_table(resources: Resources) -> None:
     data = await ReferenceCache(resources.sessions, ttl_s=60).get()
 
-    assert (len(data.kelurahan), len(data.kecamatan), len(data.kota), len(data.units)) == (267, 44, 6, 384)
+    assert (len(data.kelurahan), len(data.kecamatan), len(data.kota), len(data.units)) == (267, 44, 6, 387)
     assert data.unit_codes["kel-31.73.02.1003"].kelurahan_id == next(
         k.id for k in data.kelurahan.values() if k.name == "Tomang"
     )

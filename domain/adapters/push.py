@@ -1,0 +1,310 @@
+"""Push notifications through Firebase Cloud Messaging (HTTP v1) with firebase-admin, or to the log only.
+
+A sender takes a batch of messages and answers one result per message, in the same order. It never raises for
+what FCM says about a message: the caller turns each outcome into an action.
+
+- DELIVERED: FCM accepted the message (its id is in the result).
+- UNREGISTERED: the token is dead; remove it and do not retry. FCM says so with the FcmError code UNREGISTERED
+  (HTTP 404), or INVALID_ARGUMENT when the token is not a token at all (HTTP 400 with an FcmError detail and no
+  field violation other than ``message.token``). A bare 404 or 400 is not enough: a wrong endpoint or a bad payload
+  would otherwise wipe every token. SENDER_ID_MISMATCH is not pruned either: it is what every token answers when
+  the credentials belong to another Firebase project.
+- TRANSIENT: send it again later, unchanged: UNAVAILABLE (503), INTERNAL (500), QUOTA_EXCEEDED (429), a timeout,
+  a failure with no HTTP response at all (connection refused or reset), or an access token FCM could not be asked
+  for. ``retry_after_s`` carries FCM's Retry-After when it sent one.
+- FAILED: FCM refused it for good (bad payload, credentials rejected, sender mismatch): retrying will not help.
+- SKIPPED: no FCM configured (the local default); the in-app inbox row is the only delivery.
+
+Delivery is at least once: firebase-admin retries 500 and 503 itself (up to 4 times with exponential backoff), and
+a TRANSIENT message may have reached the device already. The outbox id travels in the data payload
+(``OUTBOX_ID_KEY``) so the app can drop a duplicate.
+
+Only this module imports firebase_admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+import firebase_admin
+from firebase_admin import credentials, exceptions, messaging
+from google.auth import exceptions as auth_exceptions
+from google.auth.credentials import TokenState
+from google.auth.transport import requests as auth_requests
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_ID_KEY = "outbox_id"
+FCM_BATCH_LIMIT = 500  # messaging.send_each_async refuses more
+# httpx speaks HTTP/2 only over TLS: against a plain-http endpoint (the local stand-in) every request in flight
+# needs its own HTTP/1.1 connection, and httpcore's pool work grows with the number of connections. Measured on
+# 2 cores: ~650 µs of CPU per message with 1-4 in flight, ~1,100 µs with 16, ~1,200 with 500. Against FCM all
+# requests share one HTTP/2 connection and a whole batch goes at once.
+PLAIN_HTTP_IN_FLIGHT = 4
+FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
+BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
+TRANSIENT_CODES = frozenset({"UNAVAILABLE", "INTERNAL", "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED", "DEADLINE_EXCEEDED"})
+RESERVED_DATA_KEYS = frozenset({"from", "notification", "message_type"})
+
+
+class PushOutcome(StrEnum):
+    DELIVERED = "delivered"
+    UNREGISTERED = "unregistered"
+    TRANSIENT = "transient"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    """One notification to one device token; ``data`` carries the outbox id under ``OUTBOX_ID_KEY``."""
+
+    token: str
+    title: str
+    body: str
+    data: dict[str, str]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.token, str) or not self.token:
+            raise ValueError("a push message needs a device token")
+        if not isinstance(self.title, str) or not isinstance(self.body, str):
+            raise ValueError("title and body must be strings")
+        if not all(isinstance(key, str) and isinstance(value, str) for key, value in self.data.items()):
+            raise ValueError("FCM data keys and values must be strings")
+        if OUTBOX_ID_KEY not in self.data:
+            raise ValueError(f"data must carry {OUTBOX_ID_KEY!r} so the app can drop a duplicate")
+        reserved = [key for key in self.data if key in RESERVED_DATA_KEYS or key.startswith(("google", "gcm"))]
+        if reserved:
+            raise ValueError(f"FCM reserves these data keys: {reserved}")
+
+    @property
+    def outbox_id(self) -> str:
+        return self.data[OUTBOX_ID_KEY]
+
+
+@dataclass(frozen=True)
+class PushResult:
+    outcome: PushOutcome
+    message_id: str | None = None  # "projects/<project>/messages/<id>" when delivered
+    error: str | None = None  # FCM's error code (UNREGISTERED, UNAVAILABLE, ...) or what went wrong
+    retry_after_s: float | None = None
+
+
+class PushSender(Protocol):
+    async def send(self, messages: Sequence[PushMessage]) -> list[PushResult]:
+        """One result per message, in order. Any number of messages; senders batch them."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def create_push_sender(credentials_file: Path | None, fcm_endpoint: str | None = None) -> PushSender:
+    """FCM when a service-account file is configured, else the log. ``fcm_endpoint`` replaces
+    ``https://fcm.googleapis.com`` (tests and benchmarks point it at a local stand-in)."""
+    if credentials_file is None:
+        return LogOnlyPushSender()
+    return FcmPushSender(credentials_file, endpoint=fcm_endpoint)
+
+
+class LogOnlyPushSender:
+    """Without Firebase credentials: the inbox row is the delivery, the log line its trace."""
+
+    async def send(self, messages: Sequence[PushMessage]) -> list[PushResult]:
+        for message in messages:
+            logger.info(
+                "push not sent (no FCM credentials): outbox %s to token %s: %s",
+                message.outbox_id,
+                _token_hint(message.token),
+                message.title,
+            )
+        return [PushResult(PushOutcome.SKIPPED) for _ in messages]
+
+    async def aclose(self) -> None:
+        return None
+
+
+class FcmPushSender:
+    """FCM through one firebase-admin App, built once per process: its HTTP client and access token are reused.
+
+    ``endpoint`` replaces ``https://fcm.googleapis.com``; the OAuth2 token endpoint is the ``token_uri`` of the
+    service-account file, so a local stand-in needs a key file naming it. ``max_in_flight`` bounds the requests
+    sent at once (FCM v1 has one request per message; ``send_each_async`` sends a batch concurrently).
+    """
+
+    def __init__(
+        self,
+        credentials_file: Path,
+        *,
+        endpoint: str | None = None,
+        max_in_flight: int | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        certificate = credentials.Certificate(str(credentials_file))
+        self._app = firebase_admin.initialize_app(
+            certificate, {"httpTimeout": timeout_s}, name=f"jsc-push-{uuid.uuid4().hex}"
+        )
+        self._google_credential = certificate.get_credential()
+        self._token_lock = asyncio.Lock()
+        if endpoint is not None:
+            _point_at(self._app, endpoint)
+        if max_in_flight is None:
+            plain_http = endpoint is not None and endpoint.startswith("http://")
+            max_in_flight = PLAIN_HTTP_IN_FLIGHT if plain_http else FCM_BATCH_LIMIT
+        self._chunk = max(1, min(max_in_flight, FCM_BATCH_LIMIT))
+
+    async def send(self, messages: Sequence[PushMessage]) -> list[PushResult]:
+        if not messages:
+            return []
+        failure = await self._ensure_access_token()
+        if failure is not None:
+            return [failure] * len(messages)
+        results: list[PushResult] = []
+        for start in range(0, len(messages), self._chunk):
+            chunk = messages[start : start + self._chunk]
+            try:
+                response = await messaging.send_each_async(_fcm_messages(chunk), dry_run=False, app=self._app)
+            except exceptions.FirebaseError as exc:
+                # Something the SDK did not expect ended the whole batch; some of it may have been sent.
+                logger.warning("FCM batch of %d failed: %s", len(chunk), exc)
+                results.extend([_batch_failure(exc)] * len(chunk))
+                continue
+            results.extend(_result(sent) for sent in response.responses)
+        return results
+
+    async def aclose(self) -> None:
+        """Close the HTTP client on this loop, then delete the app from a thread.
+
+        ``delete_app`` closes the messaging client with ``asyncio.run``, which cannot run inside an event loop; once
+        the client is closed here, its second close in the thread is a no-op.
+        """
+        client = getattr(messaging._get_messaging_service(self._app), "_async_client", None)
+        if client is not None:
+            await client.aclose()
+        await asyncio.to_thread(firebase_admin.delete_app, self._app)
+
+    async def _ensure_access_token(self) -> PushResult | None:
+        """Fetch or renew the OAuth2 access token in a thread.
+
+        Left to firebase-admin, the renewal is a blocking ``requests`` call inside the event loop, once an hour.
+        """
+        if self._google_credential.token_state is TokenState.FRESH:
+            return None
+        async with self._token_lock:
+            if self._google_credential.token_state is TokenState.FRESH:
+                return None
+            try:
+                await asyncio.to_thread(self._google_credential.refresh, auth_requests.Request())
+            except auth_exceptions.GoogleAuthError as exc:
+                logger.warning("FCM access token not obtained: %s", exc)
+                return _auth_failure(exc)
+        return None
+
+
+def _point_at(app: firebase_admin.App, endpoint: str) -> None:
+    """Send this app's messages to ``endpoint`` instead of https://fcm.googleapis.com.
+
+    firebase-admin has no setting for it (its Auth and Realtime Database have emulator variables, Messaging has
+    none): ``_MessagingService.__init__`` formats the ``FCM_URL`` constant with the project id once per app and keeps
+    the result in ``_fcm_url``, which ``send_each_async`` posts to. The service is created here, through the same
+    accessor ``messaging.send_each_async`` uses, and its URL replaced; checked with firebase-admin 7.7.0.
+    """
+    service = messaging._get_messaging_service(app)
+    if not isinstance(getattr(service, "_fcm_url", None), str):
+        raise RuntimeError(f"firebase-admin {firebase_admin.__version__} no longer keeps the FCM URL in `_fcm_url`")
+    service._fcm_url = f"{endpoint.rstrip('/')}/v1/projects/{app.project_id}/messages:send"
+
+
+def _fcm_messages(chunk: Sequence[PushMessage]) -> list[messaging.Message]:
+    with warnings.catch_warnings():
+        # firebase-admin 7 deprecates `token` for Firebase installation ids; the apps register FCM registration
+        # tokens, which the FCM v1 API still takes.
+        warnings.filterwarnings("ignore", "Message.token is deprecated", DeprecationWarning)
+        return [
+            messaging.Message(
+                token=message.token,
+                notification=messaging.Notification(title=message.title, body=message.body),
+                data=dict(message.data),
+            )
+            for message in chunk
+        ]
+
+
+def _result(sent: messaging.SendResponse) -> PushResult:
+    if sent.success:
+        return PushResult(PushOutcome.DELIVERED, message_id=sent.message_id)
+    exc: exceptions.FirebaseError = sent.exception
+    response = exc.http_response
+    status = response.status_code if response is not None else None
+    fcm_code, bad_fields = _error_details(response)
+    outcome = classify(platform_code=exc.code, fcm_code=fcm_code, http_status=status, bad_fields=bad_fields)
+    if outcome is PushOutcome.FAILED:
+        logger.warning("FCM refused a message for good: %s %s", fcm_code or exc.code, exc)
+    return PushResult(outcome, error=fcm_code or exc.code, retry_after_s=_retry_after(response))
+
+
+def classify(
+    *, platform_code: str, fcm_code: str | None, http_status: int | None, bad_fields: frozenset[str]
+) -> PushOutcome:
+    """What to do about a message FCM did not accept (see the module's docstring)."""
+    if fcm_code == "UNREGISTERED":
+        return PushOutcome.UNREGISTERED
+    if fcm_code == "INVALID_ARGUMENT" and bad_fields <= {"message.token"}:
+        return PushOutcome.UNREGISTERED
+    if platform_code in TRANSIENT_CODES or fcm_code in TRANSIENT_CODES:
+        return PushOutcome.TRANSIENT
+    if http_status is None or http_status >= 500 or http_status in (408, 429):
+        return PushOutcome.TRANSIENT
+    return PushOutcome.FAILED
+
+
+def _error_details(response: Any) -> tuple[str | None, frozenset[str]]:
+    """The FcmError code and the fields a google.rpc.BadRequest names, from an FCM v1 error body."""
+    if response is None:
+        return None, frozenset()
+    try:
+        error = response.json().get("error") or {}
+        details = error.get("details") or []
+    except (ValueError, AttributeError):
+        return None, frozenset()
+    fcm_code = None
+    fields: set[str] = set()
+    for detail in details:
+        if not isinstance(detail, dict):
+            continue
+        if detail.get("@type") == FCM_ERROR_TYPE:
+            fcm_code = detail.get("errorCode")
+        elif detail.get("@type") == BAD_REQUEST_TYPE:
+            fields.update(str(violation.get("field", "")) for violation in detail.get("fieldViolations") or [])
+    return fcm_code, frozenset(fields)
+
+
+def _retry_after(response: Any) -> float | None:
+    value = response.headers.get("Retry-After") if response is not None else None
+    return float(value) if value and value.strip().isdigit() else None
+
+
+def _batch_failure(exc: exceptions.FirebaseError) -> PushResult:
+    cause = exc.cause
+    if isinstance(cause, auth_exceptions.GoogleAuthError):
+        return _auth_failure(cause)
+    return PushResult(PushOutcome.TRANSIENT, error=exc.code)
+
+
+def _auth_failure(exc: auth_exceptions.GoogleAuthError) -> PushResult:
+    """No access token: transient when the token endpoint could not be reached or said to try again; a refused key
+    (``invalid_grant``) stays refused until someone fixes the credentials."""
+    transient = isinstance(exc, auth_exceptions.TransportError) or exc.retryable
+    return PushResult(PushOutcome.TRANSIENT if transient else PushOutcome.FAILED, error="ACCESS_TOKEN")
+
+
+def _token_hint(token: str) -> str:
+    """Enough of a device token to tell two apart in a log, not enough to send to it."""
+    return f"…{token[-6:]}"

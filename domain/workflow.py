@@ -1,0 +1,483 @@
+"""The officers' workflow (CROP): who may act on a report, the status machine, disposition, assignment.
+
+Every change is an append-only history row and, for the people it concerns, a notification in the same
+transaction. Deadlines (domain/sla.py) are kept on the report: `due_at` is the next one, NULL once closed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import notifications, sla
+from domain import photos as photo_rules
+from domain.adapters.storage import ObjectStorage
+from domain.errors import DomainError
+from domain.jobs import JobBuffer
+from domain.models import (
+    Category,
+    HistoryKind,
+    Photo,
+    PhotoKind,
+    PhotoStatus,
+    Report,
+    ReportFollower,
+    ReportStatus,
+    ReportStatusChange,
+    Role,
+    Unit,
+    UnitKind,
+    User,
+)
+from domain.reference import ReferenceData
+from domain.settings import Settings
+
+S = ReportStatus
+OPEN = frozenset({S.WAITING, S.COORDINATION, S.DISPOSITION, S.IN_PROGRESS, S.REOPENED})
+CLOSED = frozenset({S.COMPLETED, S.REJECTED, S.DUPLICATE})
+
+# The moves an officer makes with changeReportStatus. DISPOSITION is made by disposeReport (it needs the
+# unit), REOPENED by the reporter.
+TRANSITIONS: dict[ReportStatus, frozenset[ReportStatus]] = {
+    S.WAITING: frozenset({S.COORDINATION, S.IN_PROGRESS, S.REJECTED, S.DUPLICATE}),
+    S.REOPENED: frozenset({S.COORDINATION, S.IN_PROGRESS, S.REJECTED, S.DUPLICATE}),
+    S.DISPOSITION: frozenset({S.COORDINATION, S.IN_PROGRESS, S.REJECTED, S.DUPLICATE}),
+    S.COORDINATION: frozenset({S.IN_PROGRESS, S.REJECTED, S.DUPLICATE}),
+    S.IN_PROGRESS: frozenset({S.COORDINATION, S.COMPLETED}),
+}
+DISPOSABLE = frozenset({S.WAITING, S.REOPENED, S.COORDINATION, S.DISPOSITION, S.IN_PROGRESS})
+NOTE_MAX = 2000
+
+STATUS_LABELS = {
+    S.WAITING: "Menunggu",
+    S.COORDINATION: "Koordinasi",
+    S.DISPOSITION: "Disposisi",
+    S.IN_PROGRESS: "Proses",
+    S.COMPLETED: "Selesai",
+    S.REJECTED: "Ditolak",
+    S.DUPLICATE: "Duplikat",
+    S.REOPENED: "Dibuka kembali",
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: uuid.UUID
+    role: Role
+    unit_id: int | None
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    to: ReportStatus
+    public_note: str | None = None
+    internal_note: str | None = None
+    reason: str | None = None  # required for REJECTED
+    duplicate_of: uuid.UUID | None = None  # required for DUPLICATE
+    after_photo_keys: tuple[str, ...] = ()  # at least one for COMPLETED
+
+
+# --- rules without the database ---------------------------------------------------------------------
+
+
+def in_jurisdiction(unit: Unit, report: Report) -> bool:
+    """A unit's officers work on the reports it holds, and area offices on every report of their area."""
+    if report.unit_id == unit.id:
+        return True
+    if unit.kind == UnitKind.KELURAHAN:
+        return report.kelurahan_id == unit.kelurahan_id
+    if unit.kind == UnitKind.KECAMATAN:
+        return report.kecamatan_id == unit.kecamatan_id
+    if unit.kind == UnitKind.KOTA:
+        return report.kota_id == unit.kota_id
+    return False
+
+
+def may_act(actor: Actor, report: Report, reference: ReferenceData) -> bool:
+    if actor.role == Role.ADMIN:
+        return True
+    if actor.role != Role.OFFICER or actor.unit_id is None:
+        return False
+    unit = reference.units.get(actor.unit_id)
+    return unit is not None and in_jurisdiction(unit, report)
+
+
+def check_transition(current: ReportStatus, change: StatusChange) -> None:
+    if change.to == S.DISPOSITION:
+        raise DomainError("INVALID_TRANSITION", "Use disposeReport to pass a report to another unit.", field="to")
+    if change.to == S.REOPENED:
+        raise DomainError("INVALID_TRANSITION", "Only the reporter can reopen a report.", field="to")
+    if change.to not in TRANSITIONS.get(current, frozenset()):
+        raise DomainError(
+            "INVALID_TRANSITION",
+            f"A report in {current.value} cannot move to {change.to.value}.",
+            field="to",
+        )
+    if change.to == S.REJECTED and not (change.reason and change.reason.strip()):
+        raise DomainError("REASON_REQUIRED", "Say why the report is rejected.", field="reason")
+    if change.to == S.DUPLICATE and change.duplicate_of is None:
+        raise DomainError("DUPLICATE_OF_REQUIRED", "Name the report this one duplicates.", field="duplicateOf")
+    if change.to == S.COMPLETED and not change.after_photo_keys:
+        raise DomainError(
+            "AFTER_PHOTO_REQUIRED", "Add at least one photo of the finished work.", field="afterPhotoKeys"
+        )
+    for note, name in ((change.public_note, "publicNote"), (change.internal_note, "internalNote")):
+        check_note(note, name)
+
+
+def check_note(note: str | None, field_name: str) -> None:
+    if note is not None and len(note) > NOTE_MAX:
+        raise DomainError("NOTE_TOO_LONG", f"A note takes at most {NOTE_MAX} characters.", field=field_name)
+
+
+def clean(note: str | None) -> str | None:
+    return note.strip() or None if note is not None else None
+
+
+# --- deadlines --------------------------------------------------------------------------------------
+
+
+def calendar_for(settings: Settings) -> sla.WorkingCalendar:
+    return sla.load_calendar(settings.jakarta_data_dir / sla.HOLIDAYS_FILE)
+
+
+def start_clock(report: Report, category: Category, calendar: sla.WorkingCalendar) -> None:
+    """Sets a new report's deadlines from its category's SLA."""
+    target = sla.SlaTarget(category.response_hours, category.completion_hours)
+    due = sla.deadlines(calendar, report.created_at, target)
+    report.response_due_at, report.completion_due_at = due.respond_by, due.complete_by
+    report.due_at = due.respond_by
+
+
+def _after_move(
+    report: Report, to: ReportStatus, category: Category, calendar: sla.WorkingCalendar, now: datetime
+) -> None:
+    if report.first_response_at is None:
+        report.first_response_at = now
+    if to in CLOSED:
+        report.closed_at, report.due_at = now, None
+    elif to == S.REOPENED:
+        # The work starts again: a fresh completion deadline, counted from the reopening.
+        report.closed_at = None
+        report.completion_due_at = sla.add_working_hours(calendar, now, category.completion_hours)
+        report.due_at = report.completion_due_at
+    else:
+        report.due_at = report.completion_due_at
+
+
+# --- use cases --------------------------------------------------------------------------------------
+
+
+async def load_for_update(session: AsyncSession, report_id: uuid.UUID) -> Report:
+    report = await session.scalar(select(Report).where(Report.id == report_id).with_for_update())
+    if report is None:
+        raise DomainError("NOT_FOUND", "No such report.", field="reportId")
+    return report
+
+
+def _authorize(actor: Actor, report: Report, reference: ReferenceData) -> None:
+    if not may_act(actor, report, reference):
+        raise DomainError("FORBIDDEN", "This report is outside your jurisdiction.", field="reportId")
+
+
+def _history(report: Report, actor: Actor, now: datetime, **values: object) -> ReportStatusChange:
+    values.setdefault("from_status", report.status)
+    values.setdefault("to_status", report.status)
+    return ReportStatusChange(report_id=report.id, actor_id=actor.user_id, at=now, **values)
+
+
+async def _tell_reporter_and_followers(
+    session: AsyncSession,
+    report: Report,
+    message: notifications.Message,
+    *,
+    actor: Actor,
+    jobs: JobBuffer,
+    now: datetime,
+) -> None:
+    followers = list(await session.scalars(select(ReportFollower.user_id).where(ReportFollower.report_id == report.id)))
+    people = [*followers, *([report.reporter_id] if report.reporter_id else [])]
+    await notifications.notify_users(session, people, message, jobs=jobs, now=now, skip=actor.user_id)
+
+
+async def change_status(
+    session: AsyncSession,
+    storage: ObjectStorage,
+    settings: Settings,
+    reference: ReferenceData,
+    calendar: sla.WorkingCalendar,
+    *,
+    actor: Actor,
+    report_id: uuid.UUID,
+    change: StatusChange,
+    jobs: JobBuffer,
+    now: datetime,
+) -> Report:
+    report = await load_for_update(session, report_id)
+    _authorize(actor, report, reference)
+    check_transition(report.status, change)
+    if change.to == S.DUPLICATE:
+        await _check_original(session, report, change.duplicate_of)
+        report.duplicate_of_id = change.duplicate_of
+    if change.after_photo_keys:
+        await attach_after_photos(
+            session, storage, settings, report, actor=actor, keys=list(change.after_photo_keys), jobs=jobs
+        )
+    public_note = (
+        clean(change.reason) if change.to == S.REJECTED and not change.public_note else clean(change.public_note)
+    )
+    session.add(
+        _history(
+            report,
+            actor,
+            now,
+            to_status=change.to,
+            public_note=public_note,
+            internal_note=clean(change.internal_note),
+        )
+    )
+    category = reference.categories[report.category_id]
+    report.status = change.to
+    report.updated_at = now
+    _after_move(report, change.to, category, calendar, now)
+    label = STATUS_LABELS[change.to]
+    await _tell_reporter_and_followers(
+        session,
+        report,
+        notifications.Message(
+            "STATUS_CHANGED",
+            f"Laporan Anda: {label}",
+            public_note or f"Status laporan {category.name_id} sekarang {label}.",
+            report.id,
+            {"status": change.to.value},
+        ),
+        actor=actor,
+        jobs=jobs,
+        now=now,
+    )
+    await session.flush()
+    return report
+
+
+async def _check_original(session: AsyncSession, report: Report, original_id: uuid.UUID | None) -> None:
+    if original_id is None or original_id == report.id:
+        raise DomainError("INVALID_DUPLICATE", "A report cannot duplicate itself.", field="duplicateOf")
+    original = await session.get(Report, original_id)
+    if original is None:
+        raise DomainError("INVALID_DUPLICATE", "No such report to be a duplicate of.", field="duplicateOf")
+    if original.duplicate_of_id is not None:
+        raise DomainError(
+            "INVALID_DUPLICATE", "That report is itself a duplicate: name the original.", field="duplicateOf"
+        )
+
+
+async def attach_after_photos(
+    session: AsyncSession,
+    storage: ObjectStorage,
+    settings: Settings,
+    report: Report,
+    *,
+    actor: Actor,
+    keys: list[str],
+    jobs: JobBuffer,
+) -> list[Photo]:
+    """The officer's photos of the finished work: the same checks and processing as a citizen's photos."""
+    if len(keys) > settings.max_photos_per_report:
+        raise DomainError(
+            "TOO_MANY_PHOTOS", f"At most {settings.max_photos_per_report} photos.", field="afterPhotoKeys"
+        )
+    try:
+        photos = await photo_rules.claim_for_report(session, storage, settings, owner_id=actor.user_id, keys=keys)
+    except DomainError as exc:
+        raise DomainError(exc.code, exc.message, field="afterPhotoKeys") from exc
+    taken = await session.scalar(
+        select(Photo.position).where(Photo.report_id == report.id).order_by(Photo.position.desc()).limit(1)
+    )
+    start = 0 if taken is None else taken + 1
+    for offset, photo in enumerate(photos):
+        photo.report_id, photo.position, photo.status, photo.kind = (
+            report.id,
+            start + offset,
+            PhotoStatus.ATTACHED,
+            PhotoKind.AFTER,
+        )
+        jobs.add("photos.process", queueing_lock=f"photo:{photo.id}", photo_id=str(photo.id))
+    return photos
+
+
+async def dispose(
+    session: AsyncSession,
+    reference: ReferenceData,
+    *,
+    actor: Actor,
+    report_id: uuid.UUID,
+    to_unit_id: int,
+    public_note: str | None,
+    internal_note: str | None,
+    jobs: JobBuffer,
+    now: datetime,
+) -> Report:
+    """Passes the report to another unit: an agency (external bodies too), or another kelurahan when the
+    point was wrong, in which case the report moves to that kelurahan's area."""
+    report = await load_for_update(session, report_id)
+    _authorize(actor, report, reference)
+    check_note(public_note, "publicNote")
+    check_note(internal_note, "internalNote")
+    target = reference.units.get(to_unit_id)
+    if target is None:
+        raise DomainError("UNKNOWN_UNIT", "No such unit.", field="toUnit")
+    if report.status not in DISPOSABLE:
+        raise DomainError(
+            "INVALID_TRANSITION", f"A report in {report.status.value} cannot be passed on.", field="toUnit"
+        )
+    if target.id == report.unit_id:
+        raise DomainError("SAME_UNIT", "The report is already with that unit.", field="toUnit")
+    from_unit = report.unit_id
+    session.add(
+        _history(
+            report,
+            actor,
+            now,
+            to_status=S.DISPOSITION,
+            from_unit_id=from_unit,
+            to_unit_id=target.id,
+            public_note=clean(public_note),
+            internal_note=clean(internal_note),
+        )
+    )
+    if target.kind == UnitKind.KELURAHAN and target.kelurahan_id is not None:
+        kelurahan = reference.kelurahan[target.kelurahan_id]
+        report.kelurahan_id, report.kecamatan_id, report.kota_id = (
+            kelurahan.id,
+            kelurahan.kecamatan_id,
+            kelurahan.kota_id,
+        )
+    report.unit_id = target.id
+    report.assignee_id = None
+    report.status = S.DISPOSITION
+    report.updated_at = now
+    if report.first_response_at is None:
+        report.first_response_at = now
+    report.due_at = report.completion_due_at
+    category = reference.categories[report.category_id]
+    await notifications.notify_unit(
+        session,
+        target.id,
+        notifications.Message(
+            "DISPOSED",
+            f"Disposisi: {category.name_id}",
+            (clean(public_note) or report.description)[:200],
+            report.id,
+            {"fromUnit": reference.units[from_unit].code},
+        ),
+        jobs=jobs,
+        now=now,
+        skip=actor.user_id,
+    )
+    await _tell_reporter_and_followers(
+        session,
+        report,
+        notifications.Message(
+            "STATUS_CHANGED",
+            "Laporan Anda: Disposisi",
+            f"Laporan {category.name_id} diteruskan ke {target.name}.",
+            report.id,
+            {"status": S.DISPOSITION.value},
+        ),
+        actor=actor,
+        jobs=jobs,
+        now=now,
+    )
+    await session.flush()
+    return report
+
+
+async def assign(
+    session: AsyncSession,
+    reference: ReferenceData,
+    *,
+    actor: Actor,
+    report_id: uuid.UUID,
+    assignee_id: uuid.UUID | None,
+    jobs: JobBuffer,
+    now: datetime,
+) -> Report:
+    """Names the officer of the report's unit who works on it (None: nobody)."""
+    report = await load_for_update(session, report_id)
+    _authorize(actor, report, reference)
+    if report.status in CLOSED:
+        raise DomainError("INVALID_TRANSITION", "A closed report cannot be assigned.", field="reportId")
+    if assignee_id is not None:
+        assignee = await session.get(User, assignee_id)
+        if assignee is None or assignee.role != Role.OFFICER or assignee.unit_id != report.unit_id:
+            raise DomainError(
+                "INVALID_ASSIGNEE", "Only an officer of the unit holding the report can take it.", field="assignee"
+            )
+    if report.assignee_id == assignee_id:
+        return report
+    session.add(_history(report, actor, now, kind=HistoryKind.ASSIGNMENT, assignee_id=assignee_id))
+    report.assignee_id = assignee_id
+    report.updated_at = now
+    if assignee_id is not None:
+        category = reference.categories[report.category_id]
+        await notifications.notify_users(
+            session,
+            [assignee_id],
+            notifications.Message("ASSIGNED", f"Tugas baru: {category.name_id}", report.description[:200], report.id),
+            jobs=jobs,
+            now=now,
+            skip=actor.user_id,
+        )
+    await session.flush()
+    return report
+
+
+async def reopen(
+    session: AsyncSession,
+    reference: ReferenceData,
+    calendar: sla.WorkingCalendar,
+    *,
+    actor: Actor,
+    report_id: uuid.UUID,
+    reason: str,
+    jobs: JobBuffer,
+    now: datetime,
+) -> Report:
+    """The reporter says the problem is not fixed: the report goes back to the unit that closed it."""
+    report = await load_for_update(session, report_id)
+    if report.reporter_id != actor.user_id:
+        raise DomainError("FORBIDDEN", "Only the reporter can reopen a report.", field="reportId")
+    if report.status != S.COMPLETED:
+        raise DomainError("INVALID_TRANSITION", "Only a completed report can be reopened.", field="reportId")
+    if not reason.strip():
+        raise DomainError("REASON_REQUIRED", "Say what is still wrong.", field="reason")
+    check_note(reason, "reason")
+    session.add(_history(report, actor, now, to_status=S.REOPENED, public_note=reason.strip()))
+    category = reference.categories[report.category_id]
+    report.status = S.REOPENED
+    report.updated_at = now
+    _after_move(report, S.REOPENED, category, calendar, now)
+    await notifications.notify_unit(
+        session,
+        report.unit_id,
+        notifications.Message("REOPENED", f"Dibuka kembali: {category.name_id}", reason.strip()[:200], report.id),
+        jobs=jobs,
+        now=now,
+    )
+    await session.flush()
+    return report
+
+
+async def follow(session: AsyncSession, *, user_id: uuid.UUID, report_id: uuid.UUID, on: bool) -> None:
+    if await session.get(Report, report_id) is None:
+        raise DomainError("NOT_FOUND", "No such report.", field="reportId")
+    existing = await session.get(ReportFollower, (report_id, user_id))
+    if on and existing is None:
+        session.add(ReportFollower(report_id=report_id, user_id=user_id))
+    elif not on and existing is not None:
+        await session.delete(existing)
+    await session.flush()

@@ -1,0 +1,414 @@
+"""The officers' workflow through GraphQL: jurisdiction, the status machine, disposition, assignment, queue."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from domain import accounts
+from domain.models import Notification, Report, ReportStatusChange, Role, Unit
+from domain.resources import Resources
+from tests.factories import LOG_IN, Api, Citizen, jpeg_with_gps
+
+TOMANG_OFFICE = "kel-31.73.02.1003"
+GROGOL_OFFICE = "kel-31.73.02.1001"  # another kelurahan of the same kecamatan (Grogol Petamburan)
+OTHER_KECAMATAN_OFFICE = "kel-31.73.04.1001"
+GROGOL_PETAMBURAN_CAMAT = "kec-31.73.02"
+JAKBAR_WALIKOTA = "kota-31.73"
+SUDIN_SDA_JAKBAR = "sudin-sda-31.73"
+SUDIN_SDA_JAKSEL = "sudin-sda-31.74"
+
+REPORT_FIELDS = """
+  id status dueAt overdue responseDueAt completionDueAt firstResponseAt closedAt escalationLevel duplicateOf
+  kelurahan { code } unit { code }
+  assignee { displayName }
+  photos { id } afterPhotos { id status }
+  history { kind fromStatus toStatus publicNote internalNote fromUnit { code } toUnit { code } actor { displayName } }
+"""
+
+CHANGE_STATUS = f"""
+mutation Change($input: ChangeReportStatusInput!) {{
+  changeReportStatus(input: $input) {{ report {{ {REPORT_FIELDS} }} errors {{ code message field }} }}
+}}
+"""
+
+DISPOSE = f"""
+mutation Dispose($input: DisposeReportInput!) {{
+  disposeReport(input: $input) {{ report {{ {REPORT_FIELDS} }} errors {{ code message field }} }}
+}}
+"""
+
+ASSIGN = f"""
+mutation Assign($input: AssignReportInput!) {{
+  assignReport(input: $input) {{ report {{ {REPORT_FIELDS} }} errors {{ code message field }} }}
+}}
+"""
+
+REOPEN = f"""
+mutation Reopen($id: ID!, $reason: String!) {{
+  reopenReport(reportId: $id, reason: $reason) {{ report {{ {REPORT_FIELDS} }} errors {{ code message field }} }}
+}}
+"""
+
+WORK_QUEUE = """
+query Queue($filter: WorkQueueFilter, $first: Int!, $after: String) {
+  workQueue(filter: $filter, first: $first, after: $after) {
+    edges { cursor node { id dueAt status } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+async def staff_member(api: Api, resources: Resources, role: Role, unit_code: str | None = None) -> Citizen:
+    email = f"{role.value.lower()}-{uuid.uuid4().hex[:10]}@jakarta.go.id"
+    password = "correct horse battery"
+    async with resources.unit_of_work() as session:
+        unit_id = await session.scalar(select(Unit.id).where(Unit.code == unit_code)) if unit_code else None
+        assert unit_code is None or unit_id is not None, unit_code
+        user = await accounts.sign_up(
+            session,
+            email=email,
+            phone=None,
+            password=password,
+            display_name=f"Petugas {unit_code}",
+            role=role,
+            unit_id=unit_id,
+        )
+    body = await api.gql(LOG_IN, {"login": email, "password": password})
+    session_data = body["data"]["logIn"]["session"]
+    return Citizen(session_data["accessToken"], session_data["refreshToken"], str(user.id), email, password)
+
+
+@pytest.fixture
+async def officer(api: Api, resources: Resources):  # type: ignore[no-untyped-def]
+    async def make(unit_code: str | None, role: Role = Role.OFFICER) -> Citizen:
+        return await staff_member(api, resources, role, unit_code)
+
+    return make
+
+
+async def act(api: Api, document: str, who: Citizen, **variables: Any) -> dict[str, Any]:
+    body = await api.gql(document, variables, token=who.token)
+    assert "errors" not in body, body
+    payload: dict[str, Any] = next(iter(body["data"].values()))
+    return payload
+
+
+async def change(api: Api, who: Citizen, report_id: str, to: str, **extra: Any) -> dict[str, Any]:
+    return await act(api, CHANGE_STATUS, who, input={"reportId": report_id, "to": to, **extra})
+
+
+async def history_count(resources: Resources, report_id: str) -> int:
+    async with resources.unit_of_work() as session:
+        found = await session.scalar(
+            select(func.count())
+            .select_from(ReportStatusChange)
+            .where(ReportStatusChange.report_id == uuid.UUID(report_id))
+        )
+    return int(found or 0)
+
+
+async def queue_ids(api: Api, who: Citizen, flt: dict[str, Any] | None = None) -> list[str]:
+    ids: list[str] = []
+    after = None
+    while True:
+        body = await api.gql(WORK_QUEUE, {"filter": flt, "first": 100, "after": after}, token=who.token)
+        assert "errors" not in body, body
+        page = body["data"]["workQueue"]
+        ids += [e["node"]["id"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return ids
+        after = page["pageInfo"]["endCursor"]
+
+
+async def notifications_for(resources: Resources, user_id: str, report_id: str) -> list[str]:
+    async with resources.unit_of_work() as session:
+        rows = await session.scalars(
+            select(Notification.kind)
+            .where(Notification.user_id == uuid.UUID(user_id), Notification.report_id == uuid.UUID(report_id))
+            .order_by(Notification.id)
+        )
+    return list(rows)
+
+
+async def test_a_new_report_has_deadlines_and_reaches_the_lurah(
+    api: Api, citizen: Citizen, officer, resources: Resources
+) -> None:  # type: ignore[no-untyped-def]
+    lurah = await officer(TOMANG_OFFICE)
+
+    report = (await api.create_report(citizen, category="garbage"))["report"]
+
+    async with resources.unit_of_work() as session:
+        row = await session.get(Report, uuid.UUID(report["id"]))
+    assert row is not None
+    assert row.due_at is not None
+    assert row.response_due_at is not None
+    assert row.due_at == row.response_due_at < row.completion_due_at  # type: ignore[operator]
+    assert row.response_due_at > row.created_at
+    assert await notifications_for(resources, lurah.user_id, report["id"]) == ["NEW_REPORT"]
+    assert report["id"] in await queue_ids(api, lurah)
+
+
+async def test_the_whole_life_of_a_report(api: Api, citizen: Citizen, officer, resources: Resources) -> None:  # type: ignore[no-untyped-def]
+    lurah = await officer(TOMANG_OFFICE)
+    report_id = (await api.create_report(citizen))["report"]["id"]
+
+    coordination = await change(api, lurah, report_id, "COORDINATION", publicNote="Kami cek", internalNote="RT 05")
+    in_progress = await change(api, lurah, report_id, "IN_PROGRESS")
+    after_key = await api.upload_photo(lurah, jpeg_with_gps())
+    completed = await change(api, lurah, report_id, "COMPLETED", afterPhotoKeys=[after_key], publicNote="Sudah bersih")
+
+    assert coordination["errors"] == []
+    assert in_progress["errors"] == []
+    assert completed["errors"] == []
+    done = completed["report"]
+    assert done["status"] == "COMPLETED"
+    assert done["dueAt"] is None
+    assert done["closedAt"] is not None
+    assert done["firstResponseAt"] is not None
+    assert [p["status"] for p in done["afterPhotos"]] == ["ATTACHED"]
+    assert [(h["fromStatus"], h["toStatus"]) for h in done["history"]] == [
+        (None, "WAITING"),
+        ("WAITING", "COORDINATION"),
+        ("COORDINATION", "IN_PROGRESS"),
+        ("IN_PROGRESS", "COMPLETED"),
+    ]
+    assert done["history"][1]["internalNote"] == "RT 05"
+    assert done["history"][1]["actor"]["displayName"] == f"Petugas {TOMANG_OFFICE}"
+    assert await notifications_for(resources, citizen.user_id, report_id) == ["STATUS_CHANGED"] * 3
+
+    reopened = await act(api, REOPEN, citizen, id=report_id, reason="Sampah datang lagi")
+
+    assert reopened["errors"] == []
+    assert reopened["report"]["status"] == "REOPENED"
+    assert reopened["report"]["dueAt"] is not None
+    assert reopened["report"]["closedAt"] is None
+    # The reporter sees the public notes, never the internal ones or who acted.
+    assert [h["internalNote"] for h in reopened["report"]["history"]] == [None] * 5
+    assert {h["actor"] is None for h in reopened["report"]["history"]} == {True}
+    assert (await notifications_for(resources, lurah.user_id, report_id))[-1] == "REOPENED"
+
+
+@pytest.mark.parametrize(
+    ("path", "to", "extra", "code"),
+    [
+        ([], "COMPLETED", {}, "INVALID_TRANSITION"),
+        ([], "DISPOSITION", {}, "INVALID_TRANSITION"),
+        ([], "REOPENED", {}, "INVALID_TRANSITION"),
+        ([], "REJECTED", {}, "REASON_REQUIRED"),
+        ([], "DUPLICATE", {}, "DUPLICATE_OF_REQUIRED"),
+        ([], "DUPLICATE", {"duplicateOf": str(uuid.uuid4())}, "INVALID_DUPLICATE"),
+        (["IN_PROGRESS"], "COMPLETED", {}, "AFTER_PHOTO_REQUIRED"),
+        (["IN_PROGRESS"], "REJECTED", {"reason": "x"}, "INVALID_TRANSITION"),
+        ([], "COORDINATION", {"publicNote": "x" * 2001}, "NOTE_TOO_LONG"),
+    ],
+)
+async def test_invalid_moves_are_typed_errors_and_change_nothing(  # type: ignore[no-untyped-def]
+    api: Api,
+    citizen: Citizen,
+    officer,
+    resources: Resources,
+    path: list[str],
+    to: str,
+    extra: dict[str, Any],
+    code: str,
+) -> None:
+    lurah = await officer(TOMANG_OFFICE)
+    report_id = (await api.create_report(citizen))["report"]["id"]
+    for step in path:
+        assert (await change(api, lurah, report_id, step))["errors"] == []
+    before = await history_count(resources, report_id)
+
+    payload = await change(api, lurah, report_id, to, **extra)
+
+    assert [e["code"] for e in payload["errors"]] == [code]
+    assert payload["report"] is None
+    assert await history_count(resources, report_id) == before
+
+
+async def test_rejection_and_duplicate_close_the_report(api: Api, citizen: Citizen, officer) -> None:  # type: ignore[no-untyped-def]
+    lurah = await officer(TOMANG_OFFICE)
+    original = (await api.create_report(citizen))["report"]["id"]
+    copy = (await api.create_report(citizen))["report"]["id"]
+    wrong = (await api.create_report(citizen))["report"]["id"]
+
+    duplicate = await change(api, lurah, copy, "DUPLICATE", duplicateOf=original)
+    rejected = await change(api, lurah, wrong, "REJECTED", reason="Bukan wilayah publik")
+
+    assert duplicate["report"]["status"] == "DUPLICATE"
+    assert duplicate["report"]["duplicateOf"] == original
+    assert rejected["report"]["status"] == "REJECTED"
+    assert rejected["report"]["history"][-1]["publicNote"] == "Bukan wilayah publik"
+    assert rejected["report"]["dueAt"] is None
+
+
+async def test_every_action_outside_the_jurisdiction_is_forbidden(  # type: ignore[no-untyped-def]
+    api: Api, citizen: Citizen, officer, resources: Resources
+) -> None:
+    report_id = (await api.create_report(citizen))["report"]["id"]
+    tomang = await officer(TOMANG_OFFICE)
+    outsiders = [
+        await officer(OTHER_KECAMATAN_OFFICE),
+        await officer(SUDIN_SDA_JAKBAR),
+        await officer(None, Role.AUDITOR),
+        await api.sign_up(),
+    ]
+    key = await api.upload_photo(outsiders[0], jpeg_with_gps())
+    before = await history_count(resources, report_id)
+
+    for outsider in outsiders:
+        results = [
+            await change(api, outsider, report_id, "COORDINATION"),
+            await change(api, outsider, report_id, "REJECTED", reason="x"),
+            await change(api, outsider, report_id, "DUPLICATE", duplicateOf=str(uuid.uuid4())),
+            await act(api, DISPOSE, outsider, input={"reportId": report_id, "toUnit": GROGOL_OFFICE}),
+            await act(api, ASSIGN, outsider, input={"reportId": report_id, "assignee": tomang.user_id}),
+            await act(api, ASSIGN, outsider, input={"reportId": report_id, "assignee": None}),
+        ]
+        assert [[e["code"] for e in r["errors"]] for r in results] == [["FORBIDDEN"]] * len(results), outsider.email
+    assert (await change(api, tomang, report_id, "IN_PROGRESS"))["errors"] == []
+    not_theirs = await change(api, outsiders[0], report_id, "COMPLETED", afterPhotoKeys=[key])
+    someone_else = await act(api, REOPEN, outsiders[3], id=report_id, reason="x")
+    assert [e["code"] for e in not_theirs["errors"]] == ["FORBIDDEN"]
+    assert [e["code"] for e in someone_else["errors"]] == ["FORBIDDEN"]
+    assert await history_count(resources, report_id) == before + 1
+    for outsider in outsiders[:2]:
+        assert report_id not in await queue_ids(api, outsider)
+
+
+async def test_the_camat_and_the_walikota_office_act_on_their_area(api: Api, citizen: Citizen, officer) -> None:  # type: ignore[no-untyped-def]
+    camat = await officer(GROGOL_PETAMBURAN_CAMAT)
+    walikota = await officer(JAKBAR_WALIKOTA)
+    report_id = (await api.create_report(citizen))["report"]["id"]
+
+    assert report_id in await queue_ids(api, camat)
+    assert report_id in await queue_ids(api, walikota)
+    assert (await change(api, camat, report_id, "COORDINATION"))["errors"] == []
+    assert (await change(api, walikota, report_id, "IN_PROGRESS"))["errors"] == []
+
+
+async def test_disposition_to_another_kelurahan_moves_the_report_there(  # type: ignore[no-untyped-def]
+    api: Api, citizen: Citizen, officer
+) -> None:
+    tomang, grogol, camat = (
+        await officer(TOMANG_OFFICE),
+        await officer(GROGOL_OFFICE),
+        await officer(GROGOL_PETAMBURAN_CAMAT),
+    )
+    report_id = (await api.create_report(citizen))["report"]["id"]
+
+    moved = await act(
+        api, DISPOSE, tomang, input={"reportId": report_id, "toUnit": GROGOL_OFFICE, "internalNote": "GPS salah"}
+    )
+
+    report = moved["report"]
+    assert moved["errors"] == []
+    assert (report["status"], report["unit"]["code"], report["kelurahan"]["code"]) == (
+        "DISPOSITION",
+        GROGOL_OFFICE,
+        "31.73.02.1001",
+    )
+    last = report["history"][-1]
+    assert (last["fromUnit"]["code"], last["toUnit"]["code"], last["internalNote"]) == (
+        TOMANG_OFFICE,
+        GROGOL_OFFICE,
+        "GPS salah",
+    )
+    assert report_id not in await queue_ids(api, tomang)
+    assert report_id in await queue_ids(api, grogol)
+    assert report_id in await queue_ids(api, camat)
+    assert (await change(api, tomang, report_id, "IN_PROGRESS"))["errors"][0]["code"] == "FORBIDDEN"
+    assert (await change(api, grogol, report_id, "IN_PROGRESS"))["errors"] == []
+
+
+@pytest.mark.parametrize("target", [SUDIN_SDA_JAKBAR, "pln", "pam-jaya"])
+async def test_disposition_to_an_agency_or_an_outside_body(  # type: ignore[no-untyped-def]
+    api: Api, citizen: Citizen, officer, resources: Resources, target: str
+) -> None:
+    lurah, agency, other_kota_agency = (
+        await officer(TOMANG_OFFICE),
+        await officer(target),
+        await officer(SUDIN_SDA_JAKSEL),
+    )
+    report_id = (await api.create_report(citizen, category="flood"))["report"]["id"]
+
+    moved = await act(api, DISPOSE, lurah, input={"reportId": report_id, "toUnit": target, "publicNote": "Diteruskan"})
+
+    assert moved["errors"] == []
+    assert moved["report"]["unit"]["code"] == target
+    assert moved["report"]["kelurahan"]["code"] == "31.73.02.1003"  # the place does not change
+    assert report_id in await queue_ids(api, agency)
+    assert report_id not in await queue_ids(api, other_kota_agency)
+    assert await notifications_for(resources, agency.user_id, report_id) == ["DISPOSED"]
+    assert (await change(api, agency, report_id, "IN_PROGRESS"))["errors"] == []
+    assert (await change(api, other_kota_agency, report_id, "COORDINATION"))["errors"][0]["code"] == "FORBIDDEN"
+
+
+async def test_disposition_errors(api: Api, citizen: Citizen, officer) -> None:  # type: ignore[no-untyped-def]
+    lurah = await officer(TOMANG_OFFICE)
+    report_id = (await api.create_report(citizen))["report"]["id"]
+
+    unknown = await act(api, DISPOSE, lurah, input={"reportId": report_id, "toUnit": "no-such-unit"})
+    same = await act(api, DISPOSE, lurah, input={"reportId": report_id, "toUnit": TOMANG_OFFICE})
+    missing = await act(api, DISPOSE, lurah, input={"reportId": str(uuid.uuid4()), "toUnit": GROGOL_OFFICE})
+
+    assert [e["code"] for e in unknown["errors"]] == ["UNKNOWN_UNIT"]
+    assert [e["code"] for e in same["errors"]] == ["SAME_UNIT"]
+    assert [e["code"] for e in missing["errors"]] == ["NOT_FOUND"]
+
+
+async def test_assignment_to_an_officer_of_the_unit(api: Api, citizen: Citizen, officer, resources: Resources) -> None:  # type: ignore[no-untyped-def]
+    lurah, colleague, stranger = (
+        await officer(TOMANG_OFFICE),
+        await officer(TOMANG_OFFICE),
+        await officer(GROGOL_OFFICE),
+    )
+    report_id = (await api.create_report(citizen))["report"]["id"]
+
+    given = await act(api, ASSIGN, lurah, input={"reportId": report_id, "assignee": colleague.user_id})
+    wrong = await act(api, ASSIGN, lurah, input={"reportId": report_id, "assignee": stranger.user_id})
+
+    assert given["errors"] == []
+    assert given["report"]["assignee"]["displayName"] == f"Petugas {TOMANG_OFFICE}"
+    assert given["report"]["history"][-1]["kind"] == "ASSIGNMENT"
+    assert [e["code"] for e in wrong["errors"]] == ["INVALID_ASSIGNEE"]
+    assert await notifications_for(resources, colleague.user_id, report_id) == ["NEW_REPORT", "ASSIGNED"]
+    mine = await queue_ids(api, colleague, {"assignedToMe": True})
+    assert report_id in mine
+    assert report_id not in await queue_ids(api, lurah, {"assignedToMe": True})
+
+
+async def test_the_queue_is_sorted_by_deadline_and_filters(
+    api: Api, citizen: Citizen, officer, resources: Resources
+) -> None:  # type: ignore[no-untyped-def]
+    lurah = await officer(TOMANG_OFFICE)
+    slow = (await api.create_report(citizen, category="building-permit"))["report"]["id"]
+    fast = (await api.create_report(citizen, category="traffic"))["report"]["id"]
+    late = (await api.create_report(citizen, category="garbage"))["report"]["id"]
+    async with resources.unit_of_work() as session:
+        row = await session.get(Report, uuid.UUID(late))
+        assert row is not None
+        row.due_at = datetime(2026, 1, 5, 9, tzinfo=UTC)
+
+    everything = await queue_ids(api, lurah)
+    body = await api.gql(WORK_QUEUE, {"first": 100}, token=lurah.token)
+    dues = [e["node"]["dueAt"] for e in body["data"]["workQueue"]["edges"]]
+
+    assert dues == sorted(dues)
+    assert everything.index(late) < everything.index(fast) < everything.index(slow)
+    assert late in await queue_ids(api, lurah, {"overdue": True})
+    assert fast not in await queue_ids(api, lurah, {"overdue": True})
+    assert fast in await queue_ids(api, lurah, {"category": "traffic"})
+    assert slow not in await queue_ids(api, lurah, {"category": "traffic"})
+    assert fast not in await queue_ids(api, lurah, {"status": ["COMPLETED"]})
+
+
+async def test_citizens_have_no_work_queue(api: Api, citizen: Citizen) -> None:
+    body = await api.gql(WORK_QUEUE, {"first": 10}, token=citizen.token)
+
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -1,0 +1,1 @@
+"""Push delivery tasks (notifications.deliver, notifications.sweep); see domain/push_delivery.py."""
