@@ -17,13 +17,16 @@ from strawberry.types import ExecutionContext
 
 from api.extensions import CachedParse, OperationBoundary
 from api.resolvers.accounts import AccountMutations, AccountQueries
+from api.resolvers.notifications import NotificationMutations, NotificationQueries
 from api.resolvers.photos import PhotoMutations
 from api.resolvers.reports import ReportMutations, ReportQueries
 from api.resolvers.workflow import WorkflowMutations, WorkflowQueries
 from domain.settings import Settings
 
-Query = merge_types("Query", (AccountQueries, ReportQueries, WorkflowQueries))
-Mutation = merge_types("Mutation", (AccountMutations, PhotoMutations, ReportMutations, WorkflowMutations))
+Query = merge_types("Query", (AccountQueries, ReportQueries, WorkflowQueries, NotificationQueries))
+Mutation = merge_types(
+    "Mutation", (AccountMutations, PhotoMutations, ReportMutations, WorkflowMutations, NotificationMutations)
+)
 
 
 class Schema(strawberry.Schema):

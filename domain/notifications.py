@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, insert, literal, or_, select, update
+from sqlalchemy import Select, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.errors import DomainError
 from domain.jobs import JobBuffer
-from domain.models import Notification, PushStatus, Role, User
+from domain.models import Device, DevicePlatform, Notification, PushStatus, Role, User
 
 DELIVER_TASK = "notifications.deliver"
 TITLE_MAX = 200
@@ -138,3 +140,36 @@ def claimable(now: datetime) -> Any:
             and_(Notification.push_status == PushStatus.SENDING, Notification.push_lease_until < now),
         ),
     )
+
+
+# --- devices ----------------------------------------------------------------------------------------
+
+TOKEN_MAX = 4096
+
+
+async def register_device(
+    session: AsyncSession, *, user_id: uuid.UUID, token: str, platform: DevicePlatform, now: datetime
+) -> Device:
+    """Registers the device's FCM token for the user. A token moves to whoever registers it last (a shared
+    phone logs in as someone else), so a push never reaches the previous account."""
+    token = token.strip()
+    if not 0 < len(token) <= TOKEN_MAX or any(c.isspace() for c in token):
+        raise DomainError("INVALID_TOKEN", "That is not a push token.", field="token")
+    statement = (
+        pg_insert(Device)
+        .values(user_id=user_id, token=token, platform=platform, created_at=now, last_seen_at=now)
+        .on_conflict_do_update(
+            index_elements=[Device.token],
+            set_={"user_id": user_id, "platform": platform, "last_seen_at": now},
+        )
+        .returning(Device)
+    )
+    device: Device = (await session.scalars(statement, execution_options={"populate_existing": True})).one()
+    return device
+
+
+async def unregister_device(session: AsyncSession, *, user_id: uuid.UUID, token: str) -> bool:
+    result = await session.execute(
+        delete(Device).where(Device.user_id == user_id, Device.token == token.strip()).returning(Device.id)
+    )
+    return result.first() is not None

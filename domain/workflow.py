@@ -125,12 +125,13 @@ def check_transition(current: ReportStatus, change: StatusChange) -> None:
         raise DomainError(
             "AFTER_PHOTO_REQUIRED", "Add at least one photo of the finished work.", field="afterPhotoKeys"
         )
-    for note, name in ((change.public_note, "publicNote"), (change.internal_note, "internalNote")):
+    notes = ((change.public_note, "publicNote"), (change.internal_note, "internalNote"), (change.reason, "reason"))
+    for note, name in notes:
         check_note(note, name)
 
 
 def check_note(note: str | None, field_name: str) -> None:
-    if note is not None and len(note) > NOTE_MAX:
+    if note is not None and len(note.strip()) > NOTE_MAX:
         raise DomainError("NOTE_TOO_LONG", f"A note takes at most {NOTE_MAX} characters.", field=field_name)
 
 
@@ -227,9 +228,7 @@ async def change_status(
         await attach_after_photos(
             session, storage, settings, report, actor=actor, keys=list(change.after_photo_keys), jobs=jobs
         )
-    public_note = (
-        clean(change.reason) if change.to == S.REJECTED and not change.public_note else clean(change.public_note)
-    )
+    public_note = clean(change.public_note) or (clean(change.reason) if change.to == S.REJECTED else None)
     session.add(
         _history(
             report,
@@ -481,3 +480,76 @@ async def follow(session: AsyncSession, *, user_id: uuid.UUID, report_id: uuid.U
     elif not on and existing is not None:
         await session.delete(existing)
     await session.flush()
+
+
+# --- escalation -------------------------------------------------------------------------------------
+
+ESCALATION_TARGETS = {1: UnitKind.KECAMATAN, 2: UnitKind.KOTA}
+
+
+def escalation_due(report: Report, now: datetime) -> int:
+    """The level a report should be at: 2 once completion is late, 1 once the first response is late."""
+    if report.status not in OPEN:
+        return report.escalation_level
+    if report.completion_due_at is not None and report.completion_due_at < now:
+        return 2
+    if report.first_response_at is None and report.response_due_at is not None and report.response_due_at < now:
+        return max(1, report.escalation_level)
+    return report.escalation_level
+
+
+async def escalate_overdue(
+    session: AsyncSession, reference: ReferenceData, *, jobs: JobBuffer, now: datetime, limit: int = 200
+) -> int:
+    """Raises late reports to the camat, then to the walikota office: a history row and a notification
+    for each level. Idempotent (the level is kept on the report); returns how many reports were raised."""
+    candidates = await session.scalars(
+        select(Report)
+        .where(
+            Report.due_at < now,
+            Report.escalation_level < 2,
+            (Report.escalation_level == 0) | (Report.completion_due_at < now),
+        )
+        .order_by(Report.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    raised = 0
+    for report in candidates:
+        target = escalation_due(report, now)
+        if target <= report.escalation_level:
+            continue
+        category = reference.categories[report.category_id]
+        for level in range(report.escalation_level + 1, target + 1):
+            kind = ESCALATION_TARGETS[level]
+            office = reference.office(kind, report.kecamatan_id if kind == UnitKind.KECAMATAN else report.kota_id)
+            session.add(
+                ReportStatusChange(
+                    report_id=report.id,
+                    kind=HistoryKind.ESCALATION,
+                    from_status=report.status,
+                    to_status=report.status,
+                    actor_id=None,
+                    at=now,
+                    to_unit_id=office.id,
+                    escalation_level=level,
+                    internal_note="Tanggapan pertama terlambat" if level == 1 else "Penyelesaian terlambat",
+                )
+            )
+            await notifications.notify_unit(
+                session,
+                office.id,
+                notifications.Message(
+                    "ESCALATED",
+                    f"Eskalasi: {category.name_id}",
+                    f"Laporan di {reference.kelurahan[report.kelurahan_id].name} melewati batas waktu.",
+                    report.id,
+                    {"level": str(level)},
+                ),
+                jobs=jobs,
+                now=now,
+            )
+        report.escalation_level = target
+        raised += 1
+    await session.flush()
+    return raised

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 from procrastinate import RetryStrategy
 
-from domain import photos
+from domain import photos, workflow
 from domain.jobs import JobBuffer
-from workers.queue import send_jobs
+from workers.queue import defer_in_transaction, send_jobs
 from workers.runtime import app, resources
 
 SWEEP_GRACE = timedelta(minutes=2)
+ESCALATION_BATCH = 200
 
 
 @app.task(
@@ -44,3 +45,21 @@ async def sweep_photos(timestamp: int) -> int:
     for photo_id in ids:
         jobs.add("photos.process", queueing_lock=f"photo:{photo_id}", photo_id=str(photo_id))
     return await send_jobs(app, jobs.drain())
+
+
+@app.periodic(cron="* * * * *", periodic_id="reports.escalate")
+@app.task(name="reports.escalate", queue="maintenance", queueing_lock="reports.escalate")
+async def escalate_reports(timestamp: int) -> int:
+    """Raises reports whose deadline passed to the camat, then the walikota office (see domain/workflow.py)."""
+    res = resources()
+    reference = await res.reference.get()
+    total = 0
+    while True:
+        jobs = JobBuffer()
+        async with res.unit_of_work() as session:
+            raised = await workflow.escalate_overdue(session, reference, jobs=jobs, now=datetime.now(UTC))
+            if jobs.requests:
+                await defer_in_transaction(session, jobs.drain())
+        total += raised
+        if raised < ESCALATION_BATCH:
+            return total

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from domain import accounts
-from domain.models import Notification, Report, ReportStatusChange, Role, Unit
+from domain.models import Device, Notification, Report, ReportStatusChange, Role, Unit
 from domain.resources import Resources
 from tests.factories import LOG_IN, Api, Citizen, jpeg_with_gps
 
@@ -412,3 +412,81 @@ async def test_citizens_have_no_work_queue(api: Api, citizen: Citizen) -> None:
     body = await api.gql(WORK_QUEUE, {"first": 10}, token=citizen.token)
 
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+INBOX = """
+query Inbox($first: Int!, $after: String) {
+  notifications(first: $first, after: $after) {
+    edges { cursor node { id kind title body reportId data readAt } }
+    pageInfo { hasNextPage endCursor }
+    unreadCount
+  }
+}
+"""
+
+REGISTER = """
+mutation Register($token: String!, $platform: DevicePlatform!) {
+  registerDevice(token: $token, platform: $platform) { registered errors { code field } }
+}
+"""
+
+
+async def test_the_inbox_pages_and_marks_read(api: Api, citizen: Citizen, officer) -> None:  # type: ignore[no-untyped-def]
+    lurah = await officer(TOMANG_OFFICE)
+    report_id = (await api.create_report(citizen))["report"]["id"]
+    for to in ("COORDINATION", "IN_PROGRESS"):
+        await change(api, lurah, report_id, to)
+
+    first = (await api.gql(INBOX, {"first": 1}, token=citizen.token))["data"]["notifications"]
+    second = (await api.gql(INBOX, {"first": 1, "after": first["pageInfo"]["endCursor"]}, token=citizen.token))["data"][
+        "notifications"
+    ]
+
+    newest, older = first["edges"][0]["node"], second["edges"][0]["node"]
+    assert first["unreadCount"] == 2
+    assert (newest["kind"], newest["reportId"], newest["data"]["status"]) == (
+        "STATUS_CHANGED",
+        report_id,
+        "IN_PROGRESS",
+    )
+    assert older["data"]["status"] == "COORDINATION"
+    assert int(newest["id"]) > int(older["id"])
+    assert second["pageInfo"]["hasNextPage"] is False
+
+    marked = await api.gql(
+        "mutation($ids: [ID!]) { markNotificationsRead(ids: $ids) }", {"ids": [older["id"]]}, token=citizen.token
+    )
+    others = await api.gql(
+        "mutation($ids: [ID!]) { markNotificationsRead(ids: $ids) }", {"ids": [older["id"]]}, token=lurah.token
+    )
+    after = (await api.gql(INBOX, {"first": 5}, token=citizen.token))["data"]["notifications"]
+    assert marked["data"]["markNotificationsRead"] == 1
+    assert others["data"]["markNotificationsRead"] == 0  # not theirs
+    assert after["unreadCount"] == 1
+    everything = await api.gql("mutation { markNotificationsRead }", token=citizen.token)
+    assert everything["data"]["markNotificationsRead"] == 1
+
+
+async def test_devices_register_move_between_accounts_and_unregister(
+    api: Api, citizen: Citizen, resources: Resources
+) -> None:
+    other = await api.sign_up()
+    token = f"fcm-token-{uuid.uuid4().hex}"
+
+    mine = await api.gql(REGISTER, {"token": token, "platform": "ANDROID"}, token=citizen.token)
+    again = await api.gql(REGISTER, {"token": token, "platform": "ANDROID"}, token=citizen.token)
+    moved = await api.gql(REGISTER, {"token": token, "platform": "ANDROID"}, token=other.token)
+    bad = await api.gql(REGISTER, {"token": "has space", "platform": "IOS"}, token=citizen.token)
+    gone_for_me = await api.gql(
+        "mutation($t: String!) { unregisterDevice(token: $t) }", {"t": token}, token=citizen.token
+    )
+
+    assert mine["data"]["registerDevice"] == again["data"]["registerDevice"] == {"registered": True, "errors": []}
+    assert moved["data"]["registerDevice"]["registered"] is True
+    assert bad["data"]["registerDevice"]["errors"] == [{"code": "INVALID_TOKEN", "field": "token"}]
+    assert gone_for_me["data"]["unregisterDevice"] is False  # it belongs to the other account now
+    async with resources.unit_of_work() as session:
+        owner = await session.scalar(select(Device.user_id).where(Device.token == token))
+    assert str(owner) == other.user_id
+    gone = await api.gql("mutation($t: String!) { unregisterDevice(token: $t) }", {"t": token}, token=other.token)
+    assert gone["data"]["unregisterDevice"] is True
