@@ -4,7 +4,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 PY := .venv/bin/python
 TEST_ENV := .stack/test/env
 
-.PHONY: setup run stop test test-only lint format schema bench stack-test-up stack-test-down clean
+.PHONY: setup run stop test test-only lint format schema bench bench-notify stack-test-up stack-test-down clean
 
 setup:
 	@scripts/bootstrap.sh
@@ -50,6 +50,12 @@ stack-test-down:
 bench: setup
 	@$(PY) scripts/stack.py up --profile bench >/dev/null
 	@set -a; . .stack/bench/env; set +a; $(PY) bench/submit.py $(BENCH_ARGS); status=$$?; \
+	  $(PY) scripts/stack.py down --profile bench >/dev/null; exit $$status
+
+# Push delivery: 10,000 queued notifications to a local FCM stand-in; see docs/benchmarks.md.
+bench-notify: setup
+	@$(PY) scripts/stack.py up --profile bench >/dev/null
+	@set -a; . .stack/bench/env; set +a; $(PY) bench/notify.py $(BENCH_ARGS); status=$$?; \
 	  $(PY) scripts/stack.py down --profile bench >/dev/null; exit $$status
 
 clean: stop stack-test-down

@@ -39,6 +39,14 @@ class Settings(BaseSettings):
         None,
         description="service-account JSON; without it pushes go only to the in-app inbox",
     )
+    fcm_endpoint: str | None = Field(
+        None, description="replaces https://fcm.googleapis.com (a local stand-in for tests and benchmarks)"
+    )
+    push_batch_size: int = Field(500, description="notifications claimed by one delivery round")
+    push_lease_s: float = Field(60.0, description="how long a claimed notification waits before another run retakes it")
+    push_backoff_base_s: float = Field(5.0, description="first wait after a transient failure; doubles each time")
+    push_backoff_max_s: float = Field(600.0, description="longest wait between two attempts")
+    push_max_attempts: int = Field(20, description="attempts before a notification's push is given up (inbox keeps it)")
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "https://jsc.jakarta.example/auth"

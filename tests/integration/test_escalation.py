@@ -13,7 +13,7 @@ from domain.models import HistoryKind, Notification, Report, ReportStatus, Repor
 from domain.resources import Resources
 from tests.factories import TOMANG
 
-NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+NOW = datetime.now(UTC)
 
 
 async def officer_of(resources: Resources, unit_code: str) -> uuid.UUID:
