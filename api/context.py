@@ -39,6 +39,8 @@ class Context:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     jobs: JobBuffer = field(default_factory=JobBuffer)
     rollback_only: bool = False
+    # Run once the operation's transaction has committed (never after a rollback).
+    on_commit: list[Callable[[], None]] = field(default_factory=list)
     _session: AsyncSession | None = None
     # Sibling fields resolve concurrently; an AsyncSession must only be used by one coroutine at a time.
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -75,6 +77,8 @@ class Context:
                 if self.jobs.requests:
                     await defer_in_transaction(session, self.jobs.drain())
                 await session.commit()
+                for callback in self.on_commit:
+                    callback()
             else:
                 await session.rollback()
                 self.jobs.drain()

@@ -20,12 +20,14 @@ from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.notifications import NotificationMutations, NotificationQueries
 from api.resolvers.photos import PhotoMutations
 from api.resolvers.reports import ReportMutations, ReportQueries
+from api.resolvers.routing import RoutingMutations, RoutingQueries
 from api.resolvers.workflow import WorkflowMutations, WorkflowQueries
 from domain.settings import Settings
 
-Query = merge_types("Query", (AccountQueries, ReportQueries, WorkflowQueries, NotificationQueries))
+Query = merge_types("Query", (AccountQueries, ReportQueries, WorkflowQueries, NotificationQueries, RoutingQueries))
 Mutation = merge_types(
-    "Mutation", (AccountMutations, PhotoMutations, ReportMutations, WorkflowMutations, NotificationMutations)
+    "Mutation",
+    (AccountMutations, PhotoMutations, ReportMutations, WorkflowMutations, NotificationMutations, RoutingMutations),
 )
 
 

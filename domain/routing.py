@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.errors import DomainError
 from domain.models.catalogue import Category, RoutingRule, Unit
 from domain.models.enums import RoutingHandler, UnitKind
 from domain.reference import ReferenceData
@@ -92,3 +96,80 @@ async def locate(session: AsyncSession, *, lat: float, lon: float, max_distance_
     if row is None or row.d > max_distance_m:
         return None
     return Area(row.id, row.kecamatan_id, row.kota_id, row.code, row.kota_code, float(row.d))
+
+
+# --- admins' edits of the rules -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    category: str
+    area_code: str | None  # a kota (31.73), kecamatan (31.73.02) or kelurahan (31.73.02.1003) code; None city-wide
+    handler: RoutingHandler
+    agency_code: str | None = None
+    unit_code: str | None = None
+
+
+def _area_of(reference: ReferenceData, code: str | None) -> dict[str, int | None]:
+    area: dict[str, int | None] = {"kota_id": None, "kecamatan_id": None, "kelurahan_id": None}
+    if code is None:
+        return area
+    for key, rows in (
+        ("kota_id", reference.kota),
+        ("kecamatan_id", reference.kecamatan),
+        ("kelurahan_id", reference.kelurahan),
+    ):
+        found = next((row.id for row in rows.values() if row.code == code), None)
+        if found is not None:
+            area[key] = found
+            return area
+    raise DomainError("UNKNOWN_AREA", f"No kota, kecamatan or kelurahan {code!r}.", field="areaCode")
+
+
+async def set_rule(
+    session: AsyncSession, reference: ReferenceData, *, actor_id: uuid.UUID, change: RuleChange, now: datetime
+) -> RoutingRule:
+    """Creates or replaces the rule of a category in an area. Reports already filed keep their unit."""
+    category = reference.category_codes.get(change.category)
+    if category is None:
+        raise DomainError("UNKNOWN_CATEGORY", f"No category {change.category!r}.", field="category")
+    area = _area_of(reference, change.area_code)
+    agency_code = unit_id = None
+    if change.handler == RoutingHandler.AGENCY:
+        if change.agency_code not in reference.agencies:
+            raise DomainError("UNKNOWN_AGENCY", f"No agency {change.agency_code!r}.", field="agencyCode")
+        agency_code = change.agency_code
+    elif change.handler == RoutingHandler.UNIT:
+        unit = reference.unit_codes.get(change.unit_code or "")
+        if unit is None:
+            raise DomainError("UNKNOWN_UNIT", f"No unit {change.unit_code!r}.", field="unitCode")
+        unit_id = unit.id
+    elif change.agency_code or change.unit_code:
+        raise DomainError("INVALID_HANDLER", "Only AGENCY takes an agency and only UNIT takes a unit.", field="handler")
+    values = {
+        "handler": change.handler,
+        "agency_code": agency_code,
+        "unit_id": unit_id,
+        "updated_at": now,
+        "updated_by_id": actor_id,
+    }
+    statement = (
+        pg_insert(RoutingRule)
+        .values(category_id=category.id, **area, **values)
+        .on_conflict_do_update(constraint="uq_routing_rules_category_id_kota_id_kecamatan_id_kelurahan_id", set_=values)
+        .returning(RoutingRule)
+    )
+    rule: RoutingRule = (await session.scalars(statement, execution_options={"populate_existing": True})).one()
+    return rule
+
+
+async def delete_rule(session: AsyncSession, *, rule_id: int) -> None:
+    rule = await session.get(RoutingRule, rule_id)
+    if rule is None:
+        raise DomainError("NOT_FOUND", "No such routing rule.", field="id")
+    if rule.kota_id is None and rule.kecamatan_id is None and rule.kelurahan_id is None:
+        raise DomainError(
+            "CITY_RULE_REQUIRED", "Every category keeps its city-wide rule; change it instead.", field="id"
+        )
+    await session.delete(rule)
+    await session.flush()
