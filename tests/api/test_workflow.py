@@ -490,3 +490,23 @@ async def test_devices_register_move_between_accounts_and_unregister(
     assert str(owner) == other.user_id
     gone = await api.gql("mutation($t: String!) { unregisterDevice(token: $t) }", {"t": token}, token=other.token)
     assert gone["data"]["unregisterDevice"] is True
+
+
+async def test_followers_hear_about_progress_until_they_stop(  # type: ignore[no-untyped-def]
+    api: Api, citizen: Citizen, officer, resources: Resources
+) -> None:
+    lurah = await officer(TOMANG_OFFICE)
+    neighbour = await api.sign_up()
+    report_id = (await api.create_report(citizen))["report"]["id"]
+    follow = "mutation($id: ID!, $on: Boolean!) { followReport(reportId: $id, follow: $on) { errors { code } } }"
+
+    followed = await api.gql(follow, {"id": report_id, "on": True}, token=neighbour.token)
+    await change(api, lurah, report_id, "COORDINATION")
+    await api.gql(follow, {"id": report_id, "on": False}, token=neighbour.token)
+    await change(api, lurah, report_id, "IN_PROGRESS")
+    missing = await api.gql(follow, {"id": str(uuid.uuid4()), "on": True}, token=neighbour.token)
+
+    assert followed["data"]["followReport"]["errors"] == []
+    assert await notifications_for(resources, neighbour.user_id, report_id) == ["STATUS_CHANGED"]
+    assert await notifications_for(resources, citizen.user_id, report_id) == ["STATUS_CHANGED"] * 2
+    assert [e["code"] for e in missing["data"]["followReport"]["errors"]] == ["NOT_FOUND"]

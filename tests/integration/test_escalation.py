@@ -134,3 +134,16 @@ async def test_closed_reports_are_never_raised(resources: Resources) -> None:
     await escalate(resources)
 
     assert await escalations(resources, report_id) == []
+
+
+async def test_the_periodic_task_escalates(resources: Resources) -> None:
+    from workers.runtime import app
+    from workers.tasks import escalate_reports
+
+    report_id = await late_report(resources, response_late=True, completion_late=False, responded=False)
+
+    async with app.open_async():
+        raised = await escalate_reports(timestamp=0)
+
+    assert raised >= 1
+    assert await escalations(resources, report_id) == [(1, "kec-31.73.02")]
