@@ -118,9 +118,19 @@ class Officer:
     display_name: str = strawberry.field(description="Name.")
 
 
-def actor_of(context: Context) -> workflow.Actor:
+async def actor_of(context: Context) -> workflow.Actor:
+    """The viewer's role and unit as they are now, not as the access token (up to 15 minutes old) says: an
+    officer moved to another unit loses the old jurisdiction at once."""
     viewer = context.require_viewer()
-    return workflow.Actor(viewer.user_id, viewer.role, viewer.unit_id)
+
+    async def run(session: AsyncSession) -> workflow.Actor | None:
+        user = await session.get(models.User, viewer.user_id)
+        return workflow.Actor(user.id, user.role, user.unit_id) if user else None
+
+    actor = await context.db(run)
+    if actor is None:
+        raise ClientError(ErrorCode.UNAUTHENTICATED, "This account no longer exists.")
+    return actor
 
 
 def jurisdiction(unit: models.Unit) -> ColumnElement[bool]:
@@ -169,7 +179,7 @@ async def _act(
     info: Info, work: Callable[[AsyncSession, workflow.Actor, ReferenceData], Awaitable[models.Report]]
 ) -> ReportActionPayload:
     context: Context = info.context
-    actor = actor_of(context)
+    actor = await actor_of(context)
     reference = await context.resources.reference.get()
     try:
         row = await context.db(lambda session: work(session, actor, reference))
@@ -201,7 +211,7 @@ class WorkflowQueries:
         after: Annotated[str | None, strawberry.argument(description="endCursor of the previous page.")] = None,
     ) -> ReportConnection:
         context: Context = info.context
-        actor = actor_of(context)
+        actor = await actor_of(context)
         if actor.role not in (models.Role.OFFICER, models.Role.ADMIN, models.Role.AUDITOR):
             raise ClientError(ErrorCode.FORBIDDEN, "The work queue is for officers.")
         limit = check_first(first)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from domain import accounts
-from domain.models import Device, Notification, Report, ReportStatusChange, Role, Unit
+from domain.models import Device, Notification, Report, ReportStatusChange, Role, Unit, User
 from domain.resources import Resources
 from tests.factories import LOG_IN, Api, Citizen, jpeg_with_gps
 
@@ -510,3 +510,20 @@ async def test_followers_hear_about_progress_until_they_stop(  # type: ignore[no
     assert await notifications_for(resources, neighbour.user_id, report_id) == ["STATUS_CHANGED"]
     assert await notifications_for(resources, citizen.user_id, report_id) == ["STATUS_CHANGED"] * 2
     assert [e["code"] for e in missing["data"]["followReport"]["errors"]] == ["NOT_FOUND"]
+
+
+async def test_an_officer_moved_to_another_unit_loses_the_old_jurisdiction_at_once(  # type: ignore[no-untyped-def]
+    api: Api, citizen: Citizen, officer, resources: Resources
+) -> None:
+    lurah = await officer(TOMANG_OFFICE)
+    report_id = (await api.create_report(citizen))["report"]["id"]
+    async with resources.unit_of_work() as session:
+        user = await session.get(User, uuid.UUID(lurah.user_id))
+        assert user is not None
+        user.unit_id = await session.scalar(select(Unit.id).where(Unit.code == OTHER_KECAMATAN_OFFICE))
+
+    # The access token still names Tomang's office; the move counts anyway.
+    moved = await change(api, lurah, report_id, "COORDINATION")
+
+    assert [e["code"] for e in moved["errors"]] == ["FORBIDDEN"]
+    assert report_id not in await queue_ids(api, lurah)
