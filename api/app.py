@@ -16,6 +16,7 @@ from strawberry.asgi import GraphQL
 
 from api.context import Context
 from api.graphql import build_schema
+from api.tiles import tile_routes
 from domain.resources import Resources
 from domain.security import decode_access_token
 from domain.settings import Settings, get_settings
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[Any] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
+        *tile_routes(resources),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.resources = resources

@@ -23,8 +23,9 @@ class ErrorCode(enum.StrEnum):
 class ClientError(GraphQLError):
     """An error the client caused and may see as it is."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message, extensions={"code": code.value})
+    def __init__(self, code: ErrorCode, message: str, **details: str | None) -> None:
+        extras = {key: value for key, value in details.items() if value is not None}
+        super().__init__(message, extensions={"code": code.value, **extras})
 
 
 def present(error: GraphQLError, request_id: str) -> GraphQLError:

@@ -19,12 +19,16 @@ from api.extensions import CachedParse, OperationBoundary
 from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.notifications import NotificationMutations, NotificationQueries
 from api.resolvers.photos import PhotoMutations
+from api.resolvers.public_map import PublicMapQueries
 from api.resolvers.reports import ReportMutations, ReportQueries
 from api.resolvers.routing import RoutingMutations, RoutingQueries
 from api.resolvers.workflow import WorkflowMutations, WorkflowQueries
 from domain.settings import Settings
 
-Query = merge_types("Query", (AccountQueries, ReportQueries, WorkflowQueries, NotificationQueries, RoutingQueries))
+Query = merge_types(
+    "Query",
+    (AccountQueries, ReportQueries, WorkflowQueries, NotificationQueries, RoutingQueries, PublicMapQueries),
+)
 Mutation = merge_types(
     "Mutation",
     (AccountMutations, PhotoMutations, ReportMutations, WorkflowMutations, NotificationMutations, RoutingMutations),

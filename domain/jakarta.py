@@ -152,17 +152,20 @@ async def load_catalogue(session: AsyncSession, *, data_dir: Path) -> None:
     for order, row in enumerate(read_csv(data_dir / "categories.csv")):
         await session.execute(
             text(
-                "INSERT INTO categories (code, name_id, name_en, first_handler, agency_code, sensitive, active,"
-                " sort_order, response_hours, completion_hours) VALUES (:code, :name_id, :name_en, :first_handler,"
-                " :agency_code, :sensitive, :active, :sort_order, :response_hours, :completion_hours)"
+                "INSERT INTO categories (code, name_id, name_en, first_handler, agency_code, sensitive, confidential,"
+                " active, sort_order, response_hours, completion_hours) VALUES (:code, :name_id, :name_en,"
+                " :first_handler, :agency_code, :sensitive, :confidential, :active, :sort_order, :response_hours,"
+                " :completion_hours)"
                 " ON CONFLICT (code) DO UPDATE SET name_id = excluded.name_id, name_en = excluded.name_en,"
                 " first_handler = excluded.first_handler, agency_code = excluded.agency_code,"
-                " sensitive = excluded.sensitive, active = excluded.active, sort_order = excluded.sort_order,"
+                " sensitive = excluded.sensitive, confidential = excluded.confidential, active = excluded.active,"
+                " sort_order = excluded.sort_order,"
                 " response_hours = excluded.response_hours, completion_hours = excluded.completion_hours"
             ),
             {
                 **row,
                 "sensitive": row["sensitive"] == "true",
+                "confidential": row["confidential"] == "true",
                 "active": row["active"] == "true",
                 "sort_order": order,
                 "response_hours": float(row["response_hours"]),

@@ -44,6 +44,7 @@ class NewReport:
     accuracy_m: float | None = None
     photo_keys: list[str] = field(default_factory=list)
     anonymous: bool = False
+    confidential: bool = False
 
 
 def validate_new_report(data: NewReport, settings: Settings) -> None:
@@ -100,6 +101,8 @@ def fingerprint(data: NewReport) -> str:
             data.accuracy_m,
             data.photo_keys,
             data.anonymous,
+            # Only when set, so that reports filed before the field existed keep their fingerprint.
+            *([True] if data.confidential else []),
         ],
         separators=(",", ":"),
     )
@@ -201,6 +204,7 @@ async def _prepare(
         unit_id=unit.id,
         status=ReportStatus.WAITING,
         anonymous=data.anonymous,
+        confidential=data.confidential or category.confidential,
         escalation_level=0,
         created_at=now,
         updated_at=now,

@@ -156,8 +156,11 @@ def report_input(
     accuracy_m: float | None = 8.0,
     photo_keys: list[str] | None = None,
     anonymous: bool = False,
+    confidential: bool | None = None,
 ) -> dict[str, Any]:
+    extra = {"confidential": confidential} if confidential is not None else {}
     return {
+        **extra,
         "clientRequestId": client_request_id or str(uuid.uuid4()),
         "category": category,
         "description": description,

@@ -74,6 +74,11 @@ class CreateReportInput:
         description="Keys from requestPhotoUpload, after uploading; at most 5.",
     )
     anonymous: bool = strawberry.field(default=False, description="Hide your name from the public.")
+    confidential: bool = strawberry.field(
+        default=False,
+        description="Keep the whole report from the public (map, statistics, lookups): only you and officers see it. "
+        "Reports of some categories (terrorism threats) are always confidential.",
+    )
 
 
 async def present_reports(context: Context, rows: list[models.Report]) -> list[Report]:
@@ -89,6 +94,11 @@ async def present_reports(context: Context, rows: list[models.Report]) -> list[R
         )
         for r, c in zip(rows, categories, strict=True)
     ]
+
+
+def _privileged(context: Context, row: models.Report) -> bool:
+    viewer_id = context.viewer_id()
+    return context.viewer_is_staff() or (viewer_id is not None and row.reporter_id == viewer_id)
 
 
 def parse_id(value: str) -> uuid.UUID | None:
@@ -114,7 +124,9 @@ class ReportQueries:
             return await session.get(models.Report, report_id)
 
         row = await info.context.db(run)
-        return (await present_reports(info.context, [row]))[0] if row else None
+        if row is None or (row.confidential and not _privileged(info.context, row)):
+            return None
+        return (await present_reports(info.context, [row]))[0]
 
     @strawberry.field(description="Your own reports, newest first.")
     async def my_reports(
@@ -203,6 +215,7 @@ class ReportMutations:
             accuracy_m=input.location.accuracy_m,
             photo_keys=list(input.photo_keys),
             anonymous=input.anonymous,
+            confidential=input.confidential,
         )
 
         reference = await context.resources.reference.get()

@@ -47,6 +47,7 @@ class Category:
     )
     agency_code: str = strawberry.field(description="The technical agency for this kind of problem.")
     sensitive: bool = strawberry.field(description="Locations are coarsened in public views (crime, terrorism).")
+    confidential: bool = strawberry.field(description="Its reports never appear in public views.")
     active: bool = strawberry.field(description="Whether new reports may use this category.")
 
     @classmethod
@@ -59,5 +60,6 @@ class Category:
             first_handler=m.first_handler,
             agency_code=m.agency_code,
             sensitive=m.sensitive,
+            confidential=m.confidential,
             active=m.active,
         )

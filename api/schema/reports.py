@@ -128,6 +128,7 @@ class Report:
     )
     status: ReportStatusEnum = strawberry.field(description="Current status.")  # type: ignore[valid-type]
     anonymous: bool = strawberry.field(description="The reporter's identity is hidden from the public.")
+    confidential: bool = strawberry.field(description="Absent from every public view; staff and the reporter only.")
     routing_distance_m: float = strawberry.field(
         description="0 when the point is inside its kelurahan; else how far outside it (gaps, coast)."
     )
@@ -228,6 +229,7 @@ class Report:
             location=GeoPoint(lat=lat, lon=lon, accuracy_m=accuracy),
             status=m.status,
             anonymous=m.anonymous,
+            confidential=m.confidential,
             routing_distance_m=m.routing_distance_m,
             created_at=m.created_at,
             updated_at=m.updated_at,

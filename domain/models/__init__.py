@@ -16,7 +16,7 @@ from domain.models.enums import (
 )
 from domain.models.geo import Kecamatan, Kelurahan, Kota
 from domain.models.notifications import Device, Notification
-from domain.models.reports import Photo, Report, ReportFollower, ReportStatusChange
+from domain.models.reports import Photo, Report, ReportCell, ReportFollower, ReportStatusChange
 
 __all__ = [
     "Agency",
@@ -35,6 +35,7 @@ __all__ = [
     "PushStatus",
     "RefreshToken",
     "Report",
+    "ReportCell",
     "ReportFollower",
     "ReportStatus",
     "ReportStatusChange",

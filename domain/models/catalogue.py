@@ -31,6 +31,9 @@ class Category(Base):
     first_handler: Mapped[UnitKind] = mapped_column(text_enum(UnitKind, "unit_kind"))
     agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False, comment="location is coarsened in public views")
+    confidential: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="false", comment="its reports are never public (terrorism threats)"
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(default=0)
     response_hours: Mapped[float] = mapped_column(

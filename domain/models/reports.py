@@ -57,6 +57,9 @@ class Report(TimestampMixin, Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     status: Mapped[ReportStatus] = mapped_column(text_enum(ReportStatus, "report_status"))
     anonymous: Mapped[bool] = mapped_column(default=False)
+    confidential: Mapped[bool] = mapped_column(
+        default=False, server_default="false", comment="staff only: absent from every public view"
+    )
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), comment="the officer of the unit working on it"
@@ -142,3 +145,22 @@ class ReportFollower(Base):
     report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ReportCell(Base):
+    """Public report counts per grid cell (0.005 degrees, about 550 m), category and status.
+
+    Kept by a trigger on reports (migration 0004), so the map's low-zoom clusters read thousands of rows instead
+    of every report. Confidential reports are not counted; sensitive ones count at a position rounded to 0.001
+    degrees, so a cluster of one never shows where exactly it was filed.
+    """
+
+    __tablename__ = "report_cells"
+
+    cell_x: Mapped[int] = mapped_column(primary_key=True)
+    cell_y: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[ReportStatus] = mapped_column(text_enum(ReportStatus, "cell_status"), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    sum_lon: Mapped[float] = mapped_column(Float, default=0.0)
+    sum_lat: Mapped[float] = mapped_column(Float, default=0.0)

@@ -1,0 +1,247 @@
+"""The public map and the command center (no login needed): see domain/public_map.py for what is public."""
+
+from __future__ import annotations
+
+import enum
+import json
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.context import Context
+from api.errors import ClientError, ErrorCode
+from api.schema.reports import ReportStatusEnum
+from domain import models, public_map
+from domain.errors import DomainError
+from domain.reference import ReferenceData
+
+
+@strawberry.input(description="A bounding box in WGS84 degrees; at most 4 square degrees.")
+class BBoxInput:
+    west: float = strawberry.field(description="Smallest longitude.")
+    south: float = strawberry.field(description="Smallest latitude.")
+    east: float = strawberry.field(description="Largest longitude.")
+    north: float = strawberry.field(description="Largest latitude.")
+
+
+@strawberry.input(description="Which reports to show; every field optional.")
+class MapFilterInput:
+    categories: list[str] | None = strawberry.field(default=None, description="Category codes.")
+    statuses: list[ReportStatusEnum] | None = strawberry.field(default=None, description="Statuses.")  # type: ignore[valid-type]
+    since: datetime | None = strawberry.field(default=None, description="Filed at or after.")
+    until: datetime | None = strawberry.field(default=None, description="Filed before.")
+    unit_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Handled by these units.")
+
+
+@strawberry.type(description="A report on the public map (no reporter; sensitive categories rounded to ~100 m).")
+class MapPoint:
+    id: strawberry.ID = strawberry.field(description="Report id (for `report(id)`).")
+    lat: float = strawberry.field(description="Latitude.")
+    lon: float = strawberry.field(description="Longitude.")
+    category: str = strawberry.field(description="Category code.")
+    status: ReportStatusEnum = strawberry.field(description="Status.")  # type: ignore[valid-type]
+    created_at: datetime = strawberry.field(description="When it was filed.")
+
+    @classmethod
+    def from_domain(cls, p: public_map.MapPoint) -> MapPoint:
+        return cls(
+            id=strawberry.ID(str(p.id)),
+            lat=p.lat,
+            lon=p.lon,
+            category=p.category,
+            status=p.status,
+            created_at=p.created_at,
+        )
+
+
+@strawberry.type(description="Reports near each other at this zoom, counted.")
+class MapCluster:
+    lat: float = strawberry.field(description="Mean latitude of its reports.")
+    lon: float = strawberry.field(description="Mean longitude of its reports.")
+    count: int = strawberry.field(description="How many reports.")
+
+
+@strawberry.type(description="What the map shows in a box: clusters up to zoom 14, reports above it.")
+class MapReports:
+    zoom: int = strawberry.field(description="The zoom asked for.")
+    clusters: list[MapCluster] = strawberry.field(description="At zoom 14 and below.")
+    points: list[MapPoint] = strawberry.field(description="Above zoom 14: the newest 500 reports of the box.")
+    total: int = strawberry.field(description="Reports in the box (clusters), or points returned.")
+    truncated: bool = strawberry.field(description="More reports are in the box than points returned.")
+
+
+@strawberry.enum(description="How cityStats groups the counts.")
+class StatsGroupBy(enum.Enum):
+    KOTA = "KOTA"
+    KECAMATAN = "KECAMATAN"
+    KELURAHAN = "KELURAHAN"
+    CATEGORY = "CATEGORY"
+    UNIT = "UNIT"
+
+
+@strawberry.type(description="A count for one status.")
+class StatusCount:
+    status: ReportStatusEnum = strawberry.field(description="Status.")  # type: ignore[valid-type]
+    count: int = strawberry.field(description="Reports.")
+
+
+@strawberry.type(description="The reports of one kota, kecamatan, kelurahan, category or unit, by status.")
+class StatGroup:
+    key: str = strawberry.field(description="The code of the kota, kecamatan, kelurahan, category or unit.")
+    name: str = strawberry.field(description="Its name.")
+    total: int = strawberry.field(description="All its reports.")
+    by_status: list[StatusCount] = strawberry.field(description="Counts per status (statuses with none left out).")
+
+
+def _filter(reference: ReferenceData, flt: MapFilterInput | None) -> public_map.MapFilter:
+    if flt is None:
+        return public_map.MapFilter()
+    unit_ids = None
+    if flt.unit_ids is not None:
+        try:
+            unit_ids = tuple(int(u) for u in flt.unit_ids)
+        except ValueError as exc:
+            raise ClientError(ErrorCode.BAD_USER_INPUT, "unitIds are unit ids (numbers).") from exc
+    return public_map.MapFilter(
+        categories=tuple(flt.categories) if flt.categories is not None else None,
+        statuses=tuple(flt.statuses) if flt.statuses is not None else None,
+        since=flt.since,
+        until=flt.until,
+        unit_ids=unit_ids,
+    )
+
+
+def _bbox(value: BBoxInput) -> public_map.BBox:
+    return public_map.BBox(value.west, value.south, value.east, value.north)
+
+
+def _first(first: int) -> int:
+    if not 1 <= first <= public_map.MAX_FIRST:
+        raise ClientError(ErrorCode.BAD_USER_INPUT, f"`first` must be between 1 and {public_map.MAX_FIRST}.")
+    return first
+
+
+async def _run(context: Context, work):  # type: ignore[no-untyped-def]
+    """Domain refusals (a bad box, zoom, tile) are the client's mistake: BAD_USER_INPUT with the reason."""
+    try:
+        return await context.db(work)
+    except DomainError as exc:
+        raise ClientError(ErrorCode.BAD_USER_INPUT, exc.message, field=exc.field, reason=exc.code) from exc
+
+
+@strawberry.type
+class PublicMapQueries:
+    @strawberry.field(description="Clusters (zoom <= 14) or reports (zoom > 14) in a box, for the public map.")
+    async def map_reports(
+        self,
+        info: Info,
+        bbox: BBoxInput,
+        zoom: Annotated[int, strawberry.argument(description="Map zoom, 0 to 22.")],
+        filter: MapFilterInput | None = None,
+    ) -> MapReports:
+        context: Context = info.context
+        reference = await context.resources.reference.get()
+        flt, box = _filter(reference, filter), _bbox(bbox)
+
+        async def work(session: AsyncSession) -> public_map.MapView:
+            return await public_map.map_view(session, reference, box, flt, zoom=zoom)
+
+        view = await _run(context, work)
+        return MapReports(
+            zoom=view.zoom,
+            clusters=[MapCluster(lat=c.lat, lon=c.lon, count=c.count) for c in view.clusters],
+            points=[MapPoint.from_domain(p) for p in view.points],
+            total=view.total,
+            truncated=view.truncated,
+        )
+
+    @strawberry.field(description="The newest reports in a box as a typed list (at most 100).")
+    async def reports_in_bbox(
+        self,
+        info: Info,
+        bbox: BBoxInput,
+        first: Annotated[int, strawberry.argument(description="1 to 100.")] = 100,
+        filter: MapFilterInput | None = None,
+    ) -> list[MapPoint]:
+        context: Context = info.context
+        reference = await context.resources.reference.get()
+        flt, box, limit = _filter(reference, filter), _bbox(bbox), _first(first)
+
+        async def work(session: AsyncSession) -> list[public_map.MapPoint]:
+            return await public_map.points(session, reference, box.check(), flt, limit=limit)
+
+        return [MapPoint.from_domain(p) for p in await _run(context, work)]
+
+    @strawberry.field(
+        name="mapGeoJSON",
+        description="The newest reports in a box as a GeoJSON FeatureCollection built by the database (at most 100).",
+    )
+    async def map_geojson(
+        self,
+        info: Info,
+        bbox: BBoxInput,
+        filter: MapFilterInput | None = None,
+        first: Annotated[int, strawberry.argument(description="1 to 100.")] = 100,
+    ) -> JSON:
+        context: Context = info.context
+        reference = await context.resources.reference.get()
+        flt, box, limit = _filter(reference, filter), _bbox(bbox), _first(first)
+
+        async def work(session: AsyncSession) -> str:
+            return await public_map.geojson(session, reference, box, flt, limit=limit)
+
+        collection: JSON = json.loads(await _run(context, work))
+        return collection
+
+    @strawberry.field(description="Public reports by status, per kota, kecamatan, kelurahan, category or unit.")
+    async def city_stats(
+        self,
+        info: Info,
+        group_by: StatsGroupBy,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[StatGroup]:
+        context: Context = info.context
+        reference = await context.resources.reference.get()
+
+        async def work(session: AsyncSession) -> list[public_map.StatGroup]:
+            return await public_map.city_stats(session, since=since, until=until, group_by=group_by.value)
+
+        groups = await _run(context, work)
+        named = _namer(reference, group_by)
+        return sorted(
+            (
+                StatGroup(
+                    key=key,
+                    name=name,
+                    total=g.total,
+                    by_status=[StatusCount(status=s, count=n) for s, n in sorted(g.counts.items())],
+                )
+                for g in groups
+                for key, name in [named(g.key)]
+            ),
+            key=lambda group: group.key,
+        )
+
+
+def _namer(reference: ReferenceData, group_by: StatsGroupBy):  # type: ignore[no-untyped-def]
+    def name(key: int) -> tuple[str, str]:
+        row: models.Kota | models.Kecamatan | models.Kelurahan | models.Unit | None
+        if group_by == StatsGroupBy.CATEGORY:
+            category = reference.categories[key]
+            return category.code, category.name_id
+        if group_by == StatsGroupBy.KOTA:
+            row = reference.kota.get(key)
+        elif group_by == StatsGroupBy.KECAMATAN:
+            row = reference.kecamatan.get(key)
+        elif group_by == StatsGroupBy.KELURAHAN:
+            row = reference.kelurahan.get(key)
+        else:
+            row = reference.units.get(key)
+        return (row.code, row.name) if row else (str(key), str(key))
+
+    return name

@@ -1,0 +1,84 @@
+"""Vector tiles for the public map: reports (clusters up to zoom 14) and the kelurahan base layer."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from domain import public_map
+from domain.errors import DomainError
+from domain.models import ReportStatus
+from domain.resources import Resources
+
+MVT = "application/vnd.mapbox-vector-tile"
+REPORTS_MAX_AGE_S = 15  # the map is live: a short cache, then a cheap 304 when nothing changed
+BASE_MAX_AGE_S = 86_400
+
+
+def _bad(code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=400)
+
+
+def _coordinates(request: Request) -> tuple[int, int, int]:
+    params = request.path_params
+    return int(params["z"]), int(params["x"]), int(params["y"])
+
+
+def _filter(request: Request) -> public_map.MapFilter:
+    def listed(name: str) -> tuple[str, ...] | None:
+        value = request.query_params.get(name)
+        return tuple(v for v in value.split(",") if v) if value is not None else None
+
+    statuses = listed("statuses")
+    try:
+        parsed = tuple(ReportStatus(s) for s in statuses) if statuses is not None else None
+    except ValueError as exc:
+        raise DomainError("INVALID_FILTER", f"Unknown status in {statuses}.", field="statuses") from exc
+    return public_map.MapFilter(categories=listed("categories"), statuses=parsed)
+
+
+async def _tile(
+    request: Request, resources: Resources, make: Callable[[AsyncSession], Awaitable[bytes]], max_age_s: int
+) -> Response:
+    try:
+        async with resources.sessions() as session:
+            body = await make(session)
+    except DomainError as exc:
+        return _bad(exc.code, exc.message)
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age_s}"}
+    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=MVT, headers=headers)
+
+
+def tile_routes(resources: Resources) -> list[Route]:
+    async def reports(request: Request) -> Response:
+        z, x, y = _coordinates(request)
+        try:
+            flt = _filter(request)
+        except DomainError as exc:
+            return _bad(exc.code, exc.message)
+        reference = await resources.reference.get()
+        return await _tile(
+            request,
+            resources,
+            lambda session: public_map.report_tile(session, reference, z, x, y, flt),
+            REPORTS_MAX_AGE_S,
+        )
+
+    async def kelurahan(request: Request) -> Response:
+        z, x, y = _coordinates(request)
+        return await _tile(
+            request, resources, lambda session: public_map.kelurahan_tile(session, z, x, y), BASE_MAX_AGE_S
+        )
+
+    return [
+        Route("/tiles/reports/{z:int}/{x:int}/{y:int}.pbf", reports, methods=["GET"]),
+        Route("/tiles/kelurahan/{z:int}/{x:int}/{y:int}.pbf", kelurahan, methods=["GET"]),
+    ]

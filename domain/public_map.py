@@ -1,0 +1,354 @@
+"""The public map and the command center: reports by place, clusters, GeoJSON, vector tiles, statistics.
+
+Everything here is public, so every query here:
+- leaves out confidential reports;
+- shows reports of sensitive categories at a position rounded to 0.001 degrees (about 110 m);
+- returns no reporter identity at all.
+Low-zoom clusters are read from `report_cells` (kept by a trigger, migration 0004) when the filter allows it,
+so a whole-city view costs thousands of rows, not one per report.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import DomainError
+from domain.models import ReportStatus
+from domain.reference import ReferenceData
+
+CELL_DEG = 0.005  # report_cells' grid
+CLUSTER_MAX_ZOOM = 14  # clusters up to this zoom, points above it
+SENSITIVE_DEG = 0.001
+MAX_BBOX_SQ_DEG = 4.0  # Jakarta is about 0.14; a generous window, not the world
+MAX_FIRST = 100
+MAX_POINTS = 500  # points of one high-zoom mapReports window
+
+
+@dataclass(frozen=True)
+class BBox:
+    west: float
+    south: float
+    east: float
+    north: float
+
+    def check(self) -> BBox:
+        values = (self.west, self.south, self.east, self.north)
+        if not all(math.isfinite(v) for v in values):
+            raise DomainError("INVALID_BBOX", "The bounding box needs finite numbers.", field="bbox")
+        if not (-180 <= self.west < self.east <= 180 and -90 <= self.south < self.north <= 90):
+            raise DomainError(
+                "INVALID_BBOX", "Need -180 <= west < east <= 180 and -90 <= south < north <= 90.", field="bbox"
+            )
+        if (self.east - self.west) * (self.north - self.south) > MAX_BBOX_SQ_DEG:
+            raise DomainError(
+                "BBOX_TOO_LARGE", f"The bounding box may cover at most {MAX_BBOX_SQ_DEG} square degrees.", field="bbox"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class MapFilter:
+    categories: tuple[str, ...] | None = None
+    statuses: tuple[ReportStatus, ...] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    unit_ids: tuple[int, ...] | None = None
+
+    @property
+    def needs_reports(self) -> bool:
+        """Whether report_cells cannot answer (they have no time and no unit)."""
+        return self.since is not None or self.until is not None or self.unit_ids is not None
+
+
+@dataclass(frozen=True)
+class MapPoint:
+    id: uuid.UUID
+    lon: float
+    lat: float
+    category: str
+    status: ReportStatus
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Cluster:
+    lon: float
+    lat: float
+    count: int
+
+
+@dataclass
+class MapView:
+    zoom: int
+    clusters: list[Cluster] = field(default_factory=list)
+    points: list[MapPoint] = field(default_factory=list)
+    total: int = 0
+    truncated: bool = False
+
+
+def cluster_cells(zoom: int) -> int:
+    """How many report_cells a cluster spans at a zoom: about a quarter of a 256-pixel tile."""
+    cluster_deg = 360.0 / 2**zoom / 4
+    return max(1, round(cluster_deg / CELL_DEG))
+
+
+def _where(reference: ReferenceData, flt: MapFilter, params: dict[str, Any], *, alias: str = "r") -> list[str]:
+    """SQL conditions for a filter on reports (alias r) or report_cells (alias rc); fills params."""
+    conditions = []
+    if flt.categories is not None:
+        params["category_ids"] = [c.id for code in flt.categories if (c := reference.category_codes.get(code))]
+        conditions.append(f"{alias}.category_id = ANY(:category_ids)")
+    if flt.statuses is not None:
+        params["statuses"] = [s.value for s in flt.statuses]
+        conditions.append(f"{alias}.status = ANY(:statuses)")
+    if alias == "r":
+        conditions.append("NOT r.confidential")
+        if flt.since is not None:
+            params["since"] = flt.since
+            conditions.append("r.created_at >= :since")
+        if flt.until is not None:
+            params["until"] = flt.until
+            conditions.append("r.created_at < :until")
+        if flt.unit_ids is not None:
+            params["unit_ids"] = list(flt.unit_ids)
+            conditions.append("r.unit_id = ANY(:unit_ids)")
+    return conditions
+
+
+def _public_geom(reference: ReferenceData, params: dict[str, Any]) -> str:
+    """The SQL for a report's public point: rounded for sensitive categories."""
+    params["sensitive_ids"] = [c.id for c in reference.categories.values() if c.sensitive]
+    params["sensitive_deg"] = SENSITIVE_DEG
+    return (
+        "CASE WHEN r.category_id = ANY(:sensitive_ids) THEN ST_SnapToGrid(r.location, :sensitive_deg) "
+        "ELSE r.location END"
+    )
+
+
+def _bbox_params(bbox: BBox, params: dict[str, Any]) -> str:
+    params.update(west=bbox.west, south=bbox.south, east=bbox.east, north=bbox.north)
+    return "ST_MakeEnvelope(:west, :south, :east, :north, 4326)"
+
+
+async def points(
+    session: AsyncSession, reference: ReferenceData, bbox: BBox, flt: MapFilter, *, limit: int
+) -> list[MapPoint]:
+    """The newest reports in a box."""
+    params: dict[str, Any] = {"limit": limit}
+    envelope = _bbox_params(bbox, params)
+    geom = _public_geom(reference, params)
+    conditions = [f"r.location && {envelope}", *_where(reference, flt, params)]
+    rows = await session.execute(
+        text(
+            f"SELECT r.id, ST_X(g) AS lon, ST_Y(g) AS lat, r.category_id, r.status, r.created_at "
+            f"FROM reports r CROSS JOIN LATERAL (SELECT {geom} AS g) p "
+            f"WHERE {' AND '.join(conditions)} ORDER BY r.created_at DESC, r.id LIMIT :limit"
+        ),
+        params,
+    )
+    return [
+        MapPoint(
+            row.id,
+            row.lon,
+            row.lat,
+            reference.categories[row.category_id].code,
+            ReportStatus(row.status),
+            row.created_at,
+        )
+        for row in rows
+    ]
+
+
+async def clusters(
+    session: AsyncSession, reference: ReferenceData, bbox: BBox, flt: MapFilter, *, zoom: int
+) -> list[Cluster]:
+    """Counts per cluster cell with the mean position of their reports."""
+    k = cluster_cells(zoom)
+    params: dict[str, Any] = {"k": float(k), "size": CELL_DEG * k}
+    if flt.needs_reports:
+        envelope = _bbox_params(bbox, params)
+        geom = _public_geom(reference, params)
+        conditions = [f"r.location && {envelope}", *_where(reference, flt, params)]
+        sql = (
+            "SELECT count(*) AS n, avg(ST_X(g)) AS lon, avg(ST_Y(g)) AS lat "
+            f"FROM reports r CROSS JOIN LATERAL (SELECT {geom} AS g) p WHERE {' AND '.join(conditions)} "
+            "GROUP BY floor(ST_X(g) / CAST(:size AS float8)), floor(ST_Y(g) / CAST(:size AS float8))"
+        )
+    else:
+        params.update(
+            x0=math.floor(bbox.west / CELL_DEG),
+            x1=math.floor(bbox.east / CELL_DEG),
+            y0=math.floor(bbox.south / CELL_DEG),
+            y1=math.floor(bbox.north / CELL_DEG),
+        )
+        conditions = [
+            "rc.cell_x BETWEEN :x0 AND :x1",
+            "rc.cell_y BETWEEN :y0 AND :y1",
+            "rc.count > 0",
+            *_where(reference, flt, params, alias="rc"),
+        ]
+        sql = (
+            "SELECT sum(rc.count) AS n, sum(rc.sum_lon) / sum(rc.count) AS lon, sum(rc.sum_lat) / sum(rc.count) AS lat "
+            f"FROM report_cells rc WHERE {' AND '.join(conditions)} "
+            "GROUP BY floor(rc.cell_x / CAST(:k AS float8)), floor(rc.cell_y / CAST(:k AS float8)) "
+            "HAVING sum(rc.count) > 0"
+        )
+    rows = await session.execute(text(sql), params)
+    return [Cluster(float(row.lon), float(row.lat), int(row.n)) for row in rows]
+
+
+async def map_view(
+    session: AsyncSession, reference: ReferenceData, bbox: BBox, flt: MapFilter, *, zoom: int
+) -> MapView:
+    if not 0 <= zoom <= 22:
+        raise DomainError("INVALID_ZOOM", "zoom must be 0 to 22.", field="zoom")
+    view = MapView(zoom=zoom)
+    if zoom <= CLUSTER_MAX_ZOOM:
+        view.clusters = await clusters(session, reference, bbox.check(), flt, zoom=zoom)
+        view.total = sum(c.count for c in view.clusters)
+        return view
+    found = await points(session, reference, bbox.check(), flt, limit=MAX_POINTS + 1)
+    view.points, view.truncated = found[:MAX_POINTS], len(found) > MAX_POINTS
+    view.total = len(view.points)
+    return view
+
+
+async def geojson(session: AsyncSession, reference: ReferenceData, bbox: BBox, flt: MapFilter, *, limit: int) -> str:
+    """A GeoJSON FeatureCollection of the newest reports in a box, built by PostgreSQL as one JSON text."""
+    params: dict[str, Any] = {"limit": limit}
+    envelope = _bbox_params(bbox.check(), params)
+    geom = _public_geom(reference, params)
+    conditions = [f"r.location && {envelope}", *_where(reference, flt, params)]
+    sql = (
+        "SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(f.feature), '[]'))::text "
+        "FROM (SELECT json_build_object("
+        "'type', 'Feature', 'id', r.id, 'geometry', ST_AsGeoJSON(p.g, 6)::json, "
+        "'properties', json_build_object('category', c.code, 'status', r.status, 'createdAt', r.created_at)"
+        ") AS feature "
+        f"FROM reports r JOIN categories c ON c.id = r.category_id CROSS JOIN LATERAL (SELECT {geom} AS g) p "
+        f"WHERE {' AND '.join(conditions)} ORDER BY r.created_at DESC, r.id LIMIT :limit) f"
+    )
+    collection: str = await session.scalar(text(sql), params)
+    return collection
+
+
+# --- vector tiles -----------------------------------------------------------------------------------
+
+TILE_POINTS_MAX = 20_000
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
+        raise DomainError("INVALID_TILE", "No such tile.", field="tile")
+
+
+async def report_tile(session: AsyncSession, reference: ReferenceData, z: int, x: int, y: int, flt: MapFilter) -> bytes:
+    """A Mapbox vector tile, layer `reports`: clusters (`count`) up to CLUSTER_MAX_ZOOM, then the reports."""
+    check_tile(z, x, y)
+    params: dict[str, Any] = {"z": z, "x": x, "y": y}
+    if z <= CLUSTER_MAX_ZOOM:
+        # The tile's box in degrees, for the cells; the clusters, then into tile coordinates.
+        west, south, east, north = _tile_bounds(z, x, y)
+        found = await clusters(session, reference, BBox(west, south, east, north), flt, zoom=z)
+        if not found:
+            return b""
+        params.update(lons=[c.lon for c in found], lats=[c.lat for c in found], counts=[c.count for c in found])
+        sql = (
+            "SELECT ST_AsMVT(t, 'reports', 4096, 'geom') FROM ("
+            "SELECT ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint(c.lon, c.lat), 4326), 3857), "
+            "ST_TileEnvelope(:z, :x, :y)) AS geom, c.n AS count, true AS cluster "
+            "FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[]), CAST(:counts AS int[])) AS c(lon, lat, n)"
+            ") t WHERE t.geom IS NOT NULL"
+        )
+    else:
+        geom = _public_geom(reference, params)
+        params["max_points"] = TILE_POINTS_MAX
+        conditions = ["r.location && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)", *_where(reference, flt, params)]
+        sql = (
+            "SELECT ST_AsMVT(t, 'reports', 4096, 'geom') FROM ("
+            "SELECT ST_AsMVTGeom(ST_Transform(p.g, 3857), ST_TileEnvelope(:z, :x, :y)) AS geom, "
+            "r.id::text AS id, c.code AS category, r.status AS status, 1 AS count, false AS cluster "
+            f"FROM reports r JOIN categories c ON c.id = r.category_id CROSS JOIN LATERAL (SELECT {geom} AS g) p "
+            f"WHERE {' AND '.join(conditions)} ORDER BY r.created_at DESC LIMIT :max_points"
+            ") t WHERE t.geom IS NOT NULL"
+        )
+    tile: bytes | None = await session.scalar(text(sql), params)
+    return bytes(tile or b"")
+
+
+async def kelurahan_tile(session: AsyncSession, z: int, x: int, y: int) -> bytes:
+    """The base layer: kelurahan outlines with their names (layer `kelurahan`), simplified for the zoom."""
+    check_tile(z, x, y)
+    tolerance = 360.0 / 2**z / 4096  # about one tile pixel, in degrees
+    sql = (
+        "SELECT ST_AsMVT(t, 'kelurahan', 4096, 'geom') FROM ("
+        "SELECT ST_AsMVTGeom(ST_Transform(ST_SimplifyPreserveTopology(k.geom, :tolerance), 3857), "
+        "ST_TileEnvelope(:z, :x, :y)) AS geom, k.code, k.name "
+        "FROM kelurahan k WHERE k.geom && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)"
+        ") t WHERE t.geom IS NOT NULL"
+    )
+    tile: bytes | None = await session.scalar(text(sql), {"z": z, "x": x, "y": y, "tolerance": tolerance})
+    return bytes(tile or b"")
+
+
+def _tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    n = 2**z
+
+    def lat(row: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    return x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y)
+
+
+# --- statistics -------------------------------------------------------------------------------------
+
+GROUPINGS = {
+    "KOTA": "r.kota_id",
+    "KECAMATAN": "r.kecamatan_id",
+    "KELURAHAN": "r.kelurahan_id",
+    "CATEGORY": "r.category_id",
+    "UNIT": "r.unit_id",
+}
+
+
+@dataclass
+class StatGroup:
+    key: int
+    counts: dict[ReportStatus, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+async def city_stats(
+    session: AsyncSession, *, since: datetime | None, until: datetime | None, group_by: str
+) -> list[StatGroup]:
+    """Public reports counted by status, per kota, kecamatan, kelurahan, category or unit."""
+    column = GROUPINGS[group_by]
+    params: dict[str, Any] = {}
+    conditions = ["NOT r.confidential"]
+    if since is not None:
+        params["since"] = since
+        conditions.append("r.created_at >= :since")
+    if until is not None:
+        params["until"] = until
+        conditions.append("r.created_at < :until")
+    rows = await session.execute(
+        text(
+            f"SELECT {column} AS key, r.status, count(*) AS n FROM reports r "
+            f"WHERE {' AND '.join(conditions)} GROUP BY 1, 2 ORDER BY 1"
+        ),
+        params,
+    )
+    groups: dict[int, StatGroup] = {}
+    for row in rows:
+        groups.setdefault(row.key, StatGroup(row.key)).counts[ReportStatus(row.status)] = int(row.n)
+    return list(groups.values())
