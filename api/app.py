@@ -10,12 +10,13 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from api.context import Context
 from api.graphql import build_schema
+from api.live import ReportEventHub
 from api.tiles import tile_routes
 from domain.resources import Resources
 from domain.security import decode_access_token
@@ -25,11 +26,12 @@ log = logging.getLogger("api")
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
-    def __init__(self, resources: Resources) -> None:
+    def __init__(self, resources: Resources, live: ReportEventHub) -> None:
         super().__init__(
             build_schema(resources.settings), graphql_ide="graphiql" if resources.settings.graphiql else None
         )
         self.resources = resources
+        self.live = live
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         viewer = None
@@ -41,6 +43,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             response=response if isinstance(response, Response) else None,
             resources=self.resources,
             viewer=viewer,
+            live=self.live,
         )
         if isinstance(response, Response):
             response.headers["X-Request-ID"] = context.request_id
@@ -50,13 +53,16 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     resources = Resources.create(settings)
-    graphql = GraphQLEndpoint(resources)
+    live = ReportEventHub(settings.database_url)
+    graphql = GraphQLEndpoint(resources, live)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        live.start()
         try:
             yield
         finally:
+            await live.stop()
             await resources.close()
 
     async def healthz(_: Request) -> Response:
@@ -64,9 +70,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes: list[Any] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         *tile_routes(resources),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.resources = resources
+    app.state.live = live
     return app

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from api.errors import ClientError, ErrorCode
+from api.live import ReportEventHub
 from domain.adapters.storage import ObjectStorage
 from domain.jobs import JobBuffer
 from domain.models import Role
@@ -36,6 +37,7 @@ class Context:
     response: Response | None
     resources: Resources
     viewer: AccessClaims | None
+    live: ReportEventHub | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     jobs: JobBuffer = field(default_factory=JobBuffer)
     rollback_only: bool = False

@@ -19,7 +19,7 @@ from api.extensions import CachedParse, OperationBoundary
 from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.notifications import NotificationMutations, NotificationQueries
 from api.resolvers.photos import PhotoMutations
-from api.resolvers.public_map import PublicMapQueries
+from api.resolvers.public_map import PublicMapQueries, PublicMapSubscriptions
 from api.resolvers.reports import ReportMutations, ReportQueries
 from api.resolvers.routing import RoutingMutations, RoutingQueries
 from api.resolvers.workflow import WorkflowMutations, WorkflowQueries
@@ -29,6 +29,7 @@ Query = merge_types(
     "Query",
     (AccountQueries, ReportQueries, WorkflowQueries, NotificationQueries, RoutingQueries, PublicMapQueries),
 )
+Subscription = merge_types("Subscription", (PublicMapSubscriptions,))
 Mutation = merge_types(
     "Mutation",
     (AccountMutations, PhotoMutations, ReportMutations, WorkflowMutations, NotificationMutations, RoutingMutations),
@@ -50,6 +51,7 @@ def build_schema(settings: Settings) -> Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
             CachedParse,

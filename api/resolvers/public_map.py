@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -245,3 +246,65 @@ def _namer(reference: ReferenceData, group_by: StatsGroupBy):  # type: ignore[no
         return (row.code, row.name) if row else (str(key), str(key))
 
     return name
+
+
+@strawberry.enum(description="What happened to a report.")
+class ReportEventKind(enum.Enum):
+    CREATED = "CREATED"
+    STATUS_CHANGED = "STATUS_CHANGED"
+
+
+@strawberry.type(description="A public report was filed or changed status (confidential ones never appear).")
+class ReportEvent:
+    kind: ReportEventKind = strawberry.field(description="What happened.")
+    report: MapPoint = strawberry.field(description="The report as the public map shows it.")
+
+
+def _event(raw: dict[str, Any]) -> ReportEvent:
+    return ReportEvent(
+        kind=ReportEventKind(raw["kind"]),
+        report=MapPoint(
+            id=strawberry.ID(str(raw["id"])),
+            lat=float(raw["lat"]),
+            lon=float(raw["lon"]),
+            category=str(raw["category"]),
+            status=models.ReportStatus(raw["status"]),
+            created_at=datetime.fromisoformat(raw["createdAt"]),
+        ),
+    )
+
+
+def _matches(raw: dict[str, Any], box: public_map.BBox | None, categories: set[str] | None) -> bool:
+    if categories is not None and raw.get("category") not in categories:
+        return False
+    if box is None:
+        return True
+    return box.west <= float(raw["lon"]) <= box.east and box.south <= float(raw["lat"]) <= box.north
+
+
+@strawberry.type
+class PublicMapSubscriptions:
+    @strawberry.subscription(
+        description="Reports filed or changing status, live, in a box and of some categories (both optional)."
+    )
+    async def report_events(
+        self,
+        info: Info,
+        bbox: BBoxInput | None = None,
+        categories: list[str] | None = None,
+    ) -> AsyncGenerator[ReportEvent, None]:
+        context: Context = info.context
+        if context.live is None:
+            raise ClientError(ErrorCode.BAD_USER_INPUT, "Live updates are not available here.")
+        box = None
+        if bbox is not None:
+            try:
+                box = _bbox(bbox).check()
+            except DomainError as exc:
+                raise ClientError(ErrorCode.BAD_USER_INPUT, exc.message, field=exc.field, reason=exc.code) from exc
+        wanted = set(categories) if categories is not None else None
+        async with context.live.subscribe() as queue:
+            while True:
+                raw = await queue.get()
+                if _matches(raw, box, wanted):
+                    yield _event(raw)

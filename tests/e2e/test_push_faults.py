@@ -105,7 +105,7 @@ async def test_a_worker_killed_in_the_middle_of_a_delivery_loses_nothing(
     from workers.notifications import sweep_notifications
     from workers.runtime import app
 
-    fcm.go_down()  # every send answers 503: the worker is busy inside the batch (firebase-admin retries)
+    fcm.hang(60)  # every send is held: the worker is caught inside the batch
     user_id, _ = await queue_notifications(resources)
     worker = start_worker(fcm, tmp_path)
     try:
@@ -121,7 +121,7 @@ async def test_a_worker_killed_in_the_middle_of_a_delivery_loses_nothing(
     assert await statuses(resources, user_id) == {PushStatus.SENDING: COUNT}
     assert await ids_received(fcm, user_id, resources) == set()
 
-    fcm.go_up()
+    fcm.hang(0)
     worker = start_worker(fcm, tmp_path)
     try:
         await asyncio.sleep(2.5)  # the dead worker's lease runs out

@@ -99,6 +99,7 @@ class FakeFcm:
         self._outage_status = 503
         self._outage_left: int | None = 0  # None: down until `go_up`
         self._outage_retry_after: int | None = None
+        self._hang_s = 0.0
         self._received: list[ReceivedMessage] = []
         self._send_requests = 0
         self._token_requests = 0
@@ -199,6 +200,12 @@ class FakeFcm:
             self._outage_left = requests
             self._outage_retry_after = retry_after_s
 
+    def hang(self, seconds: float) -> None:
+        """Hold every send request this long before answering it (0: answer at once): a slow FCM, or a worker
+        caught in the middle of a delivery."""
+        with self._lock:
+            self._hang_s = seconds
+
     def go_up(self) -> None:
         with self._lock:
             self._outage_left = 0
@@ -277,6 +284,9 @@ class FakeFcm:
     def _send(self, path: str, headers: dict[str, str], body: bytes) -> _Reply:
         with self._lock:
             self._send_requests += 1
+            hang_s = self._hang_s
+        if hang_s > 0:
+            time.sleep(hang_s)
         self._check_bearer(headers.get("authorization", ""))
         with self._lock:
             outage = self._take_outage()
