@@ -23,7 +23,7 @@ from domain.errors import DomainError
 from domain.models import ReportStatus
 from domain.reference import ReferenceData
 
-CELL_DEG = 0.005  # report_cells' grid
+CELL_LEVELS = (0.005, 0.02, 0.08)  # report_cells' cell size, in degrees, per level (migration 0006)
 CLUSTER_MAX_ZOOM = 14  # clusters up to this zoom, points above it
 SENSITIVE_DEG = 0.001
 MAX_BBOX_SQ_DEG = 4.0  # Jakarta is about 0.14; a generous window, not the world
@@ -93,10 +93,12 @@ class MapView:
     truncated: bool = False
 
 
-def cluster_cells(zoom: int) -> int:
-    """How many report_cells a cluster spans at a zoom: about a quarter of a 256-pixel tile."""
+def cluster_grid(zoom: int) -> tuple[int, int]:
+    """The report_cells level to read at a zoom and how many of its cells a cluster spans, so that a
+    cluster is about a quarter of a 256-pixel tile: the coarsest level whose cells are not larger than that."""
     cluster_deg = 360.0 / 2**zoom / 4
-    return max(1, round(cluster_deg / CELL_DEG))
+    level = max((i for i, size in enumerate(CELL_LEVELS) if size <= cluster_deg), default=0)
+    return level, max(1, round(cluster_deg / CELL_LEVELS[level]))
 
 
 def _where(reference: ReferenceData, flt: MapFilter, params: dict[str, Any], *, alias: str = "r") -> list[str]:
@@ -170,8 +172,9 @@ async def clusters(
     session: AsyncSession, reference: ReferenceData, bbox: BBox, flt: MapFilter, *, zoom: int
 ) -> list[Cluster]:
     """Counts per cluster cell with the mean position of their reports."""
-    k = cluster_cells(zoom)
-    params: dict[str, Any] = {"k": float(k), "size": CELL_DEG * k}
+    level, k = cluster_grid(zoom)
+    cell = CELL_LEVELS[level]
+    params: dict[str, Any] = {"k": float(k), "size": cell * k, "level": level}
     if flt.needs_reports:
         envelope = _bbox_params(bbox, params)
         geom = _public_geom(reference, params)
@@ -183,12 +186,13 @@ async def clusters(
         )
     else:
         params.update(
-            x0=math.floor(bbox.west / CELL_DEG),
-            x1=math.floor(bbox.east / CELL_DEG),
-            y0=math.floor(bbox.south / CELL_DEG),
-            y1=math.floor(bbox.north / CELL_DEG),
+            x0=math.floor(bbox.west / cell),
+            x1=math.floor(bbox.east / cell),
+            y0=math.floor(bbox.south / cell),
+            y1=math.floor(bbox.north / cell),
         )
         conditions = [
+            "rc.level = :level",
             "rc.cell_x BETWEEN :x0 AND :x1",
             "rc.cell_y BETWEEN :y0 AND :y1",
             "rc.count > 0",

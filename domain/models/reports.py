@@ -148,15 +148,18 @@ class ReportFollower(Base):
 
 
 class ReportCell(Base):
-    """Public report counts per grid cell (0.005 degrees, about 550 m), category and status.
+    """Public report counts per grid cell, category and status, at three cell sizes (`level` 0, 1, 2: 0.005,
+    0.02 and 0.08 degrees, about 550 m, 2.2 km and 8.9 km).
 
-    Kept by a trigger on reports (migration 0004), so the map's low-zoom clusters read thousands of rows instead
-    of every report. Confidential reports are not counted; sensitive ones count at a position rounded to 0.001
+    Kept by a trigger on reports (migrations 0004 and 0006), so the map's low-zoom clusters read thousands of
+    rows instead of every report. Confidential reports are not counted; sensitive ones count at a position rounded
+    to 0.001
     degrees, so a cluster of one never shows where exactly it was filed.
     """
 
     __tablename__ = "report_cells"
 
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=0, server_default="0")
     cell_x: Mapped[int] = mapped_column(primary_key=True)
     cell_y: Mapped[int] = mapped_column(primary_key=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True)
