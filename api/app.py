@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -23,6 +25,8 @@ from domain.security import decode_access_token
 from domain.settings import Settings, get_settings
 
 log = logging.getLogger("api")
+# The web map's page and its files; vendor/ is MapLibre GL JS, copied there from npm by scripts/bootstrap.sh.
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
@@ -68,10 +72,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def map_page(_: Request) -> Response:
+        return FileResponse(STATIC_DIR / "map.html", media_type="text/html; charset=utf-8")
+
     routes: list[Any] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
+        Route("/map", map_page, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         *tile_routes(resources),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

