@@ -60,3 +60,11 @@ bench-notify: setup
 
 clean: stop stack-test-down
 	rm -rf .stack
+
+# Map queries against PostGraphile v5 over 1,000,000 generated reports (database jsc_mapbench on the bench stack,
+# generated once and kept); see bench/map_vs_postgraphile/README.md.
+.PHONY: bench-map
+bench-map: setup
+	@$(PY) scripts/stack.py up --profile bench >/dev/null
+	@set -a; . .stack/bench/env; set +a; $(PY) bench/map_vs_postgraphile/run.py $(BENCH_ARGS); status=$$?; \
+	  $(PY) scripts/stack.py down --profile bench >/dev/null; exit $$status
