@@ -18,7 +18,7 @@ from strawberry.asgi import GraphQL
 
 from api.context import Context
 from api.graphql import build_schema
-from api.live import ReportEventHub
+from api.live import MapCache, ReportEventHub
 from api.tiles import tile_routes
 from domain.resources import Resources
 from domain.security import decode_access_token
@@ -30,12 +30,13 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
-    def __init__(self, resources: Resources, live: ReportEventHub) -> None:
+    def __init__(self, resources: Resources, live: ReportEventHub, map_cache: MapCache) -> None:
         super().__init__(
             build_schema(resources.settings), graphql_ide="graphiql" if resources.settings.graphiql else None
         )
         self.resources = resources
         self.live = live
+        self.map_cache = map_cache
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         viewer = None
@@ -48,6 +49,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             resources=self.resources,
             viewer=viewer,
             live=self.live,
+            map_cache=self.map_cache,
         )
         if isinstance(response, Response):
             response.headers["X-Request-ID"] = context.request_id
@@ -58,7 +60,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     resources = Resources.create(settings)
     live = ReportEventHub(settings.database_url)
-    graphql = GraphQLEndpoint(resources, live)
+    map_cache = MapCache(live, max_entries=settings.map_cache_entries, ttl_s=settings.map_cache_ttl_s)
+    graphql = GraphQLEndpoint(resources, live, map_cache)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -86,4 +89,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.resources = resources
     app.state.live = live
+    app.state.map_cache = map_cache
     return app

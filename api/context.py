@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from api.errors import ClientError, ErrorCode
-from api.live import ReportEventHub
+from api.live import MapCache, ReportEventHub
 from domain.adapters.storage import ObjectStorage
 from domain.jobs import JobBuffer
 from domain.models import Role
@@ -38,6 +38,7 @@ class Context:
     resources: Resources
     viewer: AccessClaims | None
     live: ReportEventHub | None = None
+    map_cache: MapCache | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     jobs: JobBuffer = field(default_factory=JobBuffer)
     rollback_only: bool = False

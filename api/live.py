@@ -10,14 +10,16 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from typing import Any, TypeVar
 
 import asyncpg
 
 from domain.db import psycopg_dsn
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 CHANNEL = "report_events"
 QUEUE_SIZE = 256  # a subscriber this far behind loses events (the map refreshes its tiles anyway)
 RECONNECT_MAX_S = 30.0
@@ -28,7 +30,23 @@ class ReportEventHub:
         self._dsn = psycopg_dsn(database_url)
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self._task: asyncio.Task[None] | None = None
+        self._event_callbacks: list[Callable[[dict[str, Any]], None]] = []
+        self._reconnect_callbacks: list[Callable[[], None]] = []
         self.listening = asyncio.Event()
+        # Bumped by every event and every (re)connection: lets a reader tell that something happened meanwhile.
+        self.generation = 0
+
+    def on_event(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        self._event_callbacks.append(callback)
+
+    def on_reconnect(self, callback: Callable[[], None]) -> None:
+        """Called when the listener (re)connects or loses its connection: events may have been missed."""
+        self._reconnect_callbacks.append(callback)
+
+    def _lost_track(self) -> None:
+        self.generation += 1
+        for callback in self._reconnect_callbacks:
+            callback()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="report-event-listener")
@@ -62,12 +80,14 @@ class ReportEventHub:
             connection.add_termination_listener(lambda _conn, done=closed: done.set())  # type: ignore[misc]
             try:
                 await connection.add_listener(CHANNEL, self._deliver)
+                self._lost_track()
                 self.listening.set()
                 wait = 0.5
                 await closed.wait()
                 log.warning("report events: connection lost; reconnecting")
             finally:
                 self.listening.clear()
+                self._lost_track()
                 if not connection.is_closed():
                     await connection.close()
 
@@ -77,6 +97,67 @@ class ReportEventHub:
         except ValueError:
             log.warning("report events: not JSON: %.200s", payload)
             return
+        self.generation += 1
+        for callback in self._event_callbacks:
+            callback(event)
         for queue in list(self._subscribers):
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(event)
+
+
+class MapCache:
+    """Answers of public map queries, dropped the moment a report event falls in their box.
+
+    Every API process hears every report event (above), so an answer stays only while nothing in its box
+    was filed or changed status. While the listener is down nothing is cached (an event could be missed);
+    a reconnect empties the cache. Entries also expire after `ttl_s`, and the oldest go first beyond
+    `max_entries`.
+    """
+
+    # Sensitive reports' events carry a rounded position: a box is hit by events this close to it too.
+    MARGIN_DEG = 0.001
+
+    def __init__(self, hub: ReportEventHub, *, max_entries: int = 512, ttl_s: float = 30.0) -> None:
+        self._hub = hub
+        self._max_entries = max_entries
+        self._ttl_s = ttl_s
+        self._entries: dict[Hashable, tuple[tuple[float, float, float, float], float, Any]] = {}
+        self.hits = self.misses = 0
+        hub.on_event(self._invalidate)
+        hub.on_reconnect(self._entries.clear)
+
+    async def get_or_compute(
+        self, key: Hashable, box: tuple[float, float, float, float], compute: Callable[[], Awaitable[T]]
+    ) -> T:
+        if self._max_entries <= 0 or not self._hub.listening.is_set():
+            return await compute()
+        now = time.monotonic()
+        found = self._entries.get(key)
+        if found is not None and found[1] > now:
+            self.hits += 1
+            value: T = found[2]
+            return value
+        self.misses += 1
+        generation = self._hub.generation
+        value = await compute()
+        # Only if no event and no reconnect came while computing: the answer could predate them.
+        if generation == self._hub.generation and self._hub.listening.is_set():
+            if len(self._entries) >= self._max_entries:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[key] = (box, now + self._ttl_s, value)
+        return value
+
+    def _invalidate(self, event: dict[str, Any]) -> None:
+        try:
+            lon, lat = float(event["lon"]), float(event["lat"])
+        except (KeyError, TypeError, ValueError):
+            self._entries.clear()
+            return
+        m = self.MARGIN_DEG
+        stale = [
+            key
+            for key, ((west, south, east, north), _, _) in self._entries.items()
+            if west - m <= lon <= east + m and south - m <= lat <= north + m
+        ]
+        for key in stale:
+            del self._entries[key]

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
         60.0, description="how long a process keeps boundaries, units and categories before reloading them"
     )
 
+    map_cache_entries: int = Field(
+        512, description="public map answers each API process keeps until a report event hits their box; 0: none"
+    )
+    map_cache_ttl_s: float = 30.0
     api_port: int = 8000
     graphiql: bool = True
     graphql_max_depth: int = 10

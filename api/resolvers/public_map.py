@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Hashable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -134,6 +134,19 @@ async def _run(context: Context, work):  # type: ignore[no-untyped-def]
         raise ClientError(ErrorCode.BAD_USER_INPUT, exc.message, field=exc.field, reason=exc.code) from exc
 
 
+async def _cached(context: Context, key: Hashable, box: public_map.BBox, work):  # type: ignore[no-untyped-def]
+    """`_run`, through the process's map cache (api/live.py) when there is one: the answer is the same for
+    everyone, and it stays valid until a report event falls in the box."""
+    if context.map_cache is None:
+        return await _run(context, work)
+    try:
+        box.check()
+    except DomainError as exc:
+        raise ClientError(ErrorCode.BAD_USER_INPUT, exc.message, field=exc.field, reason=exc.code) from exc
+    bounds = (box.west, box.south, box.east, box.north)
+    return await context.map_cache.get_or_compute(key, bounds, lambda: _run(context, work))
+
+
 @strawberry.type
 class PublicMapQueries:
     @strawberry.field(description="Clusters (zoom <= 14) or reports (zoom > 14) in a box, for the public map.")
@@ -151,7 +164,7 @@ class PublicMapQueries:
         async def work(session: AsyncSession) -> public_map.MapView:
             return await public_map.map_view(session, reference, box, flt, zoom=zoom)
 
-        view = await _run(context, work)
+        view = await _cached(context, ("mapReports", box, flt, zoom), box, work)
         return MapReports(
             zoom=view.zoom,
             clusters=[MapCluster(lat=c.lat, lon=c.lon, count=c.count) for c in view.clusters],
@@ -175,7 +188,8 @@ class PublicMapQueries:
         async def work(session: AsyncSession) -> list[public_map.MapPoint]:
             return await public_map.points(session, reference, box.check(), flt, limit=limit)
 
-        return [MapPoint.from_domain(p) for p in await _run(context, work)]
+        found = await _cached(context, ("reportsInBbox", box, flt, limit), box, work)
+        return [MapPoint.from_domain(p) for p in found]
 
     @strawberry.field(
         name="mapGeoJSON",
@@ -195,7 +209,10 @@ class PublicMapQueries:
         async def work(session: AsyncSession) -> str:
             return await public_map.geojson(session, reference, box, flt, limit=limit)
 
-        collection: JSON = json.loads(await _run(context, work))
+        async def parsed(session: AsyncSession) -> Any:
+            return json.loads(await work(session))
+
+        collection: JSON = await _cached(context, ("mapGeoJSON", box, flt, limit), box, parsed)
         return collection
 
     @strawberry.field(description="Public reports by status, per kota, kecamatan, kelurahan, category or unit.")

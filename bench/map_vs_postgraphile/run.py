@@ -382,6 +382,7 @@ class Options:
     only: tuple[str, ...]
     box_km: float
     log_dir: Path
+    no_map_cache: bool = False
 
 
 @dataclass
@@ -521,6 +522,11 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--duration", type=float, default=20.0, help="timed seconds per scenario (default 20)")
     parser.add_argument("--scenarios", default="a,b,c,d", help="which of a,b,c,d to run (default all)")
     parser.add_argument("--box-km", type=float, default=BOX_KM, help="side of the box around Monas (default 2)")
+    parser.add_argument(
+        "--no-map-cache",
+        action="store_true",
+        help="run our server without its map cache (JSC_MAP_CACHE_ENTRIES=0): every request goes to PostgreSQL",
+    )
     parser.add_argument("--log-dir", type=Path, help="where the servers' logs go (default: a new temp dir)")
     ns = parser.parse_args(argv)
     only = tuple(s.strip() for s in ns.scenarios.split(",") if s.strip())
@@ -532,7 +538,9 @@ def parse_args(argv: list[str] | None) -> Options:
     log_dir.mkdir(parents=True, exist_ok=True)
     if ns.box_km <= 0:
         parser.error("--box-km must be positive")
-    return Options(ns.reports, ns.regenerate, ns.connections, ns.warmup, ns.duration, only, ns.box_km, log_dir)
+    return Options(
+        ns.reports, ns.regenerate, ns.connections, ns.warmup, ns.duration, only, ns.box_km, log_dir, ns.no_map_cache
+    )
 
 
 def on_sigterm(_signum: int, _frame: FrameType | None) -> None:
@@ -556,6 +564,8 @@ def main(argv: list[str] | None = None) -> int:
     # Both servers (our children) read their database from here: jsc_mapbench, never jsc_bench.
     os.environ["JSC_DATABASE_URL"] = app_url
     os.environ["MAPBENCH_PG_URL"] = libpq_dsn(app_url)
+    if opts.no_map_cache:
+        os.environ["JSC_MAP_CACHE_ENTRIES"] = "0"
     os.environ["GRAPHILE_ENV"] = "production"  # grafast's development mode adds checks that cost planning time
     ports = {"postgraphile": free_port(), "ours": free_port()}
     node = [str(HERE / "node_modules" / ".bin" / "node"), str(HERE / "node_modules" / ".bin" / "postgraphile")]

@@ -1,0 +1,39 @@
+"""The public map's cache: repeated questions are answered from memory until a report event hits their box."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from api.live import MapCache
+from tests.api.test_public_map import GEOJSON, NEAR_TOMANG, eventually, gql
+from tests.factories import Api
+
+FAR_AWAY = {"west": 106.88, "south": -6.32, "east": 106.92, "north": -6.28}  # Jakarta Timur
+
+
+async def test_answers_are_reused_until_a_report_lands_in_the_box(api: Api, app: Starlette) -> None:
+    cache: MapCache = app.state.map_cache
+    assert await eventually(lambda: _listening(app))
+    first = (await gql(api, GEOJSON, bbox=NEAR_TOMANG, first=100))["mapGeoJSON"]
+    hits = cache.hits
+
+    again = (await gql(api, GEOJSON, bbox=NEAR_TOMANG, first=100))["mapGeoJSON"]
+    elsewhere = (await gql(api, GEOJSON, bbox=FAR_AWAY, first=100))["mapGeoJSON"]
+
+    assert again == first
+    assert cache.hits == hits + 1
+    citizen = await api.sign_up()
+    report_id = (await api.create_report(citizen))["report"]["id"]  # in Tomang
+
+    async def shows_it() -> bool:
+        latest = (await gql(api, GEOJSON, bbox=NEAR_TOMANG, first=100))["mapGeoJSON"]
+        return bool(latest["features"] and latest["features"][0]["id"] == report_id)
+
+    assert await eventually(shows_it)
+    hits = cache.hits
+    assert (await gql(api, GEOJSON, bbox=FAR_AWAY, first=100))["mapGeoJSON"] == elsewhere
+    assert cache.hits == hits + 1  # an event in Tomang leaves Jakarta Timur's answer alone
+
+
+async def _listening(app: Starlette) -> bool:
+    return bool(app.state.live.listening.is_set())
