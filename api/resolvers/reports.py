@@ -73,7 +73,10 @@ class CreateReportInput:
         default_factory=list,
         description="Keys from requestPhotoUpload, after uploading; at most 5.",
     )
-    anonymous: bool = strawberry.field(default=False, description="Hide your name from the public.")
+    anonymous: bool = strawberry.field(
+        default=True,
+        description="Hide your name from the public (the default); false shows your display name with the report.",
+    )
     confidential: bool = strawberry.field(
         default=False,
         description="Keep the whole report from the public (map, statistics, lookups): only you and officers see it. "

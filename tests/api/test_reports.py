@@ -582,3 +582,18 @@ async def test_the_photo_jobs_are_queued_with_the_report_and_only_with_it(
             )
         ).all()
     assert [(r.queue_name, r.status, r.args) for r in rows] == [("photos", "todo", {"photo_id": photos[0]["id"]})]
+
+
+async def test_the_public_sees_a_name_only_when_the_reporter_allowed_it(api: Api) -> None:
+    citizen = await api.sign_up(name="Budi")
+    unsaid = report_input()
+    del unsaid["anonymous"]
+    silent = await api.gql(CREATE_REPORT, {"input": unsaid}, token=citizen.token)
+    named = await api.create_report(citizen, anonymous=False)
+
+    silent_view = await api.gql(REPORT, {"id": silent["data"]["createReport"]["report"]["id"]})
+    named_view = await api.gql(REPORT, {"id": named["report"]["id"]})
+
+    assert silent["data"]["createReport"]["report"]["anonymous"] is True
+    assert silent_view["data"]["report"]["reporter"] is None
+    assert named_view["data"]["report"]["reporter"] == {"displayName": "Budi"}
