@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import AsyncGenerator, Hashable
 from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
@@ -209,10 +209,11 @@ class PublicMapQueries:
         async def work(session: AsyncSession) -> str:
             return await public_map.geojson(session, reference, box, flt, limit=limit)
 
-        async def parsed(session: AsyncSession) -> Any:
-            return json.loads(await work(session))
+        async def fragment(session: AsyncSession) -> orjson.Fragment:
+            # The JSON text as PostgreSQL wrote it, embedded as it is in the response (api/app.py encode_json).
+            return orjson.Fragment(await work(session))
 
-        collection: JSON = await _cached(context, ("mapGeoJSON", box, flt, limit), box, parsed)
+        collection: JSON = await _cached(context, ("mapGeoJSON", box, flt, limit), box, fragment)
         return collection
 
     @strawberry.field(description="Public reports by status, per kota, kecamatan, kelurahan, category or unit.")
