@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +12,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.e2e.test_stack import free_port
+from tests.e2e.processes import running
 from tests.factories import TOMANG, Api
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,37 +28,8 @@ AROUND_TOMANG = {"west": 106.77, "south": -6.19, "east": 106.81, "north": -6.15}
 
 @pytest.fixture(scope="module")
 def two_servers(database: None) -> Iterator[list[str]]:
-    procs, urls = [], []
-    try:
-        for _ in range(2):
-            port = free_port()
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port)],
-                    cwd=ROOT,
-                    env={**os.environ},
-                )
-            )
-            urls.append(f"127.0.0.1:{port}")
-        for url in urls:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"http://{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            else:
-                pytest.fail("an API process did not start")
-        yield urls
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with running(apis=2, worker=False) as urls:
+        yield [url.removeprefix("http://") for url in urls]
 
 
 @pytest.fixture

@@ -9,10 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +18,7 @@ import httpx
 import pytest
 from playwright.async_api import ConsoleMessage, Error, Page, WebSocketRoute, async_playwright, expect
 
-from tests.e2e.test_stack import free_port
+from tests.e2e.processes import running
 from tests.factories import REPORT, Api, Citizen, jpeg_with_gps
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,43 +41,8 @@ RENDERED_IDS = f"""() => window.jscMap && window.jscMap.isStyleLoaded()
 
 @pytest.fixture(scope="module")
 def map_server(database: None) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ}
-    api = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    worker = subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT, env=env)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the API did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        for proc in (api, worker):
-            proc.terminate()
-        for proc in (api, worker):
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with running() as urls:
+        yield urls[0]
 
 
 @pytest.fixture

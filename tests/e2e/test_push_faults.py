@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +19,7 @@ from domain.adapters.push import OUTBOX_ID_KEY
 from domain.jobs import JobBuffer
 from domain.models import DevicePlatform, Notification, PushStatus, User
 from domain.resources import Resources
+from tests.e2e.processes import start_worker, stop
 from tests.fakes.fcm import FakeFcm
 from workers.queue import defer_in_transaction
 
@@ -35,26 +34,14 @@ def fcm() -> Iterator[FakeFcm]:
         yield fake
 
 
-def start_worker(fcm: FakeFcm, tmp_path: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "JSC_FIREBASE_CREDENTIALS_FILE": str(fcm.write_service_account(tmp_path)),
-        "JSC_FCM_ENDPOINT": fcm.url,
-        "JSC_PUSH_LEASE_S": "2",
-        "JSC_PUSH_BACKOFF_BASE_S": "0.5",
-        "JSC_PUSH_BACKOFF_MAX_S": "2",
-    }
-    return subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT, env=env)
-
-
-def stop(worker: subprocess.Popen[bytes]) -> None:
-    if worker.poll() is None:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+def start_push_worker(fcm: FakeFcm, tmp_path: Path) -> subprocess.Popen[bytes]:
+    return start_worker(
+        JSC_FIREBASE_CREDENTIALS_FILE=str(fcm.write_service_account(tmp_path)),
+        JSC_FCM_ENDPOINT=fcm.url,
+        JSC_PUSH_LEASE_S="2",
+        JSC_PUSH_BACKOFF_BASE_S="0.5",
+        JSC_PUSH_BACKOFF_MAX_S="2",
+    )
 
 
 async def queue_notifications(resources: Resources) -> tuple[uuid.UUID, str]:
@@ -107,7 +94,7 @@ async def test_a_worker_killed_in_the_middle_of_a_delivery_loses_nothing(
 
     fcm.hang(60)  # every send is held: the worker is caught inside the batch
     user_id, _ = await queue_notifications(resources)
-    worker = start_worker(fcm, tmp_path)
+    worker = start_push_worker(fcm, tmp_path)
     try:
 
         async def sending() -> bool:
@@ -122,7 +109,7 @@ async def test_a_worker_killed_in_the_middle_of_a_delivery_loses_nothing(
     assert await ids_received(fcm, user_id, resources) == set()
 
     fcm.hang(0)
-    worker = start_worker(fcm, tmp_path)
+    worker = start_push_worker(fcm, tmp_path)
     try:
         await asyncio.sleep(2.5)  # the dead worker's lease runs out
         async with app.open_async():
@@ -139,7 +126,7 @@ async def test_a_worker_killed_in_the_middle_of_a_delivery_loses_nothing(
 
 async def test_everything_is_delivered_after_fcm_comes_back(resources: Resources, fcm: FakeFcm, tmp_path: Path) -> None:
     fcm.go_down()
-    worker = start_worker(fcm, tmp_path)
+    worker = start_push_worker(fcm, tmp_path)
     try:
         user_id, token = await queue_notifications(resources)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -86,6 +87,13 @@ class _Rejected(Exception):
         self.reply = reply
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away (a worker killed mid-request) is part of the tests, not a fault of the fake.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FakeFcm:
     def __init__(self, *, project_id: str = "jsc-test", token_lifetime_s: int = 3600) -> None:
         self.project_id = project_id
@@ -103,7 +111,7 @@ class FakeFcm:
         self._received: list[ReceivedMessage] = []
         self._send_requests = 0
         self._token_requests = 0
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     # --- lifecycle
@@ -112,7 +120,7 @@ class FakeFcm:
         """Serve from a background thread. The stdlib server with HTTP/1.1 keep-alive answers ~8,500 requests/s
         from another process, far more than firebase-admin sends; uvicorn on a second event loop in this process
         was slower here, its loop and the caller's handing the GIL back and forth."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler, bind_and_activate=False)
+        server = _Server(("127.0.0.1", 0), _Handler, bind_and_activate=False)
         server.daemon_threads = True
         # The default backlog of 5 drops connections when a batch opens a hundred at once.
         server.request_queue_size = 1024

@@ -1,0 +1,86 @@
+"""The processes an end-to-end test runs: uvicorn and workers as the deployment runs them, on free ports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_api(port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env={**os.environ},
+    )
+
+
+def start_worker(**env: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT, env={**os.environ, **env})
+
+
+def stop(*procs: subprocess.Popen[bytes]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_healthy(base_url: str, within_s: float = 30.0) -> None:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        time.sleep(0.2)
+    pytest.fail(f"the API at {base_url} did not start")
+
+
+@contextlib.contextmanager
+def running(*, apis: int = 1, worker: bool = True) -> Iterator[list[str]]:
+    """`apis` API processes (and a worker); yields their base URLs, stops them all afterwards."""
+    procs: list[subprocess.Popen[bytes]] = []
+    urls: list[str] = []
+    try:
+        for _ in range(apis):
+            port = free_port()
+            procs.append(start_api(port))
+            urls.append(f"http://127.0.0.1:{port}")
+        if worker:
+            procs.append(start_worker())
+        for url in urls:
+            wait_healthy(url)
+        yield urls
+    finally:
+        stop(*procs)
