@@ -23,6 +23,8 @@ T = TypeVar("T")
 CHANNEL = "report_events"
 QUEUE_SIZE = 256  # a subscriber this far behind loses events (the map refreshes its tiles anyway)
 RECONNECT_MAX_S = 30.0
+HEALTH_CHECK_S = 15.0
+HEALTH_CHECK_TIMEOUT_S = 5.0
 
 
 class ReportEventHub:
@@ -83,13 +85,27 @@ class ReportEventHub:
                 self._lost_track()
                 self.listening.set()
                 wait = 0.5
-                await closed.wait()
+                await self._watch(connection, closed)
                 log.warning("report events: connection lost; reconnecting")
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("report events: listener failed (%s); reconnecting in %.1fs", exc, wait)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, RECONNECT_MAX_S)
             finally:
                 self.listening.clear()
                 self._lost_track()
                 if not connection.is_closed():
-                    await connection.close()
+                    connection.terminate()
+
+    @staticmethod
+    async def _watch(connection: asyncpg.Connection, closed: asyncio.Event) -> None:
+        """Returns when the connection closes, or raises when it stops answering (a silent network failure
+        never closes it, and the cache would go on trusting a listener that hears nothing)."""
+        while not closed.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(closed.wait(), HEALTH_CHECK_S)
+                return
+            await asyncio.wait_for(connection.fetchval("SELECT 1"), HEALTH_CHECK_TIMEOUT_S)
 
     def _deliver(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
         try:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from sqlalchemy import text
 from starlette.applications import Starlette
 
-from api.live import MapCache
+from api.live import MapCache, ReportEventHub
+from domain.resources import Resources
 from tests.api.test_public_map import GEOJSON, NEAR_TOMANG, eventually, gql
 from tests.factories import Api
 
@@ -37,3 +41,34 @@ async def test_answers_are_reused_until_a_report_lands_in_the_box(api: Api, app:
 
 async def _listening(app: Starlette) -> bool:
     return bool(app.state.live.listening.is_set())
+
+
+async def test_the_listener_comes_back_after_its_connection_is_killed(
+    api: Api, app: Starlette, resources: Resources
+) -> None:
+    hub: ReportEventHub = app.state.live
+    cache: MapCache = app.state.map_cache
+    assert await eventually(lambda: _listening(app))
+    await gql(api, GEOJSON, bbox=FAR_AWAY, first=100)  # something cached
+    generation = hub.generation
+    async with resources.unit_of_work() as session:
+        killed = await session.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE query ILIKE 'LISTEN %report_events%' AND datname = current_database()"
+            )
+        )
+    assert killed == 1
+
+    async def reconnected() -> bool:
+        return hub.listening.is_set() and hub.generation >= generation + 2
+
+    assert await eventually(reconnected, within_s=10)
+    hits = cache.hits
+    await gql(api, GEOJSON, bbox=FAR_AWAY, first=100)
+    assert cache.hits == hits  # emptied on reconnect: events may have been missed meanwhile
+    async with hub.subscribe() as queue:
+        citizen = await api.sign_up()
+        report_id = (await api.create_report(citizen))["report"]["id"]
+        event = await asyncio.wait_for(queue.get(), 5)
+    assert event["id"] == report_id
