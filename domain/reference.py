@@ -73,26 +73,23 @@ class ReferenceData:
         return self._agency_offices[(agency_code, kota_id if agency.per_kota else None)]
 
 
-async def _all(session: AsyncSession, model: type[M]) -> list[M]:
+async def _rows(session: AsyncSession, model: type[M]) -> list[M]:
     return list(await session.scalars(select(model)))
 
 
 async def load_reference(session: AsyncSession) -> ReferenceData:
-    async def rows(model: type[M]) -> list[M]:
-        return await _all(session, model)
-
-    categories = await rows(Category)
-    units = await rows(Unit)
+    categories = await _rows(session, Category)
+    units = await _rows(session, Unit)
     rules: dict[int, list[RoutingRule]] = {}
-    for rule in await rows(RoutingRule):
+    for rule in await _rows(session, RoutingRule):
         rules.setdefault(rule.category_id, []).append(rule)
     return ReferenceData(
         categories={c.id: c for c in categories},
         category_codes={c.code: c for c in categories},
-        agencies={a.code: a for a in await rows(Agency)},
-        kota={k.id: k for k in await rows(Kota)},
-        kecamatan={k.id: k for k in await rows(Kecamatan)},
-        kelurahan={k.id: k for k in await rows(Kelurahan)},
+        agencies={a.code: a for a in await _rows(session, Agency)},
+        kota={k.id: k for k in await _rows(session, Kota)},
+        kecamatan={k.id: k for k in await _rows(session, Kecamatan)},
+        kelurahan={k.id: k for k in await _rows(session, Kelurahan)},
         units={u.id: u for u in units},
         unit_codes={u.code: u for u in units},
         rules=rules,

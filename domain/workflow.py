@@ -19,6 +19,7 @@ from domain.adapters.storage import ObjectStorage
 from domain.errors import DomainError
 from domain.jobs import JobBuffer
 from domain.models import (
+    STATUS_LABELS_ID,
     Category,
     HistoryKind,
     Photo,
@@ -51,17 +52,6 @@ TRANSITIONS: dict[ReportStatus, frozenset[ReportStatus]] = {
 }
 DISPOSABLE = frozenset({S.WAITING, S.REOPENED, S.COORDINATION, S.DISPOSITION, S.IN_PROGRESS})
 NOTE_MAX = 2000
-
-STATUS_LABELS = {
-    S.WAITING: "Menunggu",
-    S.COORDINATION: "Koordinasi",
-    S.DISPOSITION: "Disposisi",
-    S.IN_PROGRESS: "Proses",
-    S.COMPLETED: "Selesai",
-    S.REJECTED: "Ditolak",
-    S.DUPLICATE: "Duplikat",
-    S.REOPENED: "Dibuka kembali",
-}
 
 
 @dataclass(frozen=True)
@@ -154,19 +144,23 @@ def start_clock(report: Report, category: Category, calendar: sla.WorkingCalenda
     report.due_at = due.respond_by
 
 
+def _responded(report: Report, now: datetime) -> None:
+    """An officer acted: the first response is on record and the next deadline is completion's."""
+    if report.first_response_at is None:
+        report.first_response_at = now
+    report.due_at = report.completion_due_at
+
+
 def _after_move(
     report: Report, to: ReportStatus, category: Category, calendar: sla.WorkingCalendar, now: datetime
 ) -> None:
-    if report.first_response_at is None:
-        report.first_response_at = now
+    _responded(report, now)
     if to in CLOSED:
         report.closed_at, report.due_at = now, None
     elif to == S.REOPENED:
         # The work starts again: a fresh completion deadline, counted from the reopening.
         report.closed_at = None
         report.completion_due_at = sla.add_working_hours(calendar, now, category.completion_hours)
-        report.due_at = report.completion_due_at
-    else:
         report.due_at = report.completion_due_at
 
 
@@ -243,7 +237,7 @@ async def change_status(
     report.status = change.to
     report.updated_at = now
     _after_move(report, change.to, category, calendar, now)
-    label = STATUS_LABELS[change.to]
+    label = STATUS_LABELS_ID[change.to]
     await _tell_reporter_and_followers(
         session,
         report,
@@ -359,9 +353,7 @@ async def dispose(
     report.assignee_id = None
     report.status = S.DISPOSITION
     report.updated_at = now
-    if report.first_response_at is None:
-        report.first_response_at = now
-    report.due_at = report.completion_due_at
+    _responded(report, now)
     category = reference.categories[report.category_id]
     await notifications.notify_unit(
         session,

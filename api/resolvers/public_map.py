@@ -116,8 +116,16 @@ def _filter(reference: ReferenceData, flt: MapFilterInput | None) -> public_map.
     )
 
 
+def _bad_input(exc: DomainError) -> ClientError:
+    """Domain refusals (a bad box, zoom, tile) are the client's mistake: BAD_USER_INPUT with the reason."""
+    return ClientError(ErrorCode.BAD_USER_INPUT, exc.message, field=exc.field, reason=exc.code)
+
+
 def _bbox(value: BBoxInput) -> public_map.BBox:
-    return public_map.BBox(value.west, value.south, value.east, value.north)
+    try:
+        return public_map.BBox(value.west, value.south, value.east, value.north).check()
+    except DomainError as exc:
+        raise _bad_input(exc) from exc
 
 
 def _first(first: int) -> int:
@@ -127,11 +135,10 @@ def _first(first: int) -> int:
 
 
 async def _run(context: Context, work):  # type: ignore[no-untyped-def]
-    """Domain refusals (a bad box, zoom, tile) are the client's mistake: BAD_USER_INPUT with the reason."""
     try:
         return await context.db(work)
     except DomainError as exc:
-        raise ClientError(ErrorCode.BAD_USER_INPUT, exc.message, field=exc.field, reason=exc.code) from exc
+        raise _bad_input(exc) from exc
 
 
 async def _cached(context: Context, key: Hashable, box: public_map.BBox, work):  # type: ignore[no-untyped-def]
@@ -139,10 +146,6 @@ async def _cached(context: Context, key: Hashable, box: public_map.BBox, work): 
     everyone, and it stays valid until a report event falls in the box."""
     if context.map_cache is None:
         return await _run(context, work)
-    try:
-        box.check()
-    except DomainError as exc:
-        raise ClientError(ErrorCode.BAD_USER_INPUT, exc.message, field=exc.field, reason=exc.code) from exc
     bounds = (box.west, box.south, box.east, box.north)
     return await context.map_cache.get_or_compute(key, bounds, lambda: _run(context, work))
 
@@ -314,12 +317,7 @@ class PublicMapSubscriptions:
         context: Context = info.context
         if context.live is None:
             raise ClientError(ErrorCode.BAD_USER_INPUT, "Live updates are not available here.")
-        box = None
-        if bbox is not None:
-            try:
-                box = _bbox(bbox).check()
-            except DomainError as exc:
-                raise ClientError(ErrorCode.BAD_USER_INPUT, exc.message, field=exc.field, reason=exc.code) from exc
+        box = _bbox(bbox) if bbox is not None else None
         wanted = set(categories) if categories is not None else None
         async with context.live.subscribe() as queue:
             while True:

@@ -19,16 +19,6 @@ ReportStatusEnum = strawberry.enum(
     description="Status of a report (Menunggu, Koordinasi, Disposisi, Proses, Selesai, ...).",
 )
 
-STATUS_LABELS_ID = {
-    models.ReportStatus.WAITING: "Menunggu",
-    models.ReportStatus.COORDINATION: "Koordinasi",
-    models.ReportStatus.DISPOSITION: "Disposisi",
-    models.ReportStatus.IN_PROGRESS: "Proses",
-    models.ReportStatus.COMPLETED: "Selesai",
-    models.ReportStatus.REJECTED: "Ditolak",
-    models.ReportStatus.DUPLICATE: "Duplikat",
-    models.ReportStatus.REOPENED: "Dibuka kembali",
-}
 # About 110 m: enough to show the area, not the doorstep, for sensitive categories in public views.
 PUBLIC_SENSITIVE_DECIMALS = 3
 
@@ -165,7 +155,7 @@ class Report:
 
     @strawberry.field(description="Status in Indonesian as shown in Qlue/CROP (Menunggu, Proses, Selesai, ...).")
     def status_label(self) -> str:
-        return STATUS_LABELS_ID[self.status]
+        return models.STATUS_LABELS_ID[self.status]
 
     @strawberry.field(description="The category.")
     async def category(self, info: Info) -> Category:

@@ -4,6 +4,7 @@ from domain.models.accounts import RefreshToken, User
 from domain.models.base import Base
 from domain.models.catalogue import Agency, Category, RoutingRule, Unit
 from domain.models.enums import (
+    STATUS_LABELS_ID,
     DevicePlatform,
     HistoryKind,
     PhotoKind,
@@ -19,6 +20,7 @@ from domain.models.notifications import Device, Notification
 from domain.models.reports import Photo, Report, ReportCell, ReportFollower, ReportStatusChange
 
 __all__ = [
+    "STATUS_LABELS_ID",
     "Agency",
     "Base",
     "Category",

@@ -29,6 +29,19 @@ class ReportStatus(enum.StrEnum):
     REOPENED = "REOPENED"
 
 
+# As Qlue and CROP show them.
+STATUS_LABELS_ID = {
+    ReportStatus.WAITING: "Menunggu",
+    ReportStatus.COORDINATION: "Koordinasi",
+    ReportStatus.DISPOSITION: "Disposisi",
+    ReportStatus.IN_PROGRESS: "Proses",
+    ReportStatus.COMPLETED: "Selesai",
+    ReportStatus.REJECTED: "Ditolak",
+    ReportStatus.DUPLICATE: "Duplikat",
+    ReportStatus.REOPENED: "Dibuka kembali",
+}
+
+
 class PhotoStatus(enum.StrEnum):
     REQUESTED = "REQUESTED"  # upload ticket issued, not yet part of a report
     ATTACHED = "ATTACHED"  # part of a report, waiting for the processing job
