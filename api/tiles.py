@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from domain import public_map
+from domain.db import PublicReads
 from domain.errors import DomainError
 from domain.models import ReportStatus
 from domain.resources import Resources
@@ -43,11 +43,10 @@ def _filter(request: Request) -> public_map.MapFilter:
 
 
 async def _tile(
-    request: Request, resources: Resources, make: Callable[[AsyncSession], Awaitable[bytes]], max_age_s: int
+    request: Request, resources: Resources, make: Callable[[PublicReads], Awaitable[bytes]], max_age_s: int
 ) -> Response:
     try:
-        async with resources.sessions() as session:
-            body = await make(session)
+        body = await make(resources.public_reads)
     except DomainError as exc:
         return _bad(exc.code, exc.message)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
@@ -68,15 +67,13 @@ def tile_routes(resources: Resources) -> list[Route]:
         return await _tile(
             request,
             resources,
-            lambda session: public_map.report_tile(session, reference, z, x, y, flt),
+            lambda reads: public_map.report_tile(reads, reference, z, x, y, flt),
             REPORTS_MAX_AGE_S,
         )
 
     async def kelurahan(request: Request) -> Response:
         z, x, y = _coordinates(request)
-        return await _tile(
-            request, resources, lambda session: public_map.kelurahan_tile(session, z, x, y), BASE_MAX_AGE_S
-        )
+        return await _tile(request, resources, lambda reads: public_map.kelurahan_tile(reads, z, x, y), BASE_MAX_AGE_S)
 
     return [
         Route("/tiles/reports/{z:int}/{x:int}/{y:int}.pbf", reports, methods=["GET"]),

@@ -5,7 +5,10 @@ Everything here is public, so every query here:
 - shows reports of sensitive categories at a position rounded to 0.001 degrees (about 110 m);
 - returns no reporter identity at all.
 Low-zoom clusters are read from `report_cells` (kept by a trigger, migration 0004) when the filter allows it,
-so a whole-city view costs thousands of rows, not one per report.
+so a whole-city view costs thousands of rows, not one per report. The newest reports of a box come from a
+partial index of the public reports in time order (migration 0007), read newest first until the box has
+enough; PostgreSQL falls back to the spatial index for a box with few reports.
+All of it runs on the read-only public connections (domain/db.py PublicReads), outside any transaction.
 """
 
 from __future__ import annotations
@@ -16,9 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from domain.db import PublicReads
 from domain.errors import DomainError
 from domain.models import ReportStatus
 from domain.reference import ReferenceData
@@ -124,62 +125,62 @@ def _where(reference: ReferenceData, flt: MapFilter, params: dict[str, Any], *, 
     return conditions
 
 
-def _public_geom(reference: ReferenceData, params: dict[str, Any]) -> str:
+def _public_geom(reference: ReferenceData, params: dict[str, Any], *, alias: str = "r") -> str:
     """The SQL for a report's public point: rounded for sensitive categories."""
     params["sensitive_ids"] = [c.id for c in reference.categories.values() if c.sensitive]
     params["sensitive_deg"] = SENSITIVE_DEG
     return (
-        "CASE WHEN r.category_id = ANY(:sensitive_ids) THEN ST_SnapToGrid(r.location, :sensitive_deg) "
-        "ELSE r.location END"
+        f"CASE WHEN {alias}.category_id = ANY(:sensitive_ids) THEN ST_SnapToGrid({alias}.location, :sensitive_deg) "
+        f"ELSE {alias}.location END"
     )
 
 
 def _newest(conditions: list[str]) -> str:
-    """The ids of the newest matching reports, sorted on narrow rows: building the output (GeoJSON, rounded
-    points) only for the `:limit` rows that survive the sort costs a third less than building it for every match."""
+    """The newest matching reports, with only the columns ix_reports_public_newest holds: the output (GeoJSON,
+    rounded points) is built for the `:limit` rows found, not for every row a sort would see. The order is that
+    index's (created_at, id) read backwards, so PostgreSQL answers a busy box by reading the index newest first
+    (no heap, no sort) until enough of its entries fall in the box."""
     return (
-        f"SELECT r.id, r.created_at FROM reports r WHERE {' AND '.join(conditions)} "
-        "ORDER BY r.created_at DESC, r.id LIMIT :limit"
+        f"SELECT r.id, r.created_at, r.location, r.category_id, r.status FROM reports r "
+        f"WHERE {' AND '.join(conditions)} ORDER BY r.created_at DESC, r.id DESC LIMIT :limit"
     )
 
 
 def _bbox_params(bbox: BBox, params: dict[str, Any]) -> str:
-    params.update(west=bbox.west, south=bbox.south, east=bbox.east, north=bbox.north)
+    params.update(west=float(bbox.west), south=float(bbox.south), east=float(bbox.east), north=float(bbox.north))
     return "ST_MakeEnvelope(:west, :south, :east, :north, 4326)"
 
 
 async def points(
-    session: AsyncSession, reference: ReferenceData, bbox: BBox, flt: MapFilter, *, limit: int
+    reads: PublicReads, reference: ReferenceData, bbox: BBox, flt: MapFilter, *, limit: int
 ) -> list[MapPoint]:
     """The newest reports in a box."""
     params: dict[str, Any] = {"limit": limit}
     envelope = _bbox_params(bbox, params)
-    geom = _public_geom(reference, params)
+    geom = _public_geom(reference, params, alias="top")
     conditions = [f"r.location && {envelope}", *_where(reference, flt, params)]
-    rows = await session.execute(
-        text(
-            f"WITH top AS ({_newest(conditions)}) "
-            f"SELECT r.id, ST_X(p.g) AS lon, ST_Y(p.g) AS lat, r.category_id, r.status, r.created_at "
-            f"FROM top JOIN reports r ON r.id = top.id CROSS JOIN LATERAL (SELECT {geom} AS g) p "
-            "ORDER BY top.created_at DESC, top.id"
-        ),
+    rows = await reads.rows(
+        f"WITH top AS ({_newest(conditions)}) "
+        f"SELECT top.id, ST_X(p.g) AS lon, ST_Y(p.g) AS lat, top.category_id, top.status, top.created_at "
+        f"FROM top CROSS JOIN LATERAL (SELECT {geom} AS g) p "
+        "ORDER BY top.created_at DESC, top.id DESC",
         params,
     )
     return [
         MapPoint(
-            row.id,
-            row.lon,
-            row.lat,
-            reference.categories[row.category_id].code,
-            ReportStatus(row.status),
-            row.created_at,
+            row["id"],
+            row["lon"],
+            row["lat"],
+            reference.categories[row["category_id"]].code,
+            ReportStatus(row["status"]),
+            row["created_at"],
         )
         for row in rows
     ]
 
 
 async def clusters(
-    session: AsyncSession, reference: ReferenceData, bbox: BBox, flt: MapFilter, *, zoom: int
+    reads: PublicReads, reference: ReferenceData, bbox: BBox, flt: MapFilter, *, zoom: int
 ) -> list[Cluster]:
     """Counts per cluster cell with the mean position of their reports."""
     level, k = cluster_grid(zoom)
@@ -214,42 +215,40 @@ async def clusters(
             "GROUP BY floor(rc.cell_x / CAST(:k AS float8)), floor(rc.cell_y / CAST(:k AS float8)) "
             "HAVING sum(rc.count) > 0"
         )
-    rows = await session.execute(text(sql), params)
-    return [Cluster(float(row.lon), float(row.lat), int(row.n)) for row in rows]
+    rows = await reads.rows(sql, params)
+    return [Cluster(float(row["lon"]), float(row["lat"]), int(row["n"])) for row in rows]
 
 
-async def map_view(
-    session: AsyncSession, reference: ReferenceData, bbox: BBox, flt: MapFilter, *, zoom: int
-) -> MapView:
+async def map_view(reads: PublicReads, reference: ReferenceData, bbox: BBox, flt: MapFilter, *, zoom: int) -> MapView:
     if not 0 <= zoom <= 22:
         raise DomainError("INVALID_ZOOM", "zoom must be 0 to 22.", field="zoom")
     view = MapView(zoom=zoom)
     if zoom <= CLUSTER_MAX_ZOOM:
-        view.clusters = await clusters(session, reference, bbox.check(), flt, zoom=zoom)
+        view.clusters = await clusters(reads, reference, bbox.check(), flt, zoom=zoom)
         view.total = sum(c.count for c in view.clusters)
         return view
-    found = await points(session, reference, bbox.check(), flt, limit=MAX_POINTS + 1)
+    found = await points(reads, reference, bbox.check(), flt, limit=MAX_POINTS + 1)
     view.points, view.truncated = found[:MAX_POINTS], len(found) > MAX_POINTS
     view.total = len(view.points)
     return view
 
 
-async def geojson(session: AsyncSession, reference: ReferenceData, bbox: BBox, flt: MapFilter, *, limit: int) -> str:
+async def geojson(reads: PublicReads, reference: ReferenceData, bbox: BBox, flt: MapFilter, *, limit: int) -> str:
     """A GeoJSON FeatureCollection of the newest reports in a box, built by PostgreSQL as one JSON text."""
     params: dict[str, Any] = {"limit": limit}
     envelope = _bbox_params(bbox.check(), params)
-    geom = _public_geom(reference, params)
+    geom = _public_geom(reference, params, alias="top")
     conditions = [f"r.location && {envelope}", *_where(reference, flt, params)]
     sql = (
         f"WITH top AS ({_newest(conditions)}) "
         "SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object("
-        "'type', 'Feature', 'id', r.id, 'geometry', ST_AsGeoJSON(p.g, 6)::json, "
-        "'properties', json_build_object('category', c.code, 'status', r.status, 'createdAt', r.created_at)"
-        ") ORDER BY top.created_at DESC, top.id), '[]'))::text "
-        "FROM top JOIN reports r ON r.id = top.id JOIN categories c ON c.id = r.category_id "
+        "'type', 'Feature', 'id', top.id, 'geometry', ST_AsGeoJSON(p.g, 6)::json, "
+        "'properties', json_build_object('category', c.code, 'status', top.status, 'createdAt', top.created_at)"
+        ") ORDER BY top.created_at DESC, top.id DESC), '[]'))::text "
+        "FROM top JOIN categories c ON c.id = top.category_id "
         f"CROSS JOIN LATERAL (SELECT {geom} AS g) p"
     )
-    collection: str = await session.scalar(text(sql), params)
+    collection: str = await reads.scalar(sql, params)
     return collection
 
 
@@ -263,14 +262,14 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise DomainError("INVALID_TILE", "No such tile.", field="tile")
 
 
-async def report_tile(session: AsyncSession, reference: ReferenceData, z: int, x: int, y: int, flt: MapFilter) -> bytes:
+async def report_tile(reads: PublicReads, reference: ReferenceData, z: int, x: int, y: int, flt: MapFilter) -> bytes:
     """A Mapbox vector tile, layer `reports`: clusters (`count`) up to CLUSTER_MAX_ZOOM, then the reports."""
     check_tile(z, x, y)
     params: dict[str, Any] = {"z": z, "x": x, "y": y}
     if z <= CLUSTER_MAX_ZOOM:
         # The tile's box in degrees, for the cells; the clusters, then into tile coordinates.
         west, south, east, north = _tile_bounds(z, x, y)
-        found = await clusters(session, reference, BBox(west, south, east, north), flt, zoom=z)
+        found = await clusters(reads, reference, BBox(west, south, east, north), flt, zoom=z)
         if not found:
             return b""
         params.update(lons=[c.lon for c in found], lats=[c.lat for c in found], counts=[c.count for c in found])
@@ -293,11 +292,11 @@ async def report_tile(session: AsyncSession, reference: ReferenceData, z: int, x
             f"WHERE {' AND '.join(conditions)} ORDER BY r.created_at DESC LIMIT :max_points"
             ") t WHERE t.geom IS NOT NULL"
         )
-    tile: bytes | None = await session.scalar(text(sql), params)
+    tile: bytes | None = await reads.scalar(sql, params)
     return bytes(tile or b"")
 
 
-async def kelurahan_tile(session: AsyncSession, z: int, x: int, y: int) -> bytes:
+async def kelurahan_tile(reads: PublicReads, z: int, x: int, y: int) -> bytes:
     """The base layer: kelurahan outlines with their names (layer `kelurahan`), simplified for the zoom."""
     check_tile(z, x, y)
     tolerance = 360.0 / 2**z / 4096  # about one tile pixel, in degrees
@@ -308,7 +307,7 @@ async def kelurahan_tile(session: AsyncSession, z: int, x: int, y: int) -> bytes
         "FROM kelurahan k WHERE k.geom && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)"
         ") t WHERE t.geom IS NOT NULL"
     )
-    tile: bytes | None = await session.scalar(text(sql), {"z": z, "x": x, "y": y, "tolerance": tolerance})
+    tile: bytes | None = await reads.scalar(sql, {"z": z, "x": x, "y": y, "tolerance": tolerance})
     return bytes(tile or b"")
 
 
@@ -343,7 +342,7 @@ class StatGroup:
 
 
 async def city_stats(
-    session: AsyncSession, *, since: datetime | None, until: datetime | None, group_by: str
+    reads: PublicReads, *, since: datetime | None, until: datetime | None, group_by: str
 ) -> list[StatGroup]:
     """Public reports counted by status, per kota, kecamatan, kelurahan, category or unit."""
     column = GROUPINGS[group_by]
@@ -355,14 +354,12 @@ async def city_stats(
     if until is not None:
         params["until"] = until
         conditions.append("r.created_at < :until")
-    rows = await session.execute(
-        text(
-            f"SELECT {column} AS key, r.status, count(*) AS n FROM reports r "
-            f"WHERE {' AND '.join(conditions)} GROUP BY 1, 2 ORDER BY 1"
-        ),
+    rows = await reads.rows(
+        f"SELECT {column} AS key, r.status, count(*) AS n FROM reports r "
+        f"WHERE {' AND '.join(conditions)} GROUP BY 1, 2 ORDER BY 1",
         params,
     )
     groups: dict[int, StatGroup] = {}
     for row in rows:
-        groups.setdefault(row.key, StatGroup(row.key)).counts[ReportStatus(row.status)] = int(row.n)
+        groups.setdefault(row["key"], StatGroup(row["key"])).counts[ReportStatus(row["status"])] = int(row["n"])
     return list(groups.values())

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.adapters.storage import ObjectStorage, S3Storage
-from domain.db import create_engine, create_session_factory
+from domain.db import PublicReads, create_engine, create_session_factory
 from domain.reference import ReferenceCache
 from domain.settings import Settings
 
@@ -21,6 +21,7 @@ class Resources:
     sessions: async_sessionmaker[AsyncSession]
     storage: ObjectStorage
     reference: ReferenceCache
+    public_reads: PublicReads
 
     @classmethod
     def create(cls, settings: Settings) -> Resources:
@@ -32,6 +33,7 @@ class Resources:
             sessions,
             S3Storage(settings),
             ReferenceCache(sessions, ttl_s=settings.reference_cache_ttl_s),
+            PublicReads(settings),
         )
 
     @asynccontextmanager
@@ -41,4 +43,5 @@ class Resources:
             yield session
 
     async def close(self) -> None:
+        await self.public_reads.close()
         await self.engine.dispose()

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL with the asyncpg driver; procrastinate derives its psycopg DSN from it",
     )
     database_pool_size: int = 10
+    public_reads_pool_size: int = Field(10, description="connections for the public map, tiles and statistics")
+    public_reads_timeout_ms: int = Field(10_000, description="statement timeout of a public read")
 
     s3_endpoint_url: str | None = Field(None, description="None means AWS S3 itself")
     s3_public_endpoint_url: str | None = Field(

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncGenerator, Hashable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -17,8 +16,11 @@ from api.context import Context
 from api.errors import ClientError, ErrorCode
 from api.schema.reports import ReportStatusEnum
 from domain import models, public_map
+from domain.db import PublicReads
 from domain.errors import DomainError
 from domain.reference import ReferenceData
+
+T = TypeVar("T")
 
 
 @strawberry.input(description="A bounding box in WGS84 degrees; at most 4 square degrees.")
@@ -134,14 +136,17 @@ def _first(first: int) -> int:
     return first
 
 
-async def _run(context: Context, work):  # type: ignore[no-untyped-def]
+async def _run(context: Context, work: Callable[[PublicReads], Awaitable[T]]) -> T:
+    """A public read, on the read-only public connections (no transaction: there is nothing to commit)."""
     try:
-        return await context.db(work)
+        return await work(context.resources.public_reads)
     except DomainError as exc:
         raise _bad_input(exc) from exc
 
 
-async def _cached(context: Context, key: Hashable, box: public_map.BBox, work):  # type: ignore[no-untyped-def]
+async def _cached(
+    context: Context, key: Hashable, box: public_map.BBox, work: Callable[[PublicReads], Awaitable[T]]
+) -> T:
     """`_run`, through the process's map cache (api/live.py) when there is one: the answer is the same for
     everyone, and it stays valid until a report event falls in the box."""
     if context.map_cache is None:
@@ -164,8 +169,8 @@ class PublicMapQueries:
         reference = await context.resources.reference.get()
         flt, box = _filter(reference, filter), _bbox(bbox)
 
-        async def work(session: AsyncSession) -> public_map.MapView:
-            return await public_map.map_view(session, reference, box, flt, zoom=zoom)
+        async def work(reads: PublicReads) -> public_map.MapView:
+            return await public_map.map_view(reads, reference, box, flt, zoom=zoom)
 
         view = await _cached(context, ("mapReports", box, flt, zoom), box, work)
         return MapReports(
@@ -188,8 +193,8 @@ class PublicMapQueries:
         reference = await context.resources.reference.get()
         flt, box, limit = _filter(reference, filter), _bbox(bbox), _first(first)
 
-        async def work(session: AsyncSession) -> list[public_map.MapPoint]:
-            return await public_map.points(session, reference, box.check(), flt, limit=limit)
+        async def work(reads: PublicReads) -> list[public_map.MapPoint]:
+            return await public_map.points(reads, reference, box.check(), flt, limit=limit)
 
         found = await _cached(context, ("reportsInBbox", box, flt, limit), box, work)
         return [MapPoint.from_domain(p) for p in found]
@@ -209,15 +214,12 @@ class PublicMapQueries:
         reference = await context.resources.reference.get()
         flt, box, limit = _filter(reference, filter), _bbox(bbox), _first(first)
 
-        async def work(session: AsyncSession) -> str:
-            return await public_map.geojson(session, reference, box, flt, limit=limit)
-
-        async def fragment(session: AsyncSession) -> orjson.Fragment:
+        async def fragment(reads: PublicReads) -> orjson.Fragment:
             # The JSON text as PostgreSQL wrote it, embedded as it is in the response (api/app.py encode_json).
-            return orjson.Fragment(await work(session))
+            return orjson.Fragment(await public_map.geojson(reads, reference, box, flt, limit=limit))
 
-        collection: JSON = await _cached(context, ("mapGeoJSON", box, flt, limit), box, fragment)
-        return collection
+        collection: orjson.Fragment = await _cached(context, ("mapGeoJSON", box, flt, limit), box, fragment)
+        return collection  # type: ignore[return-value]
 
     @strawberry.field(description="Public reports by status, per kota, kecamatan, kelurahan, category or unit.")
     async def city_stats(
@@ -230,8 +232,8 @@ class PublicMapQueries:
         context: Context = info.context
         reference = await context.resources.reference.get()
 
-        async def work(session: AsyncSession) -> list[public_map.StatGroup]:
-            return await public_map.city_stats(session, since=since, until=until, group_by=group_by.value)
+        async def work(reads: PublicReads) -> list[public_map.StatGroup]:
+            return await public_map.city_stats(reads, since=since, until=until, group_by=group_by.value)
 
         groups = await _run(context, work)
         named = _namer(reference, group_by)

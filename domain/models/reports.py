@@ -36,6 +36,14 @@ class Report(TimestampMixin, Base):
         Index("ix_reports_kecamatan_due", "kecamatan_id", "due_at"),
         Index("ix_reports_kota_due", "kota_id", "due_at"),
         Index("ix_reports_open_due", "due_at", postgresql_where="due_at IS NOT NULL"),
+        # The public map's newest reports of a box, read backwards (migration 0007 says why).
+        Index(
+            "ix_reports_public_newest",
+            "created_at",
+            "id",
+            postgresql_include=["location", "category_id", "status"],
+            postgresql_where="NOT confidential",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

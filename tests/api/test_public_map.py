@@ -279,3 +279,45 @@ async def test_a_photo_on_the_map_detail_is_only_the_processed_one(api: Api, see
     public = await api.gql("query($id: ID!) { report(id: $id) { photos { id url } } }", {"id": report_id})
 
     assert public["data"]["report"]["photos"] == []  # not processed yet: nothing to show
+
+
+async def test_the_newest_reports_of_a_box_are_those_plain_sql_finds_ties_included(
+    api: Api, resources: Resources
+) -> None:
+    # given: reports of their own box (Menteng), two of them filed at the same instant, one confidential
+    centre = (-6.1960, 106.8420)
+    box = {"west": centre[1] - 0.001, "south": centre[0] - 0.001, "east": centre[1] + 0.001, "north": centre[0] + 0.001}
+    citizen = await api.sign_up()
+    made = [
+        (await api.create_report(citizen, lat=centre[0], lon=centre[1] + i * 0.0001, confidential=i == 2))["report"][
+            "id"
+        ]
+        for i in range(6)
+    ]
+    async with resources.unit_of_work() as session:
+        await session.execute(
+            text("UPDATE reports SET created_at = (SELECT created_at FROM reports WHERE id = :a) WHERE id = :b"),
+            {"a": made[4], "b": made[5]},
+        )
+        expected = [
+            str(i)
+            for i in await session.scalars(
+                text(
+                    "SELECT id FROM reports WHERE NOT confidential"
+                    " AND location && ST_MakeEnvelope(:west, :south, :east, :north, 4326)"
+                    " ORDER BY created_at DESC, id DESC"
+                ),
+                box,
+            )
+        ]
+    assert len(expected) == 5
+
+    # when
+    collection = (await gql(api, GEOJSON, bbox=box, first=3))["mapGeoJSON"]
+    listed = (await gql(api, IN_BBOX, bbox=box, first=3))["reportsInBbox"]
+    everything = (await gql(api, IN_BBOX, bbox=box, first=100))["reportsInBbox"]
+
+    # then: the same reports in the same order, the tie broken the same way, through both queries
+    assert [f["id"] for f in collection["features"]] == expected[:3]
+    assert [p["id"] for p in listed] == expected[:3]
+    assert [p["id"] for p in everything] == expected
