@@ -166,6 +166,16 @@ class ReportCell(Base):
     """
 
     __tablename__ = "report_cells"
+    # The cluster query reads a box of cells with their counts from this index alone (migration 0007).
+    __table_args__ = (
+        Index(
+            "ix_report_cells_counts",
+            "level",
+            "cell_x",
+            "cell_y",
+            postgresql_include=["category_id", "status", "count", "sum_lon", "sum_lat"],
+        ),
+    )
 
     level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=0, server_default="0")
     cell_x: Mapped[int] = mapped_column(primary_key=True)
