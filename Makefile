@@ -68,3 +68,8 @@ bench-map: setup
 	@$(PY) scripts/stack.py up --profile bench >/dev/null
 	@set -a; . .stack/bench/env; set +a; $(PY) bench/map_vs_postgraphile/run.py $(BENCH_ARGS); status=$$?; \
 	  $(PY) scripts/stack.py down --profile bench >/dev/null; exit $$status
+
+# CCTV clip analysis against decoding alone, on one core (no stack needed); see docs/benchmarks.md.
+.PHONY: bench-cctv
+bench-cctv: setup
+	@$(PY) bench/cctv.py $(BENCH_ARGS)

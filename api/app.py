@@ -19,7 +19,7 @@ from strawberry.asgi import GraphQL
 
 from api.context import Context
 from api.graphql import build_schema
-from api.live import MapCache, ReportEventHub
+from api.live import ALERT_CHANNEL, MapCache, ReportEventHub
 from api.tiles import tile_routes
 from domain.resources import Resources
 from domain.security import decode_access_token
@@ -31,12 +31,13 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
-    def __init__(self, resources: Resources, live: ReportEventHub, map_cache: MapCache) -> None:
+    def __init__(self, resources: Resources, live: ReportEventHub, map_cache: MapCache, alerts: ReportEventHub) -> None:
         super().__init__(
             build_schema(resources.settings), graphql_ide="graphiql" if resources.settings.graphiql else None
         )
         self.resources = resources
         self.live = live
+        self.alerts = alerts
         self.map_cache = map_cache
 
     def encode_json(self, data: object) -> str:
@@ -56,6 +57,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             resources=self.resources,
             viewer=viewer,
             live=self.live,
+            alerts=self.alerts,
             map_cache=self.map_cache,
         )
         if isinstance(response, Response):
@@ -68,14 +70,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     resources = Resources.create(settings)
     live = ReportEventHub(settings.database_url)
     map_cache = MapCache(live, max_entries=settings.map_cache_entries, ttl_s=settings.map_cache_ttl_s)
-    graphql = GraphQLEndpoint(resources, live, map_cache)
+    alerts = ReportEventHub(settings.database_url, channel=ALERT_CHANNEL)
+    graphql = GraphQLEndpoint(resources, live, map_cache, alerts)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         live.start()
+        alerts.start()
         try:
             yield
         finally:
+            await alerts.stop()
             await live.stop()
             await resources.close()
 

@@ -38,6 +38,7 @@ class Context:
     resources: Resources
     viewer: AccessClaims | None
     live: ReportEventHub | None = None
+    alerts: ReportEventHub | None = None
     map_cache: MapCache | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     jobs: JobBuffer = field(default_factory=JobBuffer)

@@ -17,6 +17,7 @@ from strawberry.types import ExecutionContext
 
 from api.extensions import CachedParse, OperationBoundary
 from api.resolvers.accounts import AccountMutations, AccountQueries
+from api.resolvers.cctv import CctvMutations, CctvQueries, CctvSubscriptions
 from api.resolvers.notifications import NotificationMutations, NotificationQueries
 from api.resolvers.photos import PhotoMutations
 from api.resolvers.public_map import PublicMapQueries, PublicMapSubscriptions
@@ -27,12 +28,28 @@ from domain.settings import Settings
 
 Query = merge_types(
     "Query",
-    (AccountQueries, ReportQueries, WorkflowQueries, NotificationQueries, RoutingQueries, PublicMapQueries),
+    (
+        AccountQueries,
+        ReportQueries,
+        WorkflowQueries,
+        NotificationQueries,
+        RoutingQueries,
+        PublicMapQueries,
+        CctvQueries,
+    ),
 )
-Subscription = merge_types("Subscription", (PublicMapSubscriptions,))
+Subscription = merge_types("Subscription", (PublicMapSubscriptions, CctvSubscriptions))
 Mutation = merge_types(
     "Mutation",
-    (AccountMutations, PhotoMutations, ReportMutations, WorkflowMutations, NotificationMutations, RoutingMutations),
+    (
+        AccountMutations,
+        PhotoMutations,
+        ReportMutations,
+        WorkflowMutations,
+        NotificationMutations,
+        RoutingMutations,
+        CctvMutations,
+    ),
 )
 
 

@@ -21,6 +21,7 @@ from domain.db import psycopg_dsn
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CHANNEL = "report_events"
+ALERT_CHANNEL = "cctv_alerts"  # migration 0008
 QUEUE_SIZE = 256  # a subscriber this far behind loses events (the map refreshes its tiles anyway)
 RECONNECT_MAX_S = 30.0
 HEALTH_CHECK_S = 15.0
@@ -28,8 +29,11 @@ HEALTH_CHECK_TIMEOUT_S = 5.0
 
 
 class ReportEventHub:
-    def __init__(self, database_url: str) -> None:
+    """Listens on one channel: report_events (the map), or cctv_alerts (the command center's CCTV alerts)."""
+
+    def __init__(self, database_url: str, *, channel: str = CHANNEL) -> None:
         self._dsn = psycopg_dsn(database_url)
+        self._channel = channel
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self._task: asyncio.Task[None] | None = None
         self._event_callbacks: list[Callable[[dict[str, Any]], None]] = []
@@ -72,7 +76,10 @@ class ReportEventHub:
         wait = 0.5
         while True:
             try:
-                connection = await asyncpg.connect(self._dsn)
+                # Named, so operators (and tests) can tell the listeners apart in pg_stat_activity.
+                connection = await asyncpg.connect(
+                    self._dsn, server_settings={"application_name": f"jsc-listen-{self._channel}"}
+                )
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("report events: cannot connect (%s); again in %.1fs", exc, wait)
                 await asyncio.sleep(wait)
@@ -81,7 +88,7 @@ class ReportEventHub:
             closed = asyncio.Event()
             connection.add_termination_listener(lambda _conn, done=closed: done.set())  # type: ignore[misc]
             try:
-                await connection.add_listener(CHANNEL, self._deliver)
+                await connection.add_listener(self._channel, self._deliver)
                 self._lost_track()
                 self.listening.set()
                 wait = 0.5

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from api.context import Context
-from domain.models import Photo, ReportStatusChange, User
+from domain import cctv
+from domain.models import Camera, CctvEvidence, Photo, ReportStatusChange, User
 from domain.reference import ReferenceData
 
 M = TypeVar("M")
@@ -33,6 +34,14 @@ class Loaders:
             ReportStatusChange.report_id,
             order=(ReportStatusChange.at, ReportStatusChange.id),
         )
+        self.evidence_of_report = DataLoader(load_fn=self._evidence)
+
+    async def _evidence(self, keys: list[uuid.UUID]) -> Sequence[list[tuple[CctvEvidence, Camera]]]:
+        rows = await self._context.db(lambda session: cctv.evidence_of_reports(session, keys))
+        groups: dict[uuid.UUID, list[tuple[CctvEvidence, Camera]]] = defaultdict(list)
+        for evidence, camera in rows:
+            groups[evidence.report_id].append((evidence, camera))
+        return [groups.get(key, []) for key in keys]
 
     def _reference(self, table: Callable[[ReferenceData], Mapping[int, M]]) -> DataLoader[int, M | None]:
         """Rows of the process's reference snapshot (see domain/reference.py): no query per request."""

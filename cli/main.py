@@ -7,6 +7,8 @@ import asyncio
 import getpass
 import logging
 import sys
+from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from tqdm import tqdm
@@ -73,12 +75,15 @@ async def create_user_command(ns: argparse.Namespace) -> int:
         await res.close()
 
 
-async def worker_command(concurrency: int) -> int:
+async def worker_command(concurrency: int, queues: list[str] | None) -> int:
     from workers.runtime import app, resources
 
     async with app.open_async():
         try:
-            await app.run_worker_async(concurrency=concurrency, install_signal_handlers=True)
+            if queues:
+                await app.run_worker_async(concurrency=concurrency, queues=queues, install_signal_handlers=True)
+            else:
+                await app.run_worker_async(concurrency=concurrency, install_signal_handlers=True)
         finally:
             await resources().close()
     return 0
@@ -99,12 +104,31 @@ def main(argv: list[str] | None = None) -> int:
     user.add_argument("--password", help="read from the terminal when left out")
     worker = sub.add_parser("worker", help="run a procrastinate worker")
     worker.add_argument("--concurrency", type=int, default=2)
+    worker.add_argument("--queue", action="append", help="only this queue (repeatable), e.g. cctv; default all")
+    camera = sub.add_parser("cctv", help="CCTV cameras: import a registry, simulate an archive")
+    camera_sub = camera.add_subparsers(dest="cctv_command", required=True)
+    importing = camera_sub.add_parser("import", help="create or update cameras from a GeoJSON FeatureCollection")
+    importing.add_argument("file", type=Path)
+    sim = camera_sub.add_parser("simulate", help="cut a local video into a camera's archive segments")
+    sim.add_argument("--camera", required=True, help="code of an ARCHIVE camera")
+    sim.add_argument("--video", required=True, type=Path)
+    sim.add_argument(
+        "--start", type=datetime.fromisoformat, help="time of the first frame (ISO, with zone; default now)"
+    )
     ns = parser.parse_args(argv)
+    if ns.command == "cctv":
+        from cli import cctv as cctv_cli
+
+        if ns.cctv_command == "import":
+            return asyncio.run(cctv_cli.import_cameras(ns.file))
+        if ns.start is not None and ns.start.tzinfo is None:
+            parser.error("--start needs a time zone, e.g. 2026-12-01T08:00:00+07:00")
+        return asyncio.run(cctv_cli.simulate(ns.camera, ns.video, ns.start))
     if ns.command == "load-jakarta":
         return asyncio.run(load_jakarta_command(ns.force))
     if ns.command == "create-user":
         return asyncio.run(create_user_command(ns))
-    return asyncio.run(worker_command(ns.concurrency))
+    return asyncio.run(worker_command(ns.concurrency, ns.queue))
 
 
 if __name__ == "__main__":

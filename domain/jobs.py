@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -11,14 +12,17 @@ class JobRequest:
     task: str
     kwargs: dict[str, Any]
     queueing_lock: str | None = None
+    schedule_at: datetime | None = None  # not before this time (None: as soon as a worker is free)
 
 
 @dataclass
 class JobBuffer:
     requests: list[JobRequest] = field(default_factory=list)
 
-    def add(self, task: str, *, queueing_lock: str | None = None, **kwargs: Any) -> None:
-        self.requests.append(JobRequest(task, kwargs, queueing_lock))
+    def add(
+        self, task: str, *, queueing_lock: str | None = None, schedule_at: datetime | None = None, **kwargs: Any
+    ) -> None:
+        self.requests.append(JobRequest(task, kwargs, queueing_lock, schedule_at))
 
     def drain(self) -> list[JobRequest]:
         out, self.requests = self.requests, []

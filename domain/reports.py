@@ -153,6 +153,7 @@ async def create_report(
         for name, value in (("report_id", report.id), ("position", position), ("status", PhotoStatus.ATTACHED)):
             set_committed_value(photo, name, value)
         jobs.add("photos.process", queueing_lock=f"photo:{photo.id}", photo_id=str(photo.id))
+    jobs.add("cctv.match", queueing_lock=f"cctv-match:{report.id}", report_id=str(report.id))
     category = reference.categories[report.category_id]
     await notifications.notify_unit(
         session,

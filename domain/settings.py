@@ -82,6 +82,22 @@ class Settings(BaseSettings):
 
     jakarta_data_dir: Path = PROJECT_ROOT / "data" / "jakarta"
 
+    cctv_before_s: float = Field(30.0, description="seconds of archive video before the report time")
+    cctv_after_s: float = Field(30.0, description="seconds of archive video after the report time")
+    cctv_segment_s: float = Field(10.0, description="length of the archive segments (jsc cctv simulate writes these)")
+    cctv_archive_grace_s: float = Field(15.0, description="wait after the window for the NVR to write its segment")
+    cctv_stream_record_s: float = Field(20.0, description="seconds recorded forward from a live stream")
+    cctv_open_timeout_s: float = Field(10.0, description="a stream that does not answer within this is unavailable")
+    cctv_read_timeout_s: float = Field(10.0, description="a stream that stops sending for this long is unavailable")
+    cctv_max_cameras: int = Field(3, description="cameras attached to one report at most")
+    cctv_max_attempts: int = Field(3, description="tries to get a camera's clip before it is recorded unavailable")
+    cctv_detect_fps: float = Field(0.5, description="object detection samples per second of video (at most 2)")
+    cctv_detector_model: Path = PROJECT_ROOT / "models" / "yolox_nano_coco.onnx"
+    cctv_face_model: Path = PROJECT_ROOT / "models" / "face_detection_yunet_2026may.onnx"
+    cctv_public_snapshots: bool = Field(
+        False, description="the public may see face-blurred snapshots of cameras marked public_snapshots"
+    )
+
     @model_validator(mode="after")
     def production_is_locked_down(self) -> Settings:
         if self.environment == "production":

@@ -28,12 +28,17 @@ QUEUES = {
     "notifications.deliver": "notifications",
     "notifications.sweep": "maintenance",
     "reports.escalate": "maintenance",
+    "cctv.match": "cctv",
+    "cctv.collect": "cctv",
+    "cctv.sweep": "maintenance",
 }
 
 
 def create_queue_app(settings: Settings) -> procrastinate.App:
     connector = procrastinate.PsycopgConnector(conninfo=psycopg_dsn(settings.database_url), min_size=1, max_size=4)
-    return procrastinate.App(connector=connector, import_paths=["workers.tasks", "workers.notifications"])
+    return procrastinate.App(
+        connector=connector, import_paths=["workers.tasks", "workers.notifications", "workers.cctv"]
+    )
 
 
 _DEFER = text("SELECT jsc_defer_jobs(CAST(:jobs AS jsonb))")
@@ -51,6 +56,7 @@ async def defer_in_transaction(session: AsyncSession, requests: list[JobRequest]
             "task": r.task,
             "queueing_lock": r.queueing_lock,
             "args": r.kwargs,
+            "scheduled_at": r.schedule_at.isoformat() if r.schedule_at else None,
         }
         for r in requests
     ]
@@ -66,6 +72,7 @@ async def send_jobs(app: procrastinate.App, requests: list[JobRequest]) -> int:
             name=request.task,
             queue=QUEUES.get(request.task, "default"),
             queueing_lock=request.queueing_lock,
+            schedule_at=request.schedule_at,
         )
         try:
             await task.defer_async(**request.kwargs)

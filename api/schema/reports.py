@@ -8,6 +8,7 @@ from geoalchemy2.shape import to_shape
 from strawberry.types import Info
 
 from api.schema.catalogue import Category, Unit
+from api.schema.cctv import CctvEvidence
 from api.schema.geo import Kecamatan, Kelurahan, Kota
 from api.schema.pagination import PageInfo
 from api.schema.photos import Photo
@@ -197,6 +198,24 @@ class Report:
         mine = [p for p in rows if (p.kind or models.PhotoKind.REPORT) == kind]
         visible = mine if self.viewer_is_privileged else [p for p in mine if p.status == models.PhotoStatus.READY]
         return [Photo.from_model(p, show_error=self.viewer_is_privileged) for p in visible]
+
+    @strawberry.field(
+        description="What nearby CCTV cameras showed around the report's time. Staff see every camera's evidence "
+        "with its clip; others only face-blurred snapshots of cameras that allow it."
+    )
+    async def cctv_evidence(self, info: Info) -> list[CctvEvidence]:
+        context = info.context
+        rows = await context.loaders.evidence_of_report.load(uuid.UUID(self.id))
+        admin = context.viewer is not None and context.viewer.role == models.Role.ADMIN
+        if self.viewer_is_staff:
+            return [CctvEvidence.from_model(e, c, staff=True, admin=admin) for e, c in rows]
+        if not context.settings.cctv_public_snapshots:
+            return []
+        return [
+            CctvEvidence.from_model(e, c, staff=False, admin=False)
+            for e, c in rows
+            if e.status == models.EvidenceStatus.READY and c.public_snapshots
+        ]
 
     @strawberry.field(description="History, oldest first.")
     async def history(self, info: Info) -> list[StatusChange]:

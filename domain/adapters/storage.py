@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import boto3
@@ -29,6 +30,9 @@ class ObjectStorage(Protocol):
     async def read(self, key: str, *, max_bytes: int | None = None) -> bytes: ...
     async def read_prefix(self, key: str, *, max_bytes: int) -> tuple[bytes, int]: ...
     async def write(self, key: str, data: bytes, *, content_type: str) -> None: ...
+    async def list_keys(self, prefix: str, *, start_after: str | None = None, limit: int = 1000) -> list[str]: ...
+    async def write_file(self, key: str, path: Path, *, content_type: str) -> None: ...
+    async def read_file(self, key: str, path: Path) -> None: ...
 
 
 class S3Storage:
@@ -130,6 +134,37 @@ class S3Storage:
             Body=data,
             ContentType=content_type,
         )
+
+    async def list_keys(self, prefix: str, *, start_after: str | None = None, limit: int = 1000) -> list[str]:
+        """Up to ``limit`` keys under ``prefix`` after ``start_after``, in S3's order (UTF-8 binary)."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        options: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+        if start_after is not None:
+            options["StartAfter"] = start_after
+
+        def fetch() -> list[str]:
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                **options, PaginationConfig={"MaxItems": limit}
+            )
+            return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+        return await asyncio.to_thread(fetch)
+
+    async def write_file(self, key: str, path: Path, *, content_type: str) -> None:
+        """Uploads from disk, in parts for a big file, so a clip is never held in memory."""
+        await asyncio.to_thread(
+            self._client.upload_file, str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}
+        )
+
+    async def read_file(self, key: str, path: Path) -> None:
+        """Downloads to ``path``; boto3 writes a temporary file first, so ``path`` is never left half-written."""
+        try:
+            await asyncio.to_thread(self._client.download_file, self.bucket, key, str(path))
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise ObjectMissingError(key) from exc
+            raise
 
 
 def _error_code(exc: ClientError) -> str:

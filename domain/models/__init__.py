@@ -3,9 +3,14 @@
 from domain.models.accounts import RefreshToken, User
 from domain.models.base import Base
 from domain.models.catalogue import Agency, Category, RoutingRule, Unit
+from domain.models.cctv import AlertRule, Camera, CctvAlert, CctvEvidence
 from domain.models.enums import (
     STATUS_LABELS_ID,
+    AlertKind,
+    CameraKind,
+    CameraSource,
     DevicePlatform,
+    EvidenceStatus,
     HistoryKind,
     PhotoKind,
     PhotoStatus,
@@ -22,10 +27,18 @@ from domain.models.reports import Photo, Report, ReportCell, ReportFollower, Rep
 __all__ = [
     "STATUS_LABELS_ID",
     "Agency",
+    "AlertKind",
+    "AlertRule",
     "Base",
+    "Camera",
+    "CameraKind",
+    "CameraSource",
     "Category",
+    "CctvAlert",
+    "CctvEvidence",
     "Device",
     "DevicePlatform",
+    "EvidenceStatus",
     "HistoryKind",
     "Kecamatan",
     "Kelurahan",

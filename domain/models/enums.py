@@ -86,3 +86,28 @@ class PushStatus(enum.StrEnum):
     NO_DEVICE = "NO_DEVICE"  # the user has no registered device: the in-app inbox only
     INBOX_ONLY = "INBOX_ONLY"  # no push service configured (local default): inbox and log only
     FAILED = "FAILED"  # FCM refused it for good, or the retries ran out; push_error says why
+
+
+class CameraKind(enum.StrEnum):
+    FLOODGATE = "FLOODGATE"  # pintu air
+    RIVER = "RIVER"
+    ROAD = "ROAD"
+    INTERSECTION = "INTERSECTION"
+    PUBLIC_SPACE = "PUBLIC_SPACE"  # parks, markets, stations
+
+
+class CameraSource(enum.StrEnum):
+    ARCHIVE = "ARCHIVE"  # 10-second segments in object storage under a prefix, as an NVR keeps them
+    STREAM = "STREAM"  # a live HLS / RTSP / HTTP stream: recorded forward when a report comes in
+
+
+class EvidenceStatus(enum.StrEnum):
+    PENDING = "PENDING"  # matched; the clip is being fetched and analysed
+    READY = "READY"  # clip, snapshot and summary stored
+    UNAVAILABLE = "UNAVAILABLE"  # the camera could not give a usable clip; reason says why
+
+
+class AlertKind(enum.StrEnum):
+    CROWD = "CROWD"  # more people than the camera's limit
+    CONGESTION = "CONGESTION"  # the congestion index above the limit
+    NO_STOPPING = "NO_STOPPING"  # a vehicle stopped in the no-stopping zone for longer than allowed

@@ -44,6 +44,8 @@ class Report(TimestampMixin, Base):
             postgresql_include=["location", "category_id", "status"],
             postgresql_where="NOT confidential",
         ),
+        # The CCTV sweep's question: reports whose camera match was lost (migration 0008).
+        Index("ix_reports_cctv_unmatched", "created_at", postgresql_where="cctv_matched_at IS NULL"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -85,6 +87,9 @@ class Report(TimestampMixin, Base):
         default=0,
         server_default="0",
         comment="0 none, 1 camat (response missed), 2 walikota (completion missed)",
+    )
+    cctv_matched_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="when cameras were looked for (NULL: the cctv.match job is still due)"
     )
 
 

@@ -55,7 +55,7 @@ async def test_the_listener_comes_back_after_its_connection_is_killed(
         killed = await session.scalar(
             text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE query ILIKE 'LISTEN %report_events%' AND datname = current_database()"
+                "WHERE application_name = 'jsc-listen-report_events' AND datname = current_database()"
             )
         )
     assert killed == 1

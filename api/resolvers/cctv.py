@@ -1,0 +1,291 @@
+"""CCTV: the camera registry (read by staff, edited by admins), alert rules, alerts and their live feed."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types import Info
+
+from api.context import Context
+from api.errors import ClientError, ErrorCode
+from api.resolvers.common import error_code
+from api.schema.cctv import AlertKindEnum, Camera, CameraKindEnum, CameraSourceEnum, CctvAlert
+from domain import cctv, cctv_rules, models
+from domain.errors import DomainError
+
+MAX_ALERTS = 100
+
+
+@strawberry.input(description="A camera: where it stands, where it looks, where its video comes from.")
+class CameraInput:
+    code: str = strawberry.field(description="Stable code: 2-63 lowercase letters, digits and dashes.")
+    name: str = strawberry.field(description="Display name.")
+    operator: str = strawberry.field(description="Who runs it.")
+    kind: CameraKindEnum = strawberry.field(description="What it watches.")  # type: ignore[valid-type]
+    lat: float = strawberry.field(description="Latitude.")
+    lon: float = strawberry.field(description="Longitude.")
+    heading_deg: float = strawberry.field(description="Where it looks, compass degrees (0 north, 90 east).")
+    fov_deg: float = strawberry.field(description="Horizontal field of view, 1-360 degrees.")
+    range_m: float = strawberry.field(description="How far it sees something useful, up to 2000 m.")
+    source_kind: CameraSourceEnum = strawberry.field(description="Archive or live stream.")  # type: ignore[valid-type]
+    source: str = strawberry.field(description="Archive key prefix (e.g. cctv/manggarai-1) or stream URL.")
+    active: bool = strawberry.field(default=True, description="Matched to new reports.")
+    public_snapshots: bool = strawberry.field(default=False, description="Its blurred snapshots may be public.")
+    unit_code: str | None = strawberry.field(default=None, description="The unit told of its alerts.")
+    no_stopping_zone: list[list[float]] | None = strawberry.field(
+        default=None, description="Pixel polygon [[x, y], ...] where vehicles must not stop."
+    )
+
+
+@strawberry.input(description="Alert thresholds for one camera or for every camera of a kind; null turns one off.")
+class AlertRuleInput:
+    camera_code: str | None = strawberry.field(default=None, description="The camera; or give kind.")
+    kind: CameraKindEnum | None = strawberry.field(default=None, description="Every camera of this kind.")  # type: ignore[valid-type]
+    crowd_above_persons: int | None = strawberry.field(default=None, description="Alert above this many people.")
+    congestion_above: float | None = strawberry.field(default=None, description="Alert above this index (0-1).")
+    no_stopping_above_s: float | None = strawberry.field(
+        default=None, description="Alert when a vehicle stands in the no-stopping zone longer than this."
+    )
+
+
+@strawberry.enum(description="Why a camera change failed.")
+class CameraErrorCode(enum.Enum):
+    FORBIDDEN = "FORBIDDEN"
+    INVALID_CODE = "INVALID_CODE"
+    INVALID_NAME = "INVALID_NAME"
+    INVALID_LOCATION = "INVALID_LOCATION"
+    INVALID_VIEW = "INVALID_VIEW"
+    INVALID_SOURCE = "INVALID_SOURCE"
+    INVALID_ZONE = "INVALID_ZONE"
+    UNKNOWN_UNIT = "UNKNOWN_UNIT"
+    UNKNOWN_CAMERA = "UNKNOWN_CAMERA"
+    CAMERA_OR_KIND = "CAMERA_OR_KIND"
+    INVALID_THRESHOLD = "INVALID_THRESHOLD"
+
+
+@strawberry.type(description="A camera problem.")
+class CameraError:
+    code: CameraErrorCode = strawberry.field(description="Machine-readable reason.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+    field: str | None = strawberry.field(description="The input field at fault.")
+
+
+@strawberry.type(description="Result of saveCamera or setCameraActive.")
+class CameraPayload:
+    camera: Camera | None = strawberry.field(description="The camera as saved; null on error.")
+    created: bool = strawberry.field(description="Whether saveCamera made a new camera.")
+    errors: list[CameraError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.type(description="Alert thresholds as saved.")
+class AlertRule:
+    camera_code: str | None = strawberry.field(description="The camera, or null for a kind's rule.")
+    kind: CameraKindEnum | None = strawberry.field(description="The kind, or null.")  # type: ignore[valid-type]
+    crowd_above_persons: int | None = strawberry.field(description="People.")
+    congestion_above: float | None = strawberry.field(description="Congestion index.")
+    no_stopping_above_s: float | None = strawberry.field(description="Seconds in the no-stopping zone.")
+
+
+@strawberry.type(description="Result of setAlertRule.")
+class AlertRulePayload:
+    rule: AlertRule | None = strawberry.field(description="The rule as saved; null on error.")
+    errors: list[CameraError] = strawberry.field(description="Empty on success.")
+
+
+def _require_admin(context: Context) -> None:
+    if context.require_viewer().role != models.Role.ADMIN:
+        raise DomainError("FORBIDDEN", "Only admins change cameras and alert rules.")
+
+
+def _require_staff(context: Context) -> None:
+    if not context.viewer_is_staff():
+        raise ClientError(ErrorCode.FORBIDDEN, "Staff only.")
+
+
+def _camera_failed(context: Context, exc: DomainError) -> CameraPayload:
+    code = error_code(context, exc, CameraErrorCode)
+    return CameraPayload(
+        camera=None, created=False, errors=[CameraError(code=code, message=exc.message, field=exc.field)]
+    )
+
+
+def _alert(m: models.CctvAlert, camera_code: str) -> CctvAlert:
+    return CctvAlert(
+        id=strawberry.ID(str(m.id)),
+        kind=m.kind,
+        value=m.value,
+        threshold=m.threshold,
+        camera_code=camera_code,
+        evidence_id=strawberry.ID(str(m.evidence_id)) if m.evidence_id else None,
+        created_at=m.created_at,
+        snapshot_key=m.snapshot_key,
+    )
+
+
+@strawberry.type
+class CctvQueries:
+    @strawberry.field(description="The camera registry (staff only; stream URLs for admins only).")
+    async def cameras(
+        self,
+        info: Info,
+        active_only: Annotated[bool, strawberry.argument(description="Leave out inactive cameras.")] = True,
+        kind: Annotated[CameraKindEnum | None, strawberry.argument(description="Only this kind.")] = None,  # type: ignore[valid-type]
+    ) -> list[Camera]:
+        context: Context = info.context
+        _require_staff(context)
+        admin = context.require_viewer().role == models.Role.ADMIN
+
+        async def run(session: AsyncSession) -> list[models.Camera]:
+            query = select(models.Camera).order_by(models.Camera.code)
+            if active_only:
+                query = query.where(models.Camera.active)
+            if kind is not None:
+                query = query.where(models.Camera.kind == kind)
+            return list(await session.scalars(query))
+
+        return [Camera.from_model(c, admin=admin) for c in await context.db(run)]
+
+    @strawberry.field(description="The newest CCTV alerts (staff only), at most 100.")
+    async def cctv_alerts(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="1 to 100.")] = 50,
+        since: Annotated[datetime | None, strawberry.argument(description="Raised at or after.")] = None,
+    ) -> list[CctvAlert]:
+        context: Context = info.context
+        _require_staff(context)
+        if not 1 <= first <= MAX_ALERTS:
+            raise ClientError(ErrorCode.BAD_USER_INPUT, f"`first` must be between 1 and {MAX_ALERTS}.")
+
+        async def run(session: AsyncSession) -> list[tuple[models.CctvAlert, str]]:
+            query = (
+                select(models.CctvAlert, models.Camera.code)
+                .join(models.Camera, models.Camera.id == models.CctvAlert.camera_id)
+                .order_by(models.CctvAlert.created_at.desc(), models.CctvAlert.id)
+                .limit(first)
+            )
+            if since is not None:
+                query = query.where(models.CctvAlert.created_at >= since)
+            return [(a, code) for a, code in (await session.execute(query))]
+
+        return [_alert(a, code) for a, code in await context.db(run)]
+
+
+@strawberry.type
+class CctvMutations:
+    @strawberry.mutation(description="Add a camera, or change the one with this code (admins).")
+    async def save_camera(self, info: Info, input: CameraInput) -> CameraPayload:
+        context: Context = info.context
+        data = cctv.CameraInput(
+            code=input.code,
+            name=input.name,
+            operator=input.operator,
+            kind=input.kind,
+            lon=input.lon,
+            lat=input.lat,
+            heading_deg=input.heading_deg,
+            fov_deg=input.fov_deg,
+            range_m=input.range_m,
+            source_kind=input.source_kind,
+            source=input.source,
+            active=input.active,
+            public_snapshots=input.public_snapshots,
+            unit_code=input.unit_code,
+            no_stopping_zone=input.no_stopping_zone,
+        )
+        try:
+            _require_admin(context)
+            reference = await context.resources.reference.get()
+            camera, created = await context.db(lambda s: cctv.save_camera(s, reference, data=data))
+        except DomainError as exc:
+            return _camera_failed(context, exc)
+        return CameraPayload(camera=Camera.from_model(camera, admin=True), created=created, errors=[])
+
+    @strawberry.mutation(description="Switch a camera on or off for new reports (admins).")
+    async def set_camera_active(
+        self,
+        info: Info,
+        code: Annotated[str, strawberry.argument(description="Camera code.")],
+        active: Annotated[bool, strawberry.argument(description="On or off.")],
+    ) -> CameraPayload:
+        context: Context = info.context
+        try:
+            _require_admin(context)
+            camera = await context.db(lambda s: cctv.set_camera_active(s, code=code, active=active))
+        except DomainError as exc:
+            return _camera_failed(context, exc)
+        return CameraPayload(camera=Camera.from_model(camera, admin=True), created=False, errors=[])
+
+    @strawberry.mutation(description="Set the alert thresholds of a camera or of a kind of camera (admins).")
+    async def set_alert_rule(self, info: Info, input: AlertRuleInput) -> AlertRulePayload:
+        context: Context = info.context
+        rules = cctv_rules.AlertRules(input.crowd_above_persons, input.congestion_above, input.no_stopping_above_s)
+        try:
+            _require_admin(context)
+            rule = await context.db(
+                lambda s: cctv.set_alert_rule(s, camera_code=input.camera_code, kind=input.kind, rules=rules)
+            )
+        except DomainError as exc:
+            code = error_code(context, exc, CameraErrorCode)
+            return AlertRulePayload(rule=None, errors=[CameraError(code=code, message=exc.message, field=exc.field)])
+        return AlertRulePayload(
+            rule=AlertRule(
+                camera_code=input.camera_code,
+                kind=rule.kind,
+                crowd_above_persons=rule.crowd_above_persons,
+                congestion_above=rule.congestion_above,
+                no_stopping_above_s=rule.no_stopping_above_s,
+            ),
+            errors=[],
+        )
+
+
+def _live_alert(raw: dict[str, Any], codes: dict[int, str]) -> CctvAlert:
+    evidence = raw.get("evidenceId")
+    return CctvAlert(
+        id=strawberry.ID(str(raw["id"])),
+        kind=models.AlertKind(raw["kind"]),
+        value=float(raw["value"]),
+        threshold=float(raw["threshold"]),
+        camera_code=codes.get(int(raw["cameraId"]), str(raw["cameraId"])),
+        evidence_id=strawberry.ID(str(evidence)) if evidence else None,
+        created_at=datetime.fromisoformat(raw["createdAt"]),
+        snapshot_key=None,
+    )
+
+
+@strawberry.type
+class CctvSubscriptions:
+    @strawberry.subscription(description="CCTV alerts as they are raised, for the command center (staff only).")
+    async def cctv_alert_raised(
+        self,
+        info: Info,
+        kinds: Annotated[list[AlertKindEnum] | None, strawberry.argument(description="Only these kinds.")] = None,  # type: ignore[valid-type]
+    ) -> AsyncGenerator[CctvAlert, None]:
+        context: Context = info.context
+        _require_staff(context)
+        if context.alerts is None:
+            raise ClientError(ErrorCode.BAD_USER_INPUT, "Live alerts are not available here.")
+        wanted = {models.AlertKind(k).value for k in kinds} if kinds is not None else None
+        codes: dict[int, str] = {}
+        async with context.alerts.subscribe() as queue:
+            while True:
+                raw = await queue.get()
+                if wanted is not None and raw.get("kind") not in wanted:
+                    continue
+                camera_id = int(raw["cameraId"])
+                if camera_id not in codes:
+                    codes[camera_id] = await _camera_code(context, camera_id)
+                yield _live_alert(raw, codes)
+
+
+async def _camera_code(context: Context, camera_id: int) -> str:
+    async with context.resources.sessions() as session:
+        code = await session.scalar(select(models.Camera.code).where(models.Camera.id == camera_id))
+    return code or str(camera_id)

@@ -1,0 +1,157 @@
+"""CCTV types: cameras, the evidence attached to a report, alerts. Officers see clips and full summaries; the
+public at most a face-blurred snapshot, and only from cameras (and settings) that allow it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from geoalchemy2.shape import to_shape
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.schema.catalogue import Unit
+from domain import models
+
+CameraKindEnum = strawberry.enum(models.CameraKind, name="CameraKind", description="What a camera watches.")
+CameraSourceEnum = strawberry.enum(
+    models.CameraSource, name="CameraSource", description="Where a camera's video comes from."
+)
+EvidenceStatusEnum = strawberry.enum(
+    models.EvidenceStatus, name="EvidenceStatus", description="Where a camera's evidence for a report is."
+)
+AlertKindEnum = strawberry.enum(models.AlertKind, name="AlertKind", description="What a CCTV alert is about.")
+
+
+async def _presign(info: Info, key: str | None) -> str | None:
+    if key is None:
+        return None
+    return await info.context.storage.presign_get(key, expires_s=info.context.settings.download_url_ttl_s)
+
+
+@strawberry.type(description="A CCTV camera of the city's registry.")
+class Camera:
+    code: str = strawberry.field(description="Stable code, e.g. pintu-air-manggarai-1.")
+    name: str = strawberry.field(description="Display name.")
+    operator: str = strawberry.field(description="Who runs it (Dinas SDA, Dishub, ...).")
+    kind: CameraKindEnum = strawberry.field(description="What it watches.")  # type: ignore[valid-type]
+    lat: float = strawberry.field(description="Latitude.")
+    lon: float = strawberry.field(description="Longitude.")
+    heading_deg: float = strawberry.field(description="Where it looks, compass degrees.")
+    fov_deg: float = strawberry.field(description="Horizontal field of view in degrees.")
+    range_m: float = strawberry.field(description="How far it sees something useful, in metres.")
+    source_kind: CameraSourceEnum = strawberry.field(description="Archive or live stream.")  # type: ignore[valid-type]
+    source: str | None = strawberry.field(description="Archive prefix or stream URL; admins only (URLs hold secrets).")
+    active: bool = strawberry.field(description="Whether it is matched to new reports.")
+    public_snapshots: bool = strawberry.field(description="Whether its face-blurred snapshots may be public.")
+    has_no_stopping_zone: bool = strawberry.field(description="Whether a no-stopping zone is drawn on its frame.")
+    unit_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The unit told of its alerts (else the report's unit).")
+    async def unit(self, info: Info) -> Unit | None:
+        if self.unit_id is None:
+            return None
+        unit = await info.context.loaders.unit.load(self.unit_id)
+        return Unit.from_model(unit) if unit else None
+
+    @classmethod
+    def from_model(cls, m: models.Camera, *, admin: bool) -> Camera:
+        point = to_shape(m.location)
+        return cls(
+            code=m.code,
+            name=m.name,
+            operator=m.operator,
+            kind=m.kind,
+            lat=point.y,
+            lon=point.x,
+            heading_deg=m.heading_deg,
+            fov_deg=m.fov_deg,
+            range_m=m.range_m,
+            source_kind=m.source_kind,
+            source=m.source if admin else None,
+            active=m.active,
+            public_snapshots=m.public_snapshots,
+            has_no_stopping_zone=bool(m.no_stopping_zone),
+            unit_id=m.unit_id,
+        )
+
+
+@strawberry.type(description="Counts of one kind of object over the analysed frames of a clip.")
+class ObjectCount:
+    label: str = strawberry.field(description="person, bicycle, car, motorcycle, bus or truck.")
+    max: int = strawberry.field(description="Most seen in one frame.")
+    mean: float = strawberry.field(description="Mean per analysed frame.")
+
+
+@strawberry.type(description="What one camera showed around a report's time.")
+class CctvEvidence:
+    id: strawberry.ID = strawberry.field(description="Evidence id.")
+    rank: int = strawberry.field(description="1 for the best placed camera.")
+    camera_name: str = strawberry.field(description="The camera's name.")
+    camera_kind: CameraKindEnum = strawberry.field(description="What the camera watches.")  # type: ignore[valid-type]
+    distance_m: float = strawberry.field(description="From the camera to the report, in metres.")
+    status: EvidenceStatusEnum = strawberry.field(description="Pending, ready or unavailable.")  # type: ignore[valid-type]
+    reason: str | None = strawberry.field(description="Why unavailable (no_answer, no_segments, ...) or 'partial'.")
+    window_start: datetime = strawberry.field(description="Start of the video looked at.")
+    window_end: datetime = strawberry.field(description="End of the video looked at.")
+    health: str | None = strawberry.field(description="OK, BLACK, FROZEN or COVERED; null until ready.")
+    motion_ratio: float | None = strawberry.field(description="Share of frames with motion.")
+    congestion_index: float | None = strawberry.field(
+        description="0 free flow (or nothing there) to 1 everything standing still."
+    )
+    objects: list[ObjectCount] = strawberry.field(description="People and vehicles counted.")
+    faces_blurred: int | None = strawberry.field(description="Faces blurred in the snapshot.")
+    camera: Camera | None = strawberry.field(description="The camera; staff only.")
+    summary: JSON | None = strawberry.field(description="The whole analysis (per-frame counts, timings); staff only.")
+    snapshot_key: strawberry.Private[str | None]
+    clip_key: strawberry.Private[str | None]
+
+    @strawberry.field(description="Short-lived URL of the best frame, boxes drawn and faces blurred.")
+    async def snapshot_url(self, info: Info) -> str | None:
+        return await _presign(info, self.snapshot_key)
+
+    @strawberry.field(description="Short-lived URL of the clip (MPEG-TS, faces not blurred); staff only.")
+    async def clip_url(self, info: Info) -> str | None:
+        return await _presign(info, self.clip_key)
+
+    @classmethod
+    def from_model(cls, m: models.CctvEvidence, camera: models.Camera, *, staff: bool, admin: bool) -> CctvEvidence:
+        summary: dict[str, Any] = m.summary or {}
+        objects = summary.get("objects") or {}
+        return cls(
+            id=strawberry.ID(str(m.id)),
+            rank=m.rank,
+            camera_name=camera.name,
+            camera_kind=camera.kind,
+            distance_m=round(m.distance_m, 1),
+            status=m.status,
+            reason=m.reason,
+            window_start=m.window_start,
+            window_end=m.window_end,
+            health=summary.get("health"),
+            motion_ratio=summary.get("motion_ratio"),
+            congestion_index=summary.get("congestion_index"),
+            objects=[ObjectCount(label=k, max=int(v["max"]), mean=float(v["mean"])) for k, v in objects.items()],
+            faces_blurred=summary.get("faces_blurred"),
+            camera=Camera.from_model(camera, admin=admin) if staff else None,
+            summary=summary if staff and summary else None,  # type: ignore[arg-type]
+            snapshot_key=m.snapshot_key,
+            clip_key=m.clip_key if staff else None,
+        )
+
+
+@strawberry.type(description="A CCTV alert: a crowd, a jam, or a vehicle stopped where it must not.")
+class CctvAlert:
+    id: strawberry.ID = strawberry.field(description="Alert id.")
+    kind: AlertKindEnum = strawberry.field(description="What it is about.")  # type: ignore[valid-type]
+    value: float = strawberry.field(description="What was measured (people, index, seconds).")
+    threshold: float = strawberry.field(description="The camera's limit it crossed.")
+    camera_code: str = strawberry.field(description="The camera.")
+    evidence_id: strawberry.ID | None = strawberry.field(description="The evidence it came from.")
+    created_at: datetime = strawberry.field(description="When it was raised.")
+    snapshot_key: strawberry.Private[str | None]
+
+    @strawberry.field(description="Short-lived URL of the snapshot (faces blurred).")
+    async def snapshot_url(self, info: Info) -> str | None:
+        return await _presign(info, self.snapshot_key)

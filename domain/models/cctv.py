@@ -1,0 +1,131 @@
+"""CCTV: the camera registry, the evidence attached to reports, alert rules and the alerts they raise."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.models.base import Base, TimestampMixin, text_enum
+from domain.models.enums import AlertKind, CameraKind, CameraSource, EvidenceStatus
+
+
+class Camera(TimestampMixin, Base):
+    """A camera: where it stands, where it looks, how far it sees, and where its video comes from."""
+
+    __tablename__ = "cameras"
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    operator: Mapped[str] = mapped_column(String(200), comment="who runs it: Dinas SDA, Dishub, Bina Marga, ...")
+    kind: Mapped[CameraKind] = mapped_column(text_enum(CameraKind, "camera_kind"))
+    location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    heading_deg: Mapped[float] = mapped_column(Float, comment="compass direction it looks, clockwise from north")
+    fov_deg: Mapped[float] = mapped_column(Float, comment="horizontal field of view; 360 for a dome")
+    range_m: Mapped[float] = mapped_column(Float, comment="how far it shows something useful")
+    source_kind: Mapped[CameraSource] = mapped_column(text_enum(CameraSource, "camera_source"))
+    source: Mapped[str] = mapped_column(String(1000), comment="archive key prefix, or the stream URL")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    public_snapshots: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="false", comment="its face-blurred snapshots may be shown publicly"
+    )
+    unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id", ondelete="SET NULL"), comment="the unit told of its alerts"
+    )
+    # Pixel polygon [[x, y], ...] in the camera's frame where vehicles must not stop (a busway, a junction box).
+    no_stopping_zone: Mapped[list[list[float]] | None] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    __table_args__ = (
+        CheckConstraint("fov_deg > 0 AND fov_deg <= 360", name="fov"),
+        CheckConstraint("range_m > 0 AND range_m <= 2000", name="range"),
+        CheckConstraint("heading_deg >= 0 AND heading_deg < 360", name="heading"),
+    )
+
+
+class AlertRule(Base):
+    """Alert thresholds for one camera, or for every camera of a kind (a camera's own rule wins)."""
+
+    __tablename__ = "cctv_alert_rules"
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), unique=True)
+    kind: Mapped[CameraKind | None] = mapped_column(text_enum(CameraKind, "alert_rule_kind"), unique=True)
+    crowd_above_persons: Mapped[int | None] = mapped_column(Integer)
+    congestion_above: Mapped[float | None] = mapped_column(Float)
+    no_stopping_above_s: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (CheckConstraint("(camera_id IS NULL) <> (kind IS NULL)", name="camera_or_kind"),)
+
+
+class CctvEvidence(Base):
+    """One camera's clip around a report's time, its analysis and snapshot (officers only; see api/resolvers)."""
+
+    __tablename__ = "cctv_evidence"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), index=True)
+    rank: Mapped[int] = mapped_column(SmallInteger, comment="1 = the best placed camera for this report")
+    distance_m: Mapped[float] = mapped_column(Float)
+    status: Mapped[EvidenceStatus] = mapped_column(text_enum(EvidenceStatus, "evidence_status"))
+    reason: Mapped[str | None] = mapped_column(String(64), comment="why UNAVAILABLE, or what is missing")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    clip_key: Mapped[str | None] = mapped_column(String(500))
+    snapshot_key: Mapped[str | None] = mapped_column(String(500), comment="JPEG, boxes drawn, faces blurred")
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    partial: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    __table_args__ = (
+        UniqueConstraint("report_id", "camera_id"),
+        # The sweep's question: evidence left PENDING (a lost job, a killed worker).
+        Index("ix_cctv_evidence_pending", "updated_at", postgresql_where="status = 'PENDING'"),
+    )
+
+
+class CctvAlert(Base):
+    """What a clip showed that someone must look at now: a crowd, a jam, a vehicle in a no-stopping zone."""
+
+    __tablename__ = "cctv_alerts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    evidence_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cctv_evidence.id", ondelete="SET NULL"))
+    kind: Mapped[AlertKind] = mapped_column(text_enum(AlertKind, "alert_kind"))
+    value: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    snapshot_key: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        # One alert of a kind per clip, whatever retries happen.
+        UniqueConstraint("evidence_id", "kind"),
+        Index("ix_cctv_alerts_camera_created", "camera_id", "created_at"),
+    )

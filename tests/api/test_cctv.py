@@ -1,0 +1,422 @@
+"""CCTV evidence end to end: cameras registered by admins, a simulated NVR archive in SeaweedFS, a report near
+a camera, the match and collect jobs, the evidence officers and the public see, alerts, failures, the sweep."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from sqlalchemy import select, text, update
+from starlette.applications import Starlette
+
+from cli import cctv as cctv_cli
+from domain import cctv, cctv_archive
+from domain.adapters import clips
+from domain.jobs import JobBuffer
+from domain.models import Camera, CctvAlert, CctvEvidence, EvidenceStatus, Notification, Report, Role
+from domain.resources import Resources
+from tests import clips as synthetic
+from tests.api.test_workflow import staff_member
+from tests.factories import Api, Citizen
+from workers import cctv as cctv_tasks
+
+FOOTAGE = Path(__file__).resolve().parents[3] / "shared" / "data" / "footage"
+# A camera at the Manggarai floodgate looking east; reports are put 40 m east of it (in view) unless said.
+CAMERA_AT = (-6.2087, 106.8500)
+IN_VIEW = (-6.2087, 106.85036)
+BEHIND = (-6.2087, 106.84964)  # 40 m west: behind a camera that looks east
+
+SAVE_CAMERA = """
+mutation Save($input: CameraInput!) {
+  saveCamera(input: $input) { created camera { code kind source active } errors { code field } }
+}
+"""
+SET_RULE = """
+mutation Rule($input: AlertRuleInput!) { setAlertRule(input: $input) { rule { crowdAbovePersons } errors { code } } }
+"""
+EVIDENCE = """
+query Evidence($id: ID!) {
+  report(id: $id) {
+    cctvEvidence {
+      rank status reason cameraName cameraKind health motionRatio congestionIndex facesBlurred
+      objects { label max mean } snapshotUrl clipUrl summary camera { code source }
+    }
+  }
+}
+"""
+ALERTS = "query { cctvAlerts(first: 10) { kind value threshold cameraCode } }"
+
+
+def camera_input(code: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "code": code,
+        "name": f"Pintu Air {code}",
+        "operator": "Dinas SDA",
+        "kind": "FLOODGATE",
+        "lat": CAMERA_AT[0],
+        "lon": CAMERA_AT[1],
+        "headingDeg": 90.0,
+        "fovDeg": 60.0,
+        "rangeM": 150.0,
+        "sourceKind": "ARCHIVE",
+        "source": f"cctv/{code}",
+        **overrides,
+    }
+
+
+def pacing_rect_clip(path: Path, seconds: float) -> Path:
+    """A bright rectangle going back and forth across a textured scene for the whole clip."""
+    background = synthetic.textured_background()
+    rng = np.random.default_rng(7)
+
+    def draw(index: int) -> synthetic.Frame:
+        frame = synthetic.with_noise(background, rng)
+        x = abs((index * 6) % 560 - 280)
+        cv2.rectangle(frame, (x, 100), (x + 39, 129), (250, 250, 250), -1)
+        return frame
+
+    return synthetic.write_clip(path, round(seconds * synthetic.FPS), draw)
+
+
+@pytest.fixture
+async def admin(api: Api, resources: Resources) -> Citizen:
+    return await staff_member(api, resources, Role.ADMIN)
+
+
+async def save_camera(api: Api, admin: Citizen, code: str, **overrides: Any) -> dict[str, Any]:
+    body = await api.gql(SAVE_CAMERA, {"input": camera_input(code, **overrides)}, token=admin.token)
+    assert "errors" not in body, body
+    result: dict[str, Any] = body["data"]["saveCamera"]
+    return result
+
+
+async def simulate_archive(resources: Resources, source: str, video: Path, start: datetime, tmp: Path) -> int:
+    """What `jsc cctv simulate` does: the video cut into 10 s segments under the camera's prefix."""
+    segments = await asyncio.to_thread(clips.write_segments, video, tmp / "segments", start=start)
+    for segment in segments:
+        await resources.storage.write_file(
+            cctv_archive.segment_key(source, segment.start), segment.path, content_type="video/mp2t"
+        )
+    return len(segments)
+
+
+async def isolate(resources: Resources, keep: set[str]) -> None:
+    """Other tests' cameras switched off, so matching sees only this test's."""
+    async with resources.unit_of_work() as session:
+        await session.execute(update(Camera).where(Camera.code.not_in(keep)).values(active=False))
+
+
+async def evidence_of(resources: Resources, report_id: str) -> list[CctvEvidence]:
+    async with resources.unit_of_work() as session:
+        rows = await session.scalars(
+            select(CctvEvidence).where(CctvEvidence.report_id == uuid.UUID(report_id)).order_by(CctvEvidence.rank)
+        )
+        return list(rows)
+
+
+async def collect_all(resources: Resources, report_id: str) -> None:
+    """Runs each collection job as the worker would when its time comes (archive jobs wait for the window)."""
+    for evidence in await evidence_of(resources, report_id):
+        await cctv_tasks.collect_evidence(str(evidence.id))
+
+
+async def test_a_report_near_a_camera_gets_its_clip_analysed_and_attached(
+    api: Api, admin: Citizen, citizen: Citizen, resources: Resources, run_jobs: Callable[[], Awaitable[None]],
+    tmp_path: Path, app: Starlette, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # given: a floodgate camera whose archive holds a clip with a moving object around now
+    code = f"manggarai-{uuid.uuid4().hex[:6]}"
+    saved = await save_camera(api, admin, code)
+    assert saved["created"] is True
+    await isolate(resources, {code})
+    clip = pacing_rect_clip(tmp_path / "clip.mp4", seconds=80.0)
+    now = datetime.now(UTC)
+    assert await simulate_archive(resources, f"cctv/{code}", clip, now - timedelta(seconds=40), tmp_path) == 8
+
+    # when: a flood report is filed in the camera's view, and the jobs run
+    report = (await api.create_report(citizen, category="flood", lat=IN_VIEW[0], lon=IN_VIEW[1]))["report"]
+    await run_jobs()
+    [pending] = await evidence_of(resources, report["id"])
+    assert pending.status == EvidenceStatus.PENDING
+    async with resources.unit_of_work() as session:
+        scheduled = await session.scalar(
+            text(
+                "SELECT scheduled_at FROM procrastinate_jobs"
+                " WHERE task_name = 'cctv.collect' AND args->>'evidence_id' = :id"
+            ),
+            {"id": str(pending.id)},
+        )
+    assert scheduled == pending.window_end + timedelta(seconds=resources.settings.cctv_archive_grace_s)
+    await collect_all(resources, report["id"])
+
+    # then: officers see the analysed evidence with its clip; the stored snapshot is a JPEG
+    officer = await staff_member(api, resources, Role.OFFICER, "kel-31.73.02.1003")
+    [evidence] = (await api.gql(EVIDENCE, {"id": report["id"]}, token=officer.token))["data"]["report"]["cctvEvidence"]
+    assert evidence["status"] == "READY"
+    assert evidence["rank"] == 1
+    assert evidence["cameraKind"] == "FLOODGATE"
+    assert evidence["health"] == "OK"
+    assert evidence["motionRatio"] > 0.5
+    assert {o["label"] for o in evidence["objects"]} >= {"person", "car"}
+    assert evidence["clipUrl"]
+    assert evidence["snapshotUrl"]
+    assert evidence["summary"]["camera"] == code
+    assert evidence["camera"]["source"] is None  # only admins see sources
+    [stored] = await evidence_of(resources, report["id"])
+    assert (await resources.storage.read(stored.snapshot_key or ""))[:2] == b"\xff\xd8"
+    assert stored.window_end - stored.window_start == timedelta(seconds=60)
+
+    # and the public sees none of it while public snapshots are off (the default) ...
+    public = (await api.gql(EVIDENCE, {"id": report["id"]}))["data"]["report"]["cctvEvidence"]
+    assert public == []
+    # ... and with them on, only the face-blurred snapshot of a camera that allows it: no clip, no camera, no summary
+    monkeypatch.setattr(app.state.resources.settings, "cctv_public_snapshots", True)
+    assert (await api.gql(EVIDENCE, {"id": report["id"]}))["data"]["report"]["cctvEvidence"] == []
+    async with resources.unit_of_work() as session:
+        await session.execute(update(Camera).where(Camera.code == code).values(public_snapshots=True))
+    [shown] = (await api.gql(EVIDENCE, {"id": report["id"]}))["data"]["report"]["cctvEvidence"]
+    assert shown["snapshotUrl"]
+    assert (shown["clipUrl"], shown["camera"], shown["summary"]) == (None, None, None)
+
+    # and running the jobs again changes nothing
+    await collect_all(resources, report["id"])
+    async with resources.unit_of_work() as session:
+        assert await cctv.match_report(
+            session, resources.settings, await resources.reference.get(), report_id=uuid.UUID(report["id"]),
+            jobs=JobBuffer(), now=datetime.now(UTC),
+        ) == []  # fmt: skip
+    assert [e.status for e in await evidence_of(resources, report["id"])] == [EvidenceStatus.READY]
+
+
+async def test_only_cameras_that_see_the_point_are_matched_preferred_kind_first_at_most_three(
+    api: Api, admin: Citizen, citizen: Citizen, resources: Resources, run_jobs: Callable[[], Awaitable[None]]
+) -> None:
+    # given: five cameras around the point; one looks away, one is too far, four see it
+    tag = uuid.uuid4().hex[:6]
+    codes = {
+        "road-near": {"kind": "ROAD", "lon": CAMERA_AT[1] + 0.0001},
+        "road-far": {"kind": "ROAD", "lon": CAMERA_AT[1] - 0.0003},
+        "river": {"kind": "RIVER"},
+        "gate": {"kind": "FLOODGATE", "lon": CAMERA_AT[1] - 0.0002},
+        "away": {"kind": "FLOODGATE", "headingDeg": 270.0},
+        "short": {"kind": "FLOODGATE", "rangeM": 20.0},
+    }
+    for name, overrides in codes.items():
+        await save_camera(api, admin, f"{name}-{tag}", **overrides)
+    await isolate(resources, {f"{name}-{tag}" for name in codes})
+
+    # when: a flood report 40 m east of the cameras' spot
+    report = (await api.create_report(citizen, category="flood", lat=IN_VIEW[0], lon=IN_VIEW[1]))["report"]
+    await run_jobs()
+
+    # then: the two flood kinds first (nearest first), then the nearest road camera; three in all
+    async with resources.unit_of_work() as session:
+        codes_by_rank = (
+            await session.scalars(
+                select(Camera.code)
+                .join(CctvEvidence, CctvEvidence.camera_id == Camera.id)
+                .where(CctvEvidence.report_id == uuid.UUID(report["id"]))
+                .order_by(CctvEvidence.rank)
+            )
+        ).all()
+    assert codes_by_rank == [f"river-{tag}", f"gate-{tag}", f"road-near-{tag}"]
+
+    # and a report 84 m west is behind every camera but the one that looks west
+    behind = (await api.create_report(citizen, category="flood", lat=BEHIND[0], lon=BEHIND[1] - 0.0004))["report"]
+    await run_jobs()
+    [seen] = await evidence_of(resources, behind["id"])
+    async with resources.unit_of_work() as session:
+        assert await session.scalar(select(Camera.code).where(Camera.id == seen.camera_id)) == f"away-{tag}"
+
+
+@pytest.mark.skipif(not (FOOTAGE / "vtest.avi").exists(), reason="needs ../shared/data/footage/vtest.avi")
+async def test_a_crowd_raises_an_alert_for_the_camera_unit_once(
+    api: Api, admin: Citizen, citizen: Citizen, resources: Resources, run_jobs: Callable[[], Awaitable[None]],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    # given: a public-space camera on pedestrians (vtest.avi), handled by the Tomang kelurahan office,
+    # alerting above 2 people
+    code = f"plaza-{uuid.uuid4().hex[:6]}"
+    unit = "kel-31.73.02.1003"
+    await save_camera(api, admin, code, kind="PUBLIC_SPACE", unitCode=unit)
+    await isolate(resources, {code})
+    rule = await api.gql(SET_RULE, {"input": {"cameraCode": code, "crowdAbovePersons": 2}}, token=admin.token)
+    assert rule["data"]["setAlertRule"]["errors"] == []
+    officer = await staff_member(api, resources, Role.OFFICER, unit)
+    start = datetime.now(UTC) - timedelta(seconds=40)
+    await simulate_archive(resources, f"cctv/{code}", FOOTAGE / "vtest.avi", start, tmp_path)
+
+    # when
+    report = (await api.create_report(citizen, category="street-vendors", lat=IN_VIEW[0], lon=IN_VIEW[1]))["report"]
+    await run_jobs()
+    await collect_all(resources, report["id"])
+    await collect_all(resources, report["id"])
+
+    # then: one CROWD alert, in the command center's list and in the unit officer's inbox
+    alerts = (await api.gql(ALERTS, token=officer.token))["data"]["cctvAlerts"]
+    mine = [a for a in alerts if a["cameraCode"] == code]
+    assert len(mine) == 1
+    assert mine[0]["kind"] == "CROWD"
+    assert mine[0]["value"] > 2
+    async with resources.unit_of_work() as session:
+        assert (
+            await session.scalar(
+                select(CctvAlert.kind).where(
+                    CctvAlert.camera_id == select(Camera.id).where(Camera.code == code).scalar_subquery()
+                )
+            )
+            == "CROWD"
+        )
+        kinds = (
+            await session.scalars(select(Notification.kind).where(Notification.user_id == uuid.UUID(officer.user_id)))
+        ).all()
+    assert "CCTV_ALERT" in kinds
+    assert (await api.gql(ALERTS, token=citizen.token))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_stream_that_does_not_answer_ends_unavailable_after_bounded_tries(
+    api: Api, admin: Citizen, citizen: Citizen, resources: Resources, run_jobs: Callable[[], Awaitable[None]]
+) -> None:
+    # given: a live camera whose stream URL points at a closed port
+    code = f"jalan-{uuid.uuid4().hex[:6]}"
+    await save_camera(api, admin, code, kind="ROAD", sourceKind="STREAM", source="http://127.0.0.1:9/live.m3u8")
+    await isolate(resources, {code})
+    report = (await api.create_report(citizen, category="traffic", lat=IN_VIEW[0], lon=IN_VIEW[1]))["report"]
+    await run_jobs()
+    [evidence] = await evidence_of(resources, report["id"])
+
+    # when: the collection is tried as often as the settings allow (run_jobs may have made the first try)
+    for _ in range(resources.settings.cctv_max_attempts):
+        with contextlib.suppress(cctv_tasks.TryAgain):
+            await cctv_tasks.collect_evidence(str(evidence.id))
+
+    # then: unavailable with the reason; a further run does nothing
+    [after] = await evidence_of(resources, report["id"])
+    assert after.status == EvidenceStatus.UNAVAILABLE
+    assert after.reason in {"cannot_open", "no_answer"}
+    assert after.attempts == resources.settings.cctv_max_attempts
+    assert await cctv_tasks.collect_evidence(str(evidence.id)) is None
+
+
+async def test_a_corrupt_archive_segment_makes_the_evidence_unavailable(
+    api: Api, admin: Citizen, citizen: Citizen, resources: Resources, run_jobs: Callable[[], Awaitable[None]]
+) -> None:
+    code = f"rusak-{uuid.uuid4().hex[:6]}"
+    await save_camera(api, admin, code)
+    await isolate(resources, {code})
+    now = datetime.now(UTC)
+    for n in range(-4, 4):
+        key = cctv_archive.segment_key(f"cctv/{code}", now + timedelta(seconds=10 * n))
+        await resources.storage.write(key, b"\x00garbage, not MPEG-TS" * 100, content_type="video/mp2t")
+    report = (await api.create_report(citizen, category="flood", lat=IN_VIEW[0], lon=IN_VIEW[1]))["report"]
+    await run_jobs()
+    [evidence] = await evidence_of(resources, report["id"])
+
+    for _ in range(resources.settings.cctv_max_attempts):
+        with contextlib.suppress(cctv_tasks.TryAgain):
+            await cctv_tasks.collect_evidence(str(evidence.id))
+
+    [after] = await evidence_of(resources, report["id"])
+    assert after.status == EvidenceStatus.UNAVAILABLE
+    assert after.reason == "corrupt_segment"
+
+
+async def test_the_sweep_matches_reports_whose_job_was_lost(
+    api: Api, admin: Citizen, citizen: Citizen, resources: Resources, run_jobs: Callable[[], Awaitable[None]]
+) -> None:
+    # given: a report whose cctv.match job vanished (deleted after commit)
+    code = f"hilang-{uuid.uuid4().hex[:6]}"
+    await save_camera(api, admin, code)
+    await isolate(resources, {code})
+    report = (await api.create_report(citizen, category="flood", lat=IN_VIEW[0], lon=IN_VIEW[1]))["report"]
+    async with resources.unit_of_work() as session:
+        await session.execute(
+            text("DELETE FROM procrastinate_jobs WHERE task_name = 'cctv.match' AND args->>'report_id' = :id"),
+            {"id": report["id"]},
+        )
+        await session.execute(
+            update(Report)
+            .where(Report.id == uuid.UUID(report["id"]))
+            .values(created_at=datetime.now(UTC) - timedelta(minutes=5))
+        )
+
+    # when: the periodic sweep runs (the run_jobs fixture keeps the worker's app open), then the jobs
+    assert await cctv_tasks.sweep_cctv(timestamp=0) >= 1
+    await run_jobs()
+
+    # then
+    [evidence] = await evidence_of(resources, report["id"])
+    assert evidence.status == EvidenceStatus.PENDING
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"code": "Bad Code"}, "INVALID_CODE"),
+        ({"headingDeg": 400.0}, "INVALID_VIEW"),
+        ({"rangeM": 5000.0}, "INVALID_VIEW"),
+        ({"sourceKind": "STREAM", "source": "file:///etc/passwd"}, "INVALID_SOURCE"),
+        ({"source": "/absolute"}, "INVALID_SOURCE"),
+        ({"noStoppingZone": [[0, 0], [10, 0]]}, "INVALID_ZONE"),
+        ({"unitCode": "kel-nowhere"}, "UNKNOWN_UNIT"),
+        ({"lat": 95.0}, "INVALID_LOCATION"),
+    ],
+)
+async def test_bad_cameras_are_refused_with_a_code_and_nothing_stored(
+    api: Api, admin: Citizen, resources: Resources, overrides: dict[str, Any], code: str
+) -> None:
+    camera = {**camera_input(f"bad-{uuid.uuid4().hex[:6]}"), **overrides}
+    body = await api.gql(SAVE_CAMERA, {"input": camera}, token=admin.token)
+    assert [e["code"] for e in body["data"]["saveCamera"]["errors"]] == [code]
+    async with resources.unit_of_work() as session:
+        assert await session.scalar(select(Camera.id).where(Camera.code == camera["code"])) is None
+
+
+async def test_only_admins_change_cameras(api: Api, resources: Resources, citizen: Citizen) -> None:
+    officer = await staff_member(api, resources, Role.OFFICER, "kel-31.73.02.1003")
+    for who in (officer, citizen):
+        body = await api.gql(SAVE_CAMERA, {"input": camera_input(f"x-{uuid.uuid4().hex[:6]}")}, token=who.token)
+        assert [e["code"] for e in body["data"]["saveCamera"]["errors"]] == ["FORBIDDEN"]
+    cameras = await api.gql("query { cameras { code } }", token=citizen.token)
+    assert cameras["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_the_geojson_import_checks_every_camera_before_storing_any(resources: Resources, tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:6]
+
+    def feature(code: str, **props: Any) -> dict[str, Any]:
+        base = {k: v for k, v in camera_input(code).items() if k not in {"lat", "lon"}}
+        properties = {
+            "code": code, "name": base["name"], "operator": base["operator"], "kind": base["kind"],
+            "heading_deg": 90, "fov_deg": 60, "range_m": 150, "source_kind": "ARCHIVE", "source": base["source"],
+            **props,
+        }  # fmt: skip
+        return {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [106.85, -6.2]},
+            "properties": properties,
+        }
+
+    good = tmp_path / "good.geojson"
+    good.write_text(json.dumps({"type": "FeatureCollection", "features": [feature(f"a-{tag}"), feature(f"b-{tag}")]}))
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(
+        json.dumps({"type": "FeatureCollection", "features": [feature(f"c-{tag}"), feature(f"d-{tag}", fov_deg=0)]})
+    )
+
+    assert await cctv_cli.import_cameras(good) == 0
+    assert await cctv_cli.import_cameras(good) == 0  # a second run updates the same cameras
+    assert await cctv_cli.import_cameras(bad) == 1
+
+    async with resources.unit_of_work() as session:
+        found = set((await session.scalars(select(Camera.code).where(Camera.code.like(f"%-{tag}")))).all())
+    assert found == {f"a-{tag}", f"b-{tag}"}
