@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,18 @@ import numpy as np
 import numpy.typing as npt
 
 Frame = npt.NDArray[np.uint8]
+
+
+def _footage_dir() -> Path:
+    """The shared CCTV-like footage, read where it is (its licence is unknown: never copied into the project):
+    JSC_FOOTAGE_DIR, else ../shared/data/footage beside the project, else the workplace's /work/shared."""
+    if configured := os.environ.get("JSC_FOOTAGE_DIR"):
+        return Path(configured)
+    beside = Path(__file__).resolve().parents[2] / "shared" / "data" / "footage"
+    return beside if beside.is_dir() else Path("/work/shared/data/footage")
+
+
+FOOTAGE_DIR = _footage_dir()
 ClipMaker = Callable[[Path], Path]
 WIDTH, HEIGHT = 320, 240
 FPS = 10.0

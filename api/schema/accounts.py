@@ -5,7 +5,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from api.schema.catalogue import Unit
+from api.schema.catalogue import Unit, load_unit
 from domain import models
 
 RoleEnum = strawberry.enum(models.Role, name="Role", description="What an account may do.")
@@ -23,10 +23,7 @@ class Me:
 
     @strawberry.field(description="The office an officer belongs to; null for everyone else.")
     async def unit(self, info: Info) -> Unit | None:
-        if self.unit_id is None:
-            return None
-        unit = await info.context.loaders.unit.load(self.unit_id)
-        return Unit.from_model(unit) if unit else None
+        return await load_unit(info, self.unit_id)
 
     @classmethod
     def from_model(cls, m: models.User) -> Me:

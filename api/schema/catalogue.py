@@ -36,6 +36,14 @@ class Unit:
         )
 
 
+async def load_unit(info: Info, unit_id: int | None) -> Unit | None:
+    """A unit through the request's loader, for the fields that point at one (null stays null)."""
+    if unit_id is None:
+        return None
+    row = await info.context.loaders.unit.load(unit_id)
+    return Unit.from_model(row) if row else None
+
+
 @strawberry.type(description="A kind of problem a citizen can report.")
 class Category:
     id: strawberry.ID = strawberry.field(description="Internal id.")

@@ -11,7 +11,7 @@ from geoalchemy2.shape import to_shape
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.schema.catalogue import Unit
+from api.schema.catalogue import Unit, load_unit
 from domain import models
 
 CameraKindEnum = strawberry.enum(models.CameraKind, name="CameraKind", description="What a camera watches.")
@@ -50,10 +50,7 @@ class Camera:
 
     @strawberry.field(description="The unit told of its alerts (else the report's unit).")
     async def unit(self, info: Info) -> Unit | None:
-        if self.unit_id is None:
-            return None
-        unit = await info.context.loaders.unit.load(self.unit_id)
-        return Unit.from_model(unit) if unit else None
+        return await load_unit(info, self.unit_id)
 
     @classmethod
     def from_model(cls, m: models.Camera, *, admin: bool) -> Camera:

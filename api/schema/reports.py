@@ -7,7 +7,7 @@ import strawberry
 from geoalchemy2.shape import to_shape
 from strawberry.types import Info
 
-from api.schema.catalogue import Category, Unit
+from api.schema.catalogue import Category, Unit, load_unit
 from api.schema.cctv import CctvEvidence
 from api.schema.geo import Kecamatan, Kelurahan, Kota
 from api.schema.pagination import PageInfo
@@ -64,11 +64,11 @@ class StatusChange:
 
     @strawberry.field(description="The unit the report left (dispositions, re-routings).")
     async def from_unit(self, info: Info) -> Unit | None:
-        return await _unit(info, self.from_unit_id)
+        return await load_unit(info, self.from_unit_id)
 
     @strawberry.field(description="The unit the report went to (dispositions, re-routings, escalations).")
     async def to_unit(self, info: Info) -> Unit | None:
-        return await _unit(info, self.to_unit_id)
+        return await load_unit(info, self.to_unit_id)
 
     @strawberry.field(description="Who did it; staff only (null for the public and for automatic escalations).")
     async def actor(self, info: Info) -> PublicPerson | None:
@@ -94,13 +94,6 @@ class StatusChange:
             assignee_id=m.assignee_id,
             viewer_is_staff=staff,
         )
-
-
-async def _unit(info: Info, unit_id: int | None) -> Unit | None:
-    if unit_id is None:
-        return None
-    row = await info.context.loaders.unit.load(unit_id)
-    return Unit.from_model(row) if row else None
 
 
 async def _person(info: Info, user_id: uuid.UUID | None) -> PublicPerson | None:

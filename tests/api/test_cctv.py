@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -27,9 +28,10 @@ from domain.resources import Resources
 from tests import clips as synthetic
 from tests.api.test_workflow import staff_member
 from tests.factories import Api, Citizen
+from tests.fakes.hls import QuietFiles, serving, write_playlist
 from workers import cctv as cctv_tasks
 
-FOOTAGE = Path(__file__).resolve().parents[3] / "shared" / "data" / "footage"
+FOOTAGE = synthetic.FOOTAGE_DIR
 # A camera at the Manggarai floodgate looking east; reports are put 40 m east of it (in view) unless said.
 CAMERA_AT = (-6.2087, 106.8500)
 IN_VIEW = (-6.2087, 106.85036)
@@ -129,6 +131,29 @@ async def collect_all(resources: Resources, report_id: str) -> None:
         await cctv_tasks.collect_evidence(str(evidence.id))
 
 
+async def collect_jobs(resources: Resources, evidence_id: uuid.UUID) -> list[tuple[str, datetime | None]]:
+    """The cctv.collect jobs of one evidence row: (status, scheduled_at)."""
+    async with resources.unit_of_work() as session:
+        rows = await session.execute(
+            text(
+                "SELECT status, scheduled_at FROM procrastinate_jobs"
+                " WHERE task_name = 'cctv.collect' AND args->>'evidence_id' = :id ORDER BY id"
+            ),
+            {"id": str(evidence_id)},
+        )
+        return [(str(status), scheduled) for status, scheduled in rows]
+
+
+async def collect_until_decided(resources: Resources, report_id: str) -> CctvEvidence:
+    """The report's one collection tried as often as the settings allow, as the worker's retries would."""
+    [evidence] = await evidence_of(resources, report_id)
+    for _ in range(resources.settings.cctv_max_attempts):
+        with contextlib.suppress(cctv_tasks.TryAgain):
+            await cctv_tasks.collect_evidence(str(evidence.id))
+    [after] = await evidence_of(resources, report_id)
+    return after
+
+
 async def test_a_report_near_a_camera_gets_its_clip_analysed_and_attached(
     api: Api, admin: Citizen, citizen: Citizen, resources: Resources, run_jobs: Callable[[], Awaitable[None]],
     tmp_path: Path, app: Starlette, monkeypatch: pytest.MonkeyPatch,
@@ -147,14 +172,7 @@ async def test_a_report_near_a_camera_gets_its_clip_analysed_and_attached(
     await run_jobs()
     [pending] = await evidence_of(resources, report["id"])
     assert pending.status == EvidenceStatus.PENDING
-    async with resources.unit_of_work() as session:
-        scheduled = await session.scalar(
-            text(
-                "SELECT scheduled_at FROM procrastinate_jobs"
-                " WHERE task_name = 'cctv.collect' AND args->>'evidence_id' = :id"
-            ),
-            {"id": str(pending.id)},
-        )
+    [(_, scheduled)] = await collect_jobs(resources, pending.id)
     assert scheduled == pending.window_end + timedelta(seconds=resources.settings.cctv_archive_grace_s)
     await collect_all(resources, report["id"])
 
@@ -295,12 +313,9 @@ async def test_a_stream_that_does_not_answer_ends_unavailable_after_bounded_trie
     [evidence] = await evidence_of(resources, report["id"])
 
     # when: the collection is tried as often as the settings allow (run_jobs may have made the first try)
-    for _ in range(resources.settings.cctv_max_attempts):
-        with contextlib.suppress(cctv_tasks.TryAgain):
-            await cctv_tasks.collect_evidence(str(evidence.id))
+    after = await collect_until_decided(resources, report["id"])
 
     # then: unavailable with the reason; a further run does nothing
-    [after] = await evidence_of(resources, report["id"])
     assert after.status == EvidenceStatus.UNAVAILABLE
     assert after.reason in {"cannot_open", "no_answer"}
     assert after.attempts == resources.settings.cctv_max_attempts
@@ -319,13 +334,9 @@ async def test_a_corrupt_archive_segment_makes_the_evidence_unavailable(
         await resources.storage.write(key, b"\x00garbage, not MPEG-TS" * 100, content_type="video/mp2t")
     report = (await api.create_report(citizen, category="flood", lat=IN_VIEW[0], lon=IN_VIEW[1]))["report"]
     await run_jobs()
-    [evidence] = await evidence_of(resources, report["id"])
 
-    for _ in range(resources.settings.cctv_max_attempts):
-        with contextlib.suppress(cctv_tasks.TryAgain):
-            await cctv_tasks.collect_evidence(str(evidence.id))
+    after = await collect_until_decided(resources, report["id"])
 
-    [after] = await evidence_of(resources, report["id"])
     assert after.status == EvidenceStatus.UNAVAILABLE
     assert after.reason == "corrupt_segment"
 
@@ -420,3 +431,59 @@ async def test_the_geojson_import_checks_every_camera_before_storing_any(resourc
     async with resources.unit_of_work() as session:
         found = set((await session.scalars(select(Camera.code).where(Camera.code.like(f"%-{tag}")))).all())
     assert found == {f"a-{tag}", f"b-{tag}"}
+
+
+async def test_a_live_camera_is_recorded_forward_and_analysed(
+    api: Api, admin: Citizen, citizen: Citizen, resources: Resources, run_jobs: Callable[[], Awaitable[None]],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    # given: a road camera whose stream is an HLS playlist served here (30 s of video in 10 s segments)
+    folder = tmp_path / "hls"
+    segments = clips.write_segments(pacing_rect_clip(tmp_path / "live.mp4", 30.0), folder, start=datetime.now(UTC))
+    write_playlist(folder / "live.m3u8", segments)
+    with serving(functools.partial(QuietFiles, directory=str(folder))) as base:
+        code = f"jalan-hidup-{uuid.uuid4().hex[:6]}"
+        await save_camera(api, admin, code, kind="ROAD", sourceKind="STREAM", source=f"{base}/live.m3u8")
+        await isolate(resources, {code})
+
+        # when: a traffic report in its view; its collection runs at once, not after a window
+        report = (await api.create_report(citizen, category="traffic", lat=IN_VIEW[0], lon=IN_VIEW[1]))["report"]
+        await run_jobs()
+        after = await collect_until_decided(resources, report["id"])
+
+    # then
+    assert after.status == EvidenceStatus.READY, after.reason
+    assert after.summary is not None
+    assert after.summary["motion_ratio"] > 0.5
+    recorded = (after.window_end - after.window_start).total_seconds()
+    assert recorded == pytest.approx(resources.settings.cctv_stream_record_s, abs=1.0)
+
+
+async def test_evidence_left_pending_by_a_killed_worker_is_collected_again(
+    api: Api, admin: Citizen, citizen: Citizen, resources: Resources, run_jobs: Callable[[], Awaitable[None]]
+) -> None:
+    # given: evidence whose worker died mid-collection: PENDING, one attempt counted, its job gone
+    code = f"mati-{uuid.uuid4().hex[:6]}"
+    await save_camera(api, admin, code)
+    await isolate(resources, {code})
+    report = (await api.create_report(citizen, category="flood", lat=IN_VIEW[0], lon=IN_VIEW[1]))["report"]
+    await run_jobs()
+    [evidence] = await evidence_of(resources, report["id"])
+    async with resources.unit_of_work() as session:
+        await session.execute(
+            text("DELETE FROM procrastinate_jobs WHERE task_name = 'cctv.collect' AND args->>'evidence_id' = :id"),
+            {"id": str(evidence.id)},
+        )
+        await session.execute(
+            update(CctvEvidence)
+            .where(CctvEvidence.id == evidence.id)
+            .values(attempts=1, updated_at=datetime.now(UTC) - timedelta(minutes=30))
+        )
+
+    # when: the sweep runs
+    assert await cctv_tasks.sweep_cctv(timestamp=0) >= 1
+
+    # then: a collection job waits for it again, and a second sweep does not pile up another
+    assert [status for status, _ in await collect_jobs(resources, evidence.id)] == ["todo"]
+    await cctv_tasks.sweep_cctv(timestamp=0)
+    assert len(await collect_jobs(resources, evidence.id)) == 1

@@ -9,16 +9,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
-import math
 import os
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import cv2
@@ -37,6 +35,7 @@ from domain.adapters.storage import ObjectMissingError, S3Storage
 from domain.cctv_archive import SEGMENT_CONTENT_TYPE, covering, gaps, parse_segment_keys, segment_key, segment_name
 from domain.settings import Settings
 from tests import clips
+from tests.fakes.hls import QuietFiles, serving, write_playlist
 
 WIDTH, HEIGHT = 160, 120
 FPS = 10.0
@@ -267,36 +266,6 @@ async def test_a_window_is_cut_from_the_stored_archive_and_a_lost_segment_is_a_g
 
 
 # --- live streams --------------------------------------------------------------------------------------------
-
-
-class QuietFiles(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextmanager
-def serving(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-def write_playlist(path: Path, segments: list[Segment], *, ended: bool = True) -> None:
-    """An HLS playlist of the segments, which sit next to it: VOD, or a live one that is never updated."""
-    seconds = [(s.end - s.start).total_seconds() for s in segments]
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{math.ceil(max(seconds))}"]
-    for segment, length in zip(segments, seconds, strict=True):
-        lines += [f"#EXTINF:{length:.3f},", segment.path.name]
-    if ended:
-        lines.append("#EXT-X-ENDLIST")
-    path.write_text("\n".join(lines) + "\n")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """domain.adapters.video on real files: synthetic mp4v clips made here, and the shared pedestrian footage.
 
-No services are needed. The footage in /work/shared/data/footage is read in place, never copied into the
+No services are needed. The shared footage (tests/clips.py FOOTAGE_DIR) is read in place, never copied into the
 project (its licence is unknown); the tests that need it are skipped when it is absent.
 """
 
@@ -30,7 +30,7 @@ from domain.adapters.video import (
 from domain.cctv_rules import AlertKind, AlertRules, CameraHealth, evaluate_alerts
 from tests import clips
 
-VTEST = Path("/work/shared/data/footage/vtest.avi")
+VTEST = clips.FOOTAGE_DIR / "vtest.avi"
 needs_vtest = pytest.mark.skipif(
     not VTEST.is_file(), reason=f"{VTEST} is missing: the pedestrian footage is local-only and never committed"
 )
@@ -358,3 +358,19 @@ def test_blur_faces_runs_on_a_real_frame() -> None:
     assert faces >= 0
     if faces == 0:
         assert np.array_equal(blurred, frame)
+
+
+def test_the_head_of_every_person_is_pixelated_and_nothing_else() -> None:
+    image = clips.with_noise(clips.textured_background(), np.random.default_rng(3), sigma=20.0)
+    walker = video.Detection("person", 0.9, Box(100, 40, 40, 120))
+    car = video.Detection("car", 0.9, Box(200, 150, 80, 50))
+
+    out = video.pixelate_heads(image, [walker, car], AnalysisSettings())
+
+    head = Box(100, 40, 40, 30).grown(0.1, image.shape[1], image.shape[0])
+    inside = (slice(head.y, head.y + head.h), slice(head.x, head.x + head.w))
+    outside = np.ones(image.shape[:2], bool)
+    outside[inside] = False
+    assert np.array_equal(out[outside], image[outside])  # the body and the car untouched
+    assert len(np.unique(out[inside].reshape(-1, 3), axis=0)) <= 25
+    assert np.array_equal(video.pixelate_heads(image, [walker], AnalysisSettings(head_share=0)), image)
