@@ -487,3 +487,25 @@ async def test_evidence_left_pending_by_a_killed_worker_is_collected_again(
     assert [status for status, _ in await collect_jobs(resources, evidence.id)] == ["todo"]
     await cctv_tasks.sweep_cctv(timestamp=0)
     assert len(await collect_jobs(resources, evidence.id)) == 1
+
+
+async def test_simulate_turns_a_video_into_the_camera_archive(
+    api: Api, admin: Citizen, resources: Resources, tmp_path: Path
+) -> None:
+    code = f"simulasi-{uuid.uuid4().hex[:6]}"
+    await save_camera(api, admin, code)
+    live = f"langsung-{uuid.uuid4().hex[:6]}"
+    await save_camera(api, admin, live, sourceKind="STREAM", source="rtsp://10.0.0.9/stream1")
+    start = datetime(2026, 12, 1, 7, 59, 55, tzinfo=UTC)
+    video = pacing_rect_clip(tmp_path / "demo.mp4", 25.0)
+
+    assert await cctv_cli.simulate(code, video, start) == 0
+    assert await cctv_cli.simulate(live, video, start) == 1  # a live camera has no archive
+    assert await cctv_cli.simulate("no-such-camera", video, start) == 1
+
+    keys = await resources.storage.list_keys(f"cctv/{code}/")
+    assert keys == [
+        f"cctv/{code}/2026/12/01/07/20261201T075955Z.ts",
+        f"cctv/{code}/2026/12/01/08/20261201T080005Z.ts",
+        f"cctv/{code}/2026/12/01/08/20261201T080015Z.ts",
+    ]
