@@ -334,10 +334,13 @@ class Gathered:
     snapshot_key: str
     summary: dict[str, Any]
     alert_inputs: cctv_rules.AlertInputs
-    partial: bool
     window_start: datetime
     window_end: datetime
-    missing: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # the parts of the window no archive segment covers
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.missing)
 
 
 async def start_attempt(session: AsyncSession, *, evidence_id: uuid.UUID) -> Attempt | None:
@@ -367,9 +370,8 @@ async def start_attempt(session: AsyncSession, *, evidence_id: uuid.UUID) -> Att
 
 
 async def record_evidence(
-    session: AsyncSession, settings: Settings, *, evidence_id: uuid.UUID, gathered: Gathered, jobs: JobBuffer,
-    now: datetime,
-) -> list[CctvAlert]:  # fmt: skip
+    session: AsyncSession, *, evidence_id: uuid.UUID, gathered: Gathered, jobs: JobBuffer, now: datetime
+) -> list[CctvAlert]:
     """READY with the clip, snapshot and summary; the alerts the camera's rules call for, with notifications."""
     evidence = await session.get(CctvEvidence, evidence_id, with_for_update=True)
     if evidence is None or evidence.status != EvidenceStatus.PENDING:

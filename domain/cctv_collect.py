@@ -61,7 +61,6 @@ async def gather(storage: ObjectStorage, settings: Settings, attempt: Attempt, *
         f"{base}/snapshot.jpg",
         summary,
         analysis.summary.alert_inputs(),
-        bool(missing),
         window[0],
         window[1],
         missing,

@@ -57,9 +57,7 @@ async def collect_evidence(evidence_id: str) -> str | None:
         return failure.reason
     jobs = JobBuffer()
     async with res.unit_of_work() as session:
-        await cctv.record_evidence(
-            session, res.settings, evidence_id=key, gathered=gathered, jobs=jobs, now=datetime.now(UTC)
-        )
+        await cctv.record_evidence(session, evidence_id=key, gathered=gathered, jobs=jobs, now=datetime.now(UTC))
         await defer_in_transaction(session, jobs.drain())
     return "READY"
 
