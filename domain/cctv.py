@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from geoalchemy2 import Geography
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
-from sqlalchemy import cast, func, select, text, update
+from sqlalchemy import cast, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -209,10 +209,8 @@ async def rules_for(session: AsyncSession, camera: Camera) -> cctv_rules.AlertRu
 
 def _as_rule_camera(camera: Camera) -> cctv_rules.Camera:
     point = to_shape(camera.location)
-    return cctv_rules.Camera(
-        str(camera.id), cctv_rules.LonLat(point.x, point.y), camera.kind, camera.heading_deg, camera.fov_deg,
-        camera.range_m,
-    )  # fmt: skip
+    location = cctv_rules.LonLat(point.x, point.y)
+    return cctv_rules.Camera(str(camera.id), location, camera.kind, camera.heading_deg, camera.fov_deg, camera.range_m)
 
 
 def _window(settings: Settings, camera: Camera, report_time: datetime, now: datetime) -> tuple[datetime, datetime]:
@@ -378,7 +376,7 @@ async def record_evidence(
         return []
     evidence.status, evidence.reason = EvidenceStatus.READY, "partial" if gathered.partial else None
     evidence.clip_key, evidence.snapshot_key = gathered.clip_key, gathered.snapshot_key
-    evidence.summary, evidence.partial = gathered.summary, gathered.partial
+    evidence.summary = gathered.summary
     evidence.window_start, evidence.window_end = gathered.window_start, gathered.window_end
     camera = await session.get_one(Camera, evidence.camera_id)
     report = await session.get_one(Report, evidence.report_id)
@@ -443,5 +441,5 @@ async def touch_pending(session: AsyncSession, evidence_ids: list[uuid.UUID]) ->
     """Marks re-deferred evidence as seen, so the next sweep does not defer it again at once."""
     if evidence_ids:
         await session.execute(
-            update(CctvEvidence).where(CctvEvidence.id.in_(evidence_ids)).values(updated_at=text("now()"))
+            update(CctvEvidence).where(CctvEvidence.id.in_(evidence_ids)).values(updated_at=func.now())
         )

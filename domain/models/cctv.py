@@ -90,14 +90,15 @@ class CctvEvidence(Base):
     rank: Mapped[int] = mapped_column(SmallInteger, comment="1 = the best placed camera for this report")
     distance_m: Mapped[float] = mapped_column(Float)
     status: Mapped[EvidenceStatus] = mapped_column(text_enum(EvidenceStatus, "evidence_status"))
-    reason: Mapped[str | None] = mapped_column(String(64), comment="why UNAVAILABLE, or what is missing")
+    reason: Mapped[str | None] = mapped_column(
+        String(64), comment="why UNAVAILABLE; 'partial' when READY with parts of the window missing (see summary)"
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     clip_key: Mapped[str | None] = mapped_column(String(500))
     snapshot_key: Mapped[str | None] = mapped_column(String(500), comment="JPEG, boxes drawn, faces blurred")
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    partial: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
