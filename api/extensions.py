@@ -7,11 +7,24 @@ import logging
 from collections.abc import Iterator
 from functools import lru_cache
 
-from graphql import DocumentNode, GraphQLError, parse
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    parse,
+)
 from strawberry.extensions import SchemaExtension
 
 from api.context import Context
 from api.errors import ErrorCode, present
+from domain.models import Role
 
 log = logging.getLogger("api.operation")
 
@@ -62,3 +75,62 @@ class CachedParse(SchemaExtension):
             with contextlib.suppress(GraphQLError):
                 context.graphql_document = _parse(context.query)
         yield
+
+
+# What an auditor may run: their own session and inbox, and asking for an export of the figures.
+AUDITOR_MUTATIONS = frozenset(
+    {
+        "logIn",
+        "refreshToken",
+        "logOut",
+        "registerDevice",
+        "unregisterDevice",
+        "markNotificationsRead",
+        "requestPerformanceExport",
+    }
+)
+
+
+class ReadOnlyAuditors(SchemaExtension):
+    """Auditors read everything and change nothing: one of their mutations runs only when every root field is
+    on AUDITOR_MUTATIONS, so a mutation added later is refused to them until someone decides otherwise."""
+
+    def on_execute(self) -> Iterator[None]:
+        execution = self.execution_context
+        context = execution.context
+        viewer = context.viewer if isinstance(context, Context) else None
+        document = execution.graphql_document
+        if viewer is not None and viewer.role == Role.AUDITOR and document is not None:
+            refused = sorted(_mutation_fields(document, execution.operation_name) - AUDITOR_MUTATIONS)
+            if refused:
+                execution.result = ExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(
+                            "Auditors can read everything but change nothing.",
+                            extensions={"code": ErrorCode.FORBIDDEN.value, "fields": refused},
+                        )
+                    ],
+                )
+        yield
+
+
+def _mutation_fields(document: DocumentNode, operation_name: str | None) -> set[str]:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
+    if len(chosen) != 1 or chosen[0].operation != OperationType.MUTATION:
+        return set()
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    names: set[str] = set()
+
+    def walk(selections: SelectionSetNode, seen: frozenset[str]) -> None:
+        for node in selections.selections:
+            if isinstance(node, FieldNode):
+                names.add(node.name.value)
+            elif isinstance(node, InlineFragmentNode):
+                walk(node.selection_set, seen)
+            elif isinstance(node, FragmentSpreadNode) and node.name.value in fragments and node.name.value not in seen:
+                walk(fragments[node.name.value].selection_set, seen | {node.name.value})
+
+    walk(chosen[0].selection_set, frozenset())
+    return names

@@ -15,10 +15,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from api.extensions import CachedParse, OperationBoundary
+from api.extensions import CachedParse, OperationBoundary, ReadOnlyAuditors
 from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.cctv import CctvMutations, CctvQueries, CctvSubscriptions
 from api.resolvers.notifications import NotificationMutations, NotificationQueries
+from api.resolvers.performance import PerformanceMutations, PerformanceQueries
 from api.resolvers.photos import PhotoMutations
 from api.resolvers.public_map import PublicMapQueries, PublicMapSubscriptions
 from api.resolvers.reports import ReportMutations, ReportQueries
@@ -36,6 +37,7 @@ Query = merge_types(
         RoutingQueries,
         PublicMapQueries,
         CctvQueries,
+        PerformanceQueries,
     ),
 )
 Subscription = merge_types("Subscription", (PublicMapSubscriptions, CctvSubscriptions))
@@ -49,6 +51,7 @@ Mutation = merge_types(
         NotificationMutations,
         RoutingMutations,
         CctvMutations,
+        PerformanceMutations,
     ),
 )
 
@@ -75,6 +78,7 @@ def build_schema(settings: Settings) -> Schema:
             lambda: AddValidationRules(rules),
             lambda: ValidationCache(maxsize=512),
             OperationBoundary,
+            ReadOnlyAuditors,
         ],
         config=StrawberryConfig(disable_field_suggestions=not settings.graphql_field_suggestions),
     )

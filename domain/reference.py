@@ -63,6 +63,10 @@ class ReferenceData:
             if u.agency_code is not None and u.kind in (UnitKind.AGENCY, UnitKind.EXTERNAL)
         }
 
+    def units_of_kind(self, kind: UnitKind) -> list[Unit]:
+        """Every unit of a kind, in code order."""
+        return sorted((u for u in self.units.values() if u.kind == kind), key=lambda u: u.code)
+
     def office(self, kind: UnitKind, area_id: int) -> Unit:
         """The kelurahan, kecamatan or kota office of an area (`kind` says which level `area_id` is)."""
         return self._offices[(kind, area_id)]

@@ -163,7 +163,14 @@ async def create_report(
         now=now,
     )
     first = ReportStatusChange(
-        id=history_id, report_id=report.id, to_status=ReportStatus.WAITING, actor_id=reporter_id, at=now
+        id=history_id,
+        report_id=report.id,
+        to_status=ReportStatus.WAITING,
+        actor_id=reporter_id,
+        at=now,
+        to_unit_id=report.unit_id,
+        response_due_at=report.response_due_at,
+        completion_due_at=report.completion_due_at,
     )
     return FiledReport(report, created=True, photos=photos, history=[first])
 
@@ -233,12 +240,16 @@ async def _insert(session: AsyncSession, report: Report, photos: list[Photo], *,
     history = (
         insert(ReportStatusChange)
         .from_select(
-            ["report_id", "to_status", "actor_id", "at"],
+            ["report_id", "to_status", "actor_id", "at", "to_unit_id", "response_due_at", "completion_due_at"],
             select(
                 new.c.id,
                 literal(ReportStatus.WAITING, ReportStatusChange.to_status.type),
                 literal(actor_id, ReportStatusChange.actor_id.type),
                 literal(report.created_at, ReportStatusChange.at.type),
+                # The unit's case (migration 0009) starts here, with the report's own deadlines.
+                literal(report.unit_id, ReportStatusChange.to_unit_id.type),
+                literal(report.response_due_at, ReportStatusChange.response_due_at.type),
+                literal(report.completion_due_at, ReportStatusChange.completion_due_at.type),
             ),
         )
         .returning(ReportStatusChange.id)

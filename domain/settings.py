@@ -82,6 +82,9 @@ class Settings(BaseSettings):
 
     jakarta_data_dir: Path = PROJECT_ROOT / "data" / "jakarta"
 
+    ranking_min_reports: int = Field(10, description="assessed reports a unit needs in a period to be ranked")
+    export_url_ttl_s: int = Field(300, description="lifetime of an export's presigned download URL")
+
     cctv_before_s: float = Field(30.0, description="seconds of archive video before the report time")
     cctv_after_s: float = Field(30.0, description="seconds of archive video after the report time")
     cctv_segment_s: float = Field(10.0, description="length of the archive segments (jsc cctv simulate writes these)")

@@ -136,10 +136,14 @@ def calendar_for(settings: Settings) -> sla.WorkingCalendar:
     return sla.load_calendar(settings.jakarta_data_dir / sla.HOLIDAYS_FILE)
 
 
+def unit_deadlines(category: Category, calendar: sla.WorkingCalendar, received_at: datetime) -> sla.Deadlines:
+    """A unit's deadlines for a report it received at ``received_at``: its category's SLA, counted from then."""
+    return sla.deadlines(calendar, received_at, sla.SlaTarget(category.response_hours, category.completion_hours))
+
+
 def start_clock(report: Report, category: Category, calendar: sla.WorkingCalendar) -> None:
     """Sets a new report's deadlines from its category's SLA."""
-    target = sla.SlaTarget(category.response_hours, category.completion_hours)
-    due = sla.deadlines(calendar, report.created_at, target)
+    due = unit_deadlines(category, calendar, report.created_at)
     report.response_due_at, report.completion_due_at = due.respond_by, due.complete_by
     report.due_at = due.respond_by
 
@@ -305,6 +309,7 @@ async def attach_after_photos(
 async def dispose(
     session: AsyncSession,
     reference: ReferenceData,
+    calendar: sla.WorkingCalendar,
     *,
     actor: Actor,
     report_id: uuid.UUID,
@@ -315,7 +320,10 @@ async def dispose(
     now: datetime,
 ) -> Report:
     """Passes the report to another unit: an agency (external bodies too), or another kelurahan when the
-    point was wrong, in which case the report moves to that kelurahan's area."""
+    point was wrong, in which case the report moves to that kelurahan's area.
+
+    The receiving unit is measured against its own deadlines, counted from now (domain/performance.py); the
+    report's deadlines, which the reporter was promised, stay as they are."""
     report = await load_for_update(session, report_id)
     _authorize(actor, report, reference)
     check_note(public_note, "publicNote")
@@ -330,6 +338,8 @@ async def dispose(
     if target.id == report.unit_id:
         raise DomainError("SAME_UNIT", "The report is already with that unit.", field="toUnit")
     from_unit = report.unit_id
+    category = reference.categories[report.category_id]
+    due = unit_deadlines(category, calendar, now)
     session.add(
         _history(
             report,
@@ -340,6 +350,8 @@ async def dispose(
             to_unit_id=target.id,
             public_note=clean(public_note),
             internal_note=clean(internal_note),
+            response_due_at=due.respond_by,
+            completion_due_at=due.complete_by,
         )
     )
     if target.kind == UnitKind.KELURAHAN and target.kelurahan_id is not None:
@@ -354,7 +366,6 @@ async def dispose(
     report.status = S.DISPOSITION
     report.updated_at = now
     _responded(report, now)
-    category = reference.categories[report.category_id]
     await notifications.notify_unit(
         session,
         target.id,
@@ -459,6 +470,45 @@ async def reopen(
         jobs=jobs,
         now=now,
     )
+    await session.flush()
+    return report
+
+
+RATING_MIN, RATING_MAX = 1, 5
+
+
+async def rate(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    report_id: uuid.UUID,
+    rating: int,
+    comment: str | None,
+    now: datetime,
+) -> Report:
+    """The reporter rates the completed work, once per completion (a reopened and again completed report can
+    be rated again). The rating counts for the unit that completed it."""
+    report = await load_for_update(session, report_id)
+    if report.reporter_id != actor.user_id:
+        raise DomainError("FORBIDDEN", "Only the reporter can rate a report.", field="reportId")
+    if report.status != S.COMPLETED:
+        raise DomainError("INVALID_TRANSITION", "Only a completed report can be rated.", field="reportId")
+    if not RATING_MIN <= rating <= RATING_MAX:
+        raise DomainError("INVALID_RATING", f"A rating is {RATING_MIN} to {RATING_MAX}.", field="rating")
+    check_note(comment, "comment")
+    last = await session.scalar(
+        select(ReportStatusChange.kind)
+        .where(
+            ReportStatusChange.report_id == report.id,
+            (ReportStatusChange.kind == HistoryKind.RATING) | (ReportStatusChange.to_status == S.COMPLETED),
+        )
+        .order_by(ReportStatusChange.id.desc())
+        .limit(1)
+    )
+    if last == HistoryKind.RATING:
+        raise DomainError("ALREADY_RATED", "You rated this work already.", field="reportId")
+    session.add(_history(report, actor, now, kind=HistoryKind.RATING, rating=rating, public_note=clean(comment)))
+    report.updated_at = now
     await session.flush()
     return report
 

@@ -37,7 +37,7 @@ QUEUES = {
 def create_queue_app(settings: Settings) -> procrastinate.App:
     connector = procrastinate.PsycopgConnector(conninfo=psycopg_dsn(settings.database_url), min_size=1, max_size=4)
     return procrastinate.App(
-        connector=connector, import_paths=["workers.tasks", "workers.notifications", "workers.cctv"]
+        connector=connector, import_paths=["workers.tasks", "workers.notifications", "workers.cctv", "workers.exports"]
     )
 
 

@@ -51,6 +51,8 @@ class ReportActionErrorCode(enum.Enum):
     PHOTO_NOT_AN_IMAGE = "PHOTO_NOT_AN_IMAGE"
     PHOTO_TOO_LARGE = "PHOTO_TOO_LARGE"
     INVALID_SIZE = "INVALID_SIZE"
+    INVALID_RATING = "INVALID_RATING"
+    ALREADY_RATED = "ALREADY_RATED"
 
 
 @strawberry.type(description="A problem with an action on a report.")
@@ -320,6 +322,7 @@ class WorkflowMutations:
             return await workflow.dispose(
                 session,
                 reference,
+                workflow.calendar_for(context.settings),
                 actor=actor,
                 report_id=_report_id(input.report_id),
                 to_unit_id=target.id if target else -1,
@@ -370,6 +373,21 @@ class WorkflowMutations:
                 reason=reason,
                 jobs=context.jobs,
                 now=now(),
+            )
+
+        return await _act(info, work)
+
+    @strawberry.mutation(description="The reporter rates the completed work, 1 (poor) to 5 (good).")
+    async def rate_report(
+        self,
+        info: Info,
+        report_id: Annotated[strawberry.ID, strawberry.argument(description="Your completed report.")],
+        rating: Annotated[int, strawberry.argument(description="1 to 5.")],
+        comment: Annotated[str | None, strawberry.argument(description="Shown with the rating.")] = None,
+    ) -> ReportActionPayload:
+        async def work(session: AsyncSession, actor: workflow.Actor, _: ReferenceData) -> models.Report:
+            return await workflow.rate(
+                session, actor=actor, report_id=_report_id(report_id), rating=rating, comment=comment, now=now()
             )
 
         return await _act(info, work)

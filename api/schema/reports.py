@@ -39,7 +39,7 @@ class PublicPerson:
 HistoryKindEnum = strawberry.enum(
     models.HistoryKind,
     name="HistoryKind",
-    description="What a history row records: a status change, an assignment, an escalation, a re-routing.",
+    description="What a history row records: a status change, an assignment, an escalation, a re-routing, a rating.",
 )
 
 
@@ -56,6 +56,7 @@ class StatusChange:
     public_note: str | None = strawberry.field(description="Note shown to the reporter and the public.")
     internal_note: str | None = strawberry.field(description="Note between officers; null unless you are staff.")
     escalation_level: int | None = strawberry.field(description="For escalations: 1 camat, 2 walikota office.")
+    rating: int | None = strawberry.field(description="For ratings: the reporter's 1 to 5 (the note is the comment).")
     from_unit_id: strawberry.Private[int | None]
     to_unit_id: strawberry.Private[int | None]
     actor_id: strawberry.Private[uuid.UUID | None]
@@ -88,6 +89,7 @@ class StatusChange:
             public_note=m.public_note,
             internal_note=m.internal_note if staff else None,
             escalation_level=m.escalation_level,
+            rating=m.rating,
             from_unit_id=m.from_unit_id,
             to_unit_id=m.to_unit_id,
             actor_id=m.actor_id,

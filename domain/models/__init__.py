@@ -9,8 +9,11 @@ from domain.models.enums import (
     AlertKind,
     CameraKind,
     CameraSource,
+    CaseArrival,
+    CaseEnding,
     DevicePlatform,
     EvidenceStatus,
+    ExportStatus,
     HistoryKind,
     PhotoKind,
     PhotoStatus,
@@ -22,6 +25,7 @@ from domain.models.enums import (
 )
 from domain.models.geo import Kecamatan, Kelurahan, Kota
 from domain.models.notifications import Device, Notification
+from domain.models.performance import Export, ReportCase
 from domain.models.reports import Photo, Report, ReportCell, ReportFollower, ReportStatusChange
 
 __all__ = [
@@ -33,12 +37,16 @@ __all__ = [
     "Camera",
     "CameraKind",
     "CameraSource",
+    "CaseArrival",
+    "CaseEnding",
     "Category",
     "CctvAlert",
     "CctvEvidence",
     "Device",
     "DevicePlatform",
     "EvidenceStatus",
+    "Export",
+    "ExportStatus",
     "HistoryKind",
     "Kecamatan",
     "Kelurahan",
@@ -50,6 +58,7 @@ __all__ = [
     "PushStatus",
     "RefreshToken",
     "Report",
+    "ReportCase",
     "ReportCell",
     "ReportFollower",
     "ReportStatus",

@@ -56,6 +56,7 @@ class HistoryKind(enum.StrEnum):
     ASSIGNMENT = "ASSIGNMENT"  # an officer of the unit took the report, or was given it
     ESCALATION = "ESCALATION"  # a missed deadline raised the report to the camat or the walikota office
     REROUTE = "REROUTE"  # an admin sent the report to another unit outside the status machine
+    RATING = "RATING"  # the reporter rated the completed work (1 to 5)
 
 
 class PhotoKind(enum.StrEnum):
@@ -111,3 +112,27 @@ class AlertKind(enum.StrEnum):
     CROWD = "CROWD"  # more people than the camera's limit
     CONGESTION = "CONGESTION"  # the congestion index above the limit
     NO_STOPPING = "NO_STOPPING"  # a vehicle stopped in the no-stopping zone for longer than allowed
+
+
+class CaseArrival(enum.StrEnum):
+    """How a unit came to hold a report (a case: one unit's spell with one report)."""
+
+    FILED = "FILED"  # routed to it when the report was filed
+    DISPOSED = "DISPOSED"  # passed to it by another unit (disposisi)
+    REROUTED = "REROUTED"  # sent to it by an admin
+
+
+class CaseEnding(enum.StrEnum):
+    """How a case ended; NULL while the unit still holds the report (a reopening makes it NULL again)."""
+
+    COMPLETED = "COMPLETED"
+    REJECTED = "REJECTED"
+    DUPLICATE = "DUPLICATE"
+    PASSED_ON = "PASSED_ON"  # the unit passed it to another unit: outside its remit
+    REROUTED = "REROUTED"  # an admin moved it away: it was never the unit's to handle
+
+
+class ExportStatus(enum.StrEnum):
+    PENDING = "PENDING"  # waiting for (or being made by) its job
+    READY = "READY"  # the file is in object storage
+    FAILED = "FAILED"  # the job gave up; error says why

@@ -6,6 +6,7 @@ from datetime import datetime
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -101,6 +102,7 @@ class ReportStatusChange(Base):
     """
 
     __tablename__ = "report_status_changes"
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
@@ -117,6 +119,11 @@ class ReportStatusChange(Base):
     to_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     escalation_level: Mapped[int | None] = mapped_column(SmallInteger)
+    # On the rows that give a unit the report (filing, disposition, re-routing): that unit's own deadlines,
+    # counted in working time from the moment it received the report (migration 0009).
+    response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completion_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rating: Mapped[int | None] = mapped_column(SmallInteger, comment="RATING rows: 1 to 5")
 
 
 class Photo(TimestampMixin, Base):

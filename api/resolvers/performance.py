@@ -1,0 +1,199 @@
+"""The auditors' queries: figures per unit, the leaderboard, a unit's time series, and CSV exports.
+
+Staff only (officers, auditors, admins): the figures say how government offices work, not who reported what.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types import Info
+
+from api.context import Context
+from api.errors import ClientError, ErrorCode
+from api.resolvers.common import now
+from api.schema.catalogue import Unit
+from api.schema.performance import (
+    Export,
+    Leaderboard,
+    LeaderboardEntry,
+    PerformanceLevel,
+    TimeIntervalEnum,
+    TimeSeriesPoint,
+    UnitFigures,
+    UnitPerformance,
+    UnitTimeSeries,
+)
+from domain import exports, performance
+from domain.errors import DomainError
+from domain.models import Export as ExportModel
+from domain.models import Role, UnitKind
+from domain.reference import ReferenceData
+
+Since = Annotated[date, strawberry.argument(description="First day, Jakarta time.")]
+Until = Annotated[date, strawberry.argument(description="Last day, included (a period is at most 3 years).")]
+CategoryArg = Annotated[str | None, strawberry.argument(description="Only reports of this category code.")]
+
+
+def _require_staff(context: Context) -> None:
+    context.require_viewer()
+    if not context.viewer_is_staff():
+        raise ClientError(ErrorCode.FORBIDDEN, "Performance figures are for staff.")
+
+
+def _bad_input(exc: DomainError) -> ClientError:
+    return ClientError(ErrorCode.BAD_USER_INPUT, exc.message, field=exc.field, reason=exc.code)
+
+
+def _period(since: date, until: date) -> performance.Period:
+    try:
+        return performance.check_period(since, until)
+    except DomainError as exc:
+        raise _bad_input(exc) from exc
+
+
+def _category_id(reference: ReferenceData, code: str | None) -> int | None:
+    if code is None:
+        return None
+    category = reference.category_codes.get(code)
+    if category is None:
+        raise ClientError(
+            ErrorCode.BAD_USER_INPUT, f"No category {code!r}.", field="category", reason="UNKNOWN_CATEGORY"
+        )
+    return category.id
+
+
+async def _standings(
+    context: Context, level: PerformanceLevel, period: performance.Period, category: str | None
+) -> list[performance.Standing]:
+    reference = await context.resources.reference.get()
+    category_id = _category_id(reference, category)
+    units = reference.units_of_kind(UnitKind(level.value))
+
+    async def run(session: AsyncSession) -> dict[int, performance.Figures]:
+        return await performance.figures_by_unit(session, units, period, category_id=category_id, now=now())
+
+    figures = await context.db(run)
+    return performance.rank(((u, figures[u.id]) for u in units), min_reports=context.settings.ranking_min_reports)
+
+
+@strawberry.type
+class PerformanceQueries:
+    @strawberry.field(description="Every unit of a level with its figures over a period, in code order (staff only).")
+    async def unit_performance(
+        self, info: Info, level: PerformanceLevel, since: Since, until: Until, category: CategoryArg = None
+    ) -> list[UnitPerformance]:
+        context: Context = info.context
+        _require_staff(context)
+        standings = await _standings(context, level, _period(since, until), category)
+        standings.sort(key=lambda s: s.unit.code)
+        return [
+            UnitPerformance(
+                unit=Unit.from_model(s.unit),
+                figures=UnitFigures.from_domain(s.figures),
+                ranked=s.figures.assessed >= context.settings.ranking_min_reports,
+            )
+            for s in standings
+        ]
+
+    @strawberry.field(description="The units of a level ranked by score, with each part of the score (staff only).")
+    async def leaderboard(
+        self, info: Info, level: PerformanceLevel, since: Since, until: Until, category: CategoryArg = None
+    ) -> Leaderboard:
+        context: Context = info.context
+        _require_staff(context)
+        period = _period(since, until)
+        standings = await _standings(context, level, period, category)
+        return Leaderboard(
+            level=level,
+            since=period.since,
+            until=period.until,
+            min_reports=context.settings.ranking_min_reports,
+            entries=[LeaderboardEntry.from_domain(s) for s in standings],
+        )
+
+    @strawberry.field(description="One unit's figures per day, week or month over a period (staff only).")
+    async def unit_time_series(
+        self,
+        info: Info,
+        unit_id: Annotated[strawberry.ID, strawberry.argument(description="Unit id (Unit.id).")],
+        interval: TimeIntervalEnum,  # type: ignore[valid-type]
+        since: Since,
+        until: Until,
+        category: CategoryArg = None,
+    ) -> UnitTimeSeries:
+        context: Context = info.context
+        _require_staff(context)
+        period = _period(since, until)
+        reference = await context.resources.reference.get()
+        unit = reference.units.get(int(unit_id)) if str(unit_id).isdigit() else None
+        if unit is None:
+            raise ClientError(ErrorCode.NOT_FOUND, "No such unit.", field="unitId")
+        category_id = _category_id(reference, category)
+
+        async def run(session: AsyncSession) -> list[performance.Bucket]:
+            return await performance.time_series(
+                session, unit.id, period, performance.Interval(interval), category_id=category_id, now=now()
+            )
+
+        try:
+            buckets = await context.db(run)
+        except DomainError as exc:
+            raise _bad_input(exc) from exc
+        return UnitTimeSeries(
+            unit=Unit.from_model(unit),
+            interval=interval,
+            points=[TimeSeriesPoint(start=b.start, figures=UnitFigures.from_domain(b.figures)) for b in buckets],
+        )
+
+    @strawberry.field(description="One of your exports (admins see everyone's); null if there is none.")
+    async def performance_export(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Export id.")]
+    ) -> Export | None:
+        context: Context = info.context
+        _require_staff(context)
+        viewer = context.require_viewer()
+        try:
+            export_id = uuid.UUID(str(id))
+        except ValueError:
+            return None
+
+        async def run(session: AsyncSession) -> ExportModel | None:
+            return await session.get(ExportModel, export_id)
+
+        found = await context.db(run)
+        try:
+            mine = exports.check_owner(found, user_id=viewer.user_id, admin=viewer.role == Role.ADMIN)
+        except DomainError:
+            return None
+        return Export.from_model(mine)
+
+
+@strawberry.type
+class PerformanceMutations:
+    @strawberry.mutation(
+        description=(
+            "Ask for a CSV of a leaderboard (every figure of every unit of the level); a job makes it. "
+            "Poll performanceExport(id) for its url (staff only; auditors may)."
+        )
+    )
+    async def request_performance_export(
+        self, info: Info, level: PerformanceLevel, since: Since, until: Until, category: CategoryArg = None
+    ) -> Export:
+        context: Context = info.context
+        _require_staff(context)
+        viewer = context.require_viewer()
+        period = _period(since, until)
+        reference = await context.resources.reference.get()
+        wanted = exports.ExportRequest(UnitKind(level.value), period, _category_id(reference, category))
+
+        async def run(session: AsyncSession) -> ExportModel:
+            return await exports.request(
+                session, reference, user_id=viewer.user_id, wanted=wanted, jobs=context.jobs, now=now()
+            )
+
+        return Export.from_model(await context.db(run))

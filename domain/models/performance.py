@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, SmallInteger, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.models.base import Base, text_enum
+from domain.models.enums import CaseArrival, CaseEnding, ExportStatus
+
+
+class ReportCase(Base):
+    """One unit's spell with one report, from the history row that gave it the report to the one that took it
+    away or closed it. The performance figures (domain/performance.py) are sums over these rows.
+
+    Written only by the trigger on report_status_changes (migration 0009), in the transaction of the history
+    row, so it can never disagree with the history; tests/integration/test_performance_exact.py recomputes
+    every figure from the raw history with plain SQL.
+    """
+
+    __tablename__ = "report_cases"
+    __table_args__ = (
+        Index("ix_report_cases_report", "report_id", "id"),
+        # Every unit of a level over a period: read from this index alone.
+        Index(
+            "ix_report_cases_arrived",
+            "arrived_at",
+            postgresql_include=[
+                "unit_id",
+                "category_id",
+                "response_due_at",
+                "completion_due_at",
+                "first_response_at",
+                "first_completed_at",
+                "ending",
+                "reopenings",
+                "escalations",
+                "rating",
+            ],
+        ),
+        Index("ix_report_cases_unit_arrived", "unit_id", "arrived_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    arrival: Mapped[CaseArrival] = mapped_column(text_enum(CaseArrival, "case_arrival"))
+    arrival_event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("report_status_changes.id", ondelete="CASCADE"), unique=True
+    )
+    arrived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completion_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_response_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="the first status change (or disposition) while the unit held it"
+    )
+    first_completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ending: Mapped[CaseEnding | None] = mapped_column(text_enum(CaseEnding, "case_ending"))
+    reopenings: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    escalations: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    rating: Mapped[int | None] = mapped_column(SmallInteger, comment="the reporter's last rating in this case")
+    rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Export(Base):
+    """A CSV of performance figures made by a job (workers/exports.py) for the staff member who asked."""
+
+    __tablename__ = "exports"
+    __table_args__ = (Index("ix_exports_pending", "created_at", postgresql_where="status = 'PENDING'"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    requested_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, comment="level, since, until, category")
+    status: Mapped[ExportStatus] = mapped_column(text_enum(ExportStatus, "export_status"))
+    object_key: Mapped[str | None] = mapped_column(String(200))
+    rows: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,330 @@
+"""Performance figures per unit, for auditors: exact, fair and explainable (the README's "Performance figures").
+
+Every figure is a sum over report_cases (migration 0009): one row per spell of one unit with one report, kept
+by a trigger on the history. A period selects the cases a unit *received* in it, and every figure describes
+those cases as they stand now, so a rate never mixes two groups of reports. The fairness rules:
+
+- a case the unit passed on (a disposition: the report was outside its remit) or that an admin re-routed
+  away does not count against it: it is left out of every rate except the response and escalation ones
+  (passing a report on is a response, and the time it took is the unit's);
+- a duplicate the unit closed as such is left out the same way;
+- each unit is measured from the moment it received the report, against its own deadlines (the category's
+  SLA counted from then), so an agency is not blamed for the days a kelurahan sat on a report;
+- rates are per report; a unit is ranked only with at least ``min_reports`` assessed cases.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, Date, Float, Select, cast, func, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import DomainError
+from domain.models import CaseEnding, ReportCase, Unit, UnitKind
+from domain.sla import JAKARTA
+
+MAX_PERIOD_DAYS = 3 * 366
+MAX_BUCKETS = 800
+
+
+class Interval(enum.StrEnum):
+    DAY = "DAY"
+    WEEK = "WEEK"  # ISO weeks, Monday first
+    MONTH = "MONTH"
+
+
+LEVELS = (UnitKind.KELURAHAN, UnitKind.KECAMATAN, UnitKind.KOTA, UnitKind.AGENCY)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Jakarta calendar days, both ends included."""
+
+    since: date
+    until: date
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.since, time(), JAKARTA).astimezone(UTC)
+
+    @property
+    def end(self) -> datetime:
+        """The first instant after the period."""
+        return datetime.combine(self.until + timedelta(days=1), time(), JAKARTA).astimezone(UTC)
+
+
+def check_period(since: date, until: date) -> Period:
+    if until < since:
+        raise DomainError("INVALID_PERIOD", "`until` is before `since`.", field="until")
+    if (until - since).days >= MAX_PERIOD_DAYS:
+        raise DomainError("INVALID_PERIOD", f"A period is at most {MAX_PERIOD_DAYS} days.", field="until")
+    return Period(since, until)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One unit's (or one time bucket's) figures over the cases it received in the period."""
+
+    received: int = 0
+    passed_on: int = 0
+    duplicates: int = 0
+    completed: int = 0
+    rejected: int = 0
+    still_open: int = 0
+    overdue_open: int = 0
+    responded: int = 0
+    responded_on_time: int = 0
+    completed_on_time: int = 0
+    escalated: int = 0
+    reopened: int = 0
+    ratings: int = 0
+    rating_sum: int = 0
+    median_response_hours: float | None = None
+    p90_response_hours: float | None = None
+    median_completion_hours: float | None = None
+    p90_completion_hours: float | None = None
+
+    @property
+    def assessed(self) -> int:
+        """The cases the unit answers for: received, less those passed on, re-routed away or duplicates."""
+        return self.received - self.passed_on - self.duplicates
+
+    @property
+    def completion_rate(self) -> float | None:
+        return _ratio(self.completed, self.assessed)
+
+    @property
+    def response_within_sla_rate(self) -> float | None:
+        return _ratio(self.responded_on_time, self.received)
+
+    @property
+    def completion_within_sla_rate(self) -> float | None:
+        return _ratio(self.completed_on_time, self.completed)
+
+    @property
+    def escalation_rate(self) -> float | None:
+        return _ratio(self.escalated, self.received)
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return _ratio(self.reopened, self.completed)
+
+    @property
+    def mean_rating(self) -> float | None:
+        return _ratio(self.rating_sum, self.ratings)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+# --- the aggregate --------------------------------------------------------------------------------------
+
+C = ReportCase.__table__.c
+
+
+def _hours(later: ColumnElement, earlier: ColumnElement) -> ColumnElement:
+    return func.extract("epoch", later - earlier) / 3600
+
+
+def _percentiles(value: ColumnElement) -> ColumnElement:
+    """The median and the 90th percentile, each a value some case really had (percentile_disc)."""
+    fractions: ColumnElement = literal_column("ARRAY[0.5, 0.9]::float8[]")
+    return cast(func.percentile_disc(fractions).within_group(value), ARRAY(Float))
+
+
+def _figure_columns(now: datetime) -> list[ColumnElement]:
+    never_completed = C.first_completed_at.is_(None)
+    count = func.count
+    return [
+        count().label("received"),
+        count().filter(C.ending.in_([CaseEnding.PASSED_ON, CaseEnding.REROUTED]) & never_completed).label("passed_on"),
+        count().filter((C.ending == CaseEnding.DUPLICATE) & never_completed).label("duplicates"),
+        count(C.first_completed_at).label("completed"),
+        count().filter((C.ending == CaseEnding.REJECTED) & never_completed).label("rejected"),
+        count().filter(C.ended_at.is_(None)).label("still_open"),
+        count().filter(C.ended_at.is_(None) & never_completed & (C.completion_due_at < now)).label("overdue_open"),
+        count(C.first_response_at).label("responded"),
+        count().filter(C.first_response_at <= C.response_due_at).label("responded_on_time"),
+        count().filter(C.first_completed_at <= C.completion_due_at).label("completed_on_time"),
+        count().filter(C.escalations > 0).label("escalated"),
+        count().filter(C.reopenings > 0).label("reopened"),
+        count(C.rating).label("ratings"),
+        func.coalesce(func.sum(C.rating), 0).label("rating_sum"),
+        _percentiles(_hours(C.first_response_at, C.arrived_at)).label("response_hours"),
+        _percentiles(_hours(C.first_completed_at, C.arrived_at)).label("completion_hours"),
+    ]
+
+
+def _figures(row: object) -> Figures:
+    values = dict(row._mapping)  # type: ignore[attr-defined]
+    response = values.pop("response_hours") or (None, None)
+    completion = values.pop("completion_hours") or (None, None)
+    values.pop("key", None)
+    return Figures(
+        **values,
+        median_response_hours=response[0],
+        p90_response_hours=response[1],
+        median_completion_hours=completion[0],
+        p90_completion_hours=completion[1],
+    )
+
+
+def _where(period: Period, category_id: int | None) -> list[ColumnElement[bool]]:
+    conditions = [C.arrived_at >= period.start, C.arrived_at < period.end]
+    if category_id is not None:
+        conditions.append(C.category_id == category_id)
+    return conditions
+
+
+def figures_by_unit_query(unit_ids: Sequence[int], period: Period, category_id: int | None, now: datetime) -> Select:
+    return (
+        select(C.unit_id.label("key"), *_figure_columns(now))
+        .where(C.unit_id == func.any(cast(list(unit_ids), ARRAY(C.unit_id.type))), *_where(period, category_id))
+        .group_by(C.unit_id)
+    )
+
+
+async def figures_by_unit(
+    session: AsyncSession, units: Sequence[Unit], period: Period, *, category_id: int | None, now: datetime
+) -> dict[int, Figures]:
+    """Every given unit's figures; a unit that received nothing gets zeros."""
+    rows = await session.execute(figures_by_unit_query([u.id for u in units], period, category_id, now))
+    found = {row.key: _figures(row) for row in rows}
+    return {u.id: found.get(u.id, Figures()) for u in units}
+
+
+# --- time series -------------------------------------------------------------------------------------------
+
+
+def bucket_starts(period: Period, interval: Interval) -> list[date]:
+    """The first day of every bucket touching the period (weeks start on Monday, months on the 1st)."""
+    first = _bucket_of(period.since, interval)
+    starts = []
+    day = first
+    while day <= period.until:
+        starts.append(day)
+        day = _next_bucket(day, interval)
+    return starts
+
+
+def _bucket_of(day: date, interval: Interval) -> date:
+    if interval == Interval.WEEK:
+        return day - timedelta(days=day.weekday())
+    if interval == Interval.MONTH:
+        return day.replace(day=1)
+    return day
+
+
+def _next_bucket(day: date, interval: Interval) -> date:
+    if interval == Interval.WEEK:
+        return day + timedelta(days=7)
+    if interval == Interval.MONTH:
+        return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return day + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A bucket's cases are those received from ``start`` (or the period's start) to its end or the period's."""
+
+    start: date
+    figures: Figures
+
+
+async def time_series(
+    session: AsyncSession, unit_id: int, period: Period, interval: Interval, *, category_id: int | None, now: datetime
+) -> list[Bucket]:
+    starts = bucket_starts(period, interval)
+    if len(starts) > MAX_BUCKETS:
+        raise DomainError(
+            "INVALID_PERIOD", f"At most {MAX_BUCKETS} buckets: choose a longer interval.", field="interval"
+        )
+    trunc = {Interval.DAY: "day", Interval.WEEK: "week", Interval.MONTH: "month"}[interval]
+    # Jakarta keeps UTC+7 all year: its wall clock is UTC's plus 7 hours, with no time zone database.
+    local = func.timezone("UTC", C.arrived_at + JAKARTA.utcoffset(None))
+    key = cast(func.date_trunc(trunc, local), Date).label("key")
+    rows = await session.execute(
+        select(key, *_figure_columns(now)).where(C.unit_id == unit_id, *_where(period, category_id)).group_by(key)
+    )
+    found = {row.key: _figures(row) for row in rows}
+    return [Bucket(start, found.get(start, Figures())) for start in starts]
+
+
+# --- the leaderboard ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    weight: float
+    value: float | None  # 0 (worst) to 1 (best); None when the unit has no case it could be measured on
+
+
+# The score's parts and their weights; a part without a value is left out and the others share its weight.
+WEIGHTS = (
+    ("completion", 0.35),  # completion rate
+    ("completionOnTime", 0.25),  # of the completed, the share completed within the unit's deadline
+    ("responseOnTime", 0.20),  # of the received, the share answered within the unit's deadline
+    ("notReopened", 0.10),  # 1 - reopen rate
+    ("rating", 0.10),  # mean citizen rating mapped from 1..5 to 0..1
+)
+
+
+def components(f: Figures) -> list[Component]:
+    values = {
+        "completion": f.completion_rate,
+        "completionOnTime": f.completion_within_sla_rate,
+        "responseOnTime": f.response_within_sla_rate,
+        "notReopened": None if f.reopen_rate is None else 1 - f.reopen_rate,
+        "rating": None if f.mean_rating is None else (f.mean_rating - 1) / 4,
+    }
+    return [Component(name, weight, values[name]) for name, weight in WEIGHTS]
+
+
+def score(parts: Iterable[Component]) -> float | None:
+    """0 to 100: the weighted mean of the parts that have a value."""
+    present = [p for p in parts if p.value is not None]
+    total = sum(p.weight for p in present)
+    if not total:
+        return None
+    return round(100 * math.fsum(p.weight * p.value for p in present if p.value is not None) / total, 2)
+
+
+@dataclass(frozen=True)
+class Standing:
+    unit: Unit
+    figures: Figures
+    components: list[Component]
+    score: float | None
+    rank: int | None = None  # None: fewer than the minimum of assessed cases, or nothing to score
+    ranked_reason: str | None = field(default=None)
+
+
+def rank(standings: Iterable[tuple[Unit, Figures]], *, min_reports: int) -> list[Standing]:
+    """Best score first; equal scores share a rank (1, 2, 2, 4). Units below the minimum come last, unranked,
+    in code order."""
+    scored: list[Standing] = []
+    unranked: list[Standing] = []
+    for unit, figures in standings:
+        parts = components(figures)
+        standing = Standing(unit, figures, parts, score(parts))
+        if figures.assessed < min_reports:
+            unranked.append(replace(standing, ranked_reason=f"fewer than {min_reports} assessed reports"))
+        elif standing.score is None:
+            unranked.append(replace(standing, ranked_reason="nothing to score"))
+        else:
+            scored.append(standing)
+    scored.sort(key=lambda s: (-(s.score or 0.0), s.unit.code))
+    ranked: list[Standing] = []
+    for position, standing in enumerate(scored, start=1):
+        same = ranked and ranked[-1].score == standing.score
+        ranked.append(replace(standing, rank=ranked[-1].rank if same else position))
+    unranked.sort(key=lambda s: s.unit.code)
+    return ranked + unranked
