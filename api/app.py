@@ -26,7 +26,8 @@ from domain.security import decode_access_token
 from domain.settings import Settings, get_settings
 
 log = logging.getLogger("api")
-# The web map's page and its files; vendor/ is MapLibre GL JS, copied there from npm by scripts/bootstrap.sh.
+# The web pages and their files; vendor/ is MapLibre GL JS and Chart.js, copied there from npm by
+# scripts/bootstrap.sh.
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
@@ -90,11 +91,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def map_page(_: Request) -> Response:
         return FileResponse(STATIC_DIR / "map.html", media_type="text/html; charset=utf-8")
 
+    async def dashboard_page(_: Request) -> Response:
+        return FileResponse(STATIC_DIR / "dashboard.html", media_type="text/html; charset=utf-8")
+
     routes: list[Any] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/map", map_page, methods=["GET"]),
+        Route("/dashboard", dashboard_page, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         *tile_routes(resources),
     ]

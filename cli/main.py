@@ -105,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     worker = sub.add_parser("worker", help="run a procrastinate worker")
     worker.add_argument("--concurrency", type=int, default=2)
     worker.add_argument("--queue", action="append", help="only this queue (repeatable), e.g. cctv; default all")
+    demo_parser = sub.add_parser("demo-data", help="simulate years of reports for all of Jakarta (demo, benchmarks)")
+    demo_parser.add_argument("--reports", type=int, default=100_000, help="reports to add (default 100000)")
+    demo_parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    demo_parser.add_argument("--years", type=float, default=2.0, help="years of history up to now (default 2)")
+    demo_parser.add_argument("--auditor-password", help="password of the demo auditor (default: a random one, shown)")
     camera = sub.add_parser("cctv", help="CCTV cameras: import a registry, simulate an archive")
     camera_sub = camera.add_subparsers(dest="cctv_command", required=True)
     importing = camera_sub.add_parser("import", help="create or update cameras from a GeoJSON FeatureCollection")
@@ -124,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
         if ns.start is not None and ns.start.tzinfo is None:
             parser.error("--start needs a time zone, e.g. 2026-12-01T08:00:00+07:00")
         return asyncio.run(cctv_cli.simulate(ns.camera, ns.video, ns.start))
+    if ns.command == "demo-data":
+        from cli.demo import demo_data_command
+
+        if ns.reports < 1 or ns.years <= 0:
+            parser.error("--reports must be at least 1 and --years more than 0")
+        return asyncio.run(demo_data_command(ns.reports, ns.seed, ns.years, ns.auditor_password))
     if ns.command == "load-jakarta":
         return asyncio.run(load_jakarta_command(ns.force))
     if ns.command == "create-user":

@@ -159,9 +159,15 @@ async def make(
     except (KeyError, ValueError) as exc:
         export.status, export.error, export.finished_at = ExportStatus.FAILED, f"bad parameters: {exc}", now
         return export
-    units = reference.units_of_kind(wanted.level)
-    figures = await performance.figures_by_unit(session, units, wanted.period, category_id=wanted.category_id, now=now)
-    standings = performance.rank(((u, figures[u.id]) for u in units), min_reports=min_reports)
+    standings = await performance.standings(
+        session,
+        reference,
+        wanted.level,
+        wanted.period,
+        category_id=wanted.category_id,
+        now=now,
+        min_reports=min_reports,
+    )
     key = f"exports/{export.id}.csv"
     await storage.write(key, render_csv(standings), content_type=CONTENT_TYPE)
     export.status, export.object_key, export.rows, export.finished_at = ExportStatus.READY, key, len(standings), now

@@ -11,22 +11,26 @@ those cases as they stand now, so a rate never mixes two groups of reports. The 
 - each unit is measured from the moment it received the report, against its own deadlines (the category's
   SLA counted from then), so an agency is not blamed for the days a kelurahan sat on a report;
 - rates are per report; a unit is ranked only with at least ``min_reports`` assessed cases.
+
+A kecamatan's figures are its area's (the kecamatan office and its kelurahan offices), a kota's likewise;
+kelurahan offices and agencies answer for their own cases.
 """
 
 from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, Date, Float, Select, cast, func, literal_column, select
+from sqlalchemy import ColumnElement, Date, Float, FromClause, Integer, Select, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError
 from domain.models import CaseEnding, ReportCase, Unit, UnitKind
+from domain.reference import ReferenceData
 from domain.sla import JAKARTA
 
 MAX_PERIOD_DAYS = 3 * 366
@@ -183,21 +187,55 @@ def _where(period: Period, category_id: int | None) -> list[ColumnElement[bool]]
     return conditions
 
 
-def figures_by_unit_query(unit_ids: Sequence[int], period: Period, category_id: int | None, now: datetime) -> Select:
+def groups(reference: ReferenceData, level: UnitKind) -> dict[int, list[int]]:
+    """The units whose cases make up each unit's figures at a level, by the unit's id.
+
+    A kelurahan office or an agency answers for its own cases. A camat answers for the area: the kecamatan
+    office and every kelurahan office in it; a walikota office likewise for its kota.
+    """
+    heads = reference.units_of_kind(level)
+    if level == UnitKind.KECAMATAN:
+        inside = [u for u in reference.units.values() if u.kind == UnitKind.KELURAHAN]
+        return {h.id: [h.id, *(u.id for u in inside if u.kecamatan_id == h.kecamatan_id)] for h in heads}
+    if level == UnitKind.KOTA:
+        area = (UnitKind.KELURAHAN, UnitKind.KECAMATAN)
+        inside = [u for u in reference.units.values() if u.kind in area]
+        return {h.id: [h.id, *(u.id for u in inside if u.kota_id == h.kota_id)] for h in heads}
+    return {h.id: [h.id] for h in heads}
+
+
+def _membership(members: dict[int, list[int]]) -> FromClause:
+    """(unit_id, group_id) pairs as a table, to join the cases with."""
+    pairs = [(unit_id, group_id) for group_id, units in members.items() for unit_id in units]
+    unit_ids = cast([p[0] for p in pairs], ARRAY(Integer))
+    group_ids = cast([p[1] for p in pairs], ARRAY(Integer))
+    return func.unnest(unit_ids, group_ids).table_valued("unit_id", "group_id").render_derived("membership")
+
+
+def figures_query(members: dict[int, list[int]], period: Period, category_id: int | None, now: datetime) -> Select:
+    membership = _membership(members)
     return (
-        select(C.unit_id.label("key"), *_figure_columns(now))
-        .where(C.unit_id == func.any(cast(list(unit_ids), ARRAY(C.unit_id.type))), *_where(period, category_id))
-        .group_by(C.unit_id)
+        select(membership.c.group_id.label("key"), *_figure_columns(now))
+        .select_from(ReportCase.__table__.join(membership, membership.c.unit_id == C.unit_id))
+        .where(*_where(period, category_id))
+        .group_by(membership.c.group_id)
     )
 
 
 async def figures_by_unit(
-    session: AsyncSession, units: Sequence[Unit], period: Period, *, category_id: int | None, now: datetime
+    session: AsyncSession,
+    reference: ReferenceData,
+    level: UnitKind,
+    period: Period,
+    *,
+    category_id: int | None,
+    now: datetime,
 ) -> dict[int, Figures]:
-    """Every given unit's figures; a unit that received nothing gets zeros."""
-    rows = await session.execute(figures_by_unit_query([u.id for u in units], period, category_id, now))
+    """Every unit of the level with its figures (see ``groups``); a unit that received nothing gets zeros."""
+    members = groups(reference, level)
+    rows = await session.execute(figures_query(members, period, category_id, now))
     found = {row.key: _figures(row) for row in rows}
-    return {u.id: found.get(u.id, Figures()) for u in units}
+    return {unit_id: found.get(unit_id, Figures()) for unit_id in members}
 
 
 # --- time series -------------------------------------------------------------------------------------------
@@ -239,19 +277,30 @@ class Bucket:
 
 
 async def time_series(
-    session: AsyncSession, unit_id: int, period: Period, interval: Interval, *, category_id: int | None, now: datetime
+    session: AsyncSession,
+    reference: ReferenceData,
+    unit: Unit,
+    period: Period,
+    interval: Interval,
+    *,
+    category_id: int | None,
+    now: datetime,
 ) -> list[Bucket]:
+    """A unit's figures per bucket (a kecamatan or kota office's are its area's, as in ``groups``)."""
     starts = bucket_starts(period, interval)
     if len(starts) > MAX_BUCKETS:
         raise DomainError(
             "INVALID_PERIOD", f"At most {MAX_BUCKETS} buckets: choose a longer interval.", field="interval"
         )
+    members = groups(reference, unit.kind).get(unit.id, [unit.id])
     trunc = {Interval.DAY: "day", Interval.WEEK: "week", Interval.MONTH: "month"}[interval]
     # Jakarta keeps UTC+7 all year: its wall clock is UTC's plus 7 hours, with no time zone database.
     local = func.timezone("UTC", C.arrived_at + JAKARTA.utcoffset(None))
     key = cast(func.date_trunc(trunc, local), Date).label("key")
     rows = await session.execute(
-        select(key, *_figure_columns(now)).where(C.unit_id == unit_id, *_where(period, category_id)).group_by(key)
+        select(key, *_figure_columns(now))
+        .where(C.unit_id == func.any(cast(members, ARRAY(Integer))), *_where(period, category_id))
+        .group_by(key)
     )
     found = {row.key: _figures(row) for row in rows}
     return [Bucket(start, found.get(start, Figures())) for start in starts]
@@ -328,3 +377,18 @@ def rank(standings: Iterable[tuple[Unit, Figures]], *, min_reports: int) -> list
         ranked.append(replace(standing, rank=ranked[-1].rank if same else position))
     unranked.sort(key=lambda s: s.unit.code)
     return ranked + unranked
+
+
+async def standings(
+    session: AsyncSession,
+    reference: ReferenceData,
+    level: UnitKind,
+    period: Period,
+    *,
+    category_id: int | None,
+    now: datetime,
+    min_reports: int,
+) -> list[Standing]:
+    """The leaderboard of a level: every unit's figures, scored and ranked."""
+    figures = await figures_by_unit(session, reference, level, period, category_id=category_id, now=now)
+    return rank(((u, figures[u.id]) for u in reference.units_of_kind(level)), min_reports=min_reports)

@@ -72,13 +72,19 @@ async def _standings(
 ) -> list[performance.Standing]:
     reference = await context.resources.reference.get()
     category_id = _category_id(reference, category)
-    units = reference.units_of_kind(UnitKind(level.value))
 
-    async def run(session: AsyncSession) -> dict[int, performance.Figures]:
-        return await performance.figures_by_unit(session, units, period, category_id=category_id, now=now())
+    async def run(session: AsyncSession) -> list[performance.Standing]:
+        return await performance.standings(
+            session,
+            reference,
+            UnitKind(level.value),
+            period,
+            category_id=category_id,
+            now=now(),
+            min_reports=context.settings.ranking_min_reports,
+        )
 
-    figures = await context.db(run)
-    return performance.rank(((u, figures[u.id]) for u in units), min_reports=context.settings.ranking_min_reports)
+    return await context.db(run)
 
 
 @strawberry.type
@@ -137,7 +143,7 @@ class PerformanceQueries:
 
         async def run(session: AsyncSession) -> list[performance.Bucket]:
             return await performance.time_series(
-                session, unit.id, period, performance.Interval(interval), category_id=category_id, now=now()
+                session, reference, unit, period, performance.Interval(interval), category_id=category_id, now=now()
             )
 
         try:

@@ -1,0 +1,223 @@
+"""Every performance figure equals a plain SQL computation over the raw history, on simulated data.
+
+report_cases is kept row by row by a trigger (migration 0009); the query below knows nothing of it: it finds
+each unit's spells with a report from the history rows alone, with window functions, and counts the same
+figures. domain/performance.py must agree with it to the last bit, for every level, several periods, a
+category, and time series by day, week and month.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from cli.demo import generate
+from domain import performance
+from domain.models import UnitKind
+from domain.resources import Resources
+from domain.settings import Settings
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+RAW_CASES = """
+WITH h AS (
+    SELECT h.*, (h.from_status IS NULL
+                 OR (h.kind = 'STATUS' AND h.to_status = 'DISPOSITION' AND h.to_unit_id IS NOT NULL)
+                 OR (h.kind = 'REROUTE' AND h.to_unit_id IS NOT NULL)) AS is_arrival
+    FROM report_status_changes h
+), arrivals AS (
+    SELECT h.id AS arrival_id, h.report_id, coalesce(h.to_unit_id, r.unit_id) AS unit_id, r.category_id,
+           h.at AS arrived_at, h.response_due_at, h.completion_due_at,
+           lead(h.id) OVER w AS next_id, lead(h.kind) OVER w AS next_kind
+    FROM h JOIN reports r ON r.id = h.report_id
+    WHERE h.is_arrival
+    WINDOW w AS (PARTITION BY h.report_id ORDER BY h.id)
+), members AS (
+    -- A spell's rows: after its arrival, up to the next arrival, which ends it (and may be its response).
+    SELECT a.arrival_id, m.id, m.kind, m.to_status, m.at, m.rating, m.id IS NOT DISTINCT FROM a.next_id AS is_next
+    FROM arrivals a JOIN h m ON m.report_id = a.report_id AND m.id > a.arrival_id
+                              AND (a.next_id IS NULL OR m.id <= a.next_id)
+), tallies AS (
+    SELECT arrival_id,
+        min(at) FILTER (WHERE kind = 'STATUS') AS responded_at,
+        min(at) FILTER (WHERE kind = 'STATUS' AND to_status = 'COMPLETED') AS completed_at,
+        (array_agg(to_status ORDER BY id DESC) FILTER (
+            WHERE NOT is_next AND kind = 'STATUS' AND to_status IN ('COMPLETED', 'REJECTED', 'DUPLICATE', 'REOPENED')
+        ))[1] AS last_close,
+        count(*) FILTER (WHERE kind = 'STATUS' AND to_status = 'REOPENED') AS reopens,
+        count(*) FILTER (WHERE kind = 'ESCALATION') AS escalations,
+        (array_agg(rating ORDER BY id DESC) FILTER (WHERE kind = 'RATING'))[1] AS rating
+    FROM members GROUP BY arrival_id
+), spells AS (
+    SELECT a.*, t.responded_at, t.completed_at, t.last_close, coalesce(t.reopens, 0) AS reopens,
+           coalesce(t.escalations, 0) AS escalations, t.rating
+    FROM arrivals a LEFT JOIN tallies t USING (arrival_id)
+), cases AS (
+    SELECT s.*,
+        CASE WHEN s.last_close IN ('COMPLETED', 'REJECTED', 'DUPLICATE') THEN s.last_close
+             WHEN s.next_id IS NULL THEN NULL
+             WHEN s.next_kind = 'REROUTE' THEN 'REROUTED' ELSE 'PASSED_ON' END AS ending
+    FROM spells s
+)
+SELECT {key} AS key,
+    count(*) AS received,
+    count(*) FILTER (WHERE ending IN ('PASSED_ON', 'REROUTED') AND completed_at IS NULL) AS passed_on,
+    count(*) FILTER (WHERE ending = 'DUPLICATE' AND completed_at IS NULL) AS duplicates,
+    count(completed_at) AS completed,
+    count(*) FILTER (WHERE ending = 'REJECTED' AND completed_at IS NULL) AS rejected,
+    count(*) FILTER (WHERE ending IS NULL) AS still_open,
+    count(*) FILTER (WHERE ending IS NULL AND completed_at IS NULL AND completion_due_at < :now) AS overdue_open,
+    count(responded_at) AS responded,
+    count(*) FILTER (WHERE responded_at <= response_due_at) AS responded_on_time,
+    count(*) FILTER (WHERE completed_at <= completion_due_at) AS completed_on_time,
+    count(*) FILTER (WHERE escalations > 0) AS escalated,
+    count(*) FILTER (WHERE reopens > 0) AS reopened,
+    count(rating) AS ratings,
+    coalesce(sum(rating), 0) AS rating_sum,
+    percentile_disc(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM responded_at - arrived_at) / 3600)::float8
+        AS median_response_hours,
+    percentile_disc(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM responded_at - arrived_at) / 3600)::float8
+        AS p90_response_hours,
+    percentile_disc(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - arrived_at) / 3600)::float8
+        AS median_completion_hours,
+    percentile_disc(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - arrived_at) / 3600)::float8
+        AS p90_completion_hours
+FROM cases JOIN unnest(CAST(:members AS int[]), CAST(:groups AS int[])) AS g(unit_id, group_id) USING (unit_id)
+WHERE arrived_at >= :start AND arrived_at < :end
+  AND (CAST(:category AS int) IS NULL OR category_id = :category)
+GROUP BY 1
+"""
+UNIT_KEY = "group_id"
+BUCKET_KEY = "date_trunc('{trunc}', timezone('UTC', arrived_at + interval '7 hours'))::date"
+
+
+@pytest.fixture(scope="module")
+async def simulated(settings: Settings, resources: Resources) -> None:
+    # Two years of history for all of Jakarta, cut off at NOW, as `make demo-data` makes it.
+    summary = await generate(settings, reports=6_000, seed=7, years=2, now=NOW, progress=False)
+    assert summary.reports == 6_000
+
+
+async def _raw(
+    resources: Resources, key: str, groups: dict[int, list[int]], period: performance.Period, category: int | None
+) -> dict[object, performance.Figures]:
+    pairs = [(member, group) for group, members in groups.items() for member in members]
+    values = {
+        "now": NOW,
+        "start": period.start,
+        "end": period.end,
+        "members": [m for m, _ in pairs],
+        "groups": [g for _, g in pairs],
+        "category": category,
+    }
+    async with resources.unit_of_work() as session:
+        rows = await session.execute(text(RAW_CASES.format(key=key)), values)
+        return {row.key: performance.Figures(**{k: v for k, v in row._mapping.items() if k != "key"}) for row in rows}
+
+
+PERIODS = [
+    performance.Period(date(2026, 11, 1), date(2026, 11, 30)),  # the last 30 days
+    performance.Period(date(2025, 12, 1), date(2026, 11, 30)),  # a year
+    performance.Period(date(2024, 11, 1), date(2026, 11, 30)),  # everything
+    performance.Period(date(2026, 3, 17), date(2026, 3, 17)),  # one day
+]
+
+
+@pytest.mark.parametrize("level", performance.LEVELS)
+async def test_every_unit_figure_equals_plain_sql_over_the_history(
+    simulated: None, resources: Resources, level: UnitKind
+) -> None:
+    reference = await resources.reference.get()
+    units = reference.units_of_kind(level)
+    # The grouping is written out here too: a kecamatan is its office and its kelurahan offices, a kota all
+    # the area offices in it.
+    area_kinds = {UnitKind.KECAMATAN: {UnitKind.KELURAHAN}, UnitKind.KOTA: {UnitKind.KELURAHAN, UnitKind.KECAMATAN}}
+    area_of = {UnitKind.KECAMATAN: "kecamatan_id", UnitKind.KOTA: "kota_id"}
+    groups = {
+        u.id: [u.id]
+        + [
+            m.id
+            for m in reference.units.values()
+            if m.kind in area_kinds.get(level, set()) and getattr(m, area_of[level]) == getattr(u, area_of[level])
+        ]
+        for u in units
+    }
+    compared = 0
+    for period in PERIODS:
+        for category in (None, reference.category_codes["garbage"].id):
+            async with resources.unit_of_work() as session:
+                ours = await performance.figures_by_unit(
+                    session, reference, level, period, category_id=category, now=NOW
+                )
+            raw = await _raw(resources, UNIT_KEY, groups, period, category)
+            for unit in units:
+                assert ours[unit.id] == raw.get(unit.id, performance.Figures()), (unit.code, period, category)
+            compared += sum(1 for f in ours.values() if f.received)
+    # The comparison is about real figures, not rows of zeros: most units received something.
+    assert compared > len(units)
+
+
+async def test_the_simulated_history_exercises_every_rule(simulated: None, resources: Resources) -> None:
+    reference = await resources.reference.get()
+    figures: dict[int, performance.Figures] = {}
+    for level in (UnitKind.KELURAHAN, UnitKind.AGENCY):
+        async with resources.unit_of_work() as session:
+            figures |= await performance.figures_by_unit(
+                session, reference, level, PERIODS[2], category_id=None, now=NOW
+            )
+    total = {
+        f.name: sum(getattr(x, f.name) or 0 for x in figures.values()) for f in dataclasses.fields(performance.Figures)
+    }
+    for name in (
+        "passed_on",
+        "duplicates",
+        "rejected",
+        "still_open",
+        "overdue_open",
+        "escalated",
+        "reopened",
+        "ratings",
+    ):
+        assert total[name] > 0, name
+    assert 0 < total["completed_on_time"] < total["completed"]
+    assert 0 < total["responded_on_time"] < total["responded"]
+
+
+@pytest.mark.parametrize("interval", list(performance.Interval))
+async def test_time_series_equal_plain_sql(
+    simulated: None, resources: Resources, interval: performance.Interval
+) -> None:
+    reference = await resources.reference.get()
+    # Two kelurahan offices, and a kecamatan office whose series is its area's.
+    kelurahan = reference.units_of_kind(UnitKind.KELURAHAN)
+    busiest = [*kelurahan[:2], reference.units_of_kind(UnitKind.KECAMATAN)[0]]
+    period = (
+        PERIODS[1] if interval != performance.Interval.DAY else performance.Period(date(2026, 9, 1), date(2026, 11, 30))
+    )
+    trunc = {"DAY": "day", "WEEK": "week", "MONTH": "month"}[interval.value]
+    for unit in busiest:
+        async with resources.unit_of_work() as session:
+            series = await performance.time_series(
+                session, reference, unit, period, interval, category_id=None, now=NOW
+            )
+        members = performance.groups(reference, unit.kind)[unit.id]
+        raw = await _raw(resources, BUCKET_KEY.format(trunc=trunc), {unit.id: members}, period, None)
+        assert {b.start for b in series} >= set(raw)
+        for bucket in series:
+            assert bucket.figures == raw.get(bucket.start, performance.Figures()), (unit.code, bucket.start)
+        # The buckets add up to the whole period.
+        async with resources.unit_of_work() as session:
+            whole = (
+                await performance.figures_by_unit(session, reference, unit.kind, period, category_id=None, now=NOW)
+            )[unit.id]
+        assert sum(b.figures.received for b in series) == whole.received
+        assert sum(b.figures.completed for b in series) == whole.completed
+
+
+def test_periods_are_jakarta_days() -> None:
+    period = performance.Period(date(2026, 11, 1), date(2026, 11, 30))
+    assert period.start == datetime(2026, 10, 31, 17, 0, tzinfo=UTC)
+    assert period.end - period.start == timedelta(days=30)
