@@ -380,7 +380,7 @@ function leaderboardRow(entry, components) {
     element('td', { class: 'received' }, String(f.received)),
     element('td', { class: 'assessed' }, String(f.assessed)),
     element('td', { class: 'completion-rate' }, asPercent(f.completionRate)),
-    element('td', { class: 'median-response' }, f.medianResponseHours === null ? '—' : `${asNumber(f.medianResponseHours)} j`),
+    element('td', { class: 'median-response' }, f.medianResponseHours === null ? '—' : `${asNumber(f.medianResponseHours)} jam`),
     element('td', { class: 'response-sla' }, asPercent(f.responseWithinSlaRate)),
     element('td', { class: 'completion-sla' }, asPercent(f.completionWithinSlaRate)),
     element('td', { class: 'reopen-rate' }, asPercent(f.reopenRate)),

@@ -1,0 +1,112 @@
+"""The leaderboard's rules without the database: components, score, ranks, ties, periods and buckets."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from domain import performance
+from domain.errors import DomainError
+from domain.models import Unit, UnitKind
+from domain.performance import Figures, Interval, Period
+
+
+def unit(code: str) -> Unit:
+    return Unit(id=hash(code) % 10_000, code=code, kind=UnitKind.KELURAHAN, name=code)
+
+
+def good(received: int = 20, completed: int = 20) -> Figures:
+    return Figures(
+        received=received,
+        completed=completed,
+        responded=received,
+        responded_on_time=received,
+        completed_on_time=completed,
+    )
+
+
+def test_a_perfect_unit_scores_100_and_missing_parts_give_their_weight_away() -> None:
+    parts = performance.components(good())
+    assert {p.name: p.value for p in parts} == {
+        "completion": 1.0,
+        "completionOnTime": 1.0,
+        "responseOnTime": 1.0,
+        "notReopened": 1.0,
+        "rating": None,  # nobody rated: not a zero, just not counted
+    }
+    assert performance.score(parts) == 100.0
+    assert performance.score(performance.components(Figures())) is None
+
+
+def test_the_score_is_the_weighted_mean_of_the_parts() -> None:
+    f = Figures(
+        received=10,
+        completed=5,
+        responded=10,
+        responded_on_time=5,
+        completed_on_time=5,
+        reopened=1,
+        ratings=2,
+        rating_sum=6,
+    )
+    values = {p.name: p.value for p in performance.components(f)}
+    assert values == {
+        "completion": 0.5,
+        "completionOnTime": 1.0,
+        "responseOnTime": 0.5,
+        "notReopened": 0.8,
+        "rating": 0.5,
+    }
+    expected = 100 * (0.35 * 0.5 + 0.25 * 1.0 + 0.20 * 0.5 + 0.10 * 0.8 + 0.10 * 0.5)
+    assert performance.score(performance.components(f)) == round(expected, 2)
+
+
+def test_passed_on_and_duplicate_reports_are_not_assessed() -> None:
+    f = Figures(received=10, passed_on=3, duplicates=2, completed=5)
+    assert f.assessed == 5
+    assert f.completion_rate == 1.0
+
+
+def test_ranks_skip_after_ties_and_small_units_are_not_ranked() -> None:
+    board = performance.rank(
+        [
+            (unit("kel-b"), good()),
+            (unit("kel-a"), good()),  # ties with kel-b: same rank, code order
+            (unit("kel-c"), Figures(received=20, completed=10, responded=20, responded_on_time=20)),
+            (unit("kel-d"), good(received=9, completed=9)),  # one short of the minimum
+            (unit("kel-e"), Figures()),
+        ],
+        min_reports=10,
+    )
+    assert [(s.unit.code, s.rank) for s in board] == [
+        ("kel-a", 1),
+        ("kel-b", 1),
+        ("kel-c", 3),
+        ("kel-d", None),
+        ("kel-e", None),
+    ]
+    assert board[3].ranked_reason == "fewer than 10 assessed reports"
+
+
+def test_periods_are_checked() -> None:
+    with pytest.raises(DomainError) as backwards:
+        performance.check_period(date(2026, 2, 1), date(2026, 1, 1))
+    assert backwards.value.code == "INVALID_PERIOD"
+    with pytest.raises(DomainError):
+        performance.check_period(date(2020, 1, 1), date(2026, 1, 1))
+    assert performance.check_period(date(2026, 1, 1), date(2026, 1, 1)) == Period(date(2026, 1, 1), date(2026, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("interval", "first", "count"),
+    [
+        (Interval.DAY, date(2026, 1, 28), 8),
+        (Interval.WEEK, date(2026, 1, 26), 2),  # Monday 26 January holds the 28th
+        (Interval.MONTH, date(2026, 1, 1), 2),
+    ],
+)
+def test_buckets_start_on_their_calendar_boundary(interval: Interval, first: date, count: int) -> None:
+    starts = performance.bucket_starts(Period(date(2026, 1, 28), date(2026, 2, 4)), interval)
+    assert starts[0] == first
+    assert len(starts) == count
