@@ -73,3 +73,20 @@ bench-map: setup
 .PHONY: bench-cctv
 bench-cctv: setup
 	@$(PY) bench/cctv.py $(BENCH_ARGS)
+
+# Auditors' figures at 1,000,000 simulated reports (database jsc_perfbench on the bench stack, generated once and
+# kept); see docs/benchmarks.md.
+.PHONY: bench-performance
+bench-performance: setup
+	@$(PY) scripts/stack.py up --profile bench >/dev/null
+	@set -a; . .stack/bench/env; set +a; $(PY) bench/performance.py $(BENCH_ARGS); status=$$?; \
+	  $(PY) scripts/stack.py down --profile bench >/dev/null; exit $$status
+
+# Two years of simulated reports for all of Jakarta in the dev stack's database (`make run` shows them on /map
+# and /dashboard). DEMO_REPORTS=1000000 for a million; DEMO_ARGS for the rest of `jsc demo-data --help`.
+DEMO_REPORTS ?= 100000
+.PHONY: demo-data
+demo-data: setup
+	@set -a; . "$$($(PY) scripts/stack.py up --profile dev)"; set +a; \
+	  $(PY) -m alembic upgrade head && $(PY) -m cli.main load-jakarta && \
+	  $(PY) -m cli.main demo-data --reports $(DEMO_REPORTS) $(DEMO_ARGS)

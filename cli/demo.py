@@ -7,11 +7,12 @@ live-map NOTIFY trigger is switched off inside each batch: a million reports are
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -177,13 +178,22 @@ async def generate(
         with tqdm(
             total=reports, unit="report", desc="Simulating reports", file=sys.stderr, disable=not progress
         ) as bar:
+
+            def simulate(b: int) -> Awaitable[tuple[list[tuple[object, ...]], list[tuple[object, ...]]]]:
+                n = min(BATCH, reports - b * BATCH)
+                return asyncio.to_thread(_batch, simulator, rng, ids, weights, pool, areas, start, n, b, batches)
+
+            # The next batch is simulated in a thread while the database takes this one (one simulation at a
+            # time, so the random generator is never shared).
+            upcoming = asyncio.ensure_future(simulate(0))
             for b in range(batches):
-                n = min(BATCH, reports - written)
-                report_rows, history_rows = _batch(simulator, rng, ids, weights, pool, areas, start, n, b, batches)
+                report_rows, history_rows = await upcoming
+                if b + 1 < batches:
+                    upcoming = asyncio.ensure_future(simulate(b + 1))
                 await _write(conn, report_rows, history_rows)
-                written += n
+                written += len(report_rows)
                 history += len(history_rows)
-                bar.update(n)
+                bar.update(len(report_rows))
         await conn.execute("ANALYZE reports; ANALYZE report_status_changes; ANALYZE report_cases")
     finally:
         await conn.close()

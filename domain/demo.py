@@ -334,7 +334,7 @@ class Simulator:
         rng, ref = self.rng, self.reference
         category = self.category_at(created_at)
         reporter = rng.choice(self.cast.citizens)
-        report_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+        report_id = uuid.uuid4()  # not from the seed: a second run adds reports, it does not collide
         life = _Life(report_id, category, area, self.now, self.calendar, ref)
         unit = first_unit(ref, category, area)
         life.file(created_at, reporter, unit.id)

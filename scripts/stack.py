@@ -371,6 +371,7 @@ def run(p: Profile) -> None:
         "\n"
         f"  GraphQL API   http://127.0.0.1:{p.api_port}/graphql   (GraphiQL in a browser)\n"
         f"  Public map    http://127.0.0.1:{p.api_port}/map\n"
+        f"  Dashboard     http://127.0.0.1:{p.api_port}/dashboard   (auditors; `make demo-data` fills it)\n"
         f"  Health        http://127.0.0.1:{p.api_port}/healthz\n"
         f"  S3 (SeaweedFS) http://127.0.0.1:{p.s3_port}  bucket jsc, credentials in {p.env_file}\n"
         f"  PostgreSQL    127.0.0.1:{p.pg_port}  database jsc, user jsc, password in {p.secrets_file}\n"

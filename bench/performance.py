@@ -1,0 +1,251 @@
+"""Auditors' figures at 1,000,000 reports: unitPerformance, leaderboard and unitTimeSeries through the API.
+
+    make bench-performance                      # the bench stack, database jsc_perfbench, 1,000,000 reports
+    make bench-performance BENCH_ARGS="--reports 100000 --requests 30"
+
+The database is made once with `jsc demo-data` (two years of simulated history for all of Jakarta; about ten
+minutes for a million reports) and kept; a run that finds it holding the wanted number of reports reuses it.
+The API runs as its own uvicorn process; the requests are sent one after the other (an auditor's dashboard),
+after a warm-up. Besides the end-to-end latency it prints the time of the same figures through
+domain/performance.py alone (the query and its rows, without GraphQL), so one can see where the time goes.
+
+Targets (issue 6): all 267 kelurahan for 30 days p50 < 100 ms, for a year < 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cli.demo import AUDITOR_EMAIL, generate, libpq_kwargs  # noqa: E402
+from domain import performance  # noqa: E402
+from domain.models import UnitKind  # noqa: E402
+from domain.reference import load_reference  # noqa: E402
+from domain.resources import Resources  # noqa: E402
+from domain.settings import Settings  # noqa: E402
+from domain.sla import JAKARTA  # noqa: E402
+
+DATABASE = "jsc_perfbench"
+PASSWORD = "bench-auditor-password"
+LOG_IN = """mutation($login: String!, $password: String!) {
+  logIn(login: $login, password: $password) { session { accessToken } errors { code } }
+}"""
+FIGURES = "received assessed completed completionRate medianResponseHours p90CompletionHours reopenRate meanRating"
+UNIT_PERFORMANCE = f"""query($level: PerformanceLevel!, $since: Date!, $until: Date!) {{
+  unitPerformance(level: $level, since: $since, until: $until) {{ unit {{ code }} figures {{ {FIGURES} }} }}
+}}"""
+LEADERBOARD = f"""query($level: PerformanceLevel!, $since: Date!, $until: Date!) {{
+  leaderboard(level: $level, since: $since, until: $until) {{
+    entries {{ rank score unit {{ code }} components {{ name value }} figures {{ {FIGURES} }} }}
+  }}
+}}"""
+SERIES = f"""query($unit: ID!, $since: Date!, $until: Date!) {{
+  unitTimeSeries(unitId: $unit, interval: WEEK, since: $since, until: $until) {{
+    points {{ start figures {{ {FIGURES} }} }}
+  }}
+}}"""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    document: str
+    variables: dict[str, Any]
+    level: UnitKind | None  # for the SQL-only measurement
+    days: int
+    target_ms: float | None
+
+
+def bench_url(database_url: str) -> str:
+    head, _, _ = database_url.rpartition("/")
+    return f"{head}/{DATABASE}"
+
+
+async def ensure_database(database_url: str, *, reports: int, seed: int) -> None:
+    kwargs = libpq_kwargs(database_url)
+    admin = await asyncpg.connect(**{**kwargs, "database": "postgres"})  # type: ignore[arg-type]
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):
+            await admin.execute(f'CREATE DATABASE "{DATABASE}"')
+            print(f"bench: created database {DATABASE}", flush=True)
+    finally:
+        await admin.close()
+    await asyncio.to_thread(migrate_and_load, database_url)
+    conn = await asyncpg.connect(**kwargs)  # type: ignore[arg-type]
+    try:
+        have = await conn.fetchval("SELECT count(*) FROM reports")
+    finally:
+        await conn.close()
+    if have >= reports:
+        print(f"bench: {DATABASE} holds {have:,} reports", flush=True)
+        return
+    settings = Settings(database_url=database_url)
+    print(f"bench: {DATABASE} holds {have:,} reports; simulating {reports - have:,} more", flush=True)
+    summary = await generate(settings, reports=reports - have, seed=seed, years=2, auditor_password=PASSWORD)
+    print(f"bench: {summary.reports:,} reports, {summary.history:,} history rows in {summary.seconds:.0f} s")
+
+
+def migrate_and_load(database_url: str) -> None:
+    env = {**os.environ, "JSC_DATABASE_URL": database_url}
+    for args in (["alembic", "upgrade", "head"], ["cli.main", "load-jakarta"]):
+        subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+def start_api(database_url: str, port: int) -> subprocess.Popen[bytes]:
+    # Production settings (no GraphiQL, no field suggestions), as the city would run it.
+    env = {
+        **os.environ,
+        "JSC_DATABASE_URL": database_url,
+        "JSC_ENVIRONMENT": "production",
+        "JSC_GRAPHIQL": "false",
+        "JSC_GRAPHQL_FIELD_SUGGESTIONS": "false",
+    }
+    command = ["uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port)]
+    return subprocess.Popen([sys.executable, "-m", *command, "--log-level", "warning"], cwd=ROOT, env=env)
+
+
+def scenarios(kelurahan_unit_id: int) -> list[Scenario]:
+    day = datetime.now(UTC).astimezone(JAKARTA).date()
+
+    def period(days: int) -> dict[str, str]:
+        return {"since": (day - timedelta(days=days - 1)).isoformat(), "until": day.isoformat()}
+
+    def level(name: str, days: int) -> dict[str, str]:
+        return {"level": name, **period(days)}
+
+    kel, kec, agency = UnitKind.KELURAHAN, UnitKind.KECAMATAN, UnitKind.AGENCY
+    return [
+        Scenario("unitPerformance, 267 kelurahan, 30 days", UNIT_PERFORMANCE, level("KELURAHAN", 30), kel, 30, 100),
+        Scenario("unitPerformance, 267 kelurahan, a year", UNIT_PERFORMANCE, level("KELURAHAN", 365), kel, 365, 300),
+        Scenario("leaderboard, 267 kelurahan, a year", LEADERBOARD, level("KELURAHAN", 365), kel, 365, None),
+        Scenario("leaderboard, 44 kecamatan, a year", LEADERBOARD, level("KECAMATAN", 365), kec, 365, None),
+        Scenario("leaderboard, agencies, two years", LEADERBOARD, level("AGENCY", 730), agency, 730, None),
+        Scenario(
+            "unitTimeSeries, one kelurahan, weekly, a year",
+            SERIES,
+            {"unit": str(kelurahan_unit_id), **period(365)},
+            None,
+            365,
+            None,
+        ),
+    ]
+
+
+async def domain_only(settings: Settings, level: UnitKind, days: int, runs: int) -> list[float]:
+    """The same figures through domain/performance.py in this process: the query and its rows, no GraphQL."""
+    res = Resources.create(settings)
+    try:
+        async with res.sessions() as session:
+            reference = await load_reference(session)
+            day = datetime.now(UTC).astimezone(JAKARTA).date()
+            period = performance.Period(day - timedelta(days=days - 1), day)
+            times = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                await performance.figures_by_unit(session, reference, level, period, category_id=None, now=now())
+                times.append((time.perf_counter() - started) * 1000)
+            return times
+    finally:
+        await res.close()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def summary(times: list[float]) -> str:
+    q = statistics.quantiles(times, n=100, method="inclusive")
+    return f"p50 {statistics.median(times):7.1f} ms  p90 {q[89]:7.1f} ms  p99 {q[98]:7.1f} ms  max {max(times):7.1f} ms"
+
+
+async def run(opts: argparse.Namespace) -> int:
+    base = os.environ.get("JSC_DATABASE_URL")
+    if not base:
+        raise SystemExit("bench: no JSC_DATABASE_URL; run through `make bench-performance`")
+    url = bench_url(base)
+    await ensure_database(url, reports=opts.reports, seed=opts.seed)
+    port = int(os.environ.get("JSC_API_PORT", "47480"))
+    api = start_api(url, port)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            for _ in range(300):
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            body = (await client.post("/graphql", json={"query": LOG_IN, "variables": {
+                "login": AUDITOR_EMAIL, "password": PASSWORD}})).json()  # fmt: skip
+            token = body["data"]["logIn"]["session"]["accessToken"]
+            headers = {"Authorization": f"Bearer {token}"}
+            conn = await asyncpg.connect(**libpq_kwargs(url))  # type: ignore[arg-type]
+            try:
+                reports = await conn.fetchval("SELECT count(*) FROM reports")
+                cases = await conn.fetchval("SELECT count(*) FROM report_cases")
+                busiest = await conn.fetchval(
+                    "SELECT c.unit_id FROM report_cases c JOIN units u ON u.id = c.unit_id "
+                    "WHERE u.kind = 'KELURAHAN' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+                )
+            finally:
+                await conn.close()
+            print(f"\nbench: {reports:,} reports, {cases:,} cases; {opts.requests} requests per query, one at a time\n")
+            failed = False
+            for scenario in scenarios(busiest):
+                payload = {"query": scenario.document, "variables": scenario.variables}
+                for _ in range(3):
+                    warm = (await client.post("/graphql", json=payload, headers=headers)).json()
+                    if warm.get("errors"):
+                        print(f"bench: {scenario.name}: {json.dumps(warm['errors'])[:300]}")
+                        return 1
+                times = []
+                for _ in range(opts.requests):
+                    started = time.perf_counter()
+                    response = await client.post("/graphql", json=payload, headers=headers)
+                    times.append((time.perf_counter() - started) * 1000)
+                    if response.status_code != 200 or "errors" in response.json():
+                        print(f"bench: {scenario.name}: {response.status_code} {response.text[:300]}")
+                        return 1
+                verdict = ""
+                if scenario.target_ms is not None:
+                    met = statistics.median(times) < scenario.target_ms
+                    failed |= not met
+                    verdict = f"  target p50 < {scenario.target_ms:.0f} ms: {'met' if met else 'MISSED'}"
+                print(f"{scenario.name:<48} API  {summary(times)}{verdict}")
+                if scenario.level is not None:
+                    settings = Settings(database_url=url)
+                    alone = await domain_only(settings, scenario.level, scenario.days, opts.requests)
+                    print(f"{'':<48} DB   {summary(alone)}")
+            return 1 if failed and opts.strict else 0
+    finally:
+        api.terminate()
+        api.wait(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reports", type=int, default=1_000_000, help="reports in the database (default 1000000)")
+    parser.add_argument("--requests", type=int, default=50, help="timed requests per query (default 50)")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    return asyncio.run(run(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
