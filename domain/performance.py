@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError
-from domain.models import CaseEnding, ReportCase, Unit, UnitKind
+from domain.models import CaseEnding, Report, ReportCase, Unit, UnitKind
 from domain.reference import ReferenceData
 from domain.sla import JAKARTA
 
@@ -392,3 +392,24 @@ async def standings(
     """The leaderboard of a level: every unit's figures, scored and ranked."""
     figures = await figures_by_unit(session, reference, level, period, category_id=category_id, now=now)
     return rank(((u, figures[u.id]) for u in reference.units_of_kind(level)), min_reports=min_reports)
+
+
+# --- overdue reports now --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overdue:
+    kelurahan_id: int
+    reports: int
+    oldest_due_at: datetime
+
+
+async def overdue_by_kelurahan(session: AsyncSession, *, now: datetime) -> list[Overdue]:
+    """Open reports past their next deadline, per kelurahan, now (closed reports have no deadline)."""
+    rows = await session.execute(
+        select(Report.kelurahan_id, func.count(), func.min(Report.due_at))
+        .where(Report.due_at.is_not(None), Report.due_at < now)
+        .group_by(Report.kelurahan_id)
+        .order_by(Report.kelurahan_id)
+    )
+    return [Overdue(kelurahan_id, count, oldest) for kelurahan_id, count, oldest in rows if oldest is not None]

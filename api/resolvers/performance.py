@@ -19,6 +19,7 @@ from api.resolvers.common import now
 from api.schema.catalogue import Unit
 from api.schema.performance import (
     Export,
+    KelurahanOverdue,
     Leaderboard,
     LeaderboardEntry,
     PerformanceLevel,
@@ -155,6 +156,27 @@ class PerformanceQueries:
             interval=interval,
             points=[TimeSeriesPoint(start=b.start, figures=UnitFigures.from_domain(b.figures)) for b in buckets],
         )
+
+    @strawberry.field(
+        description="Open reports past their deadline now, per kelurahan, for the overdue map (staff only)."
+    )
+    async def overdue_by_kelurahan(self, info: Info) -> list[KelurahanOverdue]:
+        context: Context = info.context
+        _require_staff(context)
+        reference = await context.resources.reference.get()
+
+        async def run(session: AsyncSession) -> list[performance.Overdue]:
+            return await performance.overdue_by_kelurahan(session, now=now())
+
+        return [
+            KelurahanOverdue(
+                kelurahan_code=reference.kelurahan[o.kelurahan_id].code,
+                kelurahan_name=reference.kelurahan[o.kelurahan_id].name,
+                reports=o.reports,
+                oldest_due_at=o.oldest_due_at,
+            )
+            for o in await context.db(run)
+        ]
 
     @strawberry.field(description="One of your exports (admins see everyone's); null if there is none.")
     async def performance_export(

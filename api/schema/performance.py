@@ -126,6 +126,14 @@ class UnitTimeSeries:
     points: list[TimeSeriesPoint] = strawberry.field(description="Every bucket of the period, empty ones too.")
 
 
+@strawberry.type(description="Open reports of one kelurahan past their next deadline, now.")
+class KelurahanOverdue:
+    kelurahan_code: str = strawberry.field(description="Kemendagri code, e.g. 31.73.02.1003.")
+    kelurahan_name: str = strawberry.field(description="Name.")
+    reports: int = strawberry.field(description="Open reports past their deadline.")
+    oldest_due_at: datetime = strawberry.field(description="The deadline of the longest overdue one.")
+
+
 @strawberry.type(description="A CSV file of performance figures, made by a job.")
 class Export:
     id: strawberry.ID = strawberry.field(description="Export id.")

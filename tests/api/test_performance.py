@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from api.extensions import AUDITOR_MUTATIONS
 from api.graphql import build_schema
 from domain import exports
-from domain.models import Export, ExportStatus, ReportStatusChange, Role
+from domain.models import Export, ExportStatus, Kelurahan, Report, ReportStatusChange, Role
 from domain.resources import Resources
 from domain.settings import Settings
 from domain.sla import JAKARTA
@@ -407,3 +407,31 @@ async def test_the_auditor_may_run_every_query(api: Api, auditor: Citizen, setti
         assert not {"FORBIDDEN", "UNAUTHENTICATED", "INTERNAL_SERVER_ERROR", "GRAPHQL_VALIDATION_FAILED"} & set(
             codes
         ), (name, body)
+
+
+OVERDUE = "query { overdueByKelurahan { kelurahanCode kelurahanName reports oldestDueAt } }"
+
+
+async def test_overdue_reports_per_kelurahan_are_the_open_ones_past_their_deadline(
+    api: Api, citizen: Citizen, auditor: Citizen, resources: Resources
+) -> None:
+    late = (await api.create_report(citizen))["report"]["id"]
+    async with resources.unit_of_work() as session:
+        await session.execute(
+            Report.__table__.update()
+            .where(Report.id == uuid.UUID(late))
+            .values(due_at=datetime.now(UTC) - timedelta(days=3))
+        )
+        expected = dict(
+            (await session.execute(
+                select(Kelurahan.code, func.count()).join(Report, Report.kelurahan_id == Kelurahan.id)
+                .where(Report.due_at < func.now()).group_by(Kelurahan.code)
+            )).all()
+        )  # fmt: skip
+    body = await api.gql(OVERDUE, token=auditor.token)
+    assert "errors" not in body, body
+    rows = body["data"]["overdueByKelurahan"]
+    assert {r["kelurahanCode"]: r["reports"] for r in rows} == expected
+    tomang = next(r for r in rows if r["kelurahanCode"] == TOMANG_OFFICE.removeprefix("kel-"))
+    assert datetime.fromisoformat(tomang["oldestDueAt"]) <= datetime.now(UTC) - timedelta(days=3)
+    assert (await api.gql(OVERDUE, token=citizen.token))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
