@@ -1,7 +1,8 @@
 // The auditor dashboard: a staff login (the tokens live in this page's memory only), the leaderboard of one
 // level over a period with the parts of each score and the figures behind it, a unit's time series, and a map
-// of the reports now past their deadline. Charts are Chart.js, the map MapLibre GL JS, both from
-// /static/vendor/; the map has no internet basemap, the kelurahan polygons are its base layer.
+// of the reports now past their deadline: every kelurahan filled by how many it has, the most overdue of them as
+// points on top. Charts are Chart.js, the map MapLibre GL JS, both from /static/vendor/; the map has no internet
+// basemap, the kelurahan polygons are its base layer.
 
 const maplibregl = window.maplibregl;
 const Chart = window.Chart;
@@ -12,6 +13,9 @@ const QUEUE_PAGE = 100; // workQueue's largest page
 const QUEUE_PAGES = 10; // at most 1,000 overdue reports on the map
 const SERVICE_AREA = { west: 106.55, south: -6.5, east: 107.1, north: -5.95 };
 const OVERDUE_LAYER = 'overdue-reports';
+const KELURAHAN_LAYER = 'kelurahan-fill';
+const CHOROPLETH_LAYER = 'overdue-kelurahan';
+const BASE_FILL = '#f6f4ee';
 
 // Hours past the deadline; the map colours each report by the first band it falls in.
 const LATENESS = [
@@ -19,6 +23,15 @@ const LATENESS = [
   { below: 72, label: '1–3 hari', color: '#e8862a' },
   { below: 168, label: '3–7 hari', color: '#d0452b' },
   { below: Infinity, label: '> 7 hari', color: '#7b1d1d' },
+];
+
+// Overdue reports in a kelurahan; the map fills each kelurahan with the last band it reaches. Blues, so that the
+// yellow-to-red points stay readable on top.
+const CHOROPLETH = [
+  { from: 1, label: '1–9', color: '#c6dbef' },
+  { from: 10, label: '10–49', color: '#6baed6' },
+  { from: 50, label: '50–199', color: '#2171b5' },
+  { from: 200, label: '≥ 200', color: '#08306b' },
 ];
 
 // The score's parts as the API names them (domain/performance.py); an unknown name is shown as it is.
@@ -83,9 +96,13 @@ const OVERDUE = `query DashboardOverdue($filter: WorkQueueFilter, $first: Int!, 
     pageInfo { hasNextPage endCursor }
   }
 }`;
+const KELURAHAN_OVERDUE = `query DashboardKelurahanOverdue {
+  overdueByKelurahan { kelurahanCode kelurahanName reports oldestDueAt }
+}`;
 
 const percent = new Intl.NumberFormat('id-ID', { style: 'percent', maximumFractionDigits: 1 });
 const decimal = new Intl.NumberFormat('id-ID', { maximumFractionDigits: 1 });
+const integer = new Intl.NumberFormat('id-ID');
 const score = new Intl.NumberFormat('id-ID', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 const dateTime = new Intl.DateTimeFormat('id-ID', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Jakarta' });
 const BUCKET_LABELS = {
@@ -107,6 +124,7 @@ const state = {
   map: null,
   mapLoaded: null,
   popup: null,
+  overdueByCode: new Map(), // kelurahan code -> its overdueByKelurahan row
 };
 
 const $ = (id) => document.getElementById(id);
@@ -619,11 +637,38 @@ function showSeries(series) {
 
 // --- overdue map ------------------------------------------------------------------------------------------
 
+// The choropleth's filter and fill colour for overdueByKelurahan's rows by code: a `match` on the tiles' `code`
+// gives each kelurahan its count, so tiles loaded later are filled too; kelurahan without overdue reports are
+// left out of the layer and keep the base fill.
+function choropleth(byCode) {
+  let count = ['literal', 0]; // not a bare 0: ['>', 0, 0] would be read as a legacy filter on a property
+  if (byCode.size) {
+    count = ['match', ['get', 'code']];
+    for (const [code, row] of byCode) {
+      count.push(code, row.reports);
+    }
+    count.push(0);
+  }
+  const color = ['step', count, BASE_FILL];
+  for (const band of CHOROPLETH) {
+    color.push(band.from, band.color);
+  }
+  return { filter: ['>', count, 0], color };
+}
+
+function showChoropleth(byCode) {
+  state.overdueByCode = byCode;
+  const { filter, color } = choropleth(byCode);
+  state.map.setFilter(CHOROPLETH_LAYER, filter);
+  state.map.setPaintProperty(CHOROPLETH_LAYER, 'fill-color', color);
+}
+
 function mapStyle() {
   const lateness = ['step', ['get', 'hoursLate'], LATENESS[0].color];
   for (let i = 1; i < LATENESS.length; i += 1) {
     lateness.push(LATENESS[i - 1].below, LATENESS[i].color);
   }
+  const empty = choropleth(new Map());
   return {
     version: 8,
     sources: {
@@ -643,7 +688,15 @@ function mapStyle() {
         type: 'fill',
         source: 'kelurahan',
         'source-layer': 'kelurahan',
-        paint: { 'fill-color': '#f6f4ee' },
+        paint: { 'fill-color': BASE_FILL },
+      },
+      {
+        id: CHOROPLETH_LAYER,
+        type: 'fill',
+        source: 'kelurahan',
+        'source-layer': 'kelurahan',
+        filter: empty.filter,
+        paint: { 'fill-color': empty.color },
       },
       {
         id: 'kelurahan-outline',
@@ -677,6 +730,12 @@ function buildLegend() {
       element('li', {}, element('span', { class: 'swatch', style: `background:${band.color}` }), band.label),
     );
   }
+  const areas = $('kelurahan-legend');
+  for (const band of [{ label: '0', color: BASE_FILL }, ...CHOROPLETH]) {
+    areas.append(
+      element('li', {}, element('span', { class: 'swatch area', style: `background:${band.color}` }), band.label),
+    );
+  }
 }
 
 function lateText(hours) {
@@ -705,37 +764,83 @@ function ensureMap() {
   state.mapLoaded = new Promise((resolve) => map.once('load', resolve));
   window.jscOverdueMap = map;
 
-  state.popup = new maplibregl.Popup({ offset: 10 });
-  map.on('click', OVERDUE_LAYER, (e) => {
-    const p = e.features[0].properties;
-    const body = element(
-      'div',
-      { class: 'popup' },
-      element('strong', { class: 'category' }, p.category),
-      element('span', { class: 'muted' }, ` (${p.categoryEn})`),
-      element(
-        'dl',
-        {},
-        element('dt', {}, 'Kelurahan'),
-        element('dd', { class: 'kelurahan' }, p.kelurahan),
-        element('dt', {}, 'Status'),
-        element('dd', {}, p.status),
-        element('dt', {}, 'Unit'),
-        element('dd', {}, p.unit),
-        element('dt', {}, 'Tenggat (due)'),
-        element('dd', {}, p.dueAt ? dateTime.format(new Date(p.dueAt)) : '—'),
-        element('dt', {}, 'Terlambat (late)'),
-        element('dd', {}, lateText(p.hoursLate)),
-      ),
-    );
-    state.popup.setLngLat(e.features[0].geometry.coordinates).setDOMContent(body).addTo(map);
+  // One click handler for both layers, so that a click on a point does not also open its kelurahan's popup.
+  map.on('click', (e) => {
+    const [report] = map.queryRenderedFeatures(e.point, { layers: [OVERDUE_LAYER] });
+    if (report) {
+      openPopup(report.geometry.coordinates, reportPopup(report.properties));
+      return;
+    }
+    const [kelurahan] = map.queryRenderedFeatures(e.point, { layers: [KELURAHAN_LAYER] });
+    if (kelurahan) {
+      openPopup(e.lngLat, kelurahanPopup(kelurahan.properties, Date.now()));
+    }
   });
-  map.on('mouseenter', OVERDUE_LAYER, () => {
-    map.getCanvas().style.cursor = 'pointer';
-  });
-  map.on('mouseleave', OVERDUE_LAYER, () => {
-    map.getCanvas().style.cursor = '';
-  });
+  for (const layer of [OVERDUE_LAYER, KELURAHAN_LAYER]) {
+    map.on('mouseenter', layer, () => {
+      map.getCanvas().style.cursor = 'pointer';
+    });
+    map.on('mouseleave', layer, () => {
+      map.getCanvas().style.cursor = '';
+    });
+  }
+}
+
+// A new popup each time: a popup reused while open would be closed again by its own close-on-click, which
+// MapLibre calls after this click's handler.
+function openPopup(lngLat, body) {
+  state.popup?.remove();
+  state.popup = new maplibregl.Popup({ offset: 10, maxWidth: '320px' })
+    .setLngLat(lngLat)
+    .setDOMContent(body)
+    .addTo(state.map);
+}
+
+function reportPopup(p) {
+  return element(
+    'div',
+    { class: 'popup report-popup' },
+    element('strong', { class: 'category' }, p.category),
+    element('span', { class: 'muted' }, ` (${p.categoryEn})`),
+    element(
+      'dl',
+      {},
+      element('dt', {}, 'Kelurahan'),
+      element('dd', { class: 'kelurahan' }, p.kelurahan),
+      element('dt', {}, 'Status'),
+      element('dd', {}, p.status),
+      element('dt', {}, 'Unit'),
+      element('dd', {}, p.unit),
+      element('dt', {}, 'Tenggat (due)'),
+      element('dd', {}, p.dueAt ? dateTime.format(new Date(p.dueAt)) : '—'),
+      element('dt', {}, 'Terlambat (late)'),
+      element('dd', {}, lateText(p.hoursLate)),
+    ),
+  );
+}
+
+function kelurahanPopup(p, now) {
+  const row = state.overdueByCode.get(p.code);
+  const oldest = row
+    ? element('time', { datetime: row.oldestDueAt }, dateTime.format(new Date(row.oldestDueAt)))
+    : '—';
+  const days = row ? Math.max(0, now - Date.parse(row.oldestDueAt)) / 86_400_000 : null;
+  return element(
+    'div',
+    { class: 'popup kelurahan-popup', 'data-code': p.code },
+    element('strong', { class: 'name' }, row?.kelurahanName ?? p.name),
+    element('span', { class: 'muted' }, ` ${p.code}`),
+    element(
+      'dl',
+      {},
+      element('dt', {}, 'Terlambat (overdue)'),
+      element('dd', { class: 'reports' }, integer.format(row?.reports ?? 0)),
+      element('dt', {}, 'Tenggat tertua (oldest due)'),
+      element('dd', { class: 'oldest' }, oldest),
+      element('dt', {}, 'Lewat (late by)'),
+      element('dd', { class: 'late' }, days === null ? '—' : `${decimal.format(days)} hari (days)`),
+    ),
+  );
 }
 
 async function fetchOverdue(category) {
@@ -770,18 +875,44 @@ function overdueFeatures(nodes, now) {
   }));
 }
 
+async function fetchKelurahanOverdue() {
+  const byCode = new Map();
+  for (const row of (await staffQuery(KELURAHAN_OVERDUE, {})).overdueByKelurahan) {
+    byCode.set(row.kelurahanCode, row);
+  }
+  return byCode;
+}
+
+// The choropleth counts every category (overdueByKelurahan has no filter), the points only the chosen one.
+function overdueCaption(byCode, points, more, category) {
+  const total = [...byCode.values()].reduce((sum, row) => sum + row.reports, 0);
+  const of = category ? ` in category ${category}` : '';
+  const drawn = more
+    ? `the ${integer.format(points)} most overdue${of} are drawn as points`
+    : `${integer.format(points)}${of} ${points === 1 ? 'is' : 'are'} drawn as points`;
+  return {
+    total,
+    text:
+      `Seluruh kota: ${integer.format(total)} laporan terlambat di ${integer.format(byCode.size)} kelurahan ` +
+      `(city-wide: overdue reports in all categories); ${drawn}.`,
+  };
+}
+
 async function loadOverdue() {
   const request = ++state.requests.overdue;
   const summary = $('overdue-summary');
   summary.dataset.state = 'loading';
   summary.textContent = 'Memuat… (loading)';
   clearMessage('overdue-error');
+  const category = controls().category;
+  const categoryName = category ? $('category').selectedOptions[0].textContent : null;
   try {
-    const { nodes, more } = await fetchOverdue(controls().category);
+    const [byCode, { nodes, more }] = await Promise.all([fetchKelurahanOverdue(), fetchOverdue(category)]);
     await state.mapLoaded;
     if (request !== state.requests.overdue) {
       return;
     }
+    showChoropleth(byCode);
     const features = overdueFeatures(nodes, Date.now());
     state.map.getSource('overdue').setData({ type: 'FeatureCollection', features });
     if (features.length) {
@@ -791,11 +922,12 @@ async function loadOverdue() {
       }
       state.map.fitBounds(bounds, { padding: 40, maxZoom: 15, animate: false });
     }
+    const caption = overdueCaption(byCode, features.length, more, categoryName);
     summary.dataset.count = String(features.length);
+    summary.dataset.total = String(caption.total);
+    summary.dataset.kelurahan = String(byCode.size);
     summary.dataset.state = 'ready';
-    summary.textContent =
-      `${features.length} laporan melewati tenggat (reports past their deadline)` +
-      (more ? `; only the ${features.length} with the earliest deadlines are shown.` : '.');
+    summary.textContent = caption.text;
   } catch (error) {
     if (request === state.requests.overdue) {
       summary.dataset.state = 'error';
@@ -825,6 +957,7 @@ async function endSession() {
   $('leaderboard').tBodies[0].replaceChildren();
   if (state.map?.getSource('overdue')) {
     state.map.getSource('overdue').setData({ type: 'FeatureCollection', features: [] });
+    showChoropleth(new Map());
   }
   state.popup?.remove();
   $('app').hidden = true;

@@ -2,12 +2,14 @@
 
 uvicorn runs as a separate process. The reports, their officers' work and the accounts are written through the
 domain, with past times, so that the Tomang kelurahan office has a ranked month of figures, Grogol an unranked
-one, and some reports are past their deadline.
+one, and some reports are past their deadline. The overdue map's pixels are read from screenshots, so its colours
+are checked as drawn.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,8 +21,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.async_api import ConsoleMessage, Error, Page, Request, Route, async_playwright, expect
-from shapely.geometry import Point, shape
+from shapely.geometry import Point, Polygon, shape
+from shapely.geometry.base import BaseGeometry
 
 from domain import accounts, reports, workflow
 from domain.jobs import JobBuffer
@@ -38,7 +42,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 PASSWORD = "correct horse battery"
 TOMANG = ("31.73.02.1003", "kel-31.73.02.1003")
 GROGOL = ("31.73.02.1001", "kel-31.73.02.1001")
+SERVICE_AREA = {"west": 106.55, "south": -6.5, "east": 107.1, "north": -5.95}  # dashboard.js's, the mainland
 OVERDUE_LAYER = "overdue-reports"
+CHOROPLETH_LAYER = "overdue-kelurahan"
+BASE_FILL = (0xF6, 0xF4, 0xEE)
+# dashboard.js's CHOROPLETH: the fewest overdue reports of each band, and its fill.
+CHOROPLETH = ((1, (0xC6, 0xDB, 0xEF)), (10, (0x6B, 0xAE, 0xD6)), (50, (0x21, 0x71, 0xB5)), (200, (0x08, 0x30, 0x6B)))
 pytestmark = pytest.mark.e2e
 
 LEADERBOARD = """
@@ -59,6 +68,8 @@ query Overdue($after: String) {
 }
 """
 
+KELURAHAN_OVERDUE = "query { overdueByKelurahan { kelurahanCode kelurahanName reports oldestDueAt } }"
+
 SERIES_CHART = """() => {
     const chart = window.Chart.getChart('series-chart');
     if (!chart || !chart.chartArea) return null;
@@ -73,6 +84,23 @@ RENDERED_OVERDUE = f"""() => {{
     if (!map || !map.getLayer('{OVERDUE_LAYER}')) return null;
     return [...new Set(map.queryRenderedFeatures({{layers: ['{OVERDUE_LAYER}']}}).map((f) => f.properties.id))];
 }}"""
+
+
+LAYER_ORDER = "() => window.jscOverdueMap.getStyle().layers.map((l) => [l.id, l.type])"
+
+# The map moved to [lon, lat] at zoom 16 and drawn, then what the choropleth and the points have at its centre.
+AT_CENTRE = f"""([lon, lat]) => new Promise((resolve) => {{
+    const map = window.jscOverdueMap;
+    map.once('idle', () => {{
+        const centre = map.project(map.getCenter());
+        const at = (layer) => map.queryRenderedFeatures(centre, {{layers: [layer]}});
+        resolve({{
+            choropleth: at('{CHOROPLETH_LAYER}').map((f) => f.properties.code),
+            points: at('{OVERDUE_LAYER}').map((f) => f.properties.id),
+        }});
+    }});
+    map.jumpTo({{center: [lon, lat], zoom: 16}});
+}})"""
 
 
 def api_port() -> int:
@@ -103,11 +131,13 @@ class Seeded:
     overdue: dict[str, tuple[float, float]]  # report id -> (lat, lon), the reports now past their deadline
 
 
+def kelurahan_shapes() -> dict[str, BaseGeometry]:
+    return {f["properties"]["kode_kel"]: shape(f["geometry"]) for f in json.loads(KELURAHAN.read_text())["features"]}
+
+
 def spots(code: str, count: int) -> list[tuple[float, float]]:
     """`count` points well inside a kelurahan, about 70 m apart, nearest its representative point first."""
-    features = json.loads(KELURAHAN.read_text())["features"]
-    polygon = shape(next(f["geometry"] for f in features if f["properties"]["kode_kel"] == code))
-    inner = polygon.buffer(-0.0005)
+    inner = kelurahan_shapes()[code].buffer(-0.0005)
     centre = inner.representative_point()
     step = 0.00065
     grid = [
@@ -119,6 +149,41 @@ def spots(code: str, count: int) -> list[tuple[float, float]]:
     grid.sort(key=centre.distance)
     assert len(grid) >= count, code
     return [(p.y, p.x) for p in grid[:count]]
+
+
+def clear_spot(polygon: BaseGeometry, away_from: list[tuple[float, float]]) -> tuple[float, float]:
+    """The point more than 100 m inside a kelurahan that is farthest from the given (lat, lon) places."""
+    inner = polygon.buffer(-0.001)
+    west, south, east, north = inner.bounds
+    step = 0.0002
+    grid = [
+        Point(west + i * step, south + j * step)
+        for i in range(int((east - west) / step) + 1)
+        for j in range(int((north - south) / step) + 1)
+    ]
+    places = [Point(lon, lat) for lat, lon in away_from]
+    best = max((p for p in grid if inner.contains(p)), key=lambda p: min((p.distance(q) for q in places), default=0))
+    return best.y, best.x
+
+
+def box_of(area: dict[str, float]) -> BaseGeometry:
+    return Polygon.from_bounds(area["west"], area["south"], area["east"], area["north"])
+
+
+def lon_lat(place: tuple[float, float]) -> list[float]:
+    return [place[1], place[0]]
+
+
+def band_color(count: int) -> tuple[int, int, int]:
+    color = BASE_FILL
+    for least, band in CHOROPLETH:
+        if count >= least:
+            color = band
+    return color
+
+
+def assert_color(pixel: tuple[int, int, int], expected: tuple[int, int, int]) -> None:
+    assert all(abs(a - b) <= 3 for a, b in zip(pixel, expected, strict=True)), (pixel, expected)
 
 
 class Seeder:
@@ -318,6 +383,19 @@ async def token_of(api: Api, email: str) -> str:
     return token
 
 
+async def map_centre_pixel(page: Page) -> tuple[int, int, int]:
+    """The colour drawn at the centre of the overdue map."""
+    await page.locator("#overdue-map").scroll_into_view_if_needed()
+    box = await page.locator("#overdue-map").bounding_box()
+    assert box is not None
+    png = await page.screenshot(
+        clip={"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2, "width": 1, "height": 1}
+    )
+    pixel = Image.open(io.BytesIO(png)).convert("RGB").getpixel((0, 0))
+    assert isinstance(pixel, tuple)
+    return pixel[0], pixel[1], pixel[2]
+
+
 async def overdue_ids(api: Api, token: str) -> set[str]:
     ids: set[str] = set()
     after = None
@@ -422,6 +500,75 @@ async def test_auditor_sees_the_leaderboard_a_time_series_and_the_overdue_map(
             popup = page.locator(".maplibregl-popup .popup")
             await expect(popup.locator(".category")).to_have_text("Sampah")
             await expect(popup.locator(".kelurahan")).to_have_text("Tomang")
+            await page.locator(".maplibregl-popup-close-button").click()
+            await expect(page.locator(".maplibregl-popup")).to_have_count(0)
+
+            # and the caption gives overdueByKelurahan's city-wide total, which the points are all of here
+            body = await api.gql(KELURAHAN_OVERDUE, token=token)
+            assert "errors" not in body, body
+            by_code = {row["kelurahanCode"]: row for row in body["data"]["overdueByKelurahan"]}
+            total = sum(row["reports"] for row in by_code.values())
+            assert total == len(expected)
+            await expect(summary).to_have_attribute("data-total", str(total))
+            await expect(summary).to_have_attribute("data-kelurahan", str(len(by_code)))
+            await expect(summary).to_contain_text(
+                f"Seluruh kota: {total} laporan terlambat di {len(by_code)} kelurahan"
+            )
+            await expect(summary).to_contain_text(f"; {len(expected)} are drawn as points.")
+
+            # and the choropleth is a fill layer over the base fill and under the points
+            layers = await page.evaluate(LAYER_ORDER)
+            assert [CHOROPLETH_LAYER, "fill"] in layers
+            order = [layer_id for layer_id, _ in layers]
+            assert order.index("kelurahan-fill") < order.index(CHOROPLETH_LAYER) < order.index(OVERDUE_LAYER)
+
+            # when a kelurahan without overdue reports is shown, then it is not in the layer and keeps the base fill
+            shapes = kelurahan_shapes()
+            quiet = max(
+                (
+                    code
+                    for code, polygon in shapes.items()
+                    if code not in by_code and polygon.within(box_of(SERVICE_AREA))
+                ),
+                key=lambda code: shapes[code].area,
+            )
+            at_centre = await page.evaluate(AT_CENTRE, lon_lat(clear_spot(shapes[quiet], [])))
+            assert at_centre == {"choropleth": [], "points": []}, quiet
+            assert_color(await map_centre_pixel(page), BASE_FILL)
+
+            # when Tomang is shown away from its reports, then it is filled with the colour of the API's count
+            tomang_overdue = by_code[TOMANG[0]]
+            assert tomang_overdue["reports"] >= len(seeded.overdue)
+            spot = lon_lat(clear_spot(shapes[TOMANG[0]], spots(TOMANG[0], 12)))
+            at_centre = await page.evaluate(AT_CENTRE, spot)
+            assert set(at_centre["choropleth"]) == {TOMANG[0]}
+            assert at_centre["points"] == []
+            assert_color(await map_centre_pixel(page), band_color(tomang_overdue["reports"]))
+
+            # and a click there opens its popup: name, count, oldest deadline and how many days late that is
+            box = await page.locator("#overdue-map").bounding_box()
+            assert box is not None
+            await page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            area = page.locator(".maplibregl-popup .kelurahan-popup")
+            await expect(area).to_have_attribute("data-code", TOMANG[0])
+            await expect(area.locator(".name")).to_have_text(tomang_overdue["kelurahanName"])
+            await expect(area.locator(".reports")).to_have_text(str(tomang_overdue["reports"]))
+            await expect(area.locator(".oldest time")).to_have_attribute("datetime", tomang_overdue["oldestDueAt"])
+            late = await area.locator(".late").inner_text()
+            days = (datetime.now(UTC) - datetime.fromisoformat(tomang_overdue["oldestDueAt"])).total_seconds() / 86_400
+            assert late.endswith(" hari (days)"), late
+            assert abs(float(late.split()[0].replace(",", ".")) - days) < 0.1, (late, days)
+
+            # and a second click while it is open shows it again rather than closing it
+            await page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            await expect(page.locator(".maplibregl-popup")).to_have_count(1)
+            await expect(area.locator(".reports")).to_have_text(str(tomang_overdue["reports"]))
+
+            # (the screenshot: the popup and the kelurahan around Tomang)
+            await page.evaluate(
+                "() => new Promise((resolve) => { const map = window.jscOverdueMap; "
+                "map.once('idle', resolve); map.jumpTo({zoom: 13}); })"
+            )
 
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(SCREENSHOT), full_page=True)
@@ -483,8 +630,8 @@ async def test_an_expired_token_is_refreshed_once_for_queries_made_together(
         await expect(page.locator(f'#leaderboard tbody tr[data-unit-code="{TOMANG[1]}"]')).to_be_visible()
         await expect(page.locator("#overdue-summary")).to_have_attribute("data-state", "ready")
 
-        # given a token that has expired when the leaderboard and the overdue map are both reloaded
-        expiring.expired = {"DashboardLeaderboard", "DashboardOverdue"}
+        # given a token that has expired when the leaderboard and the overdue map's two queries are reloaded
+        expiring.expired = {"DashboardLeaderboard", "DashboardOverdue", "DashboardKelurahanOverdue"}
         await page.get_by_role("button", name="Tampilkan").click()
 
         # then the page refreshes its session once (a refresh token used twice would end it) and shows both
