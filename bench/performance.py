@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -147,20 +148,23 @@ def scenarios(kelurahan_unit_id: int) -> list[Scenario]:
     ]
 
 
-async def domain_only(settings: Settings, level: UnitKind, days: int, runs: int) -> list[float]:
-    """The same figures through domain/performance.py in this process: the query and its rows, no GraphQL."""
+async def domain_only(settings: Settings, level: UnitKind, days: int, runs: int, parallel: int) -> list[float]:
+    """The same figures through domain/performance.py in this process (the read-only pool, as the API reads
+    them), without GraphQL: the queries and their rows."""
     res = Resources.create(settings)
     try:
         async with res.sessions() as session:
             reference = await load_reference(session)
-            day = datetime.now(UTC).astimezone(JAKARTA).date()
-            period = performance.Period(day - timedelta(days=days - 1), day)
-            times = []
-            for _ in range(runs):
-                started = time.perf_counter()
-                await performance.figures_by_unit(session, reference, level, period, category_id=None, now=now())
-                times.append((time.perf_counter() - started) * 1000)
-            return times
+        day = datetime.now(UTC).astimezone(JAKARTA).date()
+        period = performance.Period(day - timedelta(days=days - 1), day)
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            await performance.figures_by_unit(
+                res.public_reads, reference, level, period, category_id=None, now=now(), parallel=parallel
+            )
+            times.append((time.perf_counter() - started) * 1000)
+        return times
     finally:
         await res.close()
 
@@ -230,8 +234,11 @@ async def run(opts: argparse.Namespace) -> int:
                 print(f"{scenario.name:<48} API  {summary(times)}{verdict}")
                 if scenario.level is not None:
                     settings = Settings(database_url=url)
-                    alone = await domain_only(settings, scenario.level, scenario.days, opts.requests)
-                    print(f"{'':<48} DB   {summary(alone)}")
+                    split = settings.performance_parallel_queries
+                    alone = await domain_only(settings, scenario.level, scenario.days, opts.requests, split)
+                    print(f"{'':<48} DB   {summary(alone)}  ({split} queries at once, as the API)")
+                    single = await domain_only(settings, scenario.level, scenario.days, opts.requests, 1)
+                    print(f"{'':<48} DB   {summary(single)}  (one query)")
             return 1 if failed and opts.strict else 0
     finally:
         api.terminate()
@@ -239,6 +246,8 @@ async def run(opts: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A SIGTERM unwinds like Ctrl-C, so the API process started here is stopped too.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reports", type=int, default=1_000_000, help="reports in the database (default 1000000)")
     parser.add_argument("--requests", type=int, default=50, help="timed requests per query (default 50)")

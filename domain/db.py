@@ -62,7 +62,8 @@ async def _keep_session_state(_connection: asyncpg.Connection) -> None:
 
 
 class PublicReads:
-    """Autocommit, read-only connections for the public map, its tiles and statistics: one round trip a query.
+    """Autocommit, read-only connections for the public map, its tiles and statistics, and the auditors'
+    figures: one round trip a query.
 
     A public read needs no transaction of its own, so it skips what a session costs (a ping, BEGIN and COMMIT),
     and each connection is set up once for these queries:

@@ -160,7 +160,7 @@ async def make(
         export.status, export.error, export.finished_at = ExportStatus.FAILED, f"bad parameters: {exc}", now
         return export
     standings = await performance.standings(
-        session,
+        performance.SessionReads(session),
         reference,
         wanted.level,
         wanted.period,

@@ -18,18 +18,19 @@ kelurahan offices and agencies answer for their own cases.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Date, Float, FromClause, Integer, Select, cast, func, literal_column, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError
-from domain.models import CaseEnding, Report, ReportCase, Unit, UnitKind
+from domain.models import Report, Unit, UnitKind
 from domain.reference import ReferenceData
 from domain.sla import JAKARTA
 
@@ -130,47 +131,62 @@ def _ratio(part: int, whole: int) -> float | None:
 
 # --- the aggregate --------------------------------------------------------------------------------------
 
-C = ReportCase.__table__.c
+
+class Reads(Protocol):
+    """Where the figures' queries run: ``PublicReads`` (read-only autocommit connections, used by the API) or
+    ``SessionReads`` (a session, used by jobs and tests)."""
+
+    async def rows(self, sql: str, params: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]: ...
 
 
-def _hours(later: ColumnElement, earlier: ColumnElement) -> ColumnElement:
-    return func.extract("epoch", later - earlier) / 3600
+class SessionReads:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def rows(self, sql: str, params: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+        return [dict(row._mapping) for row in await self._session.execute(text(sql), dict(params))]
 
 
-def _percentiles(value: ColumnElement) -> ColumnElement:
-    """The median and the 90th percentile, each a value some case really had (percentile_disc)."""
-    fractions: ColumnElement = literal_column("ARRAY[0.5, 0.9]::float8[]")
-    return cast(func.percentile_disc(fractions).within_group(value), ARRAY(Float))
+# One row per key (a unit, a group of units or a time bucket) over the cases received in [start, end). The hours
+# are columns computed when a case is written (migration 0009), so the query does no arithmetic on each row; a
+# unit-level query reads the cases from ix_report_cases_unit_cover in unit order, with no sort.
+FIGURES_SQL = """
+SELECT {key} AS key,
+    count(*) AS received,
+    count(*) FILTER (WHERE c.ending IN ('PASSED_ON', 'REROUTED') AND c.first_completed_at IS NULL) AS passed_on,
+    count(*) FILTER (WHERE c.ending = 'DUPLICATE' AND c.first_completed_at IS NULL) AS duplicates,
+    count(c.first_completed_at) AS completed,
+    count(*) FILTER (WHERE c.ending = 'REJECTED' AND c.first_completed_at IS NULL) AS rejected,
+    count(*) FILTER (WHERE c.ended_at IS NULL) AS still_open,
+    count(*) FILTER (WHERE c.ended_at IS NULL AND c.first_completed_at IS NULL AND c.completion_due_at < :now)
+        AS overdue_open,
+    count(c.first_response_at) AS responded,
+    count(*) FILTER (WHERE c.first_response_at <= c.response_due_at) AS responded_on_time,
+    count(*) FILTER (WHERE c.first_completed_at <= c.completion_due_at) AS completed_on_time,
+    count(*) FILTER (WHERE c.escalations > 0) AS escalated,
+    count(*) FILTER (WHERE c.reopenings > 0) AS reopened,
+    count(c.rating) AS ratings,
+    coalesce(sum(c.rating), 0) AS rating_sum,
+    percentile_disc(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY c.response_hours) AS response_hours,
+    percentile_disc(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY c.completion_hours) AS completion_hours
+FROM report_cases c {join}
+WHERE c.unit_id = ANY(:units) AND c.arrived_at >= :start AND c.arrived_at < :end
+  AND (CAST(:category AS integer) IS NULL OR c.category_id = :category)
+GROUP BY 1
+"""
+UNIT_KEY = "c.unit_id"
+GROUP_KEY = "g.group_id"
+GROUP_JOIN = (
+    "JOIN unnest(CAST(:members AS integer[]), CAST(:groups AS integer[])) AS g(unit_id, group_id) USING (unit_id)"
+)
+# Jakarta keeps UTC+7 all year: its wall clock is UTC's plus 7 hours, with no time zone database.
+BUCKET_KEY = "date_trunc('{trunc}', timezone('UTC', c.arrived_at + interval '7 hours'))::date"
 
 
-def _figure_columns(now: datetime) -> list[ColumnElement]:
-    never_completed = C.first_completed_at.is_(None)
-    count = func.count
-    return [
-        count().label("received"),
-        count().filter(C.ending.in_([CaseEnding.PASSED_ON, CaseEnding.REROUTED]) & never_completed).label("passed_on"),
-        count().filter((C.ending == CaseEnding.DUPLICATE) & never_completed).label("duplicates"),
-        count(C.first_completed_at).label("completed"),
-        count().filter((C.ending == CaseEnding.REJECTED) & never_completed).label("rejected"),
-        count().filter(C.ended_at.is_(None)).label("still_open"),
-        count().filter(C.ended_at.is_(None) & never_completed & (C.completion_due_at < now)).label("overdue_open"),
-        count(C.first_response_at).label("responded"),
-        count().filter(C.first_response_at <= C.response_due_at).label("responded_on_time"),
-        count().filter(C.first_completed_at <= C.completion_due_at).label("completed_on_time"),
-        count().filter(C.escalations > 0).label("escalated"),
-        count().filter(C.reopenings > 0).label("reopened"),
-        count(C.rating).label("ratings"),
-        func.coalesce(func.sum(C.rating), 0).label("rating_sum"),
-        _percentiles(_hours(C.first_response_at, C.arrived_at)).label("response_hours"),
-        _percentiles(_hours(C.first_completed_at, C.arrived_at)).label("completion_hours"),
-    ]
-
-
-def _figures(row: object) -> Figures:
-    values = dict(row._mapping)  # type: ignore[attr-defined]
-    response = values.pop("response_hours") or (None, None)
-    completion = values.pop("completion_hours") or (None, None)
-    values.pop("key", None)
+def _figures(row: Mapping[str, Any]) -> Figures:
+    values = {k: v for k, v in row.items() if k not in ("key", "response_hours", "completion_hours")}
+    response = row["response_hours"] or (None, None)
+    completion = row["completion_hours"] or (None, None)
     return Figures(
         **values,
         median_response_hours=response[0],
@@ -180,11 +196,8 @@ def _figures(row: object) -> Figures:
     )
 
 
-def _where(period: Period, category_id: int | None) -> list[ColumnElement[bool]]:
-    conditions = [C.arrived_at >= period.start, C.arrived_at < period.end]
-    if category_id is not None:
-        conditions.append(C.category_id == category_id)
-    return conditions
+def _params(period: Period, category_id: int | None, now: datetime, **more: object) -> dict[str, object]:
+    return {"start": period.start, "end": period.end, "category": category_id, "now": now, **more}
 
 
 def groups(reference: ReferenceData, level: UnitKind) -> dict[int, list[int]]:
@@ -204,37 +217,44 @@ def groups(reference: ReferenceData, level: UnitKind) -> dict[int, list[int]]:
     return {h.id: [h.id] for h in heads}
 
 
-def _membership(members: dict[int, list[int]]) -> FromClause:
-    """(unit_id, group_id) pairs as a table, to join the cases with."""
-    pairs = [(unit_id, group_id) for group_id, units in members.items() for unit_id in units]
-    unit_ids = cast([p[0] for p in pairs], ARRAY(Integer))
-    group_ids = cast([p[1] for p in pairs], ARRAY(Integer))
-    return func.unnest(unit_ids, group_ids).table_valued("unit_id", "group_id").render_derived("membership")
-
-
-def figures_query(members: dict[int, list[int]], period: Period, category_id: int | None, now: datetime) -> Select:
-    membership = _membership(members)
-    return (
-        select(membership.c.group_id.label("key"), *_figure_columns(now))
-        .select_from(ReportCase.__table__.join(membership, membership.c.unit_id == C.unit_id))
-        .where(*_where(period, category_id))
-        .group_by(membership.c.group_id)
-    )
+async def _figures_of(
+    reads: Reads, members: dict[int, list[int]], period: Period, category_id: int | None, now: datetime
+) -> dict[int, Figures]:
+    units = sorted({unit for group in members.values() for unit in group})
+    if all(group == [head] for head, group in members.items()):
+        sql, params = FIGURES_SQL.format(key=UNIT_KEY, join=""), _params(period, category_id, now, units=units)
+    else:
+        pairs = [(unit, head) for head, group in members.items() for unit in group]
+        sql = FIGURES_SQL.format(key=GROUP_KEY, join=GROUP_JOIN)
+        params = _params(
+            period, category_id, now, units=units, members=[u for u, _ in pairs], groups=[g for _, g in pairs]
+        )
+    return {row["key"]: _figures(row) for row in await reads.rows(sql, params)}
 
 
 async def figures_by_unit(
-    session: AsyncSession,
+    reads: Reads,
     reference: ReferenceData,
     level: UnitKind,
     period: Period,
     *,
     category_id: int | None,
     now: datetime,
+    parallel: int = 1,
 ) -> dict[int, Figures]:
-    """Every unit of the level with its figures (see ``groups``); a unit that received nothing gets zeros."""
+    """Every unit of the level with its figures (see ``groups``); a unit that received nothing gets zeros.
+
+    With ``parallel`` > 1 the units are split into that many queries run at once (``reads`` must then allow
+    concurrent queries, as PublicReads' pool does): PostgreSQL cannot run ordered-set aggregates (the medians)
+    in parallel itself, and a year of a city's cases is a few hundred thousand rows.
+    """
     members = groups(reference, level)
-    rows = await session.execute(figures_query(members, period, category_id, now))
-    found = {row.key: _figures(row) for row in rows}
+    heads = list(members)
+    size = max(1, -(-len(heads) // max(1, parallel)))
+    chunks = [{head: members[head] for head in heads[i : i + size]} for i in range(0, len(heads), size)]
+    found: dict[int, Figures] = {}
+    for part in await asyncio.gather(*(_figures_of(reads, chunk, period, category_id, now) for chunk in chunks)):
+        found |= part
     return {unit_id: found.get(unit_id, Figures()) for unit_id in members}
 
 
@@ -277,7 +297,7 @@ class Bucket:
 
 
 async def time_series(
-    session: AsyncSession,
+    reads: Reads,
     reference: ReferenceData,
     unit: Unit,
     period: Period,
@@ -294,15 +314,9 @@ async def time_series(
         )
     members = groups(reference, unit.kind).get(unit.id, [unit.id])
     trunc = {Interval.DAY: "day", Interval.WEEK: "week", Interval.MONTH: "month"}[interval]
-    # Jakarta keeps UTC+7 all year: its wall clock is UTC's plus 7 hours, with no time zone database.
-    local = func.timezone("UTC", C.arrived_at + JAKARTA.utcoffset(None))
-    key = cast(func.date_trunc(trunc, local), Date).label("key")
-    rows = await session.execute(
-        select(key, *_figure_columns(now))
-        .where(C.unit_id == func.any(cast(members, ARRAY(Integer))), *_where(period, category_id))
-        .group_by(key)
-    )
-    found = {row.key: _figures(row) for row in rows}
+    sql = FIGURES_SQL.format(key=BUCKET_KEY.format(trunc=trunc), join="")
+    rows = await reads.rows(sql, _params(period, category_id, now, units=sorted(members)))
+    found = {row["key"]: _figures(row) for row in rows}
     return [Bucket(start, found.get(start, Figures())) for start in starts]
 
 
@@ -380,7 +394,7 @@ def rank(standings: Iterable[tuple[Unit, Figures]], *, min_reports: int) -> list
 
 
 async def standings(
-    session: AsyncSession,
+    reads: Reads,
     reference: ReferenceData,
     level: UnitKind,
     period: Period,
@@ -388,9 +402,12 @@ async def standings(
     category_id: int | None,
     now: datetime,
     min_reports: int,
+    parallel: int = 1,
 ) -> list[Standing]:
     """The leaderboard of a level: every unit's figures, scored and ranked."""
-    figures = await figures_by_unit(session, reference, level, period, category_id=category_id, now=now)
+    figures = await figures_by_unit(
+        reads, reference, level, period, category_id=category_id, now=now, parallel=parallel
+    )
     return rank(((u, figures[u.id]) for u in reference.units_of_kind(level)), min_reports=min_reports)
 
 

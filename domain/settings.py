@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     jakarta_data_dir: Path = PROJECT_ROOT / "data" / "jakarta"
 
     ranking_min_reports: int = Field(10, description="assessed reports a unit needs in a period to be ranked")
+    performance_parallel_queries: int = Field(
+        2, description="queries one leaderboard is split into, run at once (about the database's cores)"
+    )
     export_url_ttl_s: int = Field(300, description="lifetime of an export's presigned download URL")
 
     cctv_before_s: float = Field(30.0, description="seconds of archive video before the report time")

@@ -72,20 +72,16 @@ async def _standings(
     context: Context, level: PerformanceLevel, period: performance.Period, category: str | None
 ) -> list[performance.Standing]:
     reference = await context.resources.reference.get()
-    category_id = _category_id(reference, category)
-
-    async def run(session: AsyncSession) -> list[performance.Standing]:
-        return await performance.standings(
-            session,
-            reference,
-            UnitKind(level.value),
-            period,
-            category_id=category_id,
-            now=now(),
-            min_reports=context.settings.ranking_min_reports,
-        )
-
-    return await context.db(run)
+    return await performance.standings(
+        context.resources.public_reads,
+        reference,
+        UnitKind(level.value),
+        period,
+        category_id=_category_id(reference, category),
+        now=now(),
+        min_reports=context.settings.ranking_min_reports,
+        parallel=context.settings.performance_parallel_queries,
+    )
 
 
 @strawberry.type
@@ -142,13 +138,16 @@ class PerformanceQueries:
             raise ClientError(ErrorCode.NOT_FOUND, "No such unit.", field="unitId")
         category_id = _category_id(reference, category)
 
-        async def run(session: AsyncSession) -> list[performance.Bucket]:
-            return await performance.time_series(
-                session, reference, unit, period, performance.Interval(interval), category_id=category_id, now=now()
-            )
-
         try:
-            buckets = await context.db(run)
+            buckets = await performance.time_series(
+                context.resources.public_reads,
+                reference,
+                unit,
+                period,
+                performance.Interval(interval),
+                category_id=category_id,
+                now=now(),
+            )
         except DomainError as exc:
             raise _bad_input(exc) from exc
         return UnitTimeSeries(

@@ -169,6 +169,18 @@ def upgrade() -> None:
         sa.Column("escalations", sa.SmallInteger(), server_default="0", nullable=False),
         sa.Column("rating", sa.SmallInteger(), nullable=True, comment="the reporter's last rating in this case"),
         sa.Column("rated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "response_hours",
+            sa.Float(),
+            sa.Computed("date_part('epoch', first_response_at - arrived_at) / 3600.0", persisted=True),
+            nullable=True,
+        ),
+        sa.Column(
+            "completion_hours",
+            sa.Float(),
+            sa.Computed("date_part('epoch', first_completed_at - arrived_at) / 3600.0", persisted=True),
+            nullable=True,
+        ),
         sa.ForeignKeyConstraint(
             ["arrival_event_id"],
             ["report_status_changes.id"],
@@ -185,25 +197,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_cases")),
         sa.UniqueConstraint("arrival_event_id", name=op.f("uq_report_cases_arrival_event_id")),
     )
+    op.create_index("ix_report_cases_report", "report_cases", ["report_id", "id"])
     op.create_index(
-        "ix_report_cases_arrived",
+        "ix_report_cases_unit_cover",
         "report_cases",
-        ["arrived_at"],
+        ["unit_id", "arrived_at"],
         postgresql_include=[
-            "unit_id",
             "category_id",
             "response_due_at",
             "completion_due_at",
             "first_response_at",
             "first_completed_at",
+            "ended_at",
             "ending",
             "reopenings",
             "escalations",
             "rating",
+            "response_hours",
+            "completion_hours",
         ],
     )
-    op.create_index("ix_report_cases_report", "report_cases", ["report_id", "id"])
-    op.create_index("ix_report_cases_unit_arrived", "report_cases", ["unit_id", "arrived_at"])
     execute_script(APPLY)
     execute_script(BACKFILL)
     op.create_table(
