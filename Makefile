@@ -87,6 +87,7 @@ bench-performance: setup
 DEMO_REPORTS ?= 100000
 .PHONY: demo-data
 demo-data: setup
-	@set -a; . "$$($(PY) scripts/stack.py up --profile dev)"; set +a; \
+	@$(PY) scripts/stack.py up --profile dev >/dev/null
+	@set -a; . .stack/dev/env; set +a; \
 	  $(PY) -m alembic upgrade head && $(PY) -m cli.main load-jakarta && \
 	  $(PY) -m cli.main demo-data --reports $(DEMO_REPORTS) $(DEMO_ARGS)
