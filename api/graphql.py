@@ -18,6 +18,7 @@ from strawberry.types import ExecutionContext
 from api.extensions import CachedParse, OperationBoundary, ReadOnlyAuditors
 from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.cctv import CctvMutations, CctvQueries, CctvSubscriptions
+from api.resolvers.community import CommunityMutations, CommunityQueries
 from api.resolvers.notifications import NotificationMutations, NotificationQueries
 from api.resolvers.performance import PerformanceMutations, PerformanceQueries
 from api.resolvers.photos import PhotoMutations
@@ -38,6 +39,7 @@ Query = merge_types(
         PublicMapQueries,
         CctvQueries,
         PerformanceQueries,
+        CommunityQueries,
     ),
 )
 Subscription = merge_types("Subscription", (PublicMapSubscriptions, CctvSubscriptions))
@@ -52,6 +54,7 @@ Mutation = merge_types(
         RoutingMutations,
         CctvMutations,
         PerformanceMutations,
+        CommunityMutations,
     ),
 )
 

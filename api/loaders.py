@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -12,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from api.context import Context
-from domain import cctv
-from domain.models import Camera, CctvEvidence, Photo, ReportStatusChange, User
+from domain import cctv, community
+from domain.models import Camera, CctvEvidence, Photo, Report, ReportComment, ReportStatusChange, User
 from domain.reference import ReferenceData
 
 M = TypeVar("M")
@@ -35,6 +36,34 @@ class Loaders:
             order=(ReportStatusChange.at, ReportStatusChange.id),
         )
         self.evidence_of_report = DataLoader(load_fn=self._evidence)
+        self.duplicates_of_report = self._grouped(Report, Report.duplicate_of_id, order=(Report.created_at,))
+        self.comments_page = DataLoader(load_fn=self._comments)
+        self.support_count = DataLoader(load_fn=self._support_counts)
+        self.supported_by_me = DataLoader(load_fn=self._supported_by_me)
+
+    async def _comments(
+        self, keys: list[tuple[uuid.UUID, tuple[datetime, uuid.UUID] | None, int]]
+    ) -> Sequence[list[ReportComment]]:
+        """A page of comments per (report, after, limit): one query each (a report list rarely asks for them)."""
+
+        async def run(session: AsyncSession) -> list[list[ReportComment]]:
+            return [
+                await community.comments_page(session, report_id=report_id, after=after, limit=limit)
+                for report_id, after, limit in keys
+            ]
+
+        return await self._context.db(run)
+
+    async def _support_counts(self, keys: list[uuid.UUID]) -> Sequence[int]:
+        counts = await self._context.db(lambda session: community.support_counts(session, keys))
+        return [counts.get(key, 0) for key in keys]
+
+    async def _supported_by_me(self, keys: list[uuid.UUID]) -> Sequence[bool]:
+        viewer = self._context.viewer_id()
+        if viewer is None:
+            return [False] * len(keys)
+        mine = await self._context.db(lambda session: community.supported_by(session, viewer, keys))
+        return [key in mine for key in keys]
 
     async def _evidence(self, keys: list[uuid.UUID]) -> Sequence[list[tuple[CctvEvidence, Camera]]]:
         rows = await self._context.db(lambda session: cctv.evidence_of_reports(session, keys))

@@ -10,7 +10,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import notifications, sla
@@ -29,6 +30,7 @@ from domain.models import (
     ReportFollower,
     ReportStatus,
     ReportStatusChange,
+    ReportSupport,
     Role,
     Unit,
     UnitKind,
@@ -189,6 +191,41 @@ def _history(report: Report, actor: Actor, now: datetime, **values: object) -> R
     return ReportStatusChange(report_id=report.id, actor_id=actor.user_id, at=now, **values)
 
 
+async def audience(session: AsyncSession, report: Report) -> list[uuid.UUID]:
+    """Who hears about a report's progress: its reporter, its followers and its supporters, each once."""
+    followers = select(ReportFollower.user_id).where(ReportFollower.report_id == report.id)
+    supporters = select(ReportSupport.user_id).where(ReportSupport.report_id == report.id)
+    people = list(await session.scalars(followers.union(supporters)))
+    if report.reporter_id is not None and report.reporter_id not in people:
+        people.append(report.reporter_id)
+    return people
+
+
+async def move_audience(session: AsyncSession, *, duplicate: Report, original_id: uuid.UUID) -> None:
+    """A report marked DUPLICATE: its supporters support the original, and its followers and its reporter
+    follow the original, so nobody stops hearing about the problem they reported."""
+    await session.execute(
+        pg_insert(ReportSupport)
+        .from_select(
+            ["report_id", "user_id", "created_at"],
+            select(literal(original_id), ReportSupport.user_id, ReportSupport.created_at).where(
+                ReportSupport.report_id == duplicate.id
+            ),
+        )
+        .on_conflict_do_nothing()
+    )
+    followers = select(literal(original_id), ReportFollower.user_id).where(ReportFollower.report_id == duplicate.id)
+    await session.execute(
+        pg_insert(ReportFollower).from_select(["report_id", "user_id"], followers).on_conflict_do_nothing()
+    )
+    if duplicate.reporter_id is not None:
+        await session.execute(
+            pg_insert(ReportFollower)
+            .values(report_id=original_id, user_id=duplicate.reporter_id)
+            .on_conflict_do_nothing()
+        )
+
+
 async def _tell_reporter_and_followers(
     session: AsyncSession,
     report: Report,
@@ -198,8 +235,7 @@ async def _tell_reporter_and_followers(
     jobs: JobBuffer,
     now: datetime,
 ) -> None:
-    followers = list(await session.scalars(select(ReportFollower.user_id).where(ReportFollower.report_id == report.id)))
-    people = [*followers, *([report.reporter_id] if report.reporter_id else [])]
+    people = await audience(session, report)
     await notifications.notify_users(session, people, message, jobs=jobs, now=now, skip=actor.user_id)
 
 
@@ -219,9 +255,10 @@ async def change_status(
     report = await load_for_update(session, report_id)
     _authorize(actor, report, reference)
     check_transition(report.status, change)
-    if change.to == S.DUPLICATE:
+    if change.to == S.DUPLICATE and change.duplicate_of is not None:
         await _check_original(session, report, change.duplicate_of)
         report.duplicate_of_id = change.duplicate_of
+        await move_audience(session, duplicate=report, original_id=change.duplicate_of)
     if change.after_photo_keys:
         await attach_after_photos(
             session, storage, settings, report, actor=actor, keys=list(change.after_photo_keys), jobs=jobs

@@ -53,6 +53,7 @@ class ReportActionErrorCode(enum.Enum):
     INVALID_SIZE = "INVALID_SIZE"
     INVALID_RATING = "INVALID_RATING"
     ALREADY_RATED = "ALREADY_RATED"
+    OWN_REPORT = "OWN_REPORT"
 
 
 @strawberry.type(description="A problem with an action on a report.")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
 import strawberry
 from geoalchemy2.shape import to_shape
@@ -10,7 +11,7 @@ from strawberry.types import Info
 from api.schema.catalogue import Category, Unit, load_unit
 from api.schema.cctv import CctvEvidence
 from api.schema.geo import Kecamatan, Kelurahan, Kota
-from api.schema.pagination import PageInfo
+from api.schema.pagination import PageInfo, check_first, decode_cursor, encode_cursor
 from api.schema.photos import Photo
 from domain import models
 
@@ -103,6 +104,60 @@ async def _person(info: Info, user_id: uuid.UUID | None) -> PublicPerson | None:
         return None
     user = await info.context.loaders.user.load(user_id)
     return PublicPerson(display_name=user.display_name) if user else None
+
+
+@strawberry.type(description="A public comment on a report.")
+class Comment:
+    id: strawberry.ID = strawberry.field(description="Comment id (for hideComment).")
+    created_at: datetime = strawberry.field(description="When it was written.")
+    hidden: bool = strawberry.field(description="Hidden by a moderator; its text is then for staff only.")
+    author_id: strawberry.Private[uuid.UUID | None]
+    text: strawberry.Private[str]
+    reason: strawberry.Private[str | None]
+    viewer_is_staff: strawberry.Private[bool]
+
+    @strawberry.field(description="The text; null when hidden, unless you are staff.")
+    def body(self) -> str | None:
+        return None if self.hidden and not self.viewer_is_staff else self.text
+
+    @strawberry.field(description="Why a moderator hid it; staff only.")
+    def hidden_reason(self) -> str | None:
+        return self.reason if self.viewer_is_staff else None
+
+    @strawberry.field(description="Who wrote it; null once their account is deleted.")
+    async def author(self, info: Info) -> PublicPerson | None:
+        return await _person(info, self.author_id)
+
+    @strawberry.field(description="Written by an officer or an admin (an official answer).")
+    async def by_staff(self, info: Info) -> bool:
+        if self.author_id is None:
+            return False
+        user = await info.context.loaders.user.load(self.author_id)
+        return user is not None and user.role in (models.Role.OFFICER, models.Role.ADMIN)
+
+    @classmethod
+    def from_model(cls, m: models.ReportComment, *, staff: bool) -> Comment:
+        return cls(
+            id=strawberry.ID(str(m.id)),
+            created_at=m.created_at,
+            hidden=m.hidden_at is not None,
+            author_id=m.author_id,
+            text=m.body,
+            reason=m.hidden_reason,
+            viewer_is_staff=staff,
+        )
+
+
+@strawberry.type(description="An edge of a comment list.")
+class CommentEdge:
+    cursor: str = strawberry.field(description="Opaque position of this comment in the list.")
+    node: Comment = strawberry.field(description="The comment.")
+
+
+@strawberry.type(description="A page of comments, oldest first.")
+class CommentConnection:
+    edges: list[CommentEdge] = strawberry.field(description="The comments of this page.")
+    page_info: PageInfo = strawberry.field(description="Whether more follow, and the cursor to get them.")
 
 
 @strawberry.type(description="A citizen's report of a problem at a place.")
@@ -211,6 +266,44 @@ class Report:
             for e, c in rows
             if e.status == models.EvidenceStatus.READY and c.public_snapshots
         ]
+
+    @strawberry.field(description='How many citizens said "me too" (supportReport).')
+    async def support_count(self, info: Info) -> int:
+        count: int = await info.context.loaders.support_count.load(uuid.UUID(self.id))
+        return count
+
+    @strawberry.field(description="Whether you support it; false when not logged in.")
+    async def supported_by_me(self, info: Info) -> bool:
+        if info.context.viewer is None:
+            return False
+        supported: bool = await info.context.loaders.supported_by_me.load(uuid.UUID(self.id))
+        return supported
+
+    @strawberry.field(description="Public comments, oldest first.")
+    async def comments(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="endCursor of the previous page.")] = None,
+    ) -> CommentConnection:
+        limit, position = check_first(first), decode_cursor(after)
+
+        rows = await info.context.loaders.comments_page.load((uuid.UUID(self.id), position, limit + 1))
+        edges = [
+            CommentEdge(
+                cursor=encode_cursor(c.created_at, c.id), node=Comment.from_model(c, staff=self.viewer_is_staff)
+            )
+            for c in rows[:limit]
+        ]
+        return CommentConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=len(rows) > limit, end_cursor=edges[-1].cursor if edges else None),
+        )
+
+    @strawberry.field(description="Reports marked as duplicates of this one (their supporters support this one).")
+    async def duplicates(self, info: Info) -> list[strawberry.ID]:
+        rows = await info.context.loaders.duplicates_of_report.load(uuid.UUID(self.id))
+        return [strawberry.ID(str(r.id)) for r in rows if self.viewer_is_staff or not r.confidential]
 
     @strawberry.field(description="History, oldest first.")
     async def history(self, info: Info) -> list[StatusChange]:

@@ -4,6 +4,7 @@ from domain.models.accounts import RefreshToken, User
 from domain.models.base import Base
 from domain.models.catalogue import Agency, Category, RoutingRule, Unit
 from domain.models.cctv import AlertRule, Camera, CctvAlert, CctvEvidence
+from domain.models.community import ReportComment, ReportSupport
 from domain.models.enums import (
     STATUS_LABELS_ID,
     AlertKind,
@@ -60,9 +61,11 @@ __all__ = [
     "Report",
     "ReportCase",
     "ReportCell",
+    "ReportComment",
     "ReportFollower",
     "ReportStatus",
     "ReportStatusChange",
+    "ReportSupport",
     "Role",
     "RoutingHandler",
     "RoutingRule",
