@@ -16,6 +16,7 @@ class ErrorCode(enum.StrEnum):
     FORBIDDEN = "FORBIDDEN"
     NOT_FOUND = "NOT_FOUND"
     BAD_USER_INPUT = "BAD_USER_INPUT"
+    RATE_LIMITED = "RATE_LIMITED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
@@ -33,6 +34,10 @@ def present(error: GraphQLError, request_id: str) -> GraphQLError:
     original = error.original_error
     if isinstance(original, ClientError):
         return _copy(error, original.message, dict(original.extensions or {}))
+    if deleted_account(original):
+        # A deleted account's access token lives on for its last minutes; what it tries to write refers to a
+        # user that is gone.
+        return _copy(error, "This account no longer exists.", {"code": ErrorCode.UNAUTHENTICATED.value})
     if original is None or isinstance(original, GraphQLError):
         # Syntax, validation and variable-coercion errors: the client's own query is at fault.
         code = error.extensions.get("code") if error.extensions else None
@@ -47,6 +52,14 @@ def present(error: GraphQLError, request_id: str) -> GraphQLError:
         "Internal server error",
         {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
     )
+
+
+def deleted_account(exc: BaseException | None) -> bool:
+    """A foreign key to users violated: the row refers to an account deleted since its token was issued."""
+    driver = getattr(exc, "orig", None)
+    cause = getattr(driver, "__cause__", None)
+    constraint = getattr(cause, "constraint_name", None) or ""
+    return getattr(driver, "sqlstate", None) == "23503" and constraint.endswith("_users")
 
 
 def _copy(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:

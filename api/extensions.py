@@ -23,7 +23,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from api.context import Context
-from api.errors import ErrorCode, present
+from api.errors import ErrorCode, deleted_account, present
 from domain.models import Role
 
 log = logging.getLogger("api.operation")
@@ -39,7 +39,13 @@ class OperationBoundary(SchemaExtension):
         failed = result is None or bool(result.errors)
         try:
             await context.finish(commit=not failed)
-        except Exception:
+        except Exception as exc:
+            if deleted_account(exc) and result is not None:
+                result.data = None
+                result.errors = [
+                    GraphQLError("This account no longer exists.", extensions={"code": ErrorCode.UNAUTHENTICATED.value})
+                ]
+                return
             log.exception("commit failed (request %s)", context.request_id)
             if result is not None:
                 result.data = None

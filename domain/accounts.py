@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError
-from domain.models import RefreshToken, Role, Unit, User
+from domain.models import RefreshToken, Report, Role, Unit, User
 from domain.security import (
     AccessClaims,
     hash_password,
@@ -190,3 +190,18 @@ async def _issue(
     await session.flush()
     access = issue_access_token(settings, AccessClaims(user.id, user.role, user.unit_id), now)
     return TokenPair(access, token, settings.access_token_ttl_s, user)
+
+
+async def delete_account(session: AsyncSession, *, user_id: uuid.UUID, password: str) -> None:
+    """A citizen deletes their own account: the account and everything personal go (sessions, devices, inbox,
+    supports, follows); the reports stay, anonymous and without a reporter; comments stay without an author.
+
+    Staff accounts are closed by an admin, not by their holder: the figures and the history name their unit."""
+    user = await session.scalar(select(User).where(User.id == user_id).with_for_update())
+    if user is None or not await asyncio.to_thread(verify_password, user.password_hash, password):
+        raise DomainError("INVALID_CREDENTIALS", "Wrong password.", field="password")
+    if user.role != Role.CITIZEN:
+        raise DomainError("FORBIDDEN", "Staff accounts are closed by an admin.")
+    await session.execute(update(Report).where(Report.reporter_id == user.id).values(anonymous=True))
+    await session.delete(user)
+    await session.flush()

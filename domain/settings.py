@@ -12,6 +12,19 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_JWT_SECRET = "dev-only-secret-change-me-please-0123456789"
 
 
+# Per action and per who (the account, the client's address, the login name tried), at most N in S seconds.
+DEFAULT_RATE_LIMITS: dict[str, tuple[int, int]] = {
+    "createReport:user": (30, 3600),
+    "createReport:ip": (300, 3600),
+    "requestPhotoUpload:user": (100, 3600),
+    "requestPhotoUpload:ip": (1000, 3600),
+    "addComment:user": (30, 3600),
+    "addComment:ip": (300, 3600),
+    "logIn:ip": (30, 300),
+    "logIn:login": (10, 900),
+}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JSC_", env_file=None, extra="ignore")
 
@@ -81,6 +94,12 @@ class Settings(BaseSettings):
     graphql_field_suggestions: bool = True
 
     jakarta_data_dir: Path = PROJECT_ROOT / "data" / "jakarta"
+
+    rate_limits_enabled: bool = True
+    rate_limits: dict[str, tuple[int, int]] = Field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS),
+        description="action:who -> (requests, seconds), as JSON in JSC_RATE_LIMITS; who is user, ip or login",
+    )
 
     ranking_min_reports: int = Field(10, description="assessed reports a unit needs in a period to be ranked")
     performance_parallel_queries: int = Field(

@@ -104,6 +104,10 @@ def write_env(p: Profile, s: dict[str, str]) -> None:
         "JSC_JWT_SECRET": s["jwt_secret"],
         "JSC_API_PORT": str(p.api_port),
     }
+    if p.name in ("test", "bench"):
+        # Tests and benchmarks file thousands of reports from one address; the rate limits have a test of their
+        # own (tests/api/test_rate_limits.py), with limits it sets.
+        env["JSC_RATE_LIMITS_ENABLED"] = "false"
     p.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     p.env_file.chmod(0o600)
 

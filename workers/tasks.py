@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from procrastinate import RetryStrategy
 
-from domain import photos, workflow
+from domain import photos, rate_limits, workflow
 from domain.jobs import JobBuffer
 from workers.queue import defer_in_transaction, send_jobs
 from workers.runtime import app, resources
@@ -63,3 +63,10 @@ async def escalate_reports(timestamp: int) -> int:
         total += raised
         if raised < ESCALATION_BATCH:
             return total
+
+
+@app.periodic(cron="17 * * * *", periodic_id="rate_limits.sweep")
+@app.task(name="rate_limits.sweep", queue="maintenance", queueing_lock="rate_limits.sweep")
+async def sweep_rate_counters(timestamp: int) -> int:
+    """Drops the rate-limit counters of windows that ended more than a day ago."""
+    return await rate_limits.sweep(resources().engine, now=datetime.now(UTC))

@@ -7,7 +7,8 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from api.resolvers.common import error_code, now
+from api.context import Context
+from api.resolvers.common import error_code, now, rate_limit
 from api.schema.accounts import AuthSession, Me
 from domain import accounts
 from domain.errors import DomainError
@@ -94,6 +95,24 @@ def _session(pair: accounts.TokenPair) -> AuthSession:
     )
 
 
+@strawberry.enum(description="Why deleteAccount failed.")
+class DeleteAccountErrorCode(enum.Enum):
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    FORBIDDEN = "FORBIDDEN"
+
+
+@strawberry.type(description="A deleteAccount problem.")
+class DeleteAccountError:
+    code: DeleteAccountErrorCode = strawberry.field(description="Machine-readable reason.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+
+
+@strawberry.type(description="Result of deleteAccount.")
+class DeleteAccountPayload:
+    deleted: bool = strawberry.field(description="Whether the account is gone.")
+    errors: list[DeleteAccountError] = strawberry.field(description="Empty on success.")
+
+
 @strawberry.type
 class AccountQueries:
     @strawberry.field(description="The logged-in account; null without a valid access token.")
@@ -148,6 +167,8 @@ class AccountMutations:
         password: Annotated[str, strawberry.argument(description="The account's password.")],
     ) -> LogInPayload:
         context = info.context
+        # Per address and per login name tried: password guessing is slow from one place and on one account.
+        await rate_limit(context, "logIn", login=login.strip().lower()[:100])
 
         async def run(session: AsyncSession) -> accounts.TokenPair:
             return await accounts.log_in(
@@ -197,3 +218,25 @@ class AccountMutations:
 
         await info.context.db(run)
         return LogOutPayload(ok=True)
+
+    @strawberry.mutation(
+        description="Delete your citizen account for good (your password again). Your reports stay, anonymous "
+        "and without you; your comments stay without your name; everything else of yours goes."
+    )
+    async def delete_account(
+        self,
+        info: Info,
+        password: Annotated[str, strawberry.argument(description="Your password, to confirm.")],
+    ) -> DeleteAccountPayload:
+        context: Context = info.context
+        viewer = context.require_viewer()
+
+        async def run(session: AsyncSession) -> None:
+            await accounts.delete_account(session, user_id=viewer.user_id, password=password)
+
+        try:
+            await context.db(run)
+        except DomainError as exc:
+            code = error_code(context, exc, DeleteAccountErrorCode)
+            return DeleteAccountPayload(deleted=False, errors=[DeleteAccountError(code=code, message=exc.message)])
+        return DeleteAccountPayload(deleted=True, errors=[])

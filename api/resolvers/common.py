@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from api.context import Context
+from api.errors import ClientError, ErrorCode
+from domain import rate_limits
 from domain.errors import DomainError
 
 E = TypeVar("E", bound=enum.Enum)
@@ -22,3 +24,21 @@ def error_code(context: Context, exc: DomainError, codes: type[E]) -> E:
     if not exc.keep_changes:
         context.rollback_only = True
     return codes(exc.code)
+
+
+async def rate_limit(context: Context, action: str, *, user: object = None, login: str | None = None) -> None:
+    """Counts the request against the action's limits (domain/rate_limits.py); over one it is refused with
+    HTTP 429, a Retry-After header and a RATE_LIMITED error, before anything is done."""
+    client = context.request.client
+    who = {"user": str(user) if user is not None else None, "ip": client.host if client else None, "login": login}
+    try:
+        await rate_limits.check(context.resources.engine, context.settings, action, who, now=now())
+    except rate_limits.Limited as exc:
+        if context.response is not None:
+            context.response.status_code = 429
+            context.response.headers["Retry-After"] = str(exc.retry_after)
+        raise ClientError(
+            ErrorCode.RATE_LIMITED,
+            f"Too many requests; try again in {exc.retry_after} s.",
+            retryAfter=str(exc.retry_after),
+        ) from exc

@@ -14,7 +14,7 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.errors import ClientError, ErrorCode
-from api.resolvers.common import error_code, now
+from api.resolvers.common import error_code, now, rate_limit
 from api.resolvers.reports import parse_id, present_reports
 from api.resolvers.workflow import ReportActionPayload, _act, _report_id, actor_of
 from api.schema.pagination import PageInfo, check_first
@@ -217,6 +217,7 @@ class CommunityMutations:
     ) -> CommentPayload:
         context: Context = info.context
         target = parse_id(report_id)
+        await rate_limit(context, "addComment", user=context.require_viewer().user_id)
 
         async def work(session: AsyncSession, actor: workflow.Actor) -> models.ReportComment:
             if target is None:

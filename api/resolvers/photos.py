@@ -7,7 +7,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from api.resolvers.common import error_code, now
+from api.resolvers.common import error_code, now, rate_limit
 from api.schema.photos import PhotoUpload
 from domain import photos
 from domain.errors import DomainError
@@ -45,6 +45,7 @@ class PhotoMutations:
     ) -> RequestPhotoUploadPayload:
         context = info.context
         viewer = context.require_viewer()
+        await rate_limit(context, "requestPhotoUpload", user=viewer.user_id)
 
         async def run(session: AsyncSession) -> photos.UploadTicket:
             return await photos.request_upload(

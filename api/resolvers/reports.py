@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.errors import ClientError, ErrorCode
-from api.resolvers.common import error_code, now
+from api.resolvers.common import error_code, now, rate_limit
 from api.schema.catalogue import Category
 from api.schema.geo import Kelurahan, KelurahanMatch
 from api.schema.pagination import PageInfo, check_first, decode_cursor, encode_cursor
@@ -209,6 +209,7 @@ class ReportMutations:
     async def create_report(self, info: Info, input: CreateReportInput) -> CreateReportPayload:
         context = info.context
         viewer = context.require_viewer()
+        await rate_limit(context, "createReport", user=viewer.user_id)
         data = reports.NewReport(
             client_request_id=input.client_request_id,
             category=input.category,

@@ -25,6 +25,7 @@ from domain.models.enums import (
     UnitKind,
 )
 from domain.models.geo import Kecamatan, Kelurahan, Kota
+from domain.models.limits import RateCounter
 from domain.models.notifications import Device, Notification
 from domain.models.performance import Export, ReportCase
 from domain.models.reports import Photo, Report, ReportCell, ReportFollower, ReportStatusChange
@@ -57,6 +58,7 @@ __all__ = [
     "PhotoKind",
     "PhotoStatus",
     "PushStatus",
+    "RateCounter",
     "RefreshToken",
     "Report",
     "ReportCase",

@@ -1,4 +1,5 @@
-"""Citizens around a report: supports ("me too") and public comments (hidden by moderators, never deleted)
+"""Citizens around a report: supports ("me too") and public comments (hidden by moderators, never deleted);
+rate_counters (UNLOGGED) for the rate limits
 
 Revision ID: 0010
 Revises: 0009
@@ -17,6 +18,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "rate_counters",
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("hits", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("key", "window_start", name=op.f("pk_rate_counters")),
+        prefixes=["UNLOGGED"],
+    )
     op.create_table(
         "report_comments",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -59,6 +68,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("rate_counters")
     op.drop_index(op.f("ix_report_supports_user_id"), table_name="report_supports")
     op.drop_index("ix_report_supports_recent", table_name="report_supports")
     op.drop_table("report_supports")
