@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from geoalchemy2 import Geography
-from sqlalchemy import and_, cast, func, or_, select
+from sqlalchemy import and_, cast, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import notifications
 from domain.errors import DomainError
 from domain.jobs import JobBuffer
-from domain.models import Report, ReportComment, ReportSupport, Role
+from domain.models import AbuseFlag, Report, ReportComment, ReportSupport, Role
 from domain.workflow import OPEN, Actor, load_for_update
 
 SIMILAR_RADIUS_M = 250.0  # FixMyStreet's rule: the same category within 250 m, at most 5, nearest first
@@ -229,6 +229,11 @@ async def hide_comment(
         raise DomainError("REASON_REQUIRED", "Say why the comment is hidden.", field="reason")
     if comment.hidden_at is None:
         comment.hidden_at, comment.hidden_by, comment.hidden_reason = now, actor.user_id, reason.strip()[:500]
+    await session.execute(
+        update(AbuseFlag)
+        .where(AbuseFlag.comment_id == comment.id, AbuseFlag.resolved_at.is_(None))
+        .values(resolved_at=now, resolved_by=actor.user_id)
+    )
     await session.flush()
     return comment
 

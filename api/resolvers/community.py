@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import enum
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import strawberry
@@ -19,7 +19,7 @@ from api.resolvers.reports import parse_id, present_reports
 from api.resolvers.workflow import ReportActionPayload, _act, _report_id, actor_of
 from api.schema.pagination import PageInfo, check_first
 from api.schema.reports import Comment, Report
-from domain import community, models, workflow
+from domain import community, models, moderation, workflow
 from domain.errors import DomainError
 from domain.reference import ReferenceData
 
@@ -97,8 +97,61 @@ async def _present_nearby(context: Context, found: list[community.Nearby]) -> li
     return [NearbyReport(report=r, distance_m=n.distance_m) for r, n in zip(shown, found, strict=True)]
 
 
+@strawberry.enum(description="Why a flag was not taken.")
+class FlagErrorCode(enum.Enum):
+    NOT_FOUND = "NOT_FOUND"
+    REASON_REQUIRED = "REASON_REQUIRED"
+    REASON_TOO_LONG = "REASON_TOO_LONG"
+
+
+@strawberry.type(description="A problem with a flag.")
+class FlagError:
+    code: FlagErrorCode = strawberry.field(description="Machine-readable reason.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+    field: str | None = strawberry.field(description="The input field at fault.")
+
+
+@strawberry.type(description="Result of flagReport or flagComment.")
+class FlagPayload:
+    flagged: bool = strawberry.field(description="The moderators will see it (a second flag of yours counts once).")
+    errors: list[FlagError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.type(name="AbuseFlag", description="A flag waiting for a moderator.")
+class AbuseFlagType:
+    id: strawberry.ID = strawberry.field(description="Flag id.")
+    report_id: strawberry.ID = strawberry.field(description="The report flagged, or the comment's report.")
+    comment_id: strawberry.ID | None = strawberry.field(description="The comment flagged, if it was one.")
+    reason: str = strawberry.field(description="What the flagger said.")
+    created_at: datetime = strawberry.field(description="When.")
+
+
 @strawberry.type
 class CommunityQueries:
+    @strawberry.field(
+        name="abuseFlags", description="Flags no moderator has acted on, oldest first (moderators, auditors)."
+    )
+    async def abuse_flags(
+        self, info: Info, first: Annotated[int, strawberry.argument(description="How many, 1 to 100.")] = 50
+    ) -> list[AbuseFlagType]:
+        context: Context = info.context
+        actor = await actor_of(context)
+        limit = check_first(first)
+        try:
+            rows = await context.db(lambda session: moderation.open_flags(session, actor=actor, limit=limit))
+        except DomainError as exc:
+            raise ClientError(ErrorCode.FORBIDDEN, exc.message) from exc
+        return [
+            AbuseFlagType(
+                id=strawberry.ID(str(f.id)),
+                report_id=strawberry.ID(str(f.report_id)),
+                comment_id=strawberry.ID(str(f.comment_id)) if f.comment_id else None,
+                reason=f.reason,
+                created_at=f.created_at,
+            )
+            for f in rows
+        ]
+
     @strawberry.field(
         description="Open reports of a category within 250 m of a point, nearest first, at most 5: ask before "
         "filing, and support one of them instead of filing a duplicate."
@@ -243,3 +296,60 @@ class CommunityMutations:
             return await community.hide_comment(session, actor=actor, comment_id=target, reason=reason, now=now())
 
         return await _comment_action(info, work)
+
+    @strawberry.mutation(description="Tell the moderators a report is abuse (spam, insults, someone's privacy).")
+    async def flag_report(
+        self,
+        info: Info,
+        report_id: Annotated[strawberry.ID, strawberry.argument(description="The report.")],
+        reason: Annotated[str, strawberry.argument(description="What is wrong, up to 500 characters.")],
+    ) -> FlagPayload:
+        return await _flag(info, report_id=parse_id(report_id), comment_id=None, reason=reason, field="reportId")
+
+    @strawberry.mutation(description="Tell the moderators a comment is abuse.")
+    async def flag_comment(
+        self,
+        info: Info,
+        comment_id: Annotated[strawberry.ID, strawberry.argument(description="The comment.")],
+        reason: Annotated[str, strawberry.argument(description="What is wrong, up to 500 characters.")],
+    ) -> FlagPayload:
+        return await _flag(info, report_id=None, comment_id=parse_id(comment_id), reason=reason, field="commentId")
+
+    @strawberry.mutation(
+        description="Hide a report from the public, with the reason, or show it again (hidden: false); "
+        "moderators only. Its reporter and staff still see it; the history keeps the reason."
+    )
+    async def hide_report(
+        self,
+        info: Info,
+        report_id: Annotated[strawberry.ID, strawberry.argument(description="The report.")],
+        reason: Annotated[str, strawberry.argument(description="Why; in the history, for staff.")],
+        hidden: Annotated[bool, strawberry.argument(description="false shows it again.")] = True,
+    ) -> ReportActionPayload:
+        async def work(session: AsyncSession, actor: workflow.Actor, _: ReferenceData) -> models.Report:
+            return await moderation.hide_report(
+                session, actor=actor, report_id=_report_id(report_id), reason=reason, hidden=hidden, now=now()
+            )
+
+        return await _act(info, work)
+
+
+async def _flag(
+    info: Info, *, report_id: uuid.UUID | None, comment_id: uuid.UUID | None, reason: str, field: str
+) -> FlagPayload:
+    context: Context = info.context
+    actor = await actor_of(context)
+
+    async def run(session: AsyncSession) -> uuid.UUID:
+        if report_id is None and comment_id is None:
+            raise DomainError("NOT_FOUND", "Nothing by that id.", field=field)
+        return await moderation.flag(
+            session, actor=actor, report_id=report_id, comment_id=comment_id, reason=reason, now=now()
+        )
+
+    try:
+        await context.db(run)
+    except DomainError as exc:
+        code = error_code(context, exc, FlagErrorCode)
+        return FlagPayload(flagged=False, errors=[FlagError(code=code, message=exc.message, field=exc.field)])
+    return FlagPayload(flagged=True, errors=[])

@@ -54,6 +54,7 @@ class ReportActionErrorCode(enum.Enum):
     INVALID_RATING = "INVALID_RATING"
     ALREADY_RATED = "ALREADY_RATED"
     OWN_REPORT = "OWN_REPORT"
+    REASON_TOO_LONG = "REASON_TOO_LONG"
 
 
 @strawberry.type(description="A problem with an action on a report.")

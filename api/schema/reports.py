@@ -186,6 +186,8 @@ class Report:
         description="0 none; 1 raised to the camat (response late); 2 to the walikota office (completion late)."
     )
     duplicate_of: strawberry.ID | None = strawberry.field(description="For DUPLICATE: the original report.")
+    hidden: bool = strawberry.field(description="Hidden from the public by a moderator (confidential meanwhile).")
+    hidden_note: strawberry.Private[str | None]
     category_id: strawberry.Private[int]
     kelurahan_id: strawberry.Private[int]
     kecamatan_id: strawberry.Private[int]
@@ -195,6 +197,10 @@ class Report:
     assignee_id: strawberry.Private[uuid.UUID | None]
     viewer_is_privileged: strawberry.Private[bool]
     viewer_is_staff: strawberry.Private[bool]
+
+    @strawberry.field(description="Why a moderator hid it; for its reporter and staff.")
+    def hidden_reason(self) -> str | None:
+        return self.hidden_note if self.viewer_is_privileged else None
 
     @strawberry.field(description="Whether the current deadline has passed while the report is open.")
     def overdue(self) -> bool:
@@ -343,6 +349,8 @@ class Report:
             closed_at=m.closed_at,
             escalation_level=m.escalation_level or 0,
             duplicate_of=strawberry.ID(str(m.duplicate_of_id)) if m.duplicate_of_id else None,
+            hidden=m.hidden_at is not None,
+            hidden_note=m.hidden_reason,
             assignee_id=m.assignee_id,
             viewer_is_privileged=privileged,
             viewer_is_staff=staff,

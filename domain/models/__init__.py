@@ -4,7 +4,7 @@ from domain.models.accounts import RefreshToken, User
 from domain.models.base import Base
 from domain.models.catalogue import Agency, Category, RoutingRule, Unit
 from domain.models.cctv import AlertRule, Camera, CctvAlert, CctvEvidence
-from domain.models.community import ReportComment, ReportSupport
+from domain.models.community import AbuseFlag, ReportComment, ReportSupport
 from domain.models.enums import (
     STATUS_LABELS_ID,
     AlertKind,
@@ -32,6 +32,7 @@ from domain.models.reports import Photo, Report, ReportCell, ReportFollower, Rep
 
 __all__ = [
     "STATUS_LABELS_ID",
+    "AbuseFlag",
     "Agency",
     "AlertKind",
     "AlertRule",

@@ -57,6 +57,7 @@ class HistoryKind(enum.StrEnum):
     ESCALATION = "ESCALATION"  # a missed deadline raised the report to the camat or the walikota office
     REROUTE = "REROUTE"  # an admin sent the report to another unit outside the status machine
     RATING = "RATING"  # the reporter rated the completed work (1 to 5)
+    MODERATION = "MODERATION"  # a moderator hid the report from the public, or showed it again (the note says why)
 
 
 class PhotoKind(enum.StrEnum):

@@ -89,6 +89,11 @@ class Report(TimestampMixin, Base):
         server_default="0",
         comment="0 none, 1 camat (response missed), 2 walikota (completion missed)",
     )
+    hidden_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="hidden by a moderator: confidential meanwhile (migration 0011)"
+    )
+    hidden_reason: Mapped[str | None] = mapped_column(String(500))
+    hidden_was_confidential: Mapped[bool | None] = mapped_column(comment="confidential before it was hidden")
     cctv_matched_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), comment="when cameras were looked for (NULL: the cctv.match job is still due)"
     )
