@@ -20,6 +20,7 @@ from strawberry.asgi import GraphQL
 from api.context import Context
 from api.graphql import build_schema
 from api.live import ALERT_CHANNEL, MapCache, ReportEventHub
+from api.open311 import open311_routes
 from api.tiles import tile_routes
 from domain.resources import Resources
 from domain.security import decode_access_token
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/dashboard", dashboard_page, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         *tile_routes(resources),
+        *open311_routes(resources),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.resources = resources

@@ -101,6 +101,11 @@ class Settings(BaseSettings):
         description="action:who -> (requests, seconds), as JSON in JSC_RATE_LIMITS; who is user, ip or login",
     )
 
+    open311_api_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description="Open311 POST: api_key -> e-mail of the citizen account that files for that app (JSON)",
+    )
+
     ranking_min_reports: int = Field(10, description="assessed reports a unit needs in a period to be ranked")
     performance_parallel_queries: int = Field(
         2, description="queries one leaderboard is split into, run at once (about the database's cores)"
