@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import notifications
 from domain.errors import DomainError
 from domain.jobs import JobBuffer
-from domain.models import AbuseFlag, Report, ReportComment, ReportSupport, Role
+from domain.models import AbuseFlag, HistoryKind, Report, ReportComment, ReportStatusChange, ReportSupport, Role
 from domain.workflow import OPEN, Actor, load_for_update
 
 SIMILAR_RADIUS_M = 250.0  # FixMyStreet's rule: the same category within 250 m, at most 5, nearest first
@@ -229,6 +229,20 @@ async def hide_comment(
         raise DomainError("REASON_REQUIRED", "Say why the comment is hidden.", field="reason")
     if comment.hidden_at is None:
         comment.hidden_at, comment.hidden_by, comment.hidden_reason = now, actor.user_id, reason.strip()[:500]
+        # The report's history says so too, for staff: who hid which comment, and why.
+        report = await session.get(Report, comment.report_id)
+        if report is not None:
+            session.add(
+                ReportStatusChange(
+                    report_id=report.id,
+                    kind=HistoryKind.MODERATION,
+                    from_status=report.status,
+                    to_status=report.status,
+                    actor_id=actor.user_id,
+                    at=now,
+                    internal_note=f"Komentar {comment.id} disembunyikan: {comment.hidden_reason}",
+                )
+            )
     await session.execute(
         update(AbuseFlag)
         .where(AbuseFlag.comment_id == comment.id, AbuseFlag.resolved_at.is_(None))

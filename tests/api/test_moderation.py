@@ -98,3 +98,10 @@ async def test_flagging_a_comment_and_hiding_it_resolves_the_flag(
     assert [(f["commentId"], f["reason"]) for f in flags] == [(comment, "Menghina")]
     assert (await act(api, HIDE, admin, id=comment, reason="Menghina"))["errors"] == []
     assert open_flags(await api.gql(FLAGS, token=admin.token), report) == []
+    history = await api.gql(
+        "query H($id: ID!) { report(id: $id) { history { kind internalNote } } }", {"id": report}, token=admin.token
+    )
+    assert history["data"]["report"]["history"][-1] == {
+        "kind": "MODERATION",
+        "internalNote": f"Komentar {comment} disembunyikan: Menghina",
+    }
