@@ -1,5 +1,5 @@
-"""Citizens around a report: similar reports before filing, "me too" supports, public comments (hidden by
-moderators, with a reason, never deleted), nearby and trending reports.
+"""Citizens around a report: similar reports before filing, "me too" supports, public comments (moderators
+hide them: domain/moderation.py), nearby and trending reports.
 
 Everything public here leaves confidential reports out, as every public view does.
 """
@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from geoalchemy2 import Geography
-from sqlalchemy import and_, cast, func, or_, select, update
+from sqlalchemy import and_, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import notifications
 from domain.errors import DomainError
 from domain.jobs import JobBuffer
-from domain.models import AbuseFlag, HistoryKind, Report, ReportComment, ReportStatusChange, ReportSupport, Role
+from domain.models import Report, ReportComment, ReportSupport, Role
 from domain.workflow import OPEN, Actor, load_for_update
 
 SIMILAR_RADIUS_M = 250.0  # FixMyStreet's rule: the same category within 250 m, at most 5, nearest first
@@ -213,41 +213,6 @@ async def add_comment(
             now=now,
             skip=actor.user_id,
         )
-    await session.flush()
-    return comment
-
-
-async def hide_comment(
-    session: AsyncSession, *, actor: Actor, comment_id: uuid.UUID, reason: str, now: datetime
-) -> ReportComment:
-    if actor.role != Role.ADMIN:
-        raise DomainError("FORBIDDEN", "Only moderators hide comments.", field="commentId")
-    comment = await session.scalar(select(ReportComment).where(ReportComment.id == comment_id).with_for_update())
-    if comment is None:
-        raise DomainError("NOT_FOUND", "No such comment.", field="commentId")
-    if not reason.strip():
-        raise DomainError("REASON_REQUIRED", "Say why the comment is hidden.", field="reason")
-    if comment.hidden_at is None:
-        comment.hidden_at, comment.hidden_by, comment.hidden_reason = now, actor.user_id, reason.strip()[:500]
-        # The report's history says so too, for staff: who hid which comment, and why.
-        report = await session.get(Report, comment.report_id)
-        if report is not None:
-            session.add(
-                ReportStatusChange(
-                    report_id=report.id,
-                    kind=HistoryKind.MODERATION,
-                    from_status=report.status,
-                    to_status=report.status,
-                    actor_id=actor.user_id,
-                    at=now,
-                    internal_note=f"Komentar {comment.id} disembunyikan: {comment.hidden_reason}",
-                )
-            )
-    await session.execute(
-        update(AbuseFlag)
-        .where(AbuseFlag.comment_id == comment.id, AbuseFlag.resolved_at.is_(None))
-        .values(resolved_at=now, resolved_by=actor.user_id)
-    )
     await session.flush()
     return comment
 

@@ -80,6 +80,19 @@ async def open_flags(session: AsyncSession, *, actor: Actor, limit: int) -> list
     return list(rows)
 
 
+def _history(report: Report, actor: Actor, now: datetime, note: str) -> ReportStatusChange:
+    """A MODERATION row in the report's history: who did what, and why (staff see it)."""
+    return ReportStatusChange(
+        report_id=report.id,
+        kind=HistoryKind.MODERATION,
+        from_status=report.status,
+        to_status=report.status,
+        actor_id=actor.user_id,
+        at=now,
+        internal_note=note,
+    )
+
+
 async def _resolve(session: AsyncSession, actor: Actor, now: datetime, *conditions: object) -> None:
     await session.execute(
         update(AbuseFlag)
@@ -103,18 +116,28 @@ async def hide_report(
         report.hidden_at = report.hidden_reason = report.hidden_was_confidential = None
     else:
         raise DomainError("INVALID_TRANSITION", "The report is already so.", field="reportId")
-    session.add(
-        ReportStatusChange(
-            report_id=report.id,
-            kind=HistoryKind.MODERATION,
-            from_status=report.status,
-            to_status=report.status,
-            actor_id=actor.user_id,
-            at=now,
-            internal_note=("Disembunyikan: " if hidden else "Ditampilkan lagi: ") + text,
-        )
-    )
+    session.add(_history(report, actor, now, ("Disembunyikan: " if hidden else "Ditampilkan lagi: ") + text))
     report.updated_at = now
     await _resolve(session, actor, now, AbuseFlag.report_id == report.id, AbuseFlag.comment_id.is_(None))
     await session.flush()
     return report
+
+
+async def hide_comment(
+    session: AsyncSession, *, actor: Actor, comment_id: uuid.UUID, reason: str, now: datetime
+) -> ReportComment:
+    """Hides a comment from the public with the reason (kept on the comment and in its report's history); the
+    comment is never deleted, and its flags are resolved."""
+    _moderator(actor)
+    comment = await session.scalar(select(ReportComment).where(ReportComment.id == comment_id).with_for_update())
+    if comment is None:
+        raise DomainError("NOT_FOUND", "No such comment.", field="commentId")
+    text = _reason(reason)
+    if comment.hidden_at is None:
+        comment.hidden_at, comment.hidden_by, comment.hidden_reason = now, actor.user_id, text
+        report = await session.get(Report, comment.report_id)
+        if report is not None:
+            session.add(_history(report, actor, now, f"Komentar {comment.id} disembunyikan: {text}"))
+    await _resolve(session, actor, now, AbuseFlag.comment_id == comment.id)
+    await session.flush()
+    return comment

@@ -59,6 +59,7 @@ class CommentErrorCode(enum.Enum):
     BODY_REQUIRED = "BODY_REQUIRED"
     BODY_TOO_LONG = "BODY_TOO_LONG"
     REASON_REQUIRED = "REASON_REQUIRED"
+    REASON_TOO_LONG = "REASON_TOO_LONG"
 
 
 @strawberry.type(description="A problem with a comment action.")
@@ -293,7 +294,7 @@ class CommunityMutations:
         async def work(session: AsyncSession, actor: workflow.Actor) -> models.ReportComment:
             if target is None:
                 raise DomainError("NOT_FOUND", "No such comment.", field="commentId")
-            return await community.hide_comment(session, actor=actor, comment_id=target, reason=reason, now=now())
+            return await moderation.hide_comment(session, actor=actor, comment_id=target, reason=reason, now=now())
 
         return await _comment_action(info, work)
 
