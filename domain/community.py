@@ -6,6 +6,7 @@ Everything public here leaves confidential reports out, as every public view doe
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,9 +26,9 @@ SIMILAR_RADIUS_M = 250.0  # FixMyStreet's rule: the same category within 250 m, 
 SIMILAR_LIMIT = 5
 COMMENT_MAX = 1000
 NEARBY_MAX_RADIUS_M = 5000.0
-# Degrees of latitude (and, at Jakarta's 6° S, of longitude within 0.6 %) that surely hold a radius in metres:
-# the geometry index narrows with this box, the exact geodesic distance decides.
-METRES_PER_DEGREE = 110_574.0
+# The geometry index narrows the search with a distance in degrees that surely holds the radius (a degree of
+# longitude is shortest, 111.32 km x cos(latitude)); the exact geodesic distance then decides.
+METRES_PER_DEGREE = 110_574.0  # the shortest degree of latitude (at the equator)
 
 
 def _point(lat: float, lon: float):  # type: ignore[no-untyped-def]
@@ -39,7 +40,8 @@ def _metres(lat: float, lon: float):  # type: ignore[no-untyped-def]
 
 
 def _near(lat: float, lon: float, radius_m: float):  # type: ignore[no-untyped-def]
-    box = radius_m / METRES_PER_DEGREE * 1.01
+    shortest = min(METRES_PER_DEGREE, 111_320.0 * max(math.cos(math.radians(lat)), 0.01))
+    box = radius_m / shortest * 1.01
     return and_(
         func.ST_DWithin(Report.location, _point(lat, lon), box),
         func.ST_DWithin(cast(Report.location, Geography), cast(_point(lat, lon), Geography), radius_m),
