@@ -19,6 +19,7 @@ from domain.jobs import JobBuffer
 from domain.models import Export, ExportStatus, UnitKind
 from domain.reference import ReferenceData
 
+SWEEP_GRACE = timedelta(minutes=2)  # a PENDING export older than this has lost its job
 MAX_ATTEMPTS = 10  # the job's own retries, then the sweep's re-deferrals
 CONTENT_TYPE = "text/csv; charset=utf-8"
 
@@ -131,7 +132,7 @@ def render_csv(standings: list[performance.Standing]) -> bytes:
             "unit_code": s.unit.code,
             "unit_name": s.unit.name,
             "unit_kind": s.unit.kind.value,
-            "unranked_reason": s.ranked_reason,
+            "unranked_reason": s.unranked_reason,
         }
         for column in COLUMNS:
             if column not in row:
@@ -208,6 +209,3 @@ def check_owner(export: Export | None, *, user_id: uuid.UUID, admin: bool) -> Ex
     if export is None or (export.requested_by != user_id and not admin):
         raise DomainError("NOT_FOUND", "No such export.", field="id")
     return export
-
-
-SWEEP_GRACE = timedelta(minutes=2)

@@ -367,7 +367,7 @@ class Standing:
     components: list[Component]
     score: float | None
     rank: int | None = None  # None: fewer than the minimum of assessed cases, or nothing to score
-    ranked_reason: str | None = field(default=None)
+    unranked_reason: str | None = field(default=None)
 
 
 def rank(standings: Iterable[tuple[Unit, Figures]], *, min_reports: int) -> list[Standing]:
@@ -379,9 +379,9 @@ def rank(standings: Iterable[tuple[Unit, Figures]], *, min_reports: int) -> list
         parts = components(figures)
         standing = Standing(unit, figures, parts, score(parts))
         if figures.assessed < min_reports:
-            unranked.append(replace(standing, ranked_reason=f"fewer than {min_reports} assessed reports"))
+            unranked.append(replace(standing, unranked_reason=f"fewer than {min_reports} assessed reports"))
         elif standing.score is None:
-            unranked.append(replace(standing, ranked_reason="nothing to score"))
+            unranked.append(replace(standing, unranked_reason="nothing to score"))
         else:
             scored.append(standing)
     scored.sort(key=lambda s: (-(s.score or 0.0), s.unit.code))

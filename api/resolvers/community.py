@@ -16,7 +16,7 @@ from api.context import Context
 from api.errors import ClientError, ErrorCode
 from api.resolvers.common import error_code, now, rate_limit
 from api.resolvers.reports import parse_id, present_reports
-from api.resolvers.workflow import ReportActionPayload, _act, _report_id, actor_of
+from api.resolvers.workflow import ReportActionPayload, act_on_report, actor_of, report_id_of
 from api.schema.pagination import PageInfo, check_first
 from api.schema.reports import Comment, Report
 from domain import community, models, moderation, workflow
@@ -258,9 +258,11 @@ class CommunityMutations:
         support: Annotated[bool, strawberry.argument(description="true to support, false to stop.")] = True,
     ) -> ReportActionPayload:
         async def work(session: AsyncSession, actor: workflow.Actor, _: ReferenceData) -> models.Report:
-            return await community.support(session, actor=actor, report_id=_report_id(report_id), on=support, now=now())
+            return await community.support(
+                session, actor=actor, report_id=report_id_of(report_id), on=support, now=now()
+            )
 
-        return await _act(info, work)
+        return await act_on_report(info, work)
 
     @strawberry.mutation(description="Comment on a report, publicly (1 to 1000 characters).")
     async def add_comment(
@@ -329,10 +331,10 @@ class CommunityMutations:
     ) -> ReportActionPayload:
         async def work(session: AsyncSession, actor: workflow.Actor, _: ReferenceData) -> models.Report:
             return await moderation.hide_report(
-                session, actor=actor, report_id=_report_id(report_id), reason=reason, hidden=hidden, now=now()
+                session, actor=actor, report_id=report_id_of(report_id), reason=reason, hidden=hidden, now=now()
             )
 
-        return await _act(info, work)
+        return await act_on_report(info, work)
 
 
 async def _flag(

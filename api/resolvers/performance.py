@@ -98,7 +98,7 @@ class PerformanceQueries:
             UnitPerformance(
                 unit=Unit.from_model(s.unit),
                 figures=UnitFigures.from_domain(s.figures),
-                ranked=s.figures.assessed >= context.settings.ranking_min_reports,
+                ranked=s.rank is not None,
             )
             for s in standings
         ]

@@ -179,9 +179,10 @@ def work_queue_query(
     return query.order_by(due, models.Report.id).limit(limit)
 
 
-async def _act(
+async def act_on_report(
     info: Info, work: Callable[[AsyncSession, workflow.Actor, ReferenceData], Awaitable[models.Report]]
 ) -> ReportActionPayload:
+    """Runs an action on a report as the viewer; an expected failure is the payload's typed error."""
     context: Context = info.context
     actor = await actor_of(context)
     reference = await context.resources.reference.get()
@@ -195,7 +196,7 @@ async def _act(
     return ReportActionPayload(report=(await present_reports(context, [row]))[0], errors=[])
 
 
-def _report_id(value: str) -> uuid.UUID:
+def report_id_of(value: str) -> uuid.UUID:
     parsed = parse_id(value)
     if parsed is None:
         raise DomainError("NOT_FOUND", "No such report.", field="reportId")
@@ -307,13 +308,13 @@ class WorkflowMutations:
                 reference,
                 workflow.calendar_for(context.settings),
                 actor=actor,
-                report_id=_report_id(input.report_id),
+                report_id=report_id_of(input.report_id),
                 change=change,
                 jobs=context.jobs,
                 now=now(),
             )
 
-        return await _act(info, work)
+        return await act_on_report(info, work)
 
     @strawberry.mutation(description="Pass a report to another unit: an agency, an outside body, another kelurahan.")
     async def dispose_report(self, info: Info, input: DisposeReportInput) -> ReportActionPayload:
@@ -326,7 +327,7 @@ class WorkflowMutations:
                 reference,
                 workflow.calendar_for(context.settings),
                 actor=actor,
-                report_id=_report_id(input.report_id),
+                report_id=report_id_of(input.report_id),
                 to_unit_id=target.id if target else -1,
                 public_note=input.public_note,
                 internal_note=input.internal_note,
@@ -334,7 +335,7 @@ class WorkflowMutations:
                 now=now(),
             )
 
-        return await _act(info, work)
+        return await act_on_report(info, work)
 
     @strawberry.mutation(description="Name the officer of the unit working on a report, or release it.")
     async def assign_report(self, info: Info, input: AssignReportInput) -> ReportActionPayload:
@@ -348,13 +349,13 @@ class WorkflowMutations:
                 session,
                 reference,
                 actor=actor,
-                report_id=_report_id(input.report_id),
+                report_id=report_id_of(input.report_id),
                 assignee_id=assignee,
                 jobs=context.jobs,
                 now=now(),
             )
 
-        return await _act(info, work)
+        return await act_on_report(info, work)
 
     @strawberry.mutation(description="The reporter says a completed report is not fixed: it goes back to the unit.")
     async def reopen_report(
@@ -371,13 +372,13 @@ class WorkflowMutations:
                 reference,
                 workflow.calendar_for(context.settings),
                 actor=actor,
-                report_id=_report_id(report_id),
+                report_id=report_id_of(report_id),
                 reason=reason,
                 jobs=context.jobs,
                 now=now(),
             )
 
-        return await _act(info, work)
+        return await act_on_report(info, work)
 
     @strawberry.mutation(description="The reporter rates the completed work, 1 (poor) to 5 (good).")
     async def rate_report(
@@ -389,10 +390,10 @@ class WorkflowMutations:
     ) -> ReportActionPayload:
         async def work(session: AsyncSession, actor: workflow.Actor, _: ReferenceData) -> models.Report:
             return await workflow.rate(
-                session, actor=actor, report_id=_report_id(report_id), rating=rating, comment=comment, now=now()
+                session, actor=actor, report_id=report_id_of(report_id), rating=rating, comment=comment, now=now()
             )
 
-        return await _act(info, work)
+        return await act_on_report(info, work)
 
     @strawberry.mutation(description="Get (or stop getting) notifications about a report's progress.")
     async def follow_report(
@@ -402,10 +403,10 @@ class WorkflowMutations:
         follow: Annotated[bool, strawberry.argument(description="true to follow, false to stop.")] = True,
     ) -> ReportActionPayload:
         async def work(session: AsyncSession, actor: workflow.Actor, _: ReferenceData) -> models.Report:
-            report_uuid = _report_id(report_id)
+            report_uuid = report_id_of(report_id)
             await workflow.follow(session, user_id=actor.user_id, report_id=report_uuid, on=follow)
             report = await session.get(models.Report, report_uuid)
             assert report is not None
             return report
 
-        return await _act(info, work)
+        return await act_on_report(info, work)

@@ -71,7 +71,7 @@ class UnitFigures:
 class UnitPerformance:
     unit: Unit = strawberry.field(description="The unit.")
     figures: UnitFigures = strawberry.field(description="Its figures.")
-    ranked: bool = strawberry.field(description="Whether it has enough assessed reports to be ranked.")
+    ranked: bool = strawberry.field(description="Whether the leaderboard ranks it (enough assessed reports, a score).")
 
 
 @strawberry.type(description="One part of a leaderboard score.")
@@ -100,7 +100,7 @@ class LeaderboardEntry:
             unit=Unit.from_model(s.unit),
             components=[ScoreComponent(name=c.name, weight=c.weight, value=c.value) for c in s.components],
             figures=UnitFigures.from_domain(s.figures),
-            unranked_reason=s.ranked_reason,
+            unranked_reason=s.unranked_reason,
         )
 
 

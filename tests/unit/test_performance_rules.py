@@ -86,7 +86,7 @@ def test_ranks_skip_after_ties_and_small_units_are_not_ranked() -> None:
         ("kel-d", None),
         ("kel-e", None),
     ]
-    assert board[3].ranked_reason == "fewer than 10 assessed reports"
+    assert board[3].unranked_reason == "fewer than 10 assessed reports"
 
 
 def test_periods_are_checked() -> None:
