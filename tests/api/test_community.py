@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from domain.models import Kelurahan, Notification, Role, Unit
+from domain.models import Kelurahan, Notification, Role
 from domain.resources import Resources
 from tests.api.test_workflow import act, change, staff_member
 from tests.factories import Api, Citizen
@@ -284,8 +284,3 @@ async def test_trending_counts_supports_twice_and_comments_once(
     assert entries[talked] == (0, 5)
     assert order.index(busy) < order.index(talked)  # 6 against 5
     assert quiet not in entries
-
-
-async def test_unit_of_place_exists(resources: Resources, place: tuple[str, float, float]) -> None:
-    async with resources.unit_of_work() as session:
-        assert await session.scalar(select(Unit.id).where(Unit.code == place[0])) is not None
