@@ -57,11 +57,15 @@ class Open311Error(Exception):
 # --- rendering ---------------------------------------------------------------------------------------------
 
 
+def _document(top: ET.Element) -> bytes:
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(top, encoding="utf-8", xml_declaration=False)
+
+
 def _xml(root: str, item: str, rows: Sequence[dict[str, Any]]) -> bytes:
     top = ET.Element(root)
     for row in rows:
         _xml_fields(ET.SubElement(top, item), row)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(top, encoding="utf-8", xml_declaration=False)
+    return _document(top)
 
 
 # How a list is written in XML: its element, and the element of each entry.
@@ -84,9 +88,22 @@ def _xml_fields(parent: ET.Element, row: dict[str, Any]) -> None:
             child.text = str(value)
 
 
-def _respond(fmt: str, root: str, item: str, rows: list[dict[str, Any]], status: int = 200) -> Response:
-    body = orjson.dumps(rows) if fmt == "json" else _xml(root, item, rows)
+def _send(fmt: str, body: bytes, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type=FORMATS[fmt], headers={"Access-Control-Allow-Origin": "*"})
+
+
+def _respond(fmt: str, root: str, item: str, rows: list[dict[str, Any]], status: int = 200) -> Response:
+    """A list: a JSON array, or <root><item>...</item>...</root>."""
+    return _send(fmt, orjson.dumps(rows) if fmt == "json" else _xml(root, item, rows), status)
+
+
+def _respond_one(fmt: str, root: str, row: dict[str, Any]) -> Response:
+    """One object (discovery, a service definition): a JSON object, or <root>...</root>."""
+    if fmt == "json":
+        return _send(fmt, orjson.dumps(row))
+    top = ET.Element(root)
+    _xml_fields(top, row)
+    return _send(fmt, _document(top))
 
 
 def _error(fmt: str, status: int, description: str) -> Response:
@@ -290,27 +307,21 @@ def open311_routes(resources: Resources) -> list[Route]:
 
     async def discovery(request: Request, fmt: str) -> Response:
         base = str(request.base_url).rstrip("/") + "/open311/v2/"
-        rows = [
-            {
-                "changeset": CHANGESET,
-                "contact": "Jakarta Smart City: https://smartcity.jakarta.go.id",
-                "key_service": "Ask the city's Smart City office for an api_key to POST requests.",
-                "endpoints": [
-                    {
-                        "specification": SPECIFICATION,
-                        "url": base,
-                        "changeset": CHANGESET,
-                        "type": "production" if resources.settings.environment == "production" else "test",
-                        "formats": ["text/xml", "application/json"],
-                    }
-                ],
-            }
-        ]
-        if fmt == "json":
-            return Response(orjson.dumps(rows[0]), media_type=FORMATS["json"])
-        top = ET.Element("discovery")
-        _xml_fields(top, rows[0])
-        return Response(b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(top), media_type=FORMATS["xml"])
+        row = {
+            "changeset": CHANGESET,
+            "contact": "Jakarta Smart City: https://smartcity.jakarta.go.id",
+            "key_service": "Ask the city's Smart City office for an api_key to POST requests.",
+            "endpoints": [
+                {
+                    "specification": SPECIFICATION,
+                    "url": base,
+                    "changeset": CHANGESET,
+                    "type": "production" if resources.settings.environment == "production" else "test",
+                    "formats": ["text/xml", "application/json"],
+                }
+            ],
+        }
+        return _respond_one(fmt, "discovery", row)
 
     async def services(request: Request, fmt: str) -> Response:
         reference = await resources.reference.get()
@@ -322,12 +333,7 @@ def open311_routes(resources: Resources) -> list[Route]:
         category = reference.active_category(request.path_params["code"])
         if category is None:
             raise Open311Error(404, "no such service_code")
-        row = {"service_code": category.code, "attributes": _attributes()}
-        if fmt == "json":
-            return Response(orjson.dumps(row), media_type=FORMATS["json"])
-        top = ET.Element("service_definition")
-        _xml_fields(top, row)
-        return Response(b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(top), media_type=FORMATS["xml"])
+        return _respond_one(fmt, "service_definition", {"service_code": category.code, "attributes": _attributes()})
 
     async def requests_list(request: Request, fmt: str) -> Response:
         if request.method == "POST":

@@ -211,8 +211,11 @@ async def test_ratings_are_the_reporters_once_per_completion(api: Api, citizen: 
 
 
 async def test_the_leaderboard_ranks_only_units_with_enough_reports(
-    api: Api, auditor: Citizen, settings: Settings
+    api: Api, auditor: Citizen, citizen: Citizen, settings: Settings
 ) -> None:
+    # Tomang surely has enough reports in the window; most kelurahan have none.
+    for _ in range(settings.ranking_min_reports):
+        await api.create_report(citizen)
     body = await api.gql(LEADERBOARD, {"level": "KELURAHAN", **window()}, token=auditor.token)
     assert "errors" not in body, body
     board = body["data"]["leaderboard"]
@@ -230,6 +233,8 @@ async def test_the_leaderboard_ranks_only_units_with_enough_reports(
             "notReopened",
             "rating",
         ]
+    assert TOMANG_OFFICE in [e["unit"]["code"] for e in ranked]
+    assert len(ranked) < len(entries)
     # Best first; ranked units before the others; equal scores share a rank.
     assert entries[: len(ranked)] == ranked
     scores = [e["score"] for e in ranked]
