@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path(os.environ.get("JSC_PG_BIN", "/usr/lib/postgresql/15/bin"))
 VENV_BIN = ROOT / ".venv" / "bin"
-PORT_BASES = {"dev": 45400, "test": 46400, "bench": 47400}
+PORT_BASES = {"dev": 45400, "test": 46400, "bench": 47400, "faults": 48400, "soak": 49400}
 DB_USER = "jsc"
 
 
@@ -104,7 +104,7 @@ def write_env(p: Profile, s: dict[str, str]) -> None:
         "JSC_JWT_SECRET": s["jwt_secret"],
         "JSC_API_PORT": str(p.api_port),
     }
-    if p.name in ("test", "bench"):
+    if p.name in ("test", "bench", "faults", "soak"):
         # Tests and benchmarks file thousands of reports from one address; the rate limits have a test of their
         # own (tests/api/test_rate_limits.py), with limits it sets.
         env["JSC_RATE_LIMITS_ENABLED"] = "false"
