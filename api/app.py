@@ -9,15 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from api.context import Context
+from api.errors import ErrorCode
 from api.graphql import build_schema
 from api.live import ALERT_CHANNEL, MapCache, ReportEventHub
 from api.open311 import open311_routes
@@ -41,6 +46,55 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.live = live
         self.alerts = alerts
         self.map_cache = map_cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            # What strawberry refuses before any operation runs (not JSON, no query, a batch too long), in the
+            # form of every other error: a JSON body with a code, not plain text.
+            code = ErrorCode.NOT_FOUND if exc.status_code == 404 else ErrorCode.BAD_REQUEST
+            response = JSONResponse(
+                {"data": None, "errors": [{"message": exc.reason, "extensions": {"code": code.value}}]},
+                status_code=exc.status_code,
+            )
+        await response(scope, receive, send)
+
+    async def execute_operation(  # type: ignore[override]
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        if not isinstance(request_data, list):
+            return await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+        # strawberry would run a batch's operations at once in one context, so one session and one commit for
+        # them all. Here each runs after the one before, in a transaction of its own, as if sent alone: a batch
+        # holds one database connection at a time, and a later operation sees what an earlier one wrote.
+        results: list[ExecutionResult] = []
+        for data in request_data:
+            result = await super().execute_operation(request, request_adapter, data, context, root_value, sub_response)
+            assert isinstance(result, ExecutionResult)
+            results.append(result)
+            context = context.for_next_operation()
+        return results
+
+    def parse_json(self, data: str | bytes) -> Any:
+        # A request body (or GET's variables) is an object, or for a batch a list of objects; strawberry assumes
+        # so and fails on anything else with an AttributeError, a 500.
+        parsed = super().parse_json(data)
+        items = parsed if isinstance(parsed, list) else [parsed]
+        if not all(isinstance(item, dict) for item in items):
+            raise HTTPException(400, "The request must be a JSON object, or a list of them for a batch.")
+        return parsed
 
     def encode_json(self, data: object) -> str:
         # orjson is several times faster than json, and embeds the GeoJSON PostgreSQL already wrote

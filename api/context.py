@@ -49,6 +49,19 @@ class Context:
     # Sibling fields resolve concurrently; an AsyncSession must only be used by one coroutine at a time.
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    def for_next_operation(self) -> Context:
+        """The same request and viewer with nothing of this operation's: its session, jobs and callbacks."""
+        return Context(
+            request=self.request,
+            response=self.response,
+            resources=self.resources,
+            viewer=self.viewer,
+            live=self.live,
+            alerts=self.alerts,
+            map_cache=self.map_cache,
+            request_id=self.request_id,
+        )
+
     @property
     def settings(self) -> Settings:
         return self.resources.settings

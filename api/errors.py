@@ -18,6 +18,8 @@ class ErrorCode(enum.StrEnum):
     BAD_USER_INPUT = "BAD_USER_INPUT"
     RATE_LIMITED = "RATE_LIMITED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    # The HTTP request itself: not JSON, no query, a batch too long, a method GraphQL does not take.
+    BAD_REQUEST = "BAD_REQUEST"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 

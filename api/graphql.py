@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -11,11 +11,12 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
-from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.config import BatchingConfig, StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from api.extensions import CachedParse, OperationBoundary, ReadOnlyAuditors
+from api.limits import cost_limit_rule
 from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.cctv import CctvMutations, CctvQueries, CctvSubscriptions
 from api.resolvers.community import CommunityMutations, CommunityQueries
@@ -70,7 +71,10 @@ def build_schema(settings: Settings) -> Schema:
     rules = [
         *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+        cost_limit_rule(settings.graphql_max_cost),
     ]
+    if not settings.graphql_introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -82,6 +86,13 @@ def build_schema(settings: Settings) -> Schema:
             lambda: ValidationCache(maxsize=512),
             OperationBoundary,
             ReadOnlyAuditors,
+            RefuseNulCharacters,
         ],
-        config=StrawberryConfig(disable_field_suggestions=not settings.graphql_field_suggestions),
+        config=StrawberryConfig(
+            disable_field_suggestions=not settings.graphql_field_suggestions,
+            # api/app.py runs a batch's operations one after another, each in its own transaction.
+            batching_config=BatchingConfig(max_operations=settings.graphql_max_batch)
+            if settings.graphql_max_batch > 1
+            else None,
+        ),
     )

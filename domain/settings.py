@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,10 @@ DEFAULT_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "logIn:ip": (30, 300),
     "logIn:login": (10, 900),
 }
+
+
+def _outside_production(data: dict[str, Any]) -> bool:
+    return bool(data.get("environment") != "production")
 
 
 class Settings(BaseSettings):
@@ -87,11 +92,22 @@ class Settings(BaseSettings):
     )
     map_cache_ttl_s: float = 30.0
     api_port: int = 8000
-    graphiql: bool = True
+    # The schema's self-description: on while developing, off by default in production (where they must stay off).
+    graphiql: bool = Field(default_factory=_outside_production, description="the GraphiQL page at GET /graphql")
+    graphql_introspection: bool = Field(default_factory=_outside_production, description="__schema and __type")
+    graphql_field_suggestions: bool = Field(
+        default_factory=_outside_production, description='"did you mean" in validation errors'
+    )
     graphql_max_depth: int = 10
     graphql_max_aliases: int = 20
     graphql_max_tokens: int = 2000
-    graphql_field_suggestions: bool = True
+    graphql_max_cost: int = Field(
+        20_000,
+        description="estimated fields an operation may resolve, lists counted at their page size (api/limits.py)",
+    )
+    graphql_max_batch: int = Field(
+        10, description="operations in one batched HTTP request (a JSON list); 1: no batching"
+    )
 
     jakarta_data_dir: Path = PROJECT_ROOT / "data" / "jakarta"
 
@@ -134,8 +150,8 @@ class Settings(BaseSettings):
             secret = self.jwt_secret.get_secret_value()
             if secret == DEV_JWT_SECRET or len(secret) < 32:
                 raise ValueError("JSC_JWT_SECRET must be set to at least 32 random characters in production")
-            if self.graphiql or self.graphql_field_suggestions:
-                raise ValueError("GraphiQL and field suggestions must be off in production")
+            if self.graphiql or self.graphql_introspection or self.graphql_field_suggestions:
+                raise ValueError("GraphiQL, introspection and field suggestions must be off in production")
         return self
 
 

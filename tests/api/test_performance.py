@@ -13,17 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import (
-    GraphQLEnumType,
-    GraphQLInputObjectType,
-    GraphQLInputType,
-    GraphQLList,
-    GraphQLNonNull,
-    GraphQLObjectType,
-    GraphQLScalarType,
-    GraphQLUnionType,
-    get_named_type,
-)
 from sqlalchemy import func, select
 
 from api.extensions import AUDITOR_MUTATIONS
@@ -43,6 +32,7 @@ from tests.api.test_workflow import (
     staff_member,
 )
 from tests.factories import Api, Citizen, jpeg_with_gps
+from tests.operations import operation
 
 FIGURES = """
   received passedOn duplicates assessed completed rejected stillOpen overdueOpen completionRate responded
@@ -343,41 +333,6 @@ async def test_a_lost_export_job_is_found_by_the_sweep(api: Api, auditor: Citize
 # --- the auditor reads everything and changes nothing -------------------------------------------------------
 
 
-def _value(kind: GraphQLInputType) -> Any:
-    """Some value of an input type, enough to get an operation past validation."""
-    if isinstance(kind, GraphQLNonNull):
-        return _value(kind.of_type)
-    if isinstance(kind, GraphQLList):
-        return []
-    if isinstance(kind, GraphQLEnumType):
-        return next(iter(kind.values))
-    if isinstance(kind, GraphQLInputObjectType):
-        return {name: _value(f.type) for name, f in kind.fields.items() if isinstance(f.type, GraphQLNonNull)}
-    assert isinstance(kind, GraphQLScalarType)
-    return {
-        "String": "x",
-        "ID": "00000000-0000-4000-8000-000000000000",
-        "Int": 1,
-        "Float": 1.0,
-        "Boolean": True,
-        "Date": "2026-11-01",
-        "DateTime": "2026-11-01T00:00:00+00:00",
-        "JSON": {},
-    }.get(kind.name, "x")
-
-
-def _operation(kind: str, name: str, field: Any) -> tuple[str, dict[str, Any]]:
-    required = {arg: a for arg, a in field.args.items() if isinstance(a.type, GraphQLNonNull)}
-    declared = ", ".join(f"${arg}: {a.type}" for arg, a in required.items())
-    passed = ", ".join(f"{arg}: ${arg}" for arg in required)
-    named = get_named_type(field.type)
-    selection = " { __typename }" if isinstance(named, GraphQLObjectType | GraphQLUnionType) else ""
-    head = f"{kind} Op({declared})" if declared else f"{kind} Op"
-    call = f"{name}({passed})" if passed else name
-    document = f"{head} {{ {call}{selection} }}"
-    return document, {arg: _value(a.type) for arg, a in required.items()}
-
-
 async def test_the_auditor_is_refused_every_mutation_but_their_own_sessions(
     api: Api, auditor: Citizen, settings: Settings, resources: Resources
 ) -> None:
@@ -389,7 +344,7 @@ async def test_the_auditor_is_refused_every_mutation_but_their_own_sessions(
         history_before = await session.scalar(select(func.count()).select_from(ReportStatusChange))
     refused = []
     for name, field in mutation.fields.items():
-        document, variables = _operation("mutation", name, field)
+        document, variables = operation("mutation", name, field)
         body = await api.gql(document, variables, token=auditor.token)
         codes = [e["extensions"]["code"] for e in body.get("errors", [])]
         assert "GRAPHQL_VALIDATION_FAILED" not in codes, (name, body)
@@ -406,7 +361,7 @@ async def test_the_auditor_is_refused_every_mutation_but_their_own_sessions(
 async def test_the_auditor_may_run_every_query(api: Api, auditor: Citizen, settings: Settings) -> None:
     schema = build_schema(settings)._schema
     for name, field in schema.query_type.fields.items():
-        document, variables = _operation("query", name, field)
+        document, variables = operation("query", name, field)
         body = await api.gql(document, variables, token=auditor.token)
         codes = [e["extensions"]["code"] for e in body.get("errors", [])]
         assert not {"FORBIDDEN", "UNAUTHENTICATED", "INTERNAL_SERVER_ERROR", "GRAPHQL_VALIDATION_FAILED"} & set(
