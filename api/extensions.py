@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -18,7 +19,10 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    StringValueNode,
+    Visitor,
     parse,
+    visit,
 )
 from strawberry.extensions import SchemaExtension
 
@@ -140,3 +144,49 @@ def _mutation_fields(document: DocumentNode, operation_name: str | None) -> set[
 
     walk(chosen[0].selection_set, frozenset())
     return names
+
+
+class RefuseNulCharacters(SchemaExtension):
+    """PostgreSQL text cannot hold U+0000: a string argument carrying it is refused before anything runs, as
+    the client's mistake, where the database would fail the statement and the client would see a server error."""
+
+    def on_execute(self) -> Iterator[None]:
+        execution = self.execution_context
+        document = execution.graphql_document
+        literals = _string_literals(document) if document is not None else []
+        if any("\x00" in text for text in literals) or _holds_nul(execution.variables):
+            execution.result = ExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        "Text cannot contain the NUL character (U+0000).",
+                        extensions={"code": ErrorCode.BAD_USER_INPUT.value, "reason": "NUL_CHARACTER"},
+                    )
+                ],
+            )
+        yield
+
+
+def _string_literals(document: DocumentNode) -> list[str]:
+    collector = _StringLiterals()
+    visit(document, collector)
+    return collector.values
+
+
+class _StringLiterals(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: list[str] = []
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+        self.values.append(node.value)
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False

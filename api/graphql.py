@@ -15,7 +15,7 @@ from strawberry.schema.config import BatchingConfig, StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from api.extensions import CachedParse, OperationBoundary, ReadOnlyAuditors
+from api.extensions import CachedParse, OperationBoundary, ReadOnlyAuditors, RefuseNulCharacters
 from api.limits import cost_limit_rule
 from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.cctv import CctvMutations, CctvQueries, CctvSubscriptions

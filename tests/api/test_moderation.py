@@ -105,3 +105,23 @@ async def test_flagging_a_comment_and_hiding_it_resolves_the_flag(
         "kind": "MODERATION",
         "internalNote": f"Komentar {comment} disembunyikan: Menghina",
     }
+
+
+async def test_a_reason_with_a_nul_character_is_refused_as_bad_input(
+    api: Api, citizen: Citizen, resources: Resources
+) -> None:
+    # Found by tests/e2e/test_graphql_fuzz.py: PostgreSQL refused the text and the client saw a server error.
+    report = (await api.create_report(citizen))["report"]["id"]
+    comment = (await act(api, COMMENT, await api.sign_up(), id=report, body="hinaan"))["comment"]["id"]
+    as_variable = await api.gql(FLAG_REPORT, {"id": report, "reason": "spam\x00"}, token=citizen.token)
+    as_literal = await api.gql(
+        f'mutation {{ flagComment(commentId: "{comment}", reason: "spam\\u0000") {{ flagged }} }}', token=citizen.token
+    )
+
+    for body in (as_variable, as_literal):
+        assert body["data"] is None
+        assert [(e["extensions"]["code"], e["extensions"]["reason"]) for e in body["errors"]] == [
+            ("BAD_USER_INPUT", "NUL_CHARACTER")
+        ]
+    admin = await staff_member(api, resources, Role.ADMIN)
+    assert open_flags(await api.gql(FLAGS, token=admin.token), report) == []

@@ -477,6 +477,8 @@ async def test_devices_register_move_between_accounts_and_unregister(
     again = await api.gql(REGISTER, {"token": token, "platform": "ANDROID"}, token=citizen.token)
     moved = await api.gql(REGISTER, {"token": token, "platform": "ANDROID"}, token=other.token)
     bad = await api.gql(REGISTER, {"token": "has space", "platform": "IOS"}, token=citizen.token)
+    # Found by tests/e2e/test_graphql_fuzz.py: PostgreSQL refused the text and the client saw a server error.
+    nul = await api.gql(REGISTER, {"token": "fcm\x00token", "platform": "WEB"}, token=citizen.token)
     gone_for_me = await api.gql(
         "mutation($t: String!) { unregisterDevice(token: $t) }", {"t": token}, token=citizen.token
     )
@@ -484,6 +486,7 @@ async def test_devices_register_move_between_accounts_and_unregister(
     assert mine["data"]["registerDevice"] == again["data"]["registerDevice"] == {"registered": True, "errors": []}
     assert moved["data"]["registerDevice"]["registered"] is True
     assert bad["data"]["registerDevice"]["errors"] == [{"code": "INVALID_TOKEN", "field": "token"}]
+    assert [e["extensions"]["code"] for e in nul["errors"]] == ["BAD_USER_INPUT"]
     assert gone_for_me["data"]["unregisterDevice"] is False  # it belongs to the other account now
     async with resources.unit_of_work() as session:
         owner = await session.scalar(select(Device.user_id).where(Device.token == token))
