@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from tqdm import tqdm
@@ -18,6 +21,9 @@ from domain.errors import DomainError
 from domain.models import Role, Unit
 from domain.resources import Resources
 from domain.settings import get_settings
+
+log = logging.getLogger("jsc")
+WORKER_RESTART_MAX_S = 30.0
 
 
 async def load_jakarta_command(force: bool) -> int:
@@ -76,14 +82,49 @@ async def create_user_command(ns: argparse.Namespace) -> int:
 
 
 async def worker_command(concurrency: int, queues: list[str] | None) -> int:
+    """Runs the procrastinate worker until SIGINT or SIGTERM, which let running jobs finish.
+
+    procrastinate stops a worker whose listener, heartbeat or periodic deferrer fails, which is what a PostgreSQL
+    restart or failover does to them; left at that, every worker would exit at once. Here it is started again,
+    after a wait that doubles up to WORKER_RESTART_MAX_S while the database stays away (an unreachable database
+    at start-up is waited for the same way).
+    """
     from workers.runtime import app, resources
 
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def stop_gracefully() -> None:
+        stopping.set()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)  # a second signal stops at once, as procrastinate's own handler does
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop_gracefully)
+    options: dict[str, Any] = {"concurrency": concurrency, "install_signal_handlers": False}
+    if queues:
+        options["queues"] = queues
+    wait_s = 1.0
     async with app.open_async():
         try:
-            if queues:
-                await app.run_worker_async(concurrency=concurrency, queues=queues, install_signal_handlers=True)
-            else:
-                await app.run_worker_async(concurrency=concurrency, install_signal_handlers=True)
+            while not stopping.is_set():
+                started = loop.time()
+                run = asyncio.create_task(app.run_worker_async(**options))
+                stop = asyncio.create_task(stopping.wait())
+                await asyncio.wait({run, stop}, return_when=asyncio.FIRST_COMPLETED)
+                stop.cancel()
+                if not run.done():
+                    run.cancel()  # procrastinate's graceful stop: running jobs finish first
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await run
+                    break
+                failure = run.exception()
+                if loop.time() - started > WORKER_RESTART_MAX_S:
+                    wait_s = 1.0
+                log.warning("the worker stopped (%s); starting it again in %.0f s", failure or "see above", wait_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), wait_s)
+                wait_s = min(wait_s * 2, WORKER_RESTART_MAX_S)
         finally:
             await resources().close()
     return 0

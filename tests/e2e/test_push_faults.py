@@ -11,14 +11,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.engine import make_url
 
 from domain import notifications
 from domain.adapters.push import OUTBOX_ID_KEY
 from domain.jobs import JobBuffer
 from domain.models import DevicePlatform, Notification, PushStatus, User
 from domain.resources import Resources
+from domain.settings import Settings
 from tests.e2e.processes import start_worker, stop
 from tests.fakes.fcm import FakeFcm
 from workers.queue import defer_in_transaction
@@ -161,3 +164,48 @@ async def test_everything_is_delivered_after_fcm_comes_back(resources: Resources
     assert {m.token for m in fcm.received if m.data[OUTBOX_ID_KEY] in await ids_received(fcm, user_id, resources)} == {
         token
     }
+
+
+async def test_a_worker_that_loses_the_database_for_a_moment_keeps_working(
+    resources: Resources, settings: Settings, fcm: FakeFcm, tmp_path: Path
+) -> None:
+    """procrastinate stops a worker whose listener, heartbeat or periodic deferrer cannot reach the database (a
+    PostgreSQL restart, a failover); `jsc worker` starts it again rather than exit. The outage is made on this
+    session's database alone: new connections refused, the open ones ended, for two seconds."""
+    newest_worker = text("SELECT coalesce(max(id), 0) FROM procrastinate_workers")
+    async with resources.unit_of_work() as session:
+        before = await session.scalar(newest_worker)
+    worker = start_push_worker(fcm, tmp_path)
+    try:
+
+        async def worker_registered() -> bool:
+            async with resources.unit_of_work() as session:
+                return bool(await session.scalar(newest_worker) > before)
+
+        await wait_for(worker_registered)
+        await asyncio.sleep(1)  # its listener is connected
+        url = make_url(settings.database_url)
+        admin = await asyncpg.connect(
+            host=url.host, port=url.port, user=url.username, password=url.password, database="postgres"
+        )
+        try:
+            await admin.execute(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS false')
+            dropped = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1", url.database
+            )
+            await asyncio.sleep(2)
+        finally:
+            await admin.execute(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true')
+            await admin.close()
+        assert dropped > 0
+        await asyncio.sleep(3)
+        assert worker.poll() is None, "the worker exited"
+
+        user_id, _ = await queue_notifications(resources)
+
+        async def all_sent() -> bool:
+            return await statuses(resources, user_id) == {PushStatus.SENT: COUNT}
+
+        await wait_for(all_sent)
+    finally:
+        stop(worker)
