@@ -91,3 +91,9 @@ demo-data: setup
 	@set -a; . .stack/dev/env; set +a; \
 	  $(PY) -m alembic upgrade head && $(PY) -m cli.main load-jakarta && \
 	  $(PY) -m cli.main demo-data --reports $(DEMO_REPORTS) $(DEMO_ARGS)
+
+# Soak: a mixed workload (the public map, citizens filing with photos, officers moving reports) for 10 minutes
+# on its own stack (profile soak, ports 494xx), which bench/soak.py brings up and stops; see docs/benchmarks.md.
+.PHONY: bench-soak
+bench-soak: setup
+	@$(PY) bench/soak.py $(BENCH_ARGS)
