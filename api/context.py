@@ -107,6 +107,13 @@ class Context:
             raise ClientError(ErrorCode.UNAUTHENTICATED, "Log in first.")
         return self.viewer
 
+    def require_staff(self, message: str = "Staff only.") -> AccessClaims:
+        """The viewer, if staff: UNAUTHENTICATED without one, FORBIDDEN for a citizen."""
+        viewer = self.require_viewer()
+        if viewer.role not in STAFF_ROLES:
+            raise ClientError(ErrorCode.FORBIDDEN, message)
+        return viewer
+
     def viewer_is_staff(self) -> bool:
         return self.viewer is not None and self.viewer.role in STAFF_ROLES
 

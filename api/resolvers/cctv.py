@@ -103,11 +103,6 @@ def _require_admin(context: Context) -> None:
         raise DomainError("FORBIDDEN", "Only admins change cameras and alert rules.")
 
 
-def _require_staff(context: Context) -> None:
-    if not context.viewer_is_staff():
-        raise ClientError(ErrorCode.FORBIDDEN, "Staff only.")
-
-
 def _camera_failed(context: Context, exc: DomainError) -> CameraPayload:
     code = error_code(context, exc, CameraErrorCode)
     return CameraPayload(
@@ -138,7 +133,7 @@ class CctvQueries:
         kind: Annotated[CameraKindEnum | None, strawberry.argument(description="Only this kind.")] = None,  # type: ignore[valid-type]
     ) -> list[Camera]:
         context: Context = info.context
-        _require_staff(context)
+        context.require_staff()
         admin = context.require_viewer().role == models.Role.ADMIN
 
         async def run(session: AsyncSession) -> list[models.Camera]:
@@ -159,7 +154,7 @@ class CctvQueries:
         since: Annotated[datetime | None, strawberry.argument(description="Raised at or after.")] = None,
     ) -> list[CctvAlert]:
         context: Context = info.context
-        _require_staff(context)
+        context.require_staff()
         if not 1 <= first <= MAX_ALERTS:
             raise ClientError(ErrorCode.BAD_USER_INPUT, f"`first` must be between 1 and {MAX_ALERTS}.")
 
@@ -269,7 +264,7 @@ class CctvSubscriptions:
         kinds: Annotated[list[AlertKindEnum] | None, strawberry.argument(description="Only these kinds.")] = None,  # type: ignore[valid-type]
     ) -> AsyncGenerator[CctvAlert, None]:
         context: Context = info.context
-        _require_staff(context)
+        context.require_staff()
         if context.alerts is None:
             raise ClientError(ErrorCode.BAD_USER_INPUT, "Live alerts are not available here.")
         wanted = {models.AlertKind(k).value for k in kinds} if kinds is not None else None

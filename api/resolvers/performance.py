@@ -40,12 +40,6 @@ Until = Annotated[date, strawberry.argument(description="Last day, included (a p
 CategoryArg = Annotated[str | None, strawberry.argument(description="Only reports of this category code.")]
 
 
-def _require_staff(context: Context) -> None:
-    context.require_viewer()
-    if not context.viewer_is_staff():
-        raise ClientError(ErrorCode.FORBIDDEN, "Performance figures are for staff.")
-
-
 def _bad_input(exc: DomainError) -> ClientError:
     return ClientError(ErrorCode.BAD_USER_INPUT, exc.message, field=exc.field, reason=exc.code)
 
@@ -91,7 +85,7 @@ class PerformanceQueries:
         self, info: Info, level: PerformanceLevel, since: Since, until: Until, category: CategoryArg = None
     ) -> list[UnitPerformance]:
         context: Context = info.context
-        _require_staff(context)
+        context.require_staff("Performance figures are for staff.")
         standings = await _standings(context, level, _period(since, until), category)
         standings.sort(key=lambda s: s.unit.code)
         return [
@@ -108,7 +102,7 @@ class PerformanceQueries:
         self, info: Info, level: PerformanceLevel, since: Since, until: Until, category: CategoryArg = None
     ) -> Leaderboard:
         context: Context = info.context
-        _require_staff(context)
+        context.require_staff("Performance figures are for staff.")
         period = _period(since, until)
         standings = await _standings(context, level, period, category)
         return Leaderboard(
@@ -130,7 +124,7 @@ class PerformanceQueries:
         category: CategoryArg = None,
     ) -> UnitTimeSeries:
         context: Context = info.context
-        _require_staff(context)
+        context.require_staff("Performance figures are for staff.")
         period = _period(since, until)
         reference = await context.resources.reference.get()
         unit = reference.units.get(int(unit_id)) if str(unit_id).isdigit() else None
@@ -161,7 +155,7 @@ class PerformanceQueries:
     )
     async def overdue_by_kelurahan(self, info: Info) -> list[KelurahanOverdue]:
         context: Context = info.context
-        _require_staff(context)
+        context.require_staff("Performance figures are for staff.")
         reference = await context.resources.reference.get()
 
         async def run(session: AsyncSession) -> list[performance.Overdue]:
@@ -182,7 +176,7 @@ class PerformanceQueries:
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Export id.")]
     ) -> Export | None:
         context: Context = info.context
-        _require_staff(context)
+        context.require_staff("Performance figures are for staff.")
         viewer = context.require_viewer()
         try:
             export_id = uuid.UUID(str(id))
@@ -212,7 +206,7 @@ class PerformanceMutations:
         self, info: Info, level: PerformanceLevel, since: Since, until: Until, category: CategoryArg = None
     ) -> Export:
         context: Context = info.context
-        _require_staff(context)
+        context.require_staff("Performance figures are for staff.")
         viewer = context.require_viewer()
         period = _period(since, until)
         reference = await context.resources.reference.get()

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.context import Context
-from api.errors import ClientError, ErrorCode
 from api.resolvers.common import error_code, now
 from api.schema.catalogue import Category, Unit
 from domain import models, routing
@@ -112,8 +111,7 @@ class RoutingQueries:
         category: Annotated[str | None, strawberry.argument(description="Category code.")] = None,
     ) -> list[RoutingRule]:
         context: Context = info.context
-        if not context.viewer_is_staff():
-            raise ClientError(ErrorCode.FORBIDDEN, "Staff only.")
+        context.require_staff()
         reference = await context.resources.reference.get()
         rules = [
             rule

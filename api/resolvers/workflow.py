@@ -249,8 +249,7 @@ class WorkflowQueries:
         ] = None,
     ) -> list[Unit]:
         context: Context = info.context
-        if not context.viewer_is_staff():
-            raise ClientError(ErrorCode.FORBIDDEN, "Staff only.")
+        context.require_staff()
         reference = await context.resources.reference.get()
         kota_ids = {k.id for k in reference.kota.values() if k.code == kota_code} if kota_code else None
         rows = [
@@ -265,8 +264,7 @@ class WorkflowQueries:
         self, info: Info, unit: Annotated[str, strawberry.argument(description="Unit code.")]
     ) -> list[Officer]:
         context: Context = info.context
-        if not context.viewer_is_staff():
-            raise ClientError(ErrorCode.FORBIDDEN, "Staff only.")
+        context.require_staff()
         found = (await context.resources.reference.get()).unit_codes.get(unit)
         if found is None:
             return []
