@@ -10,8 +10,8 @@ the public browsing the map, for 10 minutes: **0 errors**, and the API process's
 What happens: the `soak` stack is brought up (scripts/stack.py: its own PostgreSQL and SeaweedFS, ports 494xx,
 rate limits off), migrated and loaded with Jakarta; the API (uvicorn, as `make run` starts it) and one worker
 (`python -m cli.main worker`) are started as child processes. Citizens sign up through the API; a lurah for
-each of a few kelurahan of one kecamatan, its camat and two Suku Dinas officers are created with `jsc
-create-user` and log in. Then a fixed number of virtual users run for `--warmup` seconds (not counted, the memory
+each of a few kelurahan of one kecamatan, its camat and two Suku Dinas officers are created as `jsc create-user`
+makes them and log in. Then a fixed number of virtual users run for `--warmup` seconds (not counted, the memory
 baseline is taken at its end) and `--duration` seconds (counted):
 
 - the public (most users): map views by box and zoom (`mapReports`, `mapGeoJSON`, `reportsInBbox`), vector
@@ -230,18 +230,34 @@ def libpq_dsn() -> str:
     return url.geturl()
 
 
-async def create_staff(email: str, name: str, unit: str) -> None:
-    # The documented way to make staff accounts (README: "staff accounts come from the CLI").
-    proc = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "cli.main", "create-user", "--role", "officer", "--email", email],
-        *["--name", name, "--unit", unit, "--password", PASSWORD],
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"jsc create-user {email} failed: {out.decode(errors='replace')[-500:]}")
+async def create_staff(accounts: list[tuple[str, str]]) -> None:
+    """Officers (login, unit code), made as `jsc create-user` and the tests make them: accounts.sign_up with a
+    role and a unit, in a unit of work of this process (seven CLI processes would take minutes of CPU here)."""
+    from sqlalchemy import select
+
+    from domain import accounts as domain_accounts
+    from domain.models import Role, Unit
+    from domain.resources import Resources
+    from domain.settings import get_settings
+
+    resources = Resources.create(get_settings())
+    try:
+        async with resources.unit_of_work() as session:
+            for login, unit_code in accounts:
+                unit_id = await session.scalar(select(Unit.id).where(Unit.code == unit_code))
+                if unit_id is None:
+                    raise SystemExit(f"soak: no unit {unit_code}")
+                await domain_accounts.sign_up(
+                    session,
+                    email=login,
+                    phone=None,
+                    password=PASSWORD,
+                    display_name=f"Petugas {unit_code}",
+                    role=Role.OFFICER,
+                    unit_id=unit_id,
+                )
+    finally:
+        await resources.close()
 
 
 # --- places --------------------------------------------------------------------------------------------------
@@ -553,9 +569,11 @@ async def live_user(agent: Agent, places: Places) -> None:
         bbox, _ = viewport(rng, places.centroids) if rng.random() < 0.5 else (None, 0)
         started = time.perf_counter()
         try:
-            async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as socket:  # type: ignore[list-item]
+            # The same patience as the HTTP requests' (websockets gives up opening after 10 s by default).
+            connecting = websockets.connect(url, subprotocols=["graphql-transport-ws"], open_timeout=30)  # type: ignore[list-item]
+            async with connecting as socket:
                 await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
-                ack = json.loads(await asyncio.wait_for(socket.recv(), 10))
+                ack = json.loads(await asyncio.wait_for(socket.recv(), 30))
                 if ack.get("type") != "connection_ack":
                     load.rec.add("reportEvents", time.perf_counter() - started, f"no ack: {ack.get('type')}")
                     await load.pause(5.0)
@@ -819,12 +837,12 @@ async def set_up(load: Load, opts: Options) -> list[User]:
     units = [f"kel-{k.code}" for k in served] + [f"kec-{opts.kecamatan}"]
     units += [f"{agency}-{kota}" for agency in DISPOSE_TO.values()]
     logins = [f"soak-{load.run_id}-{unit}@jakarta.go.id" for unit in units]
-    await asyncio.gather(*(create_staff(login, f"Petugas {u}", u) for login, u in zip(logins, units, strict=True)))
+    await create_staff(list(zip(logins, units, strict=True)))
     async with load.agent() as agent:
         staff = [await agent.log_in(login, unit) for login, unit in zip(logins, units, strict=True)]
     print(
         f"setup: a lurah in {opts.lurah} kelurahan of kecamatan {opts.kecamatan}, the camat and 2 Suku Dinas officers"
-        f" created by `jsc create-user` and logged in ({time.perf_counter() - began:.0f} s)",
+        f" created and logged in ({time.perf_counter() - began:.0f} s)",
         flush=True,
     )
     began = time.perf_counter()
