@@ -27,6 +27,7 @@ from api.graphql import build_schema
 from api.live import ALERT_CHANNEL, MapCache, ReportEventHub
 from api.open311 import open311_routes
 from api.tiles import tile_routes
+from domain import log_redaction
 from domain.resources import Resources
 from domain.security import decode_access_token
 from domain.settings import Settings, get_settings
@@ -35,6 +36,9 @@ log = logging.getLogger("api")
 # The web pages and their files; vendor/ is MapLibre GL JS and Chart.js, copied there from npm by
 # scripts/bootstrap.sh.
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# uvicorn logs each request's path with its query string (a GET /graphql carries the query and its variables
+# there) and, at DEBUG, each WebSocket handshake header (a bearer token) and frame (a connection_init payload).
+UVICORN = log_redaction.Redact(r"(/[^\s?\"]*\?)[^\s\"]+", drop=lambda record: str(record.msg)[:2] in ("< ", "> "))
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
@@ -123,6 +127,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
+    log_redaction.install(UVICORN, "uvicorn.access", "uvicorn.error")
     resources = Resources.create(settings)
     live = ReportEventHub(settings.database_url)
     map_cache = MapCache(live, max_entries=settings.map_cache_entries, ttl_s=settings.map_cache_ttl_s)

@@ -17,15 +17,23 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from domain import log_redaction
 from domain.settings import Settings
+
+# At DEBUG SQLAlchemy logs every row it reads: password hashes, device tokens, whatever a table holds.
+ROWS = log_redaction.Redact(drop=lambda record: record.msg == "Row %r")
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
+    log_redaction.install(ROWS, "sqlalchemy.engine.Engine")
     return create_async_engine(
         settings.database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
         pool_pre_ping=True,
+        # Statement parameters hold device tokens and token hashes; hidden from the SQL log and from the text of
+        # every error, which the API logs with its traceback.
+        hide_parameters=True,
     )
 
 

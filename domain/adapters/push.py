@@ -40,7 +40,19 @@ from google.auth import exceptions as auth_exceptions
 from google.auth.credentials import TokenState
 from google.auth.transport import requests as auth_requests
 
+from domain import log_redaction
+
 logger = logging.getLogger(__name__)
+# google-auth logs each request it makes at DEBUG with its headers and body: the access token FCM is called with,
+# and the assertion signed with the service account's key that buys one.
+GOOGLE_REQUESTS = log_redaction.Redact(extras=("httpRequest",))
+GOOGLE_TRANSPORT_LOGGERS = (
+    "google.auth.transport.requests",
+    "google.auth.transport._http_client",
+    "google.auth.transport.urllib3",
+    "google.auth.transport._aiohttp_requests",
+    "google.auth.aio.transport.aiohttp",
+)
 
 OUTBOX_ID_KEY = "outbox_id"
 FCM_BATCH_LIMIT = 500  # messaging.send_each_async refuses more
@@ -148,6 +160,7 @@ class FcmPushSender:
         max_in_flight: int | None = None,
         timeout_s: float = 30.0,
     ) -> None:
+        log_redaction.install(GOOGLE_REQUESTS, *GOOGLE_TRANSPORT_LOGGERS)
         certificate = credentials.Certificate(str(credentials_file))
         self._app = firebase_admin.initialize_app(
             certificate, {"httpTimeout": timeout_s}, name=f"jsc-push-{uuid.uuid4().hex}"

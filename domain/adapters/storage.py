@@ -11,7 +11,16 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from domain import log_redaction
 from domain.settings import Settings
+
+# botocore logs at DEBUG what it signs: the access key id (Credential=), each request's and each presigned URL's
+# signature, and a session token when there is one.
+SIGNING = log_redaction.Redact(
+    r"(Credential=)[^\s,'\"&]+",
+    r"(Signature[=:]\s*)[0-9a-fA-F]+",
+    r"(Security-Token['\"]?[:=]\s*b?['\"]?)[^\s,'\"&]+",
+)
 
 
 class ObjectMissingError(Exception):
@@ -37,6 +46,7 @@ class ObjectStorage(Protocol):
 
 class S3Storage:
     def __init__(self, settings: Settings) -> None:
+        log_redaction.install(SIGNING, "botocore.auth", "botocore.endpoint")
         self.bucket = settings.s3_bucket
         secret = settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None
         s3_options: Any = {"addressing_style": settings.s3_addressing_style}
