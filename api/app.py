@@ -11,6 +11,8 @@ from typing import Any
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -125,6 +127,19 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return context
 
 
+def cors(settings: Settings) -> Middleware:
+    """Cross-origin access for the browser pages of the origins the settings name, and for no other; bearer
+    tokens travel in a header, so no cookies or credentials mode."""
+    return Middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_allowed_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "If-None-Match"],
+        expose_headers=["X-Request-ID", "Retry-After", "ETag"],
+        max_age=600,
+    )
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     log_redaction.install(UVICORN, "uvicorn.access", "uvicorn.error")
@@ -164,7 +179,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *tile_routes(resources),
         *open311_routes(resources),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[cors(settings)])
     app.state.resources = resources
     app.state.live = live
     app.state.map_cache = map_cache

@@ -89,7 +89,8 @@ def _xml_fields(parent: ET.Element, row: dict[str, Any]) -> None:
 
 
 def _send(fmt: str, body: bytes, status: int = 200) -> Response:
-    return Response(body, status_code=status, media_type=FORMATS[fmt], headers={"Access-Control-Allow-Origin": "*"})
+    # Cross-origin access is the CORS middleware's (JSC_CORS_ALLOWED_ORIGINS), as for every other route.
+    return Response(body, status_code=status, media_type=FORMATS[fmt])
 
 
 def _respond(fmt: str, root: str, item: str, rows: list[dict[str, Any]], status: int = 200) -> Response:

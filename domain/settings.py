@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_JWT_SECRET = "dev-only-secret-change-me-please-0123456789"
+# A browser's Origin header: scheme, host and an optional port, nothing after.
+ORIGIN = re.compile(r"https?://[^/\s?#]+")
+# Presigned URLs are bearer credentials: in production none lives longer than an hour. S3 signs for 7 days at most.
+PRESIGNED_TTL_MAX_S = 3600
+S3_PRESIGNED_TTL_MAX_S = 7 * 24 * 3600
 
 
 # Per action and per who (the account, the client's address, the login name tried), at most N in S seconds.
@@ -121,6 +127,11 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Open311 POST: api_key -> e-mail of the citizen account that files for that app (JSON)",
     )
+    cors_allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="origins whose browser pages may call the API, tiles and Open311 (JSON list, e.g. "
+        '["https://peta.jakarta.go.id"]); empty: none but the API\'s own pages',
+    )
 
     ranking_min_reports: int = Field(10, description="assessed reports a unit needs in a period to be ranked")
     performance_parallel_queries: int = Field(
@@ -152,6 +163,16 @@ class Settings(BaseSettings):
                 raise ValueError("JSC_JWT_SECRET must be set to at least 32 random characters in production")
             if self.graphiql or self.graphql_introspection or self.graphql_field_suggestions:
                 raise ValueError("GraphiQL, introspection and field suggestions must be off in production")
+        for origin in self.cors_allowed_origins:
+            if origin == "*" and self.environment == "production":
+                raise ValueError("JSC_CORS_ALLOWED_ORIGINS must name the origins in production, not *")
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ValueError(f"JSC_CORS_ALLOWED_ORIGINS: {origin!r} is not an origin (scheme://host[:port])")
+        for name in ("upload_url_ttl_s", "download_url_ttl_s", "export_url_ttl_s"):
+            ttl = getattr(self, name)
+            longest = PRESIGNED_TTL_MAX_S if self.environment == "production" else S3_PRESIGNED_TTL_MAX_S
+            if not 1 <= ttl <= longest:
+                raise ValueError(f"JSC_{name.upper()} must be between 1 and {longest} seconds")
         return self
 
 

@@ -27,3 +27,40 @@ def test_database_url_also_reads_the_conventional_variable(monkeypatch: pytest.M
     monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://u:p@db.example:5432/jsc")
 
     assert Settings().database_url == "postgresql+asyncpg://u:p@db.example:5432/jsc"
+
+
+def production(**overrides: object) -> Settings:
+    return Settings(environment="production", jwt_secret="x" * 40, **overrides)  # type: ignore[arg-type]
+
+
+def test_cors_origins_come_from_a_json_list_and_default_to_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert production().cors_allowed_origins == []
+
+    monkeypatch.setenv("JSC_CORS_ALLOWED_ORIGINS", '["https://peta.jakarta.go.id", "http://localhost:5173"]')
+
+    assert Settings().cors_allowed_origins == ["https://peta.jakarta.go.id", "http://localhost:5173"]
+
+
+def test_production_refuses_every_origin_as_a_wildcard() -> None:
+    assert Settings(environment="development", cors_allowed_origins=["*"]).cors_allowed_origins == ["*"]
+    with pytest.raises(ValidationError, match="not \\*"):
+        production(cors_allowed_origins=["*"])
+
+
+@pytest.mark.parametrize(
+    "origin", ["peta.jakarta.go.id", "https://peta.jakarta.go.id/", "https://a.id/map", "ftp://a.id"]
+)
+def test_an_origin_is_a_scheme_a_host_and_a_port_only(origin: str) -> None:
+    with pytest.raises(ValidationError, match="is not an origin"):
+        Settings(cors_allowed_origins=[origin])
+
+
+@pytest.mark.parametrize("name", ["upload_url_ttl_s", "download_url_ttl_s", "export_url_ttl_s"])
+def test_presigned_urls_live_an_hour_at_most_in_production(name: str) -> None:
+    assert getattr(production(**{name: 3600}), name) == 3600
+    assert getattr(Settings(**{name: 24 * 3600}), name) == 24 * 3600  # type: ignore[arg-type]
+    for absurd in (0, -1, 3601, 30 * 24 * 3600):
+        with pytest.raises(ValidationError, match=f"JSC_{name.upper()} must be between 1 and 3600 seconds"):
+            production(**{name: absurd})
+    with pytest.raises(ValidationError, match="between 1 and 604800 seconds"):
+        Settings(**{name: 8 * 24 * 3600})  # type: ignore[arg-type]
