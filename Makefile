@@ -97,3 +97,11 @@ demo-data: setup
 .PHONY: bench-soak
 bench-soak: setup
 	@$(PY) bench/soak.py $(BENCH_ARGS)
+
+# Faults under load on a stack of its own (profile faults, ports 484xx): workers SIGKILLed, SeaweedFS killed,
+# PostgreSQL restarted, FCM answering 503; then every report, photo and notification is checked. The script starts
+# and stops the stack itself (it restarts parts of it); FAULTS_ARGS=--quick for the short version. See
+# docs/reliability.md.
+.PHONY: faults
+faults: setup
+	@$(PY) bench/faults.py $(FAULTS_ARGS)
