@@ -8,11 +8,12 @@ the public browsing the map, for 10 minutes: **0 errors**, and the API process's
     .venv/bin/python bench/soak.py --duration 600    # the same
 
 What happens: the `soak` stack is brought up (scripts/stack.py: its own PostgreSQL and SeaweedFS, ports 494xx,
-rate limits off), migrated and loaded with Jakarta; the API (uvicorn, as `make run` starts it) and one worker
-(`python -m cli.main worker`) are started as child processes. Citizens sign up through the API; a lurah for
-each of a few kelurahan of one kecamatan, its camat and two Suku Dinas officers are created as `jsc create-user`
-makes them and log in. Then a fixed number of virtual users run for `--warmup` seconds (not counted, the memory
-baseline is taken at its end) and `--duration` seconds (counted):
+rate limits off), migrated, loaded with Jakarta and, once, with 100,000 simulated reports (`jsc demo-data`, so
+that the map, the statistics and the queues read a city's worth); the API (uvicorn, as `make run` starts it)
+and one worker (`python -m cli.main worker`) are started as child processes. Citizens sign up through the API;
+a lurah for each of a few kelurahan of one kecamatan, its camat and two Suku Dinas officers are created as
+`jsc create-user` makes them and log in. Then a fixed number of virtual users run for `--warmup` seconds (not
+counted; the memory baseline is taken at its end) and `--duration` seconds (counted):
 
 - the public (most users): map views by box and zoom (`mapReports`, `mapGeoJSON`, `reportsInBbox`), vector
   tiles of reports and of the kelurahan base layer (revalidated with their ETag, as a browser does), report
@@ -212,6 +213,24 @@ def load_stack_env() -> None:
         key, _, value = line.partition("=")
         if key:
             os.environ[key] = value
+
+
+def seed_demo_reports(target: int) -> None:
+    """Simulated history (`jsc demo-data`) until the database holds `target` reports, once: the stack keeps its
+    data between runs. The map, the statistics and the officers' queues then read a city's worth of reports."""
+    if target <= 0:
+        return
+    have = asyncio.run(fetch_value(libpq_dsn(), "SELECT count(*) FROM reports"))
+    if have >= target:
+        return
+    print(f"setup: {have} reports in the database; adding {target - have} with `jsc demo-data` (once)", flush=True)
+    began = time.perf_counter()
+    args = [sys.executable, "-m", "cli.main", "demo-data", "--reports", str(target - have)]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-2000:] + done.stderr[-2000:])
+        raise SystemExit(f"soak: `jsc demo-data` failed with exit code {done.returncode}")
+    print(f"setup: demo reports added ({time.perf_counter() - began:.0f} s)", flush=True)
 
 
 def rss_kib(pid: int) -> int | None:
@@ -731,6 +750,7 @@ class Options:
     citizens: int
     lurah: int
     kecamatan: str
+    demo_reports: int
     seed: int
     max_memory_growth: float
     drain_timeout: float
@@ -1044,6 +1064,12 @@ def parse_args(argv: list[str] | None) -> Options:
     )
     parser.add_argument("--lurah", type=int, default=4, help="kelurahan with a lurah in this run (default 4)")
     parser.add_argument("--kecamatan", default="31.73.02", help="their kecamatan (default 31.73.02, Grogol Petamburan)")
+    parser.add_argument(
+        "--demo-reports",
+        type=int,
+        default=100_000,
+        help="simulated reports the database holds before the run, added once with jsc demo-data (default 100000)",
+    )
     parser.add_argument("--max-memory-growth", type=float, default=10.0, help="allowed API RSS growth, %% (default 10)")
     parser.add_argument("--drain-timeout", type=float, default=60.0, help="wait for the worker's backlog afterwards")
     parser.add_argument("--seed", type=int, default=20260801, help="seed of the places and the users' choices")
@@ -1062,6 +1088,7 @@ def parse_args(argv: list[str] | None) -> Options:
         citizens=ns.citizens,
         lurah=ns.lurah,
         kecamatan=ns.kecamatan,
+        demo_reports=ns.demo_reports,
         seed=ns.seed,
         max_memory_growth=ns.max_memory_growth,
         drain_timeout=ns.drain_timeout,
@@ -1083,6 +1110,7 @@ def main(argv: list[str] | None = None) -> int:
         stack("up")
         load_stack_env()
         prepare_database()
+        seed_demo_reports(opts.demo_reports)
         print(
             f"setup: the soak stack is up, migrated, Jakarta loaded ({time.perf_counter() - began:.0f} s)", flush=True
         )
