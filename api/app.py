@@ -46,7 +46,10 @@ UVICORN = log_redaction.Redact(r"(/[^\s?\"]*\?)[^\s\"]+", drop=lambda record: st
 class GraphQLEndpoint(GraphQL[Context, None]):
     def __init__(self, resources: Resources, live: ReportEventHub, map_cache: MapCache, alerts: ReportEventHub) -> None:
         super().__init__(
-            build_schema(resources.settings), graphql_ide="graphiql" if resources.settings.graphiql else None
+            build_schema(resources.settings),
+            graphql_ide="graphiql" if resources.settings.graphiql else None,
+            # A browser opens a WebSocket from any page it likes; strawberry takes the API's own pages and these.
+            allowed_origins=resources.settings.cors_allowed_origins,
         )
         self.resources = resources
         self.live = live

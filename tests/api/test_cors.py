@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from api.app import create_app
 from domain.settings import Settings
@@ -88,3 +90,21 @@ async def test_by_default_no_origin_is_allowed(api: Api, settings: Settings, pat
     assert served.status_code == 200
     assert "access-control-allow-origin" not in asked.headers
     assert "access-control-allow-origin" not in served.headers
+
+
+def test_live_updates_take_websockets_from_the_same_origins(settings: Settings, database: None) -> None:
+    app = create_app(settings.model_copy(update={"cors_allowed_origins": [ALLOWED]}))
+    accepted = []
+    with TestClient(app) as http:
+        for origin in (ALLOWED, "http://testserver", OTHER):
+            try:
+                with http.websocket_connect(
+                    "/graphql", subprotocols=["graphql-transport-ws"], headers={"Origin": origin}
+                ) as socket:
+                    socket.send_json({"type": "connection_init"})
+                    assert socket.receive_json()["type"] == "connection_ack"
+                    accepted.append(origin)
+            except WebSocketDisconnect:
+                pass
+
+    assert accepted == [ALLOWED, "http://testserver"]  # the API's own pages, and the origins the settings name
