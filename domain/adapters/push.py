@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import firebase_admin
-from firebase_admin import credentials, exceptions, messaging
+from firebase_admin import _http_client, credentials, exceptions, messaging
+from firebase_admin._retry import HttpxRetry
 from google.auth import exceptions as auth_exceptions
 from google.auth.credentials import TokenState
 from google.auth.transport import requests as auth_requests
@@ -167,6 +168,7 @@ class FcmPushSender:
         )
         self._google_credential = certificate.get_credential()
         self._token_lock = asyncio.Lock()
+        _without_retries(self._app, timeout_s)
         if endpoint is not None:
             _point_at(self._app, endpoint)
         if max_in_flight is None:
@@ -220,6 +222,23 @@ class FcmPushSender:
                 logger.warning("FCM access token not obtained: %s", exc)
                 return _auth_failure(exc)
         return None
+
+
+def _without_retries(app: firebase_admin.App, timeout_s: float) -> None:
+    """Send each message once: a 503 or 500 comes back at once as TRANSIENT, and the outbox waits and retries.
+
+    firebase-admin's own client tries a message 5 times over ~7 s on 500 and 503. In an outage that holds a
+    claimed batch many times longer than its lease (another run retakes it, and FCM gets the messages again once
+    it is back), and the waits are spent inside one job instead of on the outbox's backoff, which grows and
+    follows FCM's Retry-After. The messaging service's async client is replaced by one without status retries,
+    through the accessor ``send_each_async`` uses; checked with firebase-admin 7.7.0.
+    """
+    service = messaging._get_messaging_service(app)
+    if not isinstance(getattr(service, "_async_client", None), _http_client.HttpxAsyncClient):
+        raise RuntimeError(f"firebase-admin {firebase_admin.__version__} no longer keeps its client in `_async_client`")
+    service._async_client = _http_client.HttpxAsyncClient(
+        credential=service._credential, timeout=int(timeout_s), retry_config=HttpxRetry(max_retries=0)
+    )
 
 
 def _point_at(app: firebase_admin.App, endpoint: str) -> None:

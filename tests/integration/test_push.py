@@ -89,7 +89,9 @@ async def test_more_than_one_fcm_batch_is_split_and_answered_in_order(fcm: FakeF
         await sender.aclose()
 
     token_by_name = {received.name: received.token for received in fcm.received}
-    assert [result.outcome for result in results] == [PushOutcome.DELIVERED] * 1200
+    assert [result.outcome for result in results] == [PushOutcome.DELIVERED] * 1200, {
+        (r.outcome, r.error) for r in results
+    }
     assert [token_by_name[result.message_id or ""] for result in results] == [m.token for m in messages]
     assert fcm.send_requests == 1200
 
@@ -118,28 +120,27 @@ async def test_dead_tokens_are_reported_for_pruning_and_the_rest_delivered(fcm: 
     ]
 
 
-async def test_a_short_503_is_retried_by_firebase_admin(fcm: FakeFcm, sender: PushSender) -> None:
-    fcm.go_down(requests=2)
-
-    [result] = await sender.send([push(1)])
-
-    assert result.outcome is PushOutcome.DELIVERED
-    assert fcm.send_requests == 3
-    assert len(fcm.received) == 1
-
-
-async def test_a_lasting_503_is_transient_and_a_later_send_delivers(fcm: FakeFcm, sender: PushSender) -> None:
-    fcm.go_down()
-    [failed] = await sender.send([push(1)])  # firebase-admin tries 5 times over ~7 s first
+async def test_a_503_is_transient_at_once_and_a_later_send_delivers(fcm: FakeFcm, sender: PushSender) -> None:
+    fcm.go_down(requests=1)
+    [failed] = await sender.send([push(1)])  # one request: the outbox's backoff does the waiting, not the SDK
     requests_while_down = fcm.send_requests
-    fcm.go_up()
 
     [retried] = await sender.send([push(1)])
 
     assert (failed.outcome, failed.error) == (PushOutcome.TRANSIENT, "UNAVAILABLE")
-    assert requests_while_down == 5
+    assert requests_while_down == 1
     assert retried.outcome is PushOutcome.DELIVERED
     assert [received.data[OUTBOX_ID_KEY] for received in fcm.received] == ["outbox-1"]
+
+
+async def test_a_lasting_outage_answers_a_whole_batch_at_once(fcm: FakeFcm, sender: PushSender) -> None:
+    fcm.go_down(status=500)
+
+    results = await sender.send([push(n) for n in range(50)])
+
+    assert {(r.outcome, r.error) for r in results} == {(PushOutcome.TRANSIENT, "INTERNAL")}
+    assert fcm.send_requests == 50
+    assert fcm.received == []
 
 
 async def test_quota_exceeded_is_transient_with_fcm_retry_after(fcm: FakeFcm, sender: PushSender) -> None:
