@@ -133,15 +133,23 @@ class MapCache:
 
     Every API process hears every report event (above), so an answer stays only while nothing in its box
     was filed or changed status. While the listener is down nothing is cached (an event could be missed);
-    a reconnect empties the cache. Entries also expire after `ttl_s`, and the oldest go first beyond
-    `max_entries`.
+    a reconnect empties the cache. Entries also expire after `ttl_s` (and are dropped then), and the oldest go
+    first beyond `max_entries`.
     """
 
     # Sensitive reports' events carry a rounded position: a box is hit by events this close to it too.
     MARGIN_DEG = 0.001
 
-    def __init__(self, hub: ReportEventHub, *, max_entries: int = 512, ttl_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        hub: ReportEventHub,
+        *,
+        max_entries: int = 512,
+        ttl_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._hub = hub
+        self._clock = clock
         self._max_entries = max_entries
         self._ttl_s = ttl_s
         self._entries: dict[Hashable, tuple[tuple[float, float, float, float], float, Any]] = {}
@@ -154,7 +162,7 @@ class MapCache:
     ) -> T:
         if self._max_entries <= 0 or not self._hub.listening.is_set():
             return await compute()
-        now = time.monotonic()
+        now = self._clock()
         found = self._entries.get(key)
         if found is not None and found[1] > now:
             self.hits += 1
@@ -165,10 +173,25 @@ class MapCache:
         value = await compute()
         # Only if no event and no reconnect came while computing: the answer could predate them.
         if generation == self._hub.generation and self._hub.listening.is_set():
+            # Stored last, so the entries stay in the order they expire, and the expired ones go now rather than
+            # when max_entries pushes them out: kept, they were answers no one could be served, up to 500
+            # points each, and the API's memory grew for minutes until 512 of them were held (bench/soak.py).
+            self._entries.pop(key, None)
+            self._drop_expired(now)
             if len(self._entries) >= self._max_entries:
                 self._entries.pop(next(iter(self._entries)))
             self._entries[key] = (box, now + self._ttl_s, value)
         return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _drop_expired(self, now: float) -> None:
+        while self._entries:
+            oldest = next(iter(self._entries))
+            if self._entries[oldest][1] > now:
+                return
+            del self._entries[oldest]
 
     def _invalidate(self, event: dict[str, Any]) -> None:
         try:

@@ -72,3 +72,28 @@ async def test_the_listener_comes_back_after_its_connection_is_killed(
         report_id = (await api.create_report(citizen))["report"]["id"]
         event = await asyncio.wait_for(queue.get(), 5)
     assert event["id"] == report_id
+
+
+async def test_expired_answers_are_dropped_when_the_next_one_is_stored() -> None:
+    hub = ReportEventHub("postgresql+asyncpg://jsc:x@127.0.0.1:1/unused")  # never started: no connection
+    hub.listening.set()
+    now = [1000.0]
+    cache = MapCache(hub, max_entries=512, ttl_s=30.0, clock=lambda: now[0])
+    box = (106.8, -6.2, 106.9, -6.1)
+
+    async def answer() -> str:
+        return "answer"
+
+    await cache.get_or_compute("a", box, answer)
+    now[0] += 10
+    await cache.get_or_compute("b", box, answer)
+    now[0] += 21  # a has expired, b has not
+    await cache.get_or_compute("a", box, answer)  # computed again, now the newest
+    assert len(cache) == 2
+    now[0] += 10  # b has expired, the new a has not
+    await cache.get_or_compute("c", box, answer)
+
+    assert len(cache) == 2  # a and c: b went when c was stored, not when 512 answers had piled up
+    misses = cache.misses
+    await cache.get_or_compute("a", box, answer)
+    assert cache.misses == misses
