@@ -629,7 +629,8 @@ async def fcm_503(run: Run, st: Stack, plan: Plan, fcm: RecordingFcm) -> None:
     await asyncio.sleep(max(0.0, down_at + plan.fcm_down_s - time.monotonic()))
 
     async def retried_out() -> bool:
-        # The new workers meet the outage too, until firebase-admin has given up on one message (5 tries).
+        # The new workers meet the outage too, until the outbox has tried one message 5 times (firebase-admin sends
+        # each once; the outbox's backoff is 1 s doubling to 10 s here).
         tries = Counter(i for at, status, i in fcm.attempts if at >= restarted_at and status == 503)
         return max(tries.values(), default=0) >= 5
 
@@ -847,16 +848,16 @@ def fault_table(run: Run, fcm: RecordingFcm, delivery_lag: dict[str, float]) -> 
     if bursts:
         tries, span = max((b[1], b[0]) for b in bursts)
         lines.append(
-            f"firebase-admin's own 503 retries: up to {tries} tries over {span:.1f}s for one message "
-            f"({len(bursts)} runs of refusals, median {statistics.median(b[1] for b in bursts):.0f} tries; a run cut "
-            "short by a SIGKILL or by FCM coming back is shorter) before the outbox's backoff takes over"
+            f"503s to one message in quick succession: up to {tries} over {span:.1f}s ({len(bursts)} runs, median "
+            f"{statistics.median(b[1] for b in bursts):.0f}); firebase-admin sends each message once "
+            "(domain/adapters/push.py), so these are the outbox's own retries"
         )
     return lines
 
 
 def _refusal_spans(fcm: RecordingFcm) -> list[tuple[float, int]]:
-    """For each message refused with 503: how long, and how many tries, each run of refusals in quick succession
-    took (firebase-admin's own retries, 0, 1, 2 and 4 s apart; the outbox's next attempt comes later)."""
+    """For each message refused with 503: how long, and how many tries, each run of refusals less than 6 s apart
+    took (before 55a6ea6, firebase-admin's own retries, 0, 1, 2 and 4 s apart; now the outbox's backoff)."""
     by_id: dict[str, list[float]] = defaultdict(list)
     for at, status, outbox_id in fcm.attempts:
         if outbox_id is not None and status == 503:
