@@ -103,6 +103,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         items = parsed if isinstance(parsed, list) else [parsed]
         if not all(isinstance(item, dict) for item in items):
             raise HTTPException(400, "The request must be a JSON object, or a list of them for a batch.")
+        if isinstance(parsed, list) and not all(_is_operation(item) for item in parsed):
+            # Checked before any of them runs: strawberry checks a batch's items only as it reaches each one,
+            # after the ones before it have committed.
+            raise HTTPException(
+                400,
+                "Each operation of a batch needs a query (text), and objects or null for "
+                "its variables and extensions, and text or null for its operationName.",
+            )
         return parsed
 
     def encode_json(self, data: object) -> str:
@@ -140,6 +148,15 @@ def cors(settings: Settings) -> Middleware:
         allow_headers=["Authorization", "Content-Type", "If-None-Match"],
         expose_headers=["X-Request-ID", "Retry-After", "ETag"],
         max_age=600,
+    )
+
+
+def _is_operation(item: dict[str, Any]) -> bool:
+    return (
+        isinstance(item.get("query"), str)
+        and isinstance(item.get("variables"), dict | None)
+        and isinstance(item.get("extensions"), dict | None)
+        and isinstance(item.get("operationName"), str | None)
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -51,15 +52,8 @@ class Context:
 
     def for_next_operation(self) -> Context:
         """The same request and viewer with nothing of this operation's: its session, jobs and callbacks."""
-        return Context(
-            request=self.request,
-            response=self.response,
-            resources=self.resources,
-            viewer=self.viewer,
-            live=self.live,
-            alerts=self.alerts,
-            map_cache=self.map_cache,
-            request_id=self.request_id,
+        return dataclasses.replace(
+            self, jobs=JobBuffer(), rollback_only=False, on_commit=[], _session=None, _lock=asyncio.Lock()
         )
 
     @property

@@ -86,8 +86,8 @@ async def worker_command(concurrency: int, queues: list[str] | None) -> int:
 
     procrastinate stops a worker whose listener, heartbeat or periodic deferrer fails, which is what a PostgreSQL
     restart or failover does to them; left at that, every worker would exit at once. Here it is started again,
-    after a wait that doubles up to WORKER_RESTART_MAX_S while the database stays away (an unreachable database
-    at start-up is waited for the same way).
+    after a wait that doubles up to WORKER_RESTART_MAX_S while the database stays away. A database unreachable
+    at start-up still ends the command (procrastinate's pool gives up after 30 s).
     """
     from workers.runtime import app, resources
 

@@ -23,9 +23,10 @@ class Redact(logging.Filter):
         *patterns: str,
         drop: Callable[[logging.LogRecord], bool] | None = None,
         extras: tuple[str, ...] = (),
+        flags: re.RegexFlag = re.NOFLAG,
     ) -> None:
         super().__init__()
-        self._pattern = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+        self._pattern = re.compile("|".join(f"(?:{p})" for p in patterns), flags) if patterns else None
         self._drop = drop
         self._extras = extras
 
@@ -33,14 +34,23 @@ class Redact(logging.Filter):
         if self._drop is not None and self._drop(record):
             return False
         if self._pattern is not None:
+            # Arguments are cleaned one by one and kept: formatters such as uvicorn's access log unpack them.
+            if isinstance(record.args, tuple):
+                record.args = tuple(self._clean(a) if isinstance(a, str) else a for a in record.args)
+            if isinstance(record.msg, str):
+                record.msg = self._clean(record.msg)
             message = record.getMessage()
-            cleaned = self._pattern.sub(_keep_prefix, message)
-            if cleaned != message:
+            cleaned = self._clean(message)
+            if cleaned != message:  # a secret made only by the formatting (or in other kinds of arguments)
                 record.msg, record.args = cleaned, None
         for name in self._extras:
             if name in record.__dict__:
                 setattr(record, name, REDACTED)
         return True
+
+    def _clean(self, text: str) -> str:
+        assert self._pattern is not None
+        return self._pattern.sub(_keep_prefix, text)
 
 
 def _keep_prefix(match: re.Match[str]) -> str:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import uuid
 import warnings
 from collections.abc import Sequence
@@ -47,6 +48,8 @@ logger = logging.getLogger(__name__)
 # google-auth logs each request it makes at DEBUG with its headers and body: the access token FCM is called with,
 # and the assertion signed with the service account's key that buys one.
 GOOGLE_REQUESTS = log_redaction.Redact(extras=("httpRequest",))
+# hpack (HTTP/2, FCM's transport) logs each header block it encodes, the bearer token in it merely Huffman-coded.
+HPACK = log_redaction.Redact(drop=lambda record: True)
 GOOGLE_TRANSPORT_LOGGERS = (
     "google.auth.transport.requests",
     "google.auth.transport._http_client",
@@ -162,6 +165,7 @@ class FcmPushSender:
         timeout_s: float = 30.0,
     ) -> None:
         log_redaction.install(GOOGLE_REQUESTS, *GOOGLE_TRANSPORT_LOGGERS)
+        log_redaction.install(HPACK, "hpack.hpack", "hpack.table")
         certificate = credentials.Certificate(str(credentials_file))
         self._app = firebase_admin.initialize_app(
             certificate, {"httpTimeout": timeout_s}, name=f"jsc-push-{uuid.uuid4().hex}"
@@ -237,7 +241,7 @@ def _without_retries(app: firebase_admin.App, timeout_s: float) -> None:
     if not isinstance(getattr(service, "_async_client", None), _http_client.HttpxAsyncClient):
         raise RuntimeError(f"firebase-admin {firebase_admin.__version__} no longer keeps its client in `_async_client`")
     service._async_client = _http_client.HttpxAsyncClient(
-        credential=service._credential, timeout=int(timeout_s), retry_config=HttpxRetry(max_retries=0)
+        credential=service._credential, timeout=math.ceil(timeout_s), retry_config=HttpxRetry(max_retries=0)
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,7 +21,11 @@ SIGNING = log_redaction.Redact(
     r"(Credential=)[^\s,'\"&]+",
     r"(Signature[=:]\s*)[0-9a-fA-F]+",
     r"(Security-Token['\"]?[:=]\s*b?['\"]?)[^\s,'\"&]+",
+    flags=re.IGNORECASE,  # the canonical request has the header in lower case: x-amz-security-token:...
 )
+
+# and each response body it parses (STS's hold a secret key and a session token).
+RESPONSE_BODIES = log_redaction.Redact(drop=lambda record: str(record.msg).startswith("Response body"))
 
 
 class ObjectMissingError(Exception):
@@ -47,6 +52,7 @@ class ObjectStorage(Protocol):
 class S3Storage:
     def __init__(self, settings: Settings) -> None:
         log_redaction.install(SIGNING, "botocore.auth", "botocore.endpoint")
+        log_redaction.install(RESPONSE_BODIES, "botocore.parsers")
         self.bucket = settings.s3_bucket
         secret = settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None
         s3_options: Any = {"addressing_style": settings.s3_addressing_style}

@@ -351,7 +351,7 @@ async def subscription_outcome(name: str, started: Awaitable[Any]) -> str:
     if isinstance(stream, ExecutionResult):
         return outcome(name, {"errors": [e.formatted for e in stream.errors or []]})
     try:
-        first = await asyncio.wait_for(anext(stream), timeout=0.3)
+        first = await asyncio.wait_for(anext(stream), timeout=0.5)
     except TimeoutError:
         return ALLOWED
     finally:
