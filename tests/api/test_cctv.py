@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import io
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -14,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import httpx
 import numpy as np
 import pytest
+from PIL import Image
 from sqlalchemy import select, text, update
 from starlette.applications import Starlette
 
@@ -190,7 +193,12 @@ async def test_a_report_near_a_camera_gets_its_clip_analysed_and_attached(
     assert evidence["summary"]["camera"] == code
     assert evidence["camera"]["source"] is None  # only admins see sources
     [stored] = await evidence_of(resources, report["id"])
-    assert (await resources.storage.read(stored.snapshot_key or ""))[:2] == b"\xff\xd8"
+    snapshot = await resources.storage.read(stored.snapshot_key or "")
+    assert snapshot[:2] == b"\xff\xd8"
+    with Image.open(io.BytesIO(snapshot)) as image:  # pixels only: no EXIF, XMP or comment
+        assert (image.format, dict(image.getexif())) == ("JPEG", {})
+        assert not {"exif", "xmp", "comment", "icc_profile"} & set(image.info)
+    assert b"Exif" not in snapshot
     assert stored.window_end - stored.window_start == timedelta(seconds=60)
 
     # and the public sees none of it while public snapshots are off (the default) ...
@@ -202,7 +210,8 @@ async def test_a_report_near_a_camera_gets_its_clip_analysed_and_attached(
     async with resources.unit_of_work() as session:
         await session.execute(update(Camera).where(Camera.code == code).values(public_snapshots=True))
     [shown] = (await api.gql(EVIDENCE, {"id": report["id"]}))["data"]["report"]["cctvEvidence"]
-    assert shown["snapshotUrl"]
+    async with httpx.AsyncClient() as s3:
+        assert (await s3.get(shown["snapshotUrl"])).content == snapshot  # the public gets the same stored bytes
     assert (shown["clipUrl"], shown["camera"], shown["summary"]) == (None, None, None)
 
     # and running the jobs again changes nothing
