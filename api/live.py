@@ -176,11 +176,13 @@ class MapCache:
             # Stored last, so the entries stay in the order they expire, and the expired ones go now rather than
             # when max_entries pushes them out: kept, they were answers no one could be served, up to 500
             # points each, and the API's memory grew for minutes until 512 of them were held (bench/soak.py).
+            # Stamped now, not when the compute began: computes overlap and end in any order.
+            stored_at = self._clock()
             self._entries.pop(key, None)
-            self._drop_expired(now)
+            self._drop_expired(stored_at)
             if len(self._entries) >= self._max_entries:
                 self._entries.pop(next(iter(self._entries)))
-            self._entries[key] = (box, now + self._ttl_s, value)
+            self._entries[key] = (box, stored_at + self._ttl_s, value)
         return value
 
     def __len__(self) -> int:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import struct
 import uuid
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,3 +194,16 @@ def png_bytes(size: tuple[int, int] = (64, 48), mode: str = "RGBA") -> bytes:
     out = io.BytesIO()
     Image.new(mode, size).save(out, format="PNG")
     return out.getvalue()
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A well-formed PNG whose IHDR declares width x height over a few bytes of IDAT: cheap to build and to upload,
+    and what a decompression bomb looks like to the checks that read the header."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
+    )

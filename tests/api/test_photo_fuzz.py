@@ -14,7 +14,6 @@ import random
 import struct
 import uuid
 import zipfile
-import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,25 +25,10 @@ from sqlalchemy import text
 
 from domain.models import Photo
 from domain.resources import Resources
-from tests.factories import REPORT, REQUEST_UPLOAD, Api, Citizen, jpeg_with_gps, png_bytes
+from tests.factories import REPORT, REQUEST_UPLOAD, Api, Citizen, jpeg_with_gps, png_bytes, png_declaring
 
 # What must not reach a published image: the payloads the polyglots carry, and the upload's metadata.
 PAYLOAD_MARKERS = (b"PK\x03\x04", b"<script", b"<html", b"Exif", b"Jakarta Phone X", b"secret comment")
-
-
-def _chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    """A well-formed PNG whose header declares width x height over a few bytes of pixel data."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _chunk(b"IHDR", ihdr)
-        + _chunk(b"IDAT", zlib.compress(b"\x00" * 16))
-        + _chunk(b"IEND", b"")
-    )
 
 
 def zip_archive() -> bytes:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import io
 import random
-import struct
 import subprocess
 import sys
 import zipfile
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from PIL import Image
 
 from domain.errors import DomainError
 from domain.imaging import ImageHeader, ProcessedImage, make_publishable, read_header
-from tests.factories import jpeg_with_gps, png_bytes
+from tests.factories import jpeg_with_gps, png_bytes, png_declaring
 
 MAX_PIXELS = 100_000_000
 MAX_SIDE = 2048
@@ -47,18 +45,6 @@ def encoded(image: Image.Image, fmt: str, **options: object) -> bytes:
     out = io.BytesIO()
     image.save(out, format=fmt, **options)
     return out.getvalue()
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    """A well-formed PNG whose IHDR declares width x height over a few bytes of IDAT: cheap to build and to probe."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
-    )
 
 
 def jpeg_with_every_metadata_block() -> bytes:
