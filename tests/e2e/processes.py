@@ -31,6 +31,8 @@ def start_api(port: int) -> subprocess.Popen[bytes]:
             "uvicorn",
             "api.app:create_app",
             "--factory",
+            # As deployed: the app, not uvicorn, decides whom X-Forwarded-For is believed from (api/proxies.py).
+            "--no-proxy-headers",
             "--host",
             "127.0.0.1",
             "--port",
