@@ -23,7 +23,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_api(port: int) -> subprocess.Popen[bytes]:
+def start_api(port: int, **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -39,7 +39,7 @@ def start_api(port: int) -> subprocess.Popen[bytes]:
             str(port),
         ],
         cwd=ROOT,
-        env={**os.environ},
+        env={**os.environ, **env},
     )
 
 
