@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.settings import Settings
 
+# The row proposed for a key carries the request's limit into the UPDATE: excluded.tat is now plus the key's
+# interval, excluded.tolerance its tolerance. A refusing key matches no UPDATE and is left out of RETURNING.
 # The keys are sorted so that two requests sharing keys lock their rows in the same order (no deadlock).
 CHECK = text(
     """
