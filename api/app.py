@@ -28,6 +28,7 @@ from api.errors import ErrorCode
 from api.graphql import build_schema
 from api.live import ALERT_CHANNEL, MapCache, ReportEventHub
 from api.open311 import open311_routes
+from api.proxies import TrustedProxies
 from api.tiles import tile_routes
 from domain import log_redaction
 from domain.resources import Resources
@@ -199,7 +200,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *tile_routes(resources),
         *open311_routes(resources),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[cors(settings)])
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(TrustedProxies, proxies=settings.trusted_proxies), cors(settings)],
+    )
     app.state.resources = resources
     app.state.live = live
     app.state.map_cache = map_cache

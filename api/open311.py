@@ -6,8 +6,12 @@ the city's reports (http://wiki.open311.org/GeoReport_v2).
 - requests are the reports, under the privacy rules of every public view: no confidential (or hidden) report,
   no reporter identity, sensitive categories at a position rounded to about 110 m;
 - status is open or closed, with status_notes saying the status as Qlue shows it and the last public note;
-- POST needs an api_key (`JSC_OPEN311_API_KEYS`: key -> the citizen account that files for that app); the
-  report is filed at once, so the token of a request is its id;
+- POST needs an api_key (`JSC_OPEN311_API_KEYS`: key -> the citizen account that files for that app), in the
+  form or in the query string (the spec does not say which; the `open311` client on PyPI puts it in the URL);
+  the report is filed at once, so the token of a request is its id;
+- POST is idempotent with a key of the client's (the `Idempotency-Key` header or `attribute[idempotency_key]`):
+  a retry with the same key and content gets the same service_request_id, the same key with other content a 409;
+- POST is rate limited per app and per client address (`open311Post` in JSC_RATE_LIMITS): 429 and Retry-After;
 - errors are the spec's list of {code, description} with the HTTP status as code.
 """
 
@@ -31,6 +35,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.schema.reports import PUBLIC_SENSITIVE_DECIMALS
+from domain import rate_limits
 from domain import reports as report_rules
 from domain.errors import DomainError
 from domain.jobs import JobBuffer
@@ -45,13 +50,15 @@ CHANGESET = "2026-12-01T00:00:00Z"
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 DEFAULT_DAYS = 90  # the spec's default window when no dates are given
 PAGE_SIZE_MAX = 100
+IDEMPOTENCY_PREFIX = "open311:"  # apart from the clientRequestIds the app's account uses through GraphQL
+IDEMPOTENCY_KEY_MAX = report_rules.CLIENT_REQUEST_ID_MAX - len(IDEMPOTENCY_PREFIX)
 YES_NO = [{"key": "true", "name": "Ya (yes)"}, {"key": "false", "name": "Tidak (no)"}]
 
 
 class Open311Error(Exception):
-    def __init__(self, status: int, description: str) -> None:
+    def __init__(self, status: int, description: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(description)
-        self.status, self.description = status, description
+        self.status, self.description, self.headers = status, description, headers or {}
 
 
 # --- rendering ---------------------------------------------------------------------------------------------
@@ -107,10 +114,12 @@ def _respond_one(fmt: str, root: str, row: dict[str, Any]) -> Response:
     return _send(fmt, _document(top))
 
 
-def _error(fmt: str, status: int, description: str) -> Response:
-    return _respond(
+def _error(fmt: str, status: int, description: str, headers: dict[str, str] | None = None) -> Response:
+    response = _respond(
         fmt if fmt in FORMATS else "json", "errors", "error", [{"code": status, "description": description}], status
     )
+    response.headers.update(headers or {})
+    return response
 
 
 def _time(value: datetime | None) -> str | None:
@@ -160,6 +169,17 @@ def _attributes() -> list[dict[str, Any]]:
             "datatype_description": "metres",
             "order": 3,
             "description": "The stated accuracy of lat/long in metres.",
+            "values": [],
+        },
+        {
+            **common,
+            "code": "idempotency_key",
+            "datatype": "string",
+            "datatype_description": f"1 to {IDEMPOTENCY_KEY_MAX} characters, e.g. a UUID",
+            "order": 4,
+            "description": "A key of the client's for this request (or the Idempotency-Key header): a retry with "
+            "the same key and content files nothing new and gets the same service_request_id; the same key with "
+            "other content is refused with 409.",
             "values": [],
         },
     ]
@@ -289,6 +309,20 @@ def _request_row(r: Report, reference: ReferenceData, note: str | None) -> dict[
     }
 
 
+def _client_request_id(header: str | None, attribute: dict[str, str]) -> str:
+    """createReport's clientRequestId for a POST: the client's idempotency key if it gave one (the header or the
+    attribute, the same if both), else a fresh one, so that every POST without a key files a report."""
+    keys = {k.strip() for k in (header, attribute.get("idempotency_key")) if k is not None}
+    if len(keys) > 1:
+        raise Open311Error(400, "the Idempotency-Key header and attribute[idempotency_key] differ")
+    key = keys.pop() if keys else None
+    if key is None:
+        return f"open311-{uuid.uuid4()}"
+    if not 0 < len(key) <= IDEMPOTENCY_KEY_MAX:
+        raise Open311Error(400, f"an idempotency key has 1 to {IDEMPOTENCY_KEY_MAX} characters")
+    return IDEMPOTENCY_PREFIX + key
+
+
 # --- the routes ------------------------------------------------------------------------------------------
 
 
@@ -302,7 +336,7 @@ def open311_routes(resources: Resources) -> list[Route]:
                 response: Response = await fn(request, fmt)
                 return response
             except Open311Error as exc:
-                return _error(fmt, exc.status, exc.description)
+                return _error(fmt, exc.status, exc.description, exc.headers)
 
         return endpoint
 
@@ -379,7 +413,10 @@ def open311_routes(resources: Resources) -> list[Route]:
         if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             raise Open311Error(400, "send the request as application/x-www-form-urlencoded")
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
-        email = resources.settings.open311_api_keys.get(str(form.get("api_key") or ""))
+        api_key = str(form.get("api_key") or request.query_params.get("api_key") or "")
+        email = resources.settings.open311_api_keys.get(api_key)
+        # Before the key is judged, so that guessing keys is limited per address too.
+        await _rate_limit(request, app=email)
         if email is None:
             raise Open311Error(403, "api_key missing or not valid")
         reference = await resources.reference.get()
@@ -393,7 +430,7 @@ def open311_routes(resources: Resources) -> list[Route]:
         attribute = {k[len("attribute[") : -1]: str(v) for k, v in form.items() if k.startswith("attribute[")}
         accuracy = attribute.get("accuracy_m")
         data = report_rules.NewReport(
-            client_request_id=f"open311-{uuid.uuid4()}",
+            client_request_id=_client_request_id(request.headers.get("idempotency-key"), attribute),
             category=code,
             description=str(form.get("description") or "").strip() or reference.category_codes[code].name_id,
             lat=lat,
@@ -420,6 +457,8 @@ def open311_routes(resources: Resources) -> list[Route]:
                 )
                 await defer_in_transaction(session, jobs.drain())
         except DomainError as exc:
+            if exc.code == "CONFLICT":
+                raise Open311Error(409, "this idempotency key was already used for a different request") from exc
             raise Open311Error(400, f"{exc.code}: {exc.message}") from exc
         category = reference.category_codes[code]
         notice = (
@@ -427,6 +466,16 @@ def open311_routes(resources: Resources) -> list[Route]:
         )
         rows = [{"service_request_id": str(filed.report.id), "service_notice": notice, "account_id": None}]
         return _respond(fmt, "service_requests", "request", rows, status=201)
+
+    async def _rate_limit(request: Request, *, app: str | None) -> None:
+        client = request.client
+        who = {"ip": client.host if client else None, "app": app}
+        try:
+            await rate_limits.check(resources.engine, resources.settings, "open311Post", who, now=datetime.now(UTC))
+        except rate_limits.Limited as exc:
+            raise Open311Error(
+                429, f"too many requests; try again in {exc.retry_after} s", {"Retry-After": str(exc.retry_after)}
+            ) from exc
 
     prefix = "/open311/v2"
     return [

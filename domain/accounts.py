@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import phonenumbers
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,11 @@ from domain.security import (
 from domain.settings import Settings
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# Numbers written without a country code are Indonesian: this city's citizens type 0812-… or 812-….
+PHONE_REGION = "ID"
+# What a person types for a number: digits, one leading +, and the usual separators. Letters are refused before the
+# library sees them, which would otherwise read them as a keypad (0812-FLOOD) or an extension ("ext 12").
+PHONE_SPELLING = re.compile(r"\+?[\d\s\-().]{1,40}")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 200
 
@@ -45,19 +51,35 @@ def normalize_email(email: str) -> str:
 
 
 def normalize_phone(phone: str) -> str:
-    """Indonesian numbers in any usual spelling (0812-…, 812-…, 62812…, +62 812 …) become E.164."""
-    digits = re.sub(r"[\s\-().]", "", phone.strip())
-    if digits.startswith("+"):
-        digits = digits[1:]
-    elif digits.startswith("0"):
-        digits = "62" + digits[1:]
-    elif digits.startswith("8"):
-        # A mobile number typed without its leading 0 (08xx); Indonesian numbers are what this city gets.
-        digits = "62" + digits
-    # ASCII digits only: str.isdigit() also accepts superscripts and other scripts' digits.
-    if not re.fullmatch(r"[1-9][0-9]{7,14}", digits):
-        raise DomainError("INVALID_PHONE", "This is not a valid phone number.", field="phone")
-    return "+" + digits
+    """A phone number in any usual spelling (0812-…, 812-…, 62812…, +62 812 …, other scripts' digits) in E.164,
+    the one form it is stored, looked up and counted under; INVALID_PHONE for what is not a valid number."""
+    spelling = phone.strip()
+    invalid = DomainError("INVALID_PHONE", "This is not a valid phone number.", field="phone")
+    if not PHONE_SPELLING.fullmatch(spelling):
+        raise invalid
+    try:
+        number = phonenumbers.parse(spelling, PHONE_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise invalid from exc
+    if not phonenumbers.is_valid_number(number):
+        raise invalid
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def canonical_login(login: str) -> str | None:
+    """The one spelling of a login: an e-mail in lower case, a phone in E.164; None when it is neither. Accounts
+    are found, and logins counted, under it, so that 0812…, +62812… and 62 812-… are one phone."""
+    value = login.strip()
+    try:
+        return normalize_email(value) if "@" in value else normalize_phone(value)
+    except DomainError:
+        return None
+
+
+def counted_login(login: str) -> str:
+    """What the rate limits count a login under: its canonical form, or for what is neither an e-mail nor a phone
+    (it finds no account, but guessing with it still counts) the string as typed, trimmed and in lower case."""
+    return canonical_login(login) or login.strip().lower()[:100]
 
 
 def check_password_strength(password: str) -> None:
@@ -111,14 +133,11 @@ async def sign_up(
 
 
 async def find_by_login(session: AsyncSession, login: str) -> User | None:
-    login = login.strip()
-    if "@" in login:
-        return await session.scalar(select(User).where(User.email == login.lower()))
-    try:
-        phone = normalize_phone(login)
-    except DomainError:
+    canonical = canonical_login(login)
+    if canonical is None:
         return None
-    return await session.scalar(select(User).where(User.phone == phone))
+    column = User.email if "@" in canonical else User.phone
+    return await session.scalar(select(User).where(column == canonical))
 
 
 async def log_in(

@@ -1,5 +1,13 @@
-"""Rate limits: at most N requests per key in a fixed window of S seconds, counted in PostgreSQL so that every
-API process sees the same counts. One statement counts every key of a request and says whether any is over.
+"""Rate limits as GCRA (the generic cell rate algorithm): a limit of N requests per S seconds lets N through at once
+and then one more every S/N seconds, with no window edge where 2N pass in a moment (a fixed window lets N through
+at the end of one window and N more at the start of the next).
+
+Each key keeps one time, its theoretical arrival time (TAT): when the key would be back to a full allowance. A
+request is let through when the TAT is at most S - S/N ahead of now, and moves it S/N later. The keys of a request
+are judged and moved by one UPSERT in PostgreSQL, so every API process sees the same state, and the row lock it
+takes makes concurrent requests queue on the key instead of all reading the same TAT. A key that refuses is left
+as it was; the request's other keys still count it (a request refused per address uses up its account's
+allowance too: an error on the safe side).
 
 Counted on a connection of their own, committed at once: a refused login or a failed createReport rolls its own
 transaction back, and must still count.
@@ -9,22 +17,32 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.settings import Settings
 
-COUNT = text(
+# The row proposed for a key carries the request's limit into the UPDATE: excluded.tat is now plus the key's
+# interval, excluded.tolerance its tolerance. A refusing key matches no UPDATE and is left out of RETURNING.
+# The keys are sorted so that two requests sharing keys lock their rows in the same order (no deadlock).
+CHECK = text(
     """
-    INSERT INTO rate_counters (key, window_start, hits)
-    SELECT k, w, 1 FROM unnest(CAST(:keys AS text[]), CAST(:windows AS timestamptz[])) AS t(k, w)
-    ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_counters.hits + 1
-    RETURNING key, window_start, hits
+    INSERT INTO rate_limits AS r (key, tat, tolerance)
+    SELECT k, CAST(:now AS timestamptz) + make_interval(secs => i), make_interval(secs => t)
+    FROM unnest(CAST(:keys AS text[]), CAST(:intervals AS float8[]), CAST(:tolerances AS float8[])) AS w(k, i, t)
+    ORDER BY k
+    ON CONFLICT (key) DO UPDATE
+        SET tat = greatest(r.tat, CAST(:now AS timestamptz)) + (excluded.tat - CAST(:now AS timestamptz)),
+            tolerance = excluded.tolerance
+        WHERE r.tat <= CAST(:now AS timestamptz) + excluded.tolerance
+    RETURNING key
     """
 )
-SWEEP = text("DELETE FROM rate_counters WHERE window_start < :before")
+REFUSED = text("SELECT key, tat, tolerance FROM rate_limits WHERE key = ANY(CAST(:keys AS text[]))")
+# A TAT in the past is a full allowance, the same as no row at all.
+SWEEP = text("DELETE FROM rate_limits WHERE tat < :now")
 
 
 @dataclass(frozen=True)
@@ -35,9 +53,22 @@ class Limited(Exception):
     retry_after: int
 
 
-def _window(now: datetime, seconds: int) -> datetime:
-    epoch = now.timestamp()
-    return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
+@dataclass(frozen=True)
+class Cell:
+    """One limit in GCRA terms: a request every ``interval`` seconds, ``tolerance`` seconds of it in advance."""
+
+    interval: float
+    tolerance: float
+
+
+def cell(count: int, seconds: int) -> Cell:
+    interval = seconds / count
+    return Cell(interval=interval, tolerance=seconds - interval)
+
+
+def retry_after(tat: datetime, tolerance: timedelta, now: datetime) -> int:
+    """Whole seconds until a refused key lets a request through again."""
+    return max(1, math.ceil((tat - tolerance - now).total_seconds()))
 
 
 async def check(
@@ -47,31 +78,33 @@ async def check(
     raises Limited when one of them is over it."""
     if not settings.rate_limits_enabled:
         return
-    wanted: dict[str, tuple[int, int, datetime]] = {}
+    wanted: dict[str, Cell] = {}
     for kind, value in who.items():
         limit = settings.rate_limits.get(f"{action}:{kind}")
         if limit is None or value is None:
             continue
         count, seconds = limit
-        window = _window(now, seconds)
-        wanted[f"{action}:{kind}:{value}:{seconds}"] = (count, seconds, window)
+        wanted[f"{action}:{kind}:{value}:{count}/{seconds}"] = cell(count, seconds)
     if not wanted:
         return
-    keys = list(wanted)
+    keys = sorted(wanted)
+    params = {
+        "now": now,
+        "keys": keys,
+        "intervals": [wanted[k].interval for k in keys],
+        "tolerances": [wanted[k].tolerance for k in keys],
+    }
     async with engine.connect() as conn:
-        rows = (await conn.execute(COUNT, {"keys": keys, "windows": [wanted[k][2] for k in keys]})).all()
+        passed = set((await conn.scalars(CHECK, params)).all())
+        refused = [k for k in keys if k not in passed]
+        rows = (await conn.execute(REFUSED, {"keys": refused})).all() if refused else []
         await conn.commit()
-    waits = []
-    for key, window, hits in rows:
-        count, seconds, _ = wanted[key]
-        if hits > count:
-            waits.append(math.ceil((window + timedelta(seconds=seconds) - now).total_seconds()))
-    if waits:
-        raise Limited(action, max(1, max(waits)))
+    if refused:
+        raise Limited(action, max((retry_after(tat, tolerance, now) for _, tat, tolerance in rows), default=1))
 
 
-async def sweep(engine: AsyncEngine, *, now: datetime, keep: timedelta = timedelta(days=1)) -> int:
+async def sweep(engine: AsyncEngine, *, now: datetime) -> int:
     async with engine.connect() as conn:
-        result = await conn.execute(SWEEP, {"before": now - keep})
+        result = await conn.execute(SWEEP, {"now": now})
         await conn.commit()
     return int(getattr(result, "rowcount", 0) or 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +20,9 @@ PRESIGNED_TTL_MAX_S = 3600
 S3_PRESIGNED_TTL_MAX_S = 7 * 24 * 3600
 
 
-# Per action and per who (the account, the client's address, the login name tried), at most N in S seconds.
+# Per action and per who (the account, the client's address, the login name tried or signed up, the Open311 app),
+# N in S seconds: N at once, then one more every S/N seconds (GCRA, domain/rate_limits.py). Per address limits are
+# generous: mobile carriers put many phones behind one address.
 DEFAULT_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "createReport:user": (30, 3600),
     "createReport:ip": (300, 3600),
@@ -29,6 +32,14 @@ DEFAULT_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "addComment:ip": (300, 3600),
     "logIn:ip": (30, 300),
     "logIn:login": (10, 900),
+    # Each signUp hashes a password with argon2 at 64 MiB.
+    "signUp:ip": (20, 3600),
+    "signUp:login": (5, 3600),
+    # An app refreshes once per access token (15 minutes) per session; a token is good once, so per address only.
+    "refreshToken:ip": (120, 300),
+    # Open311 POST files as the app's account for many citizens; per api_key and per address.
+    "open311Post:app": (600, 3600),
+    "open311Post:ip": (600, 3600),
 }
 
 
@@ -120,7 +131,12 @@ class Settings(BaseSettings):
     rate_limits_enabled: bool = True
     rate_limits: dict[str, tuple[int, int]] = Field(
         default_factory=lambda: dict(DEFAULT_RATE_LIMITS),
-        description="action:who -> (requests, seconds), as JSON in JSC_RATE_LIMITS; who is user, ip or login",
+        description="action:who -> (requests, seconds), as JSON in JSC_RATE_LIMITS; who is user, ip, login or app",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks (CIDR) of the proxies in front of the API, as a JSON list; only from "
+        "them is X-Forwarded-For believed (api/proxies.py). Empty: the client is whoever connects",
     )
 
     open311_api_keys: dict[str, str] = Field(
@@ -168,6 +184,14 @@ class Settings(BaseSettings):
                 raise ValueError("JSC_CORS_ALLOWED_ORIGINS must name the origins in production, not *")
             if origin != "*" and not ORIGIN.fullmatch(origin):
                 raise ValueError(f"JSC_CORS_ALLOWED_ORIGINS: {origin!r} is not an origin (scheme://host[:port])")
+        for key, (count, seconds) in self.rate_limits.items():
+            if count < 1 or seconds < 1:
+                raise ValueError(f"JSC_RATE_LIMITS: {key} needs at least 1 request in at least 1 second")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy)
+            except ValueError as exc:
+                raise ValueError(f"JSC_TRUSTED_PROXIES: {proxy!r} is not an address or a network (CIDR)") from exc
         for name in ("upload_url_ttl_s", "download_url_ttl_s", "export_url_ttl_s"):
             ttl = getattr(self, name)
             longest = PRESIGNED_TTL_MAX_S if self.environment == "production" else S3_PRESIGNED_TTL_MAX_S

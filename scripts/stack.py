@@ -363,12 +363,9 @@ def run(p: Profile) -> None:
     py = str(VENV_BIN / "python")
     subprocess.run([py, "-m", "alembic", "upgrade", "head"], env=app_env, cwd=ROOT, check=True)
     subprocess.run([py, "-m", "cli.main", "load-jakarta"], env=app_env, cwd=ROOT, check=True)
-    api = spawn(
-        p,
-        "api",
-        [py, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(p.api_port)],
-        app_env,
-    )
+    # uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides (JSC_TRUSTED_PROXIES, api/proxies.py).
+    uvicorn = [py, "-m", "uvicorn", "api.app:create_app", "--factory", "--no-proxy-headers", "--host", "127.0.0.1"]
+    api = spawn(p, "api", [*uvicorn, "--port", str(p.api_port)], app_env)
     worker = spawn(p, "worker", [py, "-m", "cli.main", "worker"], app_env)
     wait_for(p.api_port, "API")
     print(

@@ -67,6 +67,6 @@ async def escalate_reports(timestamp: int) -> int:
 
 @app.periodic(cron="17 * * * *", periodic_id="rate_limits.sweep")
 @app.task(name="rate_limits.sweep", queue="maintenance", queueing_lock="rate_limits.sweep")
-async def sweep_rate_counters(timestamp: int) -> int:
-    """Drops the rate-limit counters of windows that ended more than a day ago."""
+async def sweep_rate_limits(timestamp: int) -> int:
+    """Drops the keys that are back to their full allowance (the same as having no row)."""
     return await rate_limits.sweep(resources().engine, now=datetime.now(UTC))

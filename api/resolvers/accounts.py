@@ -133,6 +133,8 @@ class AccountMutations:
     @strawberry.mutation(description="Create a citizen account and log in.")
     async def sign_up(self, info: Info, input: SignUpInput) -> SignUpPayload:
         context = info.context
+        # Each sign-up hashes a password at 64 MiB: per address, and per e-mail or phone in its one spelling.
+        await rate_limit(context, "signUp", login=accounts.counted_login(input.email or input.phone or ""))
 
         async def run(session: AsyncSession) -> accounts.TokenPair:
             await accounts.sign_up(
@@ -167,8 +169,9 @@ class AccountMutations:
         password: Annotated[str, strawberry.argument(description="The account's password.")],
     ) -> LogInPayload:
         context = info.context
-        # Per address and per login name tried: password guessing is slow from one place and on one account.
-        await rate_limit(context, "logIn", login=login.strip().lower()[:100])
+        # Per address and per login tried, in its one spelling: password guessing is slow from one place and on one
+        # account, however the phone number is written.
+        await rate_limit(context, "logIn", login=accounts.counted_login(login))
 
         async def run(session: AsyncSession) -> accounts.TokenPair:
             return await accounts.log_in(
@@ -192,6 +195,8 @@ class AccountMutations:
         refresh_token: Annotated[str, strawberry.argument(description="The latest refresh token.")],
     ) -> RefreshTokenPayload:
         context = info.context
+        # Per address only: a refresh token is good once, and whose it is is known only after the lookup.
+        await rate_limit(context, "refreshToken")
 
         async def run(session: AsyncSession) -> accounts.TokenPair:
             return await accounts.refresh(

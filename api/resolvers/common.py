@@ -27,8 +27,9 @@ def error_code(context: Context, exc: DomainError, codes: type[E]) -> E:
 
 
 async def rate_limit(context: Context, action: str, *, user: object = None, login: str | None = None) -> None:
-    """Counts the request against the action's limits (domain/rate_limits.py); over one it is refused with
-    HTTP 429, a Retry-After header and a RATE_LIMITED error, before anything is done."""
+    """Counts the request against the action's limits (domain/rate_limits.py), per the client's address as
+    api/proxies.py found it; over one it is refused with HTTP 429, a Retry-After header and a RATE_LIMITED error,
+    before anything is done."""
     client = context.request.client
     who = {"user": str(user) if user is not None else None, "ip": client.host if client else None, "login": login}
     try:

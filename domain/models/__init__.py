@@ -25,7 +25,7 @@ from domain.models.enums import (
     UnitKind,
 )
 from domain.models.geo import Kecamatan, Kelurahan, Kota
-from domain.models.limits import RateCounter
+from domain.models.limits import RateLimit
 from domain.models.notifications import Device, Notification
 from domain.models.performance import Export, ReportCase
 from domain.models.reports import Photo, Report, ReportCell, ReportFollower, ReportStatusChange
@@ -59,7 +59,7 @@ __all__ = [
     "PhotoKind",
     "PhotoStatus",
     "PushStatus",
-    "RateCounter",
+    "RateLimit",
     "RefreshToken",
     "Report",
     "ReportCase",

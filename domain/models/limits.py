@@ -1,22 +1,24 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import DateTime, Interval, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base
 
 
-class RateCounter(Base):
-    """Requests per key (action, who) in a fixed window, shared by every API process (domain/rate_limits.py).
+class RateLimit(Base):
+    """One rate-limited key (action, who, limit) in GCRA terms, shared by every API process (domain/rate_limits.py).
 
-    UNLOGGED: no WAL for counters; a database crash forgets them, which only lets some requests through.
+    UNLOGGED: no WAL for limits; a database crash forgets them, which only lets some requests through.
     """
 
-    __tablename__ = "rate_counters"
+    __tablename__ = "rate_limits"
     __table_args__ = ({"prefixes": ["UNLOGGED"]},)
 
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
-    hits: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    tat: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), comment="theoretical arrival time: when the key is back to its full allowance"
+    )
+    tolerance: Mapped[timedelta] = mapped_column(Interval, comment="how far ahead of now the TAT may be")

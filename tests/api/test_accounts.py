@@ -31,12 +31,36 @@ async def test_sign_up_with_phone_normalises_to_e164_and_logs_in_by_phone(api: A
     assert login["data"]["logIn"]["errors"] == []
 
 
+async def test_one_phone_in_another_spelling_is_the_same_account(api: Api) -> None:
+    # given: an account signed up with a phone
+    password = "kata sandi panjang"
+    body = await api.gql(SIGN_UP, {"input": {"phone": "0812-9000-5678", "password": password, "displayName": "Budi"}})
+    assert body["data"]["signUp"]["errors"] == []
+
+    # when: the same number spelled otherwise signs up again, and logs in
+    again = await api.gql(SIGN_UP, {"input": {"phone": "+62 812-9000-5678", "password": password, "displayName": "B"}})
+    login = await api.gql(LOG_IN, {"login": "62 812 9000 5678", "password": password})
+    nonsense = await api.gql(LOG_IN, {"login": "+62 812 9000 5678 ext 1", "password": password})
+
+    # then
+    assert [e["code"] for e in again["data"]["signUp"]["errors"]] == ["ACCOUNT_EXISTS"]
+    assert login["data"]["logIn"]["errors"] == []
+    assert login["data"]["logIn"]["session"]["user"]["id"] == body["data"]["signUp"]["session"]["user"]["id"]
+    assert [e["code"] for e in nonsense["data"]["logIn"]["errors"]] == ["INVALID_CREDENTIALS"]
+
+
 @pytest.mark.parametrize(
     ("payload", "code"),
     [
         ({"password": "long enough password", "displayName": "X"}, "LOGIN_REQUIRED"),
         ({"email": "not-an-email", "password": "long enough password", "displayName": "X"}, "INVALID_EMAIL"),
         ({"phone": "12ab", "password": "long enough password", "displayName": "X"}, "INVALID_PHONE"),
+        ({"phone": "0812-FLOOD-00", "password": "long enough password", "displayName": "X"}, "INVALID_PHONE"),
+        (
+            {"phone": "+62 812 9000 1234 ext 12", "password": "long enough password", "displayName": "X"},
+            "INVALID_PHONE",
+        ),
+        ({"phone": "+62 812", "password": "long enough password", "displayName": "X"}, "INVALID_PHONE"),
         ({"email": "a@b.id", "password": "short", "displayName": "X"}, "WEAK_PASSWORD"),
         ({"email": "a@b.id", "password": "long enough password", "displayName": "  "}, "INVALID_NAME"),
     ],

@@ -11,9 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from api.app import create_app
-from domain.models import Role
+from domain.models import Report, Role
 from domain.resources import Resources
 from domain.settings import Settings
 from tests.api.test_workflow import change, staff_member
@@ -92,7 +93,13 @@ async def test_discovery_and_services_have_the_spec_fields(open311: tuple[httpx.
     assert all(set(v) == VALUE for a in definition["attributes"] for v in a["values"])
     top = ET.fromstring(xml)
     assert (top.tag, fields(top)) == ("service_definition", DEFINITION)
-    assert [fields(a) for a in top.findall("attributes/attribute")] == [ATTRIBUTE] * 3
+    assert [fields(a) for a in top.findall("attributes/attribute")] == [ATTRIBUTE] * 4
+    assert [a["code"] for a in definition["attributes"]] == [
+        "anonymous",
+        "confidential",
+        "accuracy_m",
+        "idempotency_key",
+    ]
     assert [fields(v) for v in top.findall("attributes/attribute/values/value")] == [VALUE] * 4
 
 
@@ -110,6 +117,20 @@ async def test_discovery_and_services_have_the_spec_fields(open311: tuple[httpx.
         ("POST", "/requests", {"api_key": KEY, "service_code": "nope", "lat": "-6.17", "long": "106.79"}, 404),
         ("POST", "/requests", {"api_key": KEY, "service_code": "garbage"}, 400),
         ("POST", "/requests", {"api_key": KEY, "service_code": "garbage", "lat": "1.0", "long": "100.0"}, 400),
+        ("POST", "/requests?api_key=wrong", {"service_code": "garbage", "lat": "-6.17", "long": "106.79"}, 403),
+        ("POST", f"/requests?api_key={KEY}", {"service_code": "nope", "lat": "-6.17", "long": "106.79"}, 404),
+        (
+            "POST",
+            "/requests",
+            {
+                "api_key": KEY,
+                "service_code": "garbage",
+                "lat": "-6.17",
+                "long": "106.79",
+                "attribute[idempotency_key]": "k" * 57,
+            },
+            400,
+        ),
     ],
 )
 async def test_errors_are_the_spec_list_with_http_codes(
@@ -200,3 +221,85 @@ async def test_the_request_list_filters_pages_and_keeps_privacy(
     assert closed == []
     by_id, _ = await both(client, "/requests", service_request_id=f"{public[0]},{secret}")
     assert [r["service_request_id"] for r in by_id] == [public[0]]
+
+
+def new_request(**extra: str) -> dict[str, str]:
+    return {
+        "service_code": "garbage", "lat": str(TOMANG[0]), "long": str(TOMANG[1]),
+        "description": f"Sampah {uuid.uuid4().hex[:6]}", **extra,
+    }  # fmt: skip
+
+
+async def reports_of(resources: Resources, account: Citizen) -> int:
+    async with resources.unit_of_work() as session:
+        return int(
+            await session.scalar(
+                select(func.count()).select_from(Report).where(Report.reporter_id == uuid.UUID(account.user_id))
+            )
+            or 0
+        )
+
+
+async def test_the_api_key_may_come_in_the_query_string(
+    open311: tuple[httpx.AsyncClient, Citizen], resources: Resources
+) -> None:
+    # given: a POST as the open311 client on PyPI sends it, the key in the URL beside an empty jurisdiction_id
+    client, app_account = open311
+    before = await reports_of(resources, app_account)
+
+    # when
+    posted = await client.post(f"/requests.xml?jurisdiction_id=&api_key={KEY}", data=new_request())
+
+    # then
+    assert posted.status_code == 201, posted.text
+    [row] = xml_rows(posted.content, "service_requests", "request")
+    assert fields(row) == POSTED
+    assert await reports_of(resources, app_account) == before + 1
+
+
+@pytest.mark.parametrize("where", ["header", "attribute"])
+async def test_a_retry_with_the_same_idempotency_key_files_nothing_new(
+    open311: tuple[httpx.AsyncClient, Citizen], resources: Resources, where: str
+) -> None:
+    # given: a request filed with a key of the client's
+    client, app_account = open311
+    key = str(uuid.uuid4())
+    form = new_request(api_key=KEY)
+    headers = {"Idempotency-Key": key} if where == "header" else {}
+    if where == "attribute":
+        form["attribute[idempotency_key]"] = key
+    first = await client.post("/requests.json", data=form, headers=headers)
+    before = await reports_of(resources, app_account)
+
+    # when: the client retries it (its answer was lost), then reuses the key for something else
+    retried = await client.post("/requests.json", data=form, headers=headers)
+    other = await client.post(
+        "/requests.xml", data={**form, "description": "Pohon tumbang menutup jalan"}, headers=headers
+    )
+
+    # then: the retry gets the same request, the other content a 409 in the spec's form
+    assert (first.status_code, retried.status_code) == (201, 201), retried.text
+    assert retried.json()[0]["service_request_id"] == first.json()[0]["service_request_id"]
+    assert other.status_code == 409
+    assert [r.findtext("code") for r in xml_rows(other.content, "errors", "error")] == ["409"]
+    assert await reports_of(resources, app_account) == before
+
+
+async def test_the_header_and_the_attribute_must_agree_and_no_key_files_each_time(
+    open311: tuple[httpx.AsyncClient, Citizen], resources: Resources
+) -> None:
+    # given
+    client, app_account = open311
+    form = new_request(api_key=KEY)
+    before = await reports_of(resources, app_account)
+
+    # when: two keys that differ, then the same form twice without a key
+    mixed = await client.post(
+        "/requests.json", data={**form, "attribute[idempotency_key]": "a"}, headers={"Idempotency-Key": "b"}
+    )
+    plain = [(await client.post("/requests.json", data=form)).status_code for _ in range(2)]
+
+    # then: the first is refused, and without a key each POST is a request of its own (as before keys existed)
+    assert mixed.status_code == 400
+    assert plain == [201, 201]
+    assert await reports_of(resources, app_account) == before + 2

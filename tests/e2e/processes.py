@@ -23,7 +23,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_api(port: int) -> subprocess.Popen[bytes]:
+def start_api(port: int, **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -31,13 +31,15 @@ def start_api(port: int) -> subprocess.Popen[bytes]:
             "uvicorn",
             "api.app:create_app",
             "--factory",
+            # As deployed: the app, not uvicorn, decides whom X-Forwarded-For is believed from (api/proxies.py).
+            "--no-proxy-headers",
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
         ],
         cwd=ROOT,
-        env={**os.environ},
+        env={**os.environ, **env},
     )
 
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from domain.accounts import check_password_strength, normalize_email, normalize_phone
+from domain.accounts import canonical_login, check_password_strength, counted_login, normalize_email, normalize_phone
 from domain.errors import DomainError
 
 E164 = re.compile(r"\+[1-9][0-9]{7,14}")
@@ -32,6 +32,9 @@ def phone_or_code(spelling: str) -> str:
         "6281234567890",
         "(0812) 3456.7890",
         "  0812 3456 7890\n",
+        "62 812-3456-7890",
+        "+62 (0) 812 3456 7890",
+        "812 3456 7890",
     ],
 )
 def test_usual_spellings_of_an_indonesian_number_become_e164(spelling: str) -> None:
@@ -57,6 +60,10 @@ def test_usual_spellings_of_an_indonesian_number_become_e164(spelling: str) -> N
         "++6281234567890",
         "081234",
         "0812345678901234567",
+        "0812-FLOOD-00",
+        "+62 812 3456 7890 #12",
+        "+62 812",
+        "+62 0000 0000 000",
     ],
 )
 def test_garbage_is_an_invalid_phone(spelling: str) -> None:
@@ -176,6 +183,44 @@ def test_a_password_outside_10_to_200_characters_is_weak(password: str) -> None:
 
     # then
     assert (raised.value.code, raised.value.field) == ("WEAK_PASSWORD", "password")
+
+
+def test_a_number_of_another_country_keeps_its_own_code() -> None:
+    assert normalize_phone("+1 (650) 253-0000") == "+16502530000"
+
+
+def test_a_jakarta_landline_is_a_valid_login() -> None:
+    assert normalize_phone("(021) 345-6789") == "+62213456789"
+
+
+@pytest.mark.parametrize(
+    ("login", "canonical"),
+    [
+        ("0812-3456-7890", "+6281234567890"),
+        ("+6281234567890", "+6281234567890"),
+        ("62 812-3456-7890", "+6281234567890"),
+        ("  Warga@Example.ID ", "warga@example.id"),
+        ("not a login", None),
+        ("0812", None),
+        ("warga@", None),
+    ],
+)
+def test_every_spelling_of_a_login_has_one_canonical_form(login: str, canonical: str | None) -> None:
+    # given the spelling above
+
+    # when
+    found = canonical_login(login)
+
+    # then
+    assert found == canonical
+
+
+def test_a_login_that_is_neither_is_counted_as_typed() -> None:
+    assert [counted_login(s) for s in ("0812-3456-7890", " Budi Santoso ", "x" * 300)] == [
+        "+6281234567890",
+        "budi santoso",
+        "x" * 100,
+    ]
 
 
 def test_a_mobile_number_typed_without_its_leading_zero_is_indonesian() -> None:

@@ -64,3 +64,23 @@ def test_presigned_urls_live_an_hour_at_most_in_production(name: str) -> None:
             production(**{name: absurd})
     with pytest.raises(ValidationError, match="between 1 and 604800 seconds"):
         Settings(**{name: 8 * 24 * 3600})  # type: ignore[arg-type]
+
+
+def test_trusted_proxies_come_from_a_json_list_and_default_to_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert production().trusted_proxies == []
+
+    monkeypatch.setenv("JSC_TRUSTED_PROXIES", '["10.0.0.0/8", "2001:db8::1"]')
+
+    assert Settings().trusted_proxies == ["10.0.0.0/8", "2001:db8::1"]
+
+
+@pytest.mark.parametrize("proxy", ["lb.internal", "10.0.0.1/8", "10.0.0.0/33"])
+def test_a_trusted_proxy_is_an_address_or_a_network(proxy: str) -> None:
+    with pytest.raises(ValidationError, match="JSC_TRUSTED_PROXIES"):
+        Settings(trusted_proxies=[proxy])
+
+
+@pytest.mark.parametrize("limit", [(0, 60), (10, 0)])
+def test_a_rate_limit_lets_at_least_one_request_through(limit: tuple[int, int]) -> None:
+    with pytest.raises(ValidationError, match="JSC_RATE_LIMITS"):
+        Settings(rate_limits={"logIn:ip": limit})
