@@ -58,10 +58,11 @@ def stop(*procs: subprocess.Popen[bytes]) -> None:
 
 
 def wait_healthy(base_url: str, within_s: float = 30.0) -> None:
+    """Ready, not only alive: its LISTEN connections are up, so a subscription opened next hears every event."""
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200:
                 return
         time.sleep(0.2)
     pytest.fail(f"the API at {base_url} did not start")
