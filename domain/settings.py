@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     push_backoff_max_s: float = Field(600.0, description="longest wait between two attempts")
     push_max_attempts: int = Field(20, description="attempts before a notification's push is given up (inbox keeps it)")
 
+    jobs_keep_finished_hours: int = Field(
+        72, description="finished jobs (succeeded, failed, cancelled, aborted) stay in the queue table this long"
+    )
+
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "https://jsc.jakarta.example/auth"
     jwt_audience: str = "jsc-api"
