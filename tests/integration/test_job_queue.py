@@ -85,15 +85,18 @@ async def taken_by_a_worker(resources: Resources, queue: str, *, heartbeat_age_s
 
 async def test_the_job_of_a_dead_worker_is_retried_and_completes(resources: Resources) -> None:
     from workers.runtime import app
-    from workers.tasks import retry_stalled_jobs, sweep_rate_counters
+    from workers.tasks import STALLED_AFTER_S, retry_stalled_jobs, sweep_rate_counters
 
     queue = f"test-stalled-{uuid.uuid4().hex[:8]}"
     async with app.open_async():
-        # given two jobs taken by workers: one killed a minute ago, one alive
+        # given two jobs taken by workers: one killed a minute ago, one alive; a worker started since has pruned
+        # the dead one from procrastinate_workers (as each does at start), so its job has no worker any more
         for n in range(2):
             await sweep_rate_counters.configure(queue=queue, queueing_lock=f"{queue}:{n}").defer_async(timestamp=0)
-        dead_job, _ = await taken_by_a_worker(resources, queue, heartbeat_age_s=60)
+        dead_job, dead_worker = await taken_by_a_worker(resources, queue, heartbeat_age_s=60)
         live_job, live_worker = await taken_by_a_worker(resources, queue, heartbeat_age_s=0)
+        assert dead_worker in await app.job_manager.prune_stalled_workers(STALLED_AFTER_S)
+        assert await job_state(resources, dead_job) == ("doing", 0, None)
 
         # when the periodic task runs
         await retry_stalled_jobs(timestamp=0)
