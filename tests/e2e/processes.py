@@ -41,8 +41,20 @@ def start_api(port: int) -> subprocess.Popen[bytes]:
     )
 
 
-def start_worker(**env: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT, env={**os.environ, **env})
+def start_worker(*, log_file: Path | None = None, **env: str) -> subprocess.Popen[bytes]:
+    """``jsc worker``; its log (stderr and stdout) goes to ``log_file`` when given, for a test to wait on a line."""
+    output = log_file.open("ab") if log_file is not None else None
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "worker"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT if output is not None else None,
+        )
+    finally:
+        if output is not None:
+            output.close()
 
 
 def stop(*procs: subprocess.Popen[bytes]) -> None:
