@@ -69,7 +69,7 @@ def stop(*procs: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def wait_healthy(base_url: str, within_s: float = 30.0) -> None:
+def wait_healthy(base_url: str, within_s: float = 60.0) -> None:
     """Ready, not only alive: its LISTEN connections are up, so a subscription opened next hears every event."""
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
