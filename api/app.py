@@ -26,6 +26,7 @@ from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from api.context import Context
 from api.errors import ErrorCode
 from api.graphql import build_schema
+from api.health import healthz, readyz
 from api.live import ALERT_CHANNEL, MapCache, ReportEventHub
 from api.open311 import open311_routes
 from api.proxies import TrustedProxies
@@ -181,9 +182,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await live.stop()
             await resources.close()
 
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
     async def map_page(_: Request) -> Response:
         return FileResponse(STATIC_DIR / "map.html", media_type="text/html; charset=utf-8")
 
@@ -194,6 +192,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
+        Route("/readyz", readyz(resources, (live, alerts))),
         Route("/map", map_page, methods=["GET"]),
         Route("/dashboard", dashboard_page, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
@@ -207,5 +206,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.resources = resources
     app.state.live = live
+    app.state.alerts = alerts
     app.state.map_cache = map_cache
     return app

@@ -42,6 +42,10 @@ class ReportEventHub:
         # Bumped by every event and every (re)connection: lets a reader tell that something happened meanwhile.
         self.generation = 0
 
+    @property
+    def channel(self) -> str:
+        return self._channel
+
     def on_event(self, callback: Callable[[dict[str, Any]], None]) -> None:
         self._event_callbacks.append(callback)
 

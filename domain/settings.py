@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     push_backoff_max_s: float = Field(600.0, description="longest wait between two attempts")
     push_max_attempts: int = Field(20, description="attempts before a notification's push is given up (inbox keeps it)")
 
+    jobs_keep_finished_hours: int = Field(
+        72, description="finished jobs (succeeded, failed, cancelled, aborted) stay in the queue table this long"
+    )
+
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "https://jsc.jakarta.example/auth"
     jwt_audience: str = "jsc-api"
@@ -108,6 +112,9 @@ class Settings(BaseSettings):
         512, description="public map answers each API process keeps until a report event hits their box; 0: none"
     )
     map_cache_ttl_s: float = 30.0
+    ready_timeout_s: float = Field(
+        2.0, description="/readyz: each dependency (database, S3) that has not answered within this counts as down"
+    )
     api_port: int = 8000
     # The schema's self-description: on while developing, off by default in production (where they must stay off).
     graphiql: bool = Field(default_factory=_outside_production, description="the GraphiQL page at GET /graphql")

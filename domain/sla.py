@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import cache
 from pathlib import Path
 
+log = logging.getLogger(__name__)
 HOLIDAYS_FILE = "holidays.csv"
 HOLIDAY_KINDS = frozenset({"libur_nasional", "cuti_bersama"})
 
@@ -51,7 +53,7 @@ class WorkingCalendar:
     """When officers work: the weekly office hours, minus holidays.
 
     ``years`` are the years the holiday data speaks for; other years count as having no holidays at all,
-    which ``covers`` lets a caller notice.
+    which ``covers`` lets a caller notice, and which a calendar with holiday data logs (see ``uncovered_years``).
     """
 
     holidays: frozenset[date] = frozenset()
@@ -128,6 +130,26 @@ def load_calendar(path: Path, *, hours: WeeklyHours = OFFICE_HOURS) -> WorkingCa
     )
 
 
+# The years a deadline or a duration of this process ran through without holiday data, each logged once at WARNING
+# when first met; /readyz shows them. A calendar built without any holiday data (``years`` empty) is one that means
+# to have no holidays and is not counted.
+uncovered_years: set[int] = set()
+
+
+def _note_uncovered(calendar: WorkingCalendar, first: date, last: date) -> None:
+    if not calendar.years:
+        return
+    for year in range(first.year, last.year + 1):
+        if year not in calendar.years and year not in uncovered_years:
+            uncovered_years.add(year)
+            log.warning(
+                "the holiday calendar does not cover %d: SLA time in %d is counted without holidays (extend %s)",
+                year,
+                year,
+                HOLIDAYS_FILE,
+            )
+
+
 def _require_aware(name: str, value: datetime) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must carry a time zone")
@@ -161,6 +183,7 @@ def add_working_hours(calendar: WorkingCalendar, start: datetime, hours: float) 
             begin = max(opens, local)
             if begin < closes:
                 if remaining <= closes - begin:
+                    _note_uncovered(calendar, first_day, day)
                     return (begin + remaining).astimezone(UTC)
                 remaining -= closes - begin
         day += timedelta(days=1)
@@ -174,6 +197,7 @@ def working_hours_between(calendar: WorkingCalendar, start: datetime, end: datet
         return 0.0
     first_day = start.astimezone(calendar.tz).date()
     last_day = end.astimezone(calendar.tz).date()
+    _note_uncovered(calendar, first_day, last_day)
     total = timedelta()
     day = first_day
     while day <= last_day:

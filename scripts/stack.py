@@ -21,6 +21,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,6 +135,22 @@ def wait_for(port: int, what: str, timeout: float = 60.0) -> None:
             return
         time.sleep(0.2)
     raise SystemExit(f"stack: {what} did not listen on 127.0.0.1:{port} within {timeout:.0f}s")
+
+
+def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Until the API's /readyz says its database, S3 and LISTEN connections work (the last answer is shown)."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5):
+                return
+        except urllib.error.HTTPError as exc:
+            last = exc.read().decode(errors="replace")
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(0.5)
+    raise SystemExit(f"stack: the API on 127.0.0.1:{port} is not ready: {last}")
 
 
 def pid_alive(pidfile: Path) -> int | None:
@@ -367,13 +385,17 @@ def run(p: Profile) -> None:
     uvicorn = [py, "-m", "uvicorn", "api.app:create_app", "--factory", "--no-proxy-headers", "--host", "127.0.0.1"]
     api = spawn(p, "api", [*uvicorn, "--port", str(p.api_port)], app_env)
     worker = spawn(p, "worker", [py, "-m", "cli.main", "worker"], app_env)
-    wait_for(p.api_port, "API")
+    try:
+        wait_ready(p.api_port, api)
+    except SystemExit:
+        down(p)
+        raise
     print(
         "\n"
         f"  GraphQL API   http://127.0.0.1:{p.api_port}/graphql   (GraphiQL in a browser)\n"
         f"  Public map    http://127.0.0.1:{p.api_port}/map\n"
         f"  Dashboard     http://127.0.0.1:{p.api_port}/dashboard   (auditors; `make demo-data` fills it)\n"
-        f"  Health        http://127.0.0.1:{p.api_port}/healthz\n"
+        f"  Health        http://127.0.0.1:{p.api_port}/healthz (alive), /readyz (database, S3, LISTEN)\n"
         f"  S3 (SeaweedFS) http://127.0.0.1:{p.s3_port}  bucket jsc, credentials in {p.env_file}\n"
         f"  PostgreSQL    127.0.0.1:{p.pg_port}  database jsc, user jsc, password in {p.secrets_file}\n"
         "  Ctrl-C or `make stop` stops everything started here.\n",

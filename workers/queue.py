@@ -31,6 +31,8 @@ QUEUES = {
     "cctv.match": "cctv",
     "cctv.collect": "cctv",
     "cctv.sweep": "maintenance",
+    "jobs.retry_stalled": "maintenance",
+    "jobs.remove_old": "maintenance",
 }
 
 

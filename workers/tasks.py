@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from procrastinate import RetryStrategy
+from procrastinate import JobContext, RetryStrategy, builtin_tasks
+from procrastinate.jobs import Status
 
 from domain import photos, rate_limits, workflow
 from domain.jobs import JobBuffer
 from workers.queue import defer_in_transaction, send_jobs
 from workers.runtime import app, resources
 
+log = logging.getLogger(__name__)
 SWEEP_GRACE = timedelta(minutes=2)
 ESCALATION_BATCH = 200
+# A worker that has sent no heartbeat for this long is dead (procrastinate's workers send one every 10 s and call a
+# worker stalled after 30 s; the same figure here).
+STALLED_AFTER_S = 30.0
+# A job tried this often is not retried after a stall but failed: one that kills its worker each time (memory, a
+# crash in native code) would otherwise take a worker down every minute for ever. Above any task's own retries.
+STALLED_MAX_ATTEMPTS = 10
 
 
 @app.task(
@@ -70,3 +79,33 @@ async def escalate_reports(timestamp: int) -> int:
 async def sweep_rate_limits(timestamp: int) -> int:
     """Drops the keys that are back to their full allowance (the same as having no row)."""
     return await rate_limits.sweep(resources().engine, now=datetime.now(UTC))
+
+
+@app.periodic(cron="* * * * *", periodic_id="jobs.retry_stalled")
+@app.task(name="jobs.retry_stalled", queue="maintenance", queueing_lock="jobs.retry_stalled")
+async def retry_stalled_jobs(timestamp: int) -> int:
+    """Gives the jobs of a dead worker (SIGKILL, a lost machine) back to the queue: procrastinate leaves them
+    `doing` for ever (procrastinate#1518). Every task is idempotent, so running one again is safe."""
+    stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_S))
+    for job in stalled:
+        if job.attempts + 1 >= STALLED_MAX_ATTEMPTS:
+            log.error("job %s (%s) stalled on its attempt %d; failed", job.id, job.task_name, job.attempts + 1)
+            await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
+            continue
+        log.warning("job %s (%s) of a dead worker (%s) goes back to the queue", job.id, job.task_name, job.worker_id)
+        await app.job_manager.retry_job(job)
+    return len(stalled)
+
+
+@app.periodic(cron="23 * * * *", periodic_id="jobs.remove_old")
+@app.task(name="jobs.remove_old", queue="maintenance", queueing_lock="jobs.remove_old", pass_context=True)
+async def remove_old_jobs(context: JobContext, timestamp: int) -> None:
+    """Deletes finished jobs older than JSC_JOBS_KEEP_FINISHED_HOURS: a queue table that only grows slows every
+    worker's fetch. Failed ones too: the rows they worked on stay, and the sweeps find what they left undone."""
+    await builtin_tasks.remove_old_jobs(
+        context,
+        max_hours=resources().settings.jobs_keep_finished_hours,
+        remove_failed=True,
+        remove_cancelled=True,
+        remove_aborted=True,
+    )

@@ -15,11 +15,16 @@ what FCM says about a message: the caller turns each outcome into an action.
 - FAILED: FCM refused it for good (bad payload, credentials rejected, sender mismatch): retrying will not help.
 - SKIPPED: no FCM configured (the local default); the in-app inbox row is the only delivery.
 
-Delivery is at least once: firebase-admin retries 500 and 503 itself (up to 4 times with exponential backoff), and
-a TRANSIENT message may have reached the device already. The outbox id travels in the data payload
-(``OUTBOX_ID_KEY``) so the app can drop a duplicate.
+Delivery is at least once: a TRANSIENT message (a timeout, a reset connection) may have reached the device already.
+The outbox id travels in the data payload (``OUTBOX_ID_KEY``) so the app can drop a duplicate.
 
-Only this module imports firebase_admin.
+Only this module imports firebase_admin. It uses firebase-admin's public API (``credentials.Certificate``, whose
+``token_uri`` names the OAuth2 endpoint; the ``httpTimeout`` option; ``messaging.send_each_async``) but for two
+things firebase-admin has no setting for, done on its per-app messaging service (``_messaging_service``): its FCM URL
+(``_point_at``, for a local stand-in; Messaging has no emulator variable or endpoint option) and its retries
+(``_without_retries``; firebase/firebase-admin-python#554 asks for a retry option). pyproject.toml pins the
+firebase-admin versions these were checked with, and tests/integration/test_push.py fails, naming the hook, when an
+upgrade moves one.
 """
 
 from __future__ import annotations
@@ -172,9 +177,10 @@ class FcmPushSender:
         )
         self._google_credential = certificate.get_credential()
         self._token_lock = asyncio.Lock()
-        _without_retries(self._app, timeout_s)
+        service = _messaging_service(self._app)
+        self._client = _without_retries(service, timeout_s)
         if endpoint is not None:
-            _point_at(self._app, endpoint)
+            _point_at(service, self._app, endpoint)
         if max_in_flight is None:
             plain_http = endpoint is not None and endpoint.startswith("http://")
             max_in_flight = PLAIN_HTTP_IN_FLIGHT if plain_http else FCM_BATCH_LIMIT
@@ -205,9 +211,7 @@ class FcmPushSender:
         ``delete_app`` closes the messaging client with ``asyncio.run``, which cannot run inside an event loop; once
         the client is closed here, its second close in the thread is a no-op.
         """
-        client = getattr(messaging._get_messaging_service(self._app), "_async_client", None)
-        if client is not None:
-            await client.aclose()
+        await self._client.aclose()
         await asyncio.to_thread(firebase_admin.delete_app, self._app)
 
     async def _ensure_access_token(self) -> PushResult | None:
@@ -228,34 +232,37 @@ class FcmPushSender:
         return None
 
 
-def _without_retries(app: firebase_admin.App, timeout_s: float) -> None:
+def _messaging_service(app: firebase_admin.App) -> Any:
+    """firebase-admin's messaging service of ``app``, the one ``messaging.send_each_async`` sends through (made by
+    this same accessor on first use), after checking it still has the two attributes changed here."""
+    service = messaging._get_messaging_service(app)
+    for name, kind in (("_async_client", _http_client.HttpxAsyncClient), ("_fcm_url", str)):
+        if not isinstance(getattr(service, name, None), kind):
+            raise RuntimeError(
+                f"firebase-admin {firebase_admin.__version__}: the messaging service has no {name} "
+                f"({kind.__name__}) any more; see domain/adapters/push.py"
+            )
+    return service
+
+
+def _without_retries(service: Any, timeout_s: float) -> _http_client.HttpxAsyncClient:
     """Send each message once: a 503 or 500 comes back at once as TRANSIENT, and the outbox waits and retries.
 
     firebase-admin's own client tries a message 5 times over ~7 s on 500 and 503. In an outage that holds a
     claimed batch many times longer than its lease (another run retakes it, and FCM gets the messages again once
     it is back), and the waits are spent inside one job instead of on the outbox's backoff, which grows and
-    follows FCM's Retry-After. The messaging service's async client is replaced by one without status retries,
-    through the accessor ``send_each_async`` uses; checked with firebase-admin 7.7.0.
+    follows FCM's Retry-After. The service's async client is replaced by one without status retries.
     """
-    service = messaging._get_messaging_service(app)
-    if not isinstance(getattr(service, "_async_client", None), _http_client.HttpxAsyncClient):
-        raise RuntimeError(f"firebase-admin {firebase_admin.__version__} no longer keeps its client in `_async_client`")
-    service._async_client = _http_client.HttpxAsyncClient(
+    client = _http_client.HttpxAsyncClient(
         credential=service._credential, timeout=math.ceil(timeout_s), retry_config=HttpxRetry(max_retries=0)
     )
+    service._async_client = client
+    return client
 
 
-def _point_at(app: firebase_admin.App, endpoint: str) -> None:
-    """Send this app's messages to ``endpoint`` instead of https://fcm.googleapis.com.
-
-    firebase-admin has no setting for it (its Auth and Realtime Database have emulator variables, Messaging has
-    none): ``_MessagingService.__init__`` formats the ``FCM_URL`` constant with the project id once per app and keeps
-    the result in ``_fcm_url``, which ``send_each_async`` posts to. The service is created here, through the same
-    accessor ``messaging.send_each_async`` uses, and its URL replaced; checked with firebase-admin 7.7.0.
-    """
-    service = messaging._get_messaging_service(app)
-    if not isinstance(getattr(service, "_fcm_url", None), str):
-        raise RuntimeError(f"firebase-admin {firebase_admin.__version__} no longer keeps the FCM URL in `_fcm_url`")
+def _point_at(service: Any, app: firebase_admin.App, endpoint: str) -> None:
+    """Send this app's messages to ``endpoint`` instead of https://fcm.googleapis.com: the service formats its URL
+    once, when it is made, and ``send_each_async`` posts to it."""
     service._fcm_url = f"{endpoint.rstrip('/')}/v1/projects/{app.project_id}/messages:send"
 
 

@@ -47,6 +47,7 @@ class ObjectStorage(Protocol):
     async def list_keys(self, prefix: str, *, start_after: str | None = None, limit: int = 1000) -> list[str]: ...
     async def write_file(self, key: str, path: Path, *, content_type: str) -> None: ...
     async def read_file(self, key: str, path: Path) -> None: ...
+    async def check(self) -> None: ...
 
 
 class S3Storage:
@@ -71,6 +72,18 @@ class S3Storage:
             "config": config,
         }
         self._client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, **common)
+        # The readiness probe's own client: one try, and a hung S3 frees the probe's thread a second after the probe
+        # gave up on it, instead of holding one of the default executor's few threads through minutes of retries.
+        probe_timeout_s = settings.ready_timeout_s + 1
+        probe_config = config.merge(
+            Config(
+                retries={"max_attempts": 1, "mode": "standard"},
+                connect_timeout=probe_timeout_s,
+                read_timeout=probe_timeout_s,
+                max_pool_connections=1,
+            )
+        )
+        self._probe = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, **{**common, "config": probe_config})
         # Presigned URLs are signed for the host the client will use, which may differ from ours.
         public = settings.s3_public_endpoint_url or settings.s3_endpoint_url
         self._signer = (
@@ -181,6 +194,10 @@ class S3Storage:
             if _is_missing(exc):
                 raise ObjectMissingError(key) from exc
             raise
+
+    async def check(self) -> None:
+        """Raises unless the bucket answers (HEAD bucket: reachable, credentials accepted, bucket there)."""
+        await asyncio.to_thread(self._probe.head_bucket, Bucket=self.bucket)
 
 
 def _error_code(exc: ClientError) -> str:

@@ -43,8 +43,20 @@ def start_api(port: int, **env: str) -> subprocess.Popen[bytes]:
     )
 
 
-def start_worker(**env: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT, env={**os.environ, **env})
+def start_worker(*, log_file: Path | None = None, **env: str) -> subprocess.Popen[bytes]:
+    """``jsc worker``; its log (stderr and stdout) goes to ``log_file`` when given, for a test to wait on a line."""
+    output = log_file.open("ab") if log_file is not None else None
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "worker"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT if output is not None else None,
+        )
+    finally:
+        if output is not None:
+            output.close()
 
 
 def stop(*procs: subprocess.Popen[bytes]) -> None:
@@ -59,11 +71,12 @@ def stop(*procs: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def wait_healthy(base_url: str, within_s: float = 30.0) -> None:
+def wait_healthy(base_url: str, within_s: float = 60.0) -> None:
+    """Ready, not only alive: its LISTEN connections are up, so a subscription opened next hears every event."""
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200:
                 return
         time.sleep(0.2)
     pytest.fail(f"the API at {base_url} did not start")

@@ -1,4 +1,5 @@
-"""Faults with a real worker process: killed in the middle of a delivery, FCM down for a while. Nothing lost."""
+"""Faults with a real worker process: killed in the middle of a delivery, FCM down for a while, the database gone for
+a moment. Nothing lost. Every wait is for a signal (a row, a log line), never for a clock."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from domain import notifications
 from domain.adapters.push import OUTBOX_ID_KEY
 from domain.jobs import JobBuffer
 from domain.models import DevicePlatform, Notification, PushStatus, User
+from domain.notifications import DELIVER_TASK
 from domain.resources import Resources
 from domain.settings import Settings
 from tests.e2e.processes import start_worker, stop
@@ -29,6 +31,8 @@ from workers.queue import defer_in_transaction
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 COUNT = 30
+RESTART_LINE = "starting it again"  # what `jsc worker` logs when procrastinate's worker stopped (cli/main.py)
+STOPPING_LINE = ", stopping worker"  # procrastinate, when a side task (listener, heartbeat, deferrer) failed
 
 
 @pytest.fixture
@@ -49,8 +53,9 @@ async def only_these_notifications(resources: Resources) -> None:
         )
 
 
-def start_push_worker(fcm: FakeFcm, tmp_path: Path) -> subprocess.Popen[bytes]:
+def start_push_worker(fcm: FakeFcm, tmp_path: Path, log_file: Path | None = None) -> subprocess.Popen[bytes]:
     return start_worker(
+        log_file=log_file,
         JSC_FIREBASE_CREDENTIALS_FILE=str(fcm.write_service_account(tmp_path)),
         JSC_FCM_ENDPOINT=fcm.url,
         JSC_PUSH_LEASE_S="2",
@@ -104,11 +109,12 @@ async def ids_received(fcm: FakeFcm, user_id: uuid.UUID, resources: Resources) -
 async def test_a_worker_killed_in_the_middle_of_a_delivery_loses_nothing(
     resources: Resources, fcm: FakeFcm, tmp_path: Path
 ) -> None:
-    from workers.notifications import sweep_notifications
     from workers.runtime import app
+    from workers.tasks import retry_stalled_jobs
 
     fcm.hang(60)  # every send is held: the worker is caught inside the batch
     user_id, _ = await queue_notifications(resources)
+    before = await newest_worker(resources)
     worker = start_push_worker(fcm, tmp_path)
     try:
 
@@ -122,13 +128,23 @@ async def test_a_worker_killed_in_the_middle_of_a_delivery_loses_nothing(
         stop(worker)
     assert await statuses(resources, user_id) == {PushStatus.SENDING: COUNT}
     assert await ids_received(fcm, user_id, resources) == set()
+    # procrastinate leaves the dead worker's job `doing` (procrastinate#1518)
+    [(job_id, dead_worker)] = await deliveries_doing(resources, after_worker=before)
 
+    # when its heartbeat is as old as a dead worker's gets (30 s) and the periodic task runs
+    async with resources.unit_of_work() as session:
+        await session.execute(
+            text("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 minute' WHERE id = :id"),
+            {"id": dead_worker},
+        )
+    async with app.open_async():
+        assert await retry_stalled_jobs(timestamp=0) >= 1
+    assert await job_status(resources, job_id) == "todo"
+
+    # then a new worker runs that job again; it finds the batch leased, comes back when the lease ends and sends it
     fcm.hang(0)
     worker = start_push_worker(fcm, tmp_path)
     try:
-        await asyncio.sleep(2.5)  # the dead worker's lease runs out
-        async with app.open_async():
-            assert await sweep_notifications(timestamp=0) is True  # what the periodic sweep does each minute
 
         async def all_sent() -> bool:
             return await statuses(resources, user_id) == {PushStatus.SENT: COUNT}
@@ -136,6 +152,7 @@ async def test_a_worker_killed_in_the_middle_of_a_delivery_loses_nothing(
         await wait_for(all_sent)
     finally:
         stop(worker)
+    assert await job_status(resources, job_id) == "succeeded"
     assert len(await ids_received(fcm, user_id, resources)) == COUNT
 
 
@@ -145,12 +162,13 @@ async def test_everything_is_delivered_after_fcm_comes_back(resources: Resources
     try:
         user_id, token = await queue_notifications(resources)
 
-        async def refused_while_down() -> bool:
-            # Several sends refused: firebase-admin retries each 503 itself (about 7 s a message) before the
-            # outbox's backoff, so waiting for every row's second attempt would take minutes.
-            return fcm.send_requests >= 6
+        async def each_refused_twice() -> bool:
+            # firebase-admin's own retries are off (domain/adapters/push.py): each 503 comes back at once and the
+            # outbox tries again after its backoff (0.5 s, then 1 s here).
+            found = await attempts(resources, user_id)
+            return found is not None and found[0] is PushStatus.PENDING and found[1] >= 2
 
-        await wait_for(refused_while_down)
+        await wait_for(each_refused_twice)
         assert await ids_received(fcm, user_id, resources) == set()
         fcm.go_up()
 
@@ -171,19 +189,20 @@ async def test_a_worker_that_loses_the_database_for_a_moment_keeps_working(
 ) -> None:
     """procrastinate stops a worker whose listener, heartbeat or periodic deferrer cannot reach the database (a
     PostgreSQL restart, a failover); `jsc worker` starts it again rather than exit. The outage is made on this
-    session's database alone: new connections refused, the open ones ended, for two seconds."""
-    newest_worker = text("SELECT coalesce(max(id), 0) FROM procrastinate_workers")
-    async with resources.unit_of_work() as session:
-        before = await session.scalar(newest_worker)
-    worker = start_push_worker(fcm, tmp_path)
+    session's database alone: new connections refused and the open ones ended, until procrastinate says it stops.
+
+    Stopping waits for the jobs running then, which can take a while (each gives up on the database after 30 s), so the
+    wait for the restart is longer."""
+    log_file = tmp_path / "worker.log"
+    before = await newest_worker(resources)
+    worker = start_push_worker(fcm, tmp_path, log_file)
     try:
 
-        async def worker_registered() -> bool:
-            async with resources.unit_of_work() as session:
-                return bool(await session.scalar(newest_worker) > before)
+        async def listening() -> bool:
+            return await newest_worker(resources) > before and await procrastinate_listeners(resources) > 0
 
-        await wait_for(worker_registered)
-        await asyncio.sleep(1)  # its listener is connected
+        await wait_for(listening)
+        first = await newest_worker(resources)
         url = make_url(settings.database_url)
         admin = await asyncpg.connect(
             host=url.host, port=url.port, user=url.username, password=url.password, database="postgres"
@@ -193,12 +212,20 @@ async def test_a_worker_that_loses_the_database_for_a_moment_keeps_working(
             dropped = await admin.fetchval(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1", url.database
             )
-            await asyncio.sleep(2)
+
+            await wait_for(lambda: logged(log_file, STOPPING_LINE))
         finally:
             await admin.execute(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true')
             await admin.close()
         assert dropped > 0
-        await asyncio.sleep(3)
+
+        # then `jsc worker` starts procrastinate's worker again, which registers anew
+        await wait_for(lambda: logged(log_file, RESTART_LINE), timeout_s=120.0)
+
+        async def registered_again() -> bool:
+            return await newest_worker(resources) > first
+
+        await wait_for(registered_again)
         assert worker.poll() is None, "the worker exited"
 
         user_id, _ = await queue_notifications(resources)
@@ -209,3 +236,58 @@ async def test_a_worker_that_loses_the_database_for_a_moment_keeps_working(
         await wait_for(all_sent)
     finally:
         stop(worker)
+
+
+async def logged(log_file: Path, line: str) -> bool:
+    return line in await asyncio.to_thread(log_file.read_text, errors="replace")
+
+
+async def newest_worker(resources: Resources) -> int:
+    async with resources.unit_of_work() as session:
+        return int(await session.scalar(text("SELECT coalesce(max(id), 0) FROM procrastinate_workers")))
+
+
+async def procrastinate_listeners(resources: Resources) -> int:
+    """Connections of this database that listen for procrastinate's job notifications (a worker's listener)."""
+    async with resources.unit_of_work() as session:
+        count = await session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND query LIKE 'LISTEN %procrastinate%'"
+            )
+        )
+    return int(count or 0)
+
+
+async def deliveries_doing(resources: Resources, *, after_worker: int) -> list[tuple[int, int]]:
+    """(job id, worker id) of the delivery jobs `doing` on workers registered after ``after_worker``."""
+    async with resources.unit_of_work() as session:
+        rows = await session.execute(
+            text(
+                "SELECT id, worker_id FROM procrastinate_jobs "
+                "WHERE task_name = :task AND status = 'doing' AND worker_id > :after ORDER BY id"
+            ),
+            {"task": DELIVER_TASK, "after": after_worker},
+        )
+        return [(int(job_id), int(worker_id)) for job_id, worker_id in rows.all()]
+
+
+async def job_status(resources: Resources, job_id: int) -> str | None:
+    async with resources.unit_of_work() as session:
+        status = await session.scalar(text("SELECT status FROM procrastinate_jobs WHERE id = :id"), {"id": job_id})
+    return None if status is None else str(status)
+
+
+async def attempts(resources: Resources, user_id: uuid.UUID) -> tuple[PushStatus, int] | None:
+    """The one status and the fewest attempts of a user's notifications, when they all share that status."""
+    async with resources.unit_of_work() as session:
+        rows = (
+            await session.execute(
+                select(Notification.push_status, func.min(Notification.push_attempts))
+                .where(Notification.user_id == user_id)
+                .group_by(Notification.push_status)
+            )
+        ).all()
+    if len(rows) != 1:
+        return None
+    return PushStatus(rows[0][0]), int(rows[0][1])

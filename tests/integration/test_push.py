@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import socket
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import firebase_admin
 import pytest
+from firebase_admin import _http_client, credentials, messaging
+from firebase_admin._retry import HttpxRetry
 
 from domain.adapters.push import (
     FCM_BATCH_LIMIT,
@@ -203,6 +208,30 @@ async def test_without_credentials_pushes_only_reach_the_log(caplog: pytest.LogC
     assert "outbox-1" in logged[0]
     assert "outbox-2" in logged[1]
     assert "device-token-00001" not in logged[0]
+
+
+def test_the_private_hooks_into_firebase_admin_are_still_there(fcm: FakeFcm, tmp_path: Path) -> None:
+    """domain/adapters/push.py changes firebase-admin's messaging service where it has no setting (its docstring
+    says why); pyproject.toml pins the tested versions. A release that moves any of this fails here, by name."""
+    # the accessor send_each_async sends through, and what it sends with
+    assert "_get_messaging_service(app).send_each_async(" in inspect.getsource(messaging.send_each_async)
+    sending = inspect.getsource(messaging._MessagingService.send_each_async)
+    assert "self._async_client.request(" in sending
+    assert "url=self._fcm_url" in sending
+    # the client made in its place, and the retry policy that turns its retries off
+    assert {"credential", "timeout", "retry_config"} <= set(inspect.signature(_http_client.HttpxAsyncClient).parameters)
+    assert "max_retries" in inspect.signature(HttpxRetry).parameters
+
+    app = firebase_admin.initialize_app(
+        credentials.Certificate(str(fcm.write_service_account(tmp_path))), name=f"hooks-{uuid.uuid4().hex}"
+    )
+    try:
+        service = messaging._get_messaging_service(app)
+        assert isinstance(service._async_client, _http_client.HttpxAsyncClient)
+        assert service._fcm_url == f"https://fcm.googleapis.com/v1/projects/{fcm.project_id}/messages:send"
+        assert service._credential is app.credential.get_credential()
+    finally:
+        firebase_admin.delete_app(app)
 
 
 def test_a_message_without_its_outbox_id_is_refused() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from domain import sla
 from domain.settings import Settings
 from domain.sla import (
     HOLIDAY_KINDS,
@@ -256,6 +257,41 @@ def test_a_year_without_data_counts_every_weekday() -> None:
 
     # when / then Monday 3 January 2028 counts as a working day
     assert due(wib(2027, 12, 31, 15), 2) == wib(2028, 1, 3, 8, 30)
+
+
+def test_a_deadline_into_a_year_without_data_is_logged_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a process that has met no uncovered year yet
+    monkeypatch.setattr(sla, "uncovered_years", set())
+    caplog.set_level("WARNING", logger="domain.sla")
+
+    # when three deadlines run into 2028 and one duration spans 2028 and 2029
+    due(wib(2027, 12, 31, 15), 2)
+    due(wib(2027, 12, 30, 15), 20)
+    working_hours_between(CALENDAR, wib(2027, 12, 31, 8), wib(2028, 1, 4, 8))
+    working_hours_between(CALENDAR, wib(2028, 12, 29, 8), wib(2029, 1, 2, 8))
+
+    # then each uncovered year is logged once, at WARNING, and kept for /readyz
+    warnings = [r for r in caplog.records if r.name == "domain.sla"]
+    assert [(r.levelname, r.getMessage()[:45]) for r in warnings] == [
+        ("WARNING", "the holiday calendar does not cover 2028: SLA"),
+        ("WARNING", "the holiday calendar does not cover 2029: SLA"),
+    ]
+    assert sla.uncovered_years == {2028, 2029}
+
+
+def test_covered_years_and_calendars_without_holiday_data_are_not_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sla, "uncovered_years", set())
+    caplog.set_level("WARNING", logger="domain.sla")
+
+    due(wib(2026, 12, 30, 15), 20)
+    due(wib(2031, 1, 6, 8), 20, WorkingCalendar())
+
+    assert [r for r in caplog.records if r.name == "domain.sla"] == []
+    assert sla.uncovered_years == set()
 
 
 def test_friday_can_close_later() -> None:
