@@ -28,7 +28,7 @@ REPORT_FIELDS = """
   kelurahan { code } unit { code }
   assignee { displayName }
   photos { id } afterPhotos { id status }
-  history { kind fromStatus toStatus publicNote internalNote fromUnit { code } toUnit { code } actor { displayName } }
+  history { kind at fromStatus toStatus publicNote internalNote fromUnit { code } toUnit { code } actor { displayName } }
 """
 
 CHANGE_STATUS = f"""
@@ -170,8 +170,9 @@ async def test_the_whole_life_of_a_report(api: Api, citizen: Citizen, officer, r
     done = completed["report"]
     assert done["status"] == "COMPLETED"
     assert done["dueAt"] is None
-    assert done["closedAt"] is not None
-    assert done["firstResponseAt"] is not None
+    # The first answer was the move to COORDINATION, the close the move to COMPLETED.
+    assert done["firstResponseAt"] == done["history"][1]["at"]
+    assert done["closedAt"] == done["history"][3]["at"]
     assert [p["status"] for p in done["afterPhotos"]] == ["ATTACHED"]
     assert [(h["fromStatus"], h["toStatus"]) for h in done["history"]] == [
         (None, "WAITING"),
