@@ -28,7 +28,9 @@ REPORT_FIELDS = """
   kelurahan { code } unit { code }
   assignee { displayName }
   photos { id } afterPhotos { id status }
-  history { kind at fromStatus toStatus publicNote internalNote fromUnit { code } toUnit { code } actor { displayName } }
+  history {
+    kind at fromStatus toStatus publicNote internalNote fromUnit { code } toUnit { code } actor { displayName }
+  }
 """
 
 CHANGE_STATUS = f"""
