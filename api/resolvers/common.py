@@ -11,6 +11,11 @@ from domain.errors import DomainError
 
 E = TypeVar("E", bound=enum.Enum)
 
+# The largest PostgreSQL integer and bigint: a number past them is no row's id, and sent as a parameter it fails
+# in the driver, an internal error where the client only asked for something that does not exist.
+INT4_MAX = 2**31 - 1
+INT8_MAX = 2**63 - 1
+
 
 def now() -> datetime:
     return datetime.now(UTC)
@@ -24,6 +29,15 @@ def error_code(context: Context, exc: DomainError, codes: type[E]) -> E:
     if not exc.keep_changes:
         context.rollback_only = True
     return codes(exc.code)
+
+
+def row_id(value: str, *, largest: int) -> int | None:
+    """The id a client sent as text, or None when no row of a column up to ``largest`` can have it."""
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return number if 0 < number <= largest else None
 
 
 async def rate_limit(context: Context, action: str, *, user: object = None, login: str | None = None) -> None:

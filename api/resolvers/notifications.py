@@ -14,7 +14,7 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.errors import ClientError, ErrorCode
-from api.resolvers.common import error_code, now
+from api.resolvers.common import INT8_MAX, error_code, now, row_id
 from api.schema.pagination import PageInfo, check_first
 from domain import models, notifications
 from domain.errors import DomainError
@@ -88,11 +88,12 @@ def _decode(cursor: str | None) -> int | None:
         return None
     try:
         tag, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        if tag != "n":
-            raise ValueError(tag)
-        return int(value)
+        row = row_id(value, largest=INT8_MAX)
+        if tag != "n" or row is None:
+            raise ValueError(cursor)
     except ValueError as exc:
         raise ClientError(ErrorCode.BAD_USER_INPUT, "`after` is not a cursor this API gave out.") from exc
+    return row
 
 
 @strawberry.type
@@ -175,10 +176,9 @@ class NotificationMutations:
         if ids is not None:
             if len(ids) > MARK_READ_MAX:
                 raise ClientError(ErrorCode.BAD_USER_INPUT, f"At most {MARK_READ_MAX} ids at once.")
-            try:
-                numbers = [int(i) for i in ids]
-            except ValueError as exc:
-                raise ClientError(ErrorCode.BAD_USER_INPUT, "Notification ids are numbers.") from exc
+            numbers = [n for n in (row_id(i, largest=INT8_MAX) for i in ids) if n is not None]
+            if len(numbers) != len(ids):
+                raise ClientError(ErrorCode.BAD_USER_INPUT, "Notification ids are positive numbers.")
         return await context.db(
             lambda session: notifications.mark_read(session, viewer.user_id, ids=numbers, now=now())
         )

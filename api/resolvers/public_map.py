@@ -14,6 +14,7 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.errors import ClientError, ErrorCode
+from api.resolvers.common import INT4_MAX, row_id
 from api.schema.reports import ReportStatusEnum
 from domain import models, public_map
 from domain.db import PublicReads
@@ -105,10 +106,9 @@ def _filter(reference: ReferenceData, flt: MapFilterInput | None) -> public_map.
         return public_map.MapFilter()
     unit_ids = None
     if flt.unit_ids is not None:
-        try:
-            unit_ids = tuple(int(u) for u in flt.unit_ids)
-        except ValueError as exc:
-            raise ClientError(ErrorCode.BAD_USER_INPUT, "unitIds are unit ids (numbers).") from exc
+        unit_ids = tuple(n for n in (row_id(u, largest=INT4_MAX) for u in flt.unit_ids) if n is not None)
+        if len(unit_ids) != len(flt.unit_ids):
+            raise ClientError(ErrorCode.BAD_USER_INPUT, "unitIds are unit ids (numbers).")
     return public_map.MapFilter(
         categories=tuple(flt.categories) if flt.categories is not None else None,
         statuses=tuple(flt.statuses) if flt.statuses is not None else None,

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.context import Context
-from api.resolvers.common import error_code, now
+from api.resolvers.common import INT4_MAX, error_code, now, row_id
 from api.schema.catalogue import Category, Unit
 from domain import models, routing
 from domain.errors import DomainError
@@ -158,10 +158,9 @@ class RoutingMutations:
         context: Context = info.context
         try:
             _require_admin(context)
-            try:
-                rule_id = int(id)
-            except ValueError as exc:
-                raise DomainError("NOT_FOUND", "No such routing rule.", field="id") from exc
+            rule_id = row_id(id, largest=INT4_MAX)
+            if rule_id is None:
+                raise DomainError("NOT_FOUND", "No such routing rule.", field="id")
             await context.db(lambda session: routing.delete_rule(session, rule_id=rule_id))
         except DomainError as exc:
             return _failed(context, exc)

@@ -5,19 +5,25 @@ routing rule, an export), then each root field is called by each role with argum
 succeed for someone allowed. Every call runs in a transaction that is rolled back, so each sees the same world
 and none changes it for the next. What each role gets is compared with EXPECTED, the table below: a field the
 table does not name fails the test, so no operation reaches production without someone deciding who may run it.
+An allowed call must also have done what it was asked: ANSWERS says, per field, what its answer holds. An
+allowed subscription must deliver an event, made after it has registered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from graphql import GraphQLField, GraphQLObjectType, get_named_type
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 from starlette.requests import Request
 from strawberry.types import ExecutionResult
@@ -25,7 +31,7 @@ from strawberry.types import ExecutionResult
 from api.context import Context
 from api.graphql import build_schema
 from api.live import ALERT_CHANNEL, ReportEventHub
-from domain.models import Role, Unit
+from domain.models import AlertKind, Camera, CctvAlert, Report, Role, Unit
 from domain.resources import Resources
 from domain.security import decode_access_token
 from domain.settings import Settings
@@ -111,7 +117,135 @@ EXPECTED: dict[str, str] = {
     "cctvAlertRaised": "UFFAAAAAA",
 }
 ALLOWED, REFUSED, UNAUTHENTICATED, FORBIDDEN = "A", "R", "U", "F"
+FAILED = "E"  # an error that is no refusal: never expected
 PASSWORD = "correct horse battery"
+# Where the world's report is: in Tomang, but not where the other tests file theirs, so the lists that answer
+# "nearest first, at most a few" (similarReports) have it first.
+SPOT = (TOMANG[0] + 0.0004, TOMANG[1] + 0.0004)
+# A bound on how long a subscription that never answers may hang the test, not a wait: the event is made first.
+EVENT_TIMEOUT_S = 10.0
+Check = Callable[[Any, "World", str], bool]
+
+
+def ids(items: list[dict[str, Any]], *path: str) -> set[Any]:
+    """The value at ``path`` in each item: ids(edges, "node", "id")."""
+    found = set()
+    for item in items:
+        value: Any = item
+        for step in path:
+            value = value[step]
+        found.add(value)
+    return found
+
+
+# What an allowed call's answer holds, per field: the selection asked for and a check of the answer (the field's
+# value), the world and the caller's role. The calls are rolled back, so a mutation is judged by the object it
+# answers with, read back in its own transaction.
+ANSWERS: dict[str, tuple[str, Check]] = {
+    # --- queries
+    "me": ("id role", lambda a, w, r: a is None if r == "anonymous" else a["id"] == w.person(r).user_id),
+    "report": ("id unit { code }", lambda a, w, r: (a["id"], a["unit"]["code"]) == (w.report_id, w.lurah_unit)),
+    "myReports": (
+        "edges { node { id } }",
+        lambda a, w, r: ({w.report_id, w.completed_id} <= ids(a["edges"], "node", "id")) == (r == "citizen"),
+    ),
+    "categories": ("code", lambda a, w, r: "garbage" in ids(a, "code")),
+    "kelurahanAt": ("kelurahan { code }", lambda a, w, r: a["kelurahan"]["code"] == "31.73.02.1003"),
+    "workQueue": (
+        "edges { node { id } }",
+        lambda a, w, r: (w.report_id in ids(a["edges"], "node", "id")) == (r in {"lurah", "camat", "auditor", "admin"}),
+    ),
+    "units": ("code", lambda a, w, r: {w.lurah_unit, w.agency_unit} <= ids(a, "code")),
+    "unitOfficers": ("id", lambda a, w, r: w.lurah_id in ids(a, "id")),
+    "notifications": (
+        "unreadCount edges { node { reportId } }",
+        lambda a, w, r: (w.report_id in ids(a["edges"], "node", "reportId")) == (r in {"citizen", "lurah"}),
+    ),
+    "routingRules": ("id", lambda a, w, r: w.routing_rule_id in ids(a, "id")),
+    "mapReports": ("points { id }", lambda a, w, r: w.report_id in ids(a["points"], "id")),
+    "reportsInBbox": ("id", lambda a, w, r: w.report_id in ids(a, "id")),
+    "mapGeoJSON": ("", lambda a, w, r: w.report_id in ids(a["features"], "id")),
+    "cityStats": ("key total", lambda a, w, r: sum(g["total"] for g in a) >= 2),
+    "cameras": ("code", lambda a, w, r: w.camera_code in ids(a, "code")),
+    "cctvAlerts": ("id cameraCode", lambda a, w, r: w.alert_id in ids(a, "id")),
+    "unitPerformance": (
+        "unit { code } figures { received }",
+        lambda a, w, r: any(u["unit"]["code"] == w.lurah_unit and u["figures"]["received"] >= 2 for u in a),
+    ),
+    "leaderboard": ("entries { unit { code } }", lambda a, w, r: w.lurah_unit in ids(a["entries"], "unit", "code")),
+    "unitTimeSeries": (
+        "unit { code } points { figures { received } }",
+        lambda a, w, r: a["unit"]["code"] == w.lurah_unit and sum(p["figures"]["received"] for p in a["points"]) >= 2,
+    ),
+    "overdueByKelurahan": (
+        "kelurahanCode reports",
+        lambda a, w, r: any(k["kelurahanCode"] == "31.73.02.1003" and k["reports"] >= 1 for k in a),
+    ),
+    "performanceExport": (
+        "id",
+        lambda a, w, r: (a is not None and a["id"] == w.export_id) == (r in {"auditor", "admin"}),
+    ),
+    "abuseFlags": ("reportId", lambda a, w, r: w.report_id in ids(a, "reportId")),
+    "similarReports": ("report { id }", lambda a, w, r: w.report_id in ids(a, "report", "id")),
+    "nearbyReports": (
+        "edges { node { report { id } } }",
+        lambda a, w, r: w.report_id in ids(a["edges"], "node", "report", "id"),
+    ),
+    "trendingReports": ("report { id }", lambda a, w, r: w.report_id in ids(a, "report", "id")),
+    # --- mutations
+    "signUp": ("session { user { role } }", lambda a, w, r: a["session"]["user"]["role"] == "CITIZEN"),
+    "logIn": ("session { user { id } }", lambda a, w, r: a["session"]["user"]["id"] == w.person(r).user_id),
+    "refreshToken": ("session { user { id } }", lambda a, w, r: a["session"]["user"]["id"] == w.person(r).user_id),
+    "logOut": ("ok", lambda a, w, r: a["ok"] is True),
+    "deleteAccount": ("deleted", lambda a, w, r: a["deleted"] is True),
+    "requestPhotoUpload": (
+        "upload { key maxBytes }",
+        lambda a, w, r: a["upload"]["key"].startswith(f"uploads/{w.person(r).user_id}/"),
+    ),
+    "createReport": ("report { unit { code } }", lambda a, w, r: a["report"]["unit"]["code"] == w.lurah_unit),
+    "changeReportStatus": (
+        "report { id status }",
+        lambda a, w, r: (a["report"]["id"], a["report"]["status"]) == (w.report_id, "IN_PROGRESS"),
+    ),
+    "disposeReport": ("report { unit { code } }", lambda a, w, r: a["report"]["unit"]["code"] == w.agency_unit),
+    "assignReport": ("report { assignee { displayName } }", lambda a, w, r: a["report"]["assignee"] is not None),
+    "reopenReport": ("report { id status }", lambda a, w, r: a["report"]["status"] == "REOPENED"),
+    "rateReport": ("report { history { rating } }", lambda a, w, r: 4 in ids(a["report"]["history"], "rating")),
+    "followReport": ("report { id }", lambda a, w, r: a["report"]["id"] == w.report_id),
+    "registerDevice": ("registered", lambda a, w, r: a["registered"] is True),
+    "unregisterDevice": ("", lambda a, w, r: a is True),
+    "markNotificationsRead": ("", lambda a, w, r: (a > 0) == (r in {"citizen", "lurah"})),
+    "setRoutingRule": (
+        "rule { areaCode handler }",
+        lambda a, w, r: (a["rule"]["areaCode"], a["rule"]["handler"]) == ("31.73.02", "KECAMATAN"),
+    ),
+    "deleteRoutingRule": ("rule { id }", lambda a, w, r: a["rule"] is None),
+    "saveCamera": ("created camera { active }", lambda a, w, r: a["created"] is True),
+    "setCameraActive": (
+        "camera { code active }",
+        lambda a, w, r: (a["camera"]["code"], a["camera"]["active"]) == (w.camera_code, True),
+    ),
+    "setAlertRule": (
+        "rule { cameraCode crowdAbovePersons }",
+        lambda a, w, r: (a["rule"]["cameraCode"], a["rule"]["crowdAbovePersons"]) == (w.camera_code, 30),
+    ),
+    "requestPerformanceExport": ("status level", lambda a, w, r: (a["status"], a["level"]) == ("PENDING", "KELURAHAN")),
+    "supportReport": (
+        "report { supportCount supportedByMe }",
+        lambda a, w, r: a["report"]["supportedByMe"] is True and a["report"]["supportCount"] == 1,
+    ),
+    "addComment": (
+        "comment { body author { displayName } }",
+        lambda a, w, r: a["comment"]["body"] == "Masih ada di sana",
+    ),
+    "hideComment": ("comment { hidden hiddenReason }", lambda a, w, r: a["comment"]["hidden"] is True),
+    "flagReport": ("flagged", lambda a, w, r: a["flagged"] is True),
+    "flagComment": ("flagged", lambda a, w, r: a["flagged"] is True),
+    "hideReport": ("report { hidden hiddenReason }", lambda a, w, r: a["report"]["hidden"] is True),
+    # --- subscriptions: the event made after subscribing (World.event_id)
+    "reportEvents": ("kind report { id }", lambda a, w, r: (a["kind"], a["report"]["id"]) == ("CREATED", w.event_id)),
+    "cctvAlertRaised": ("id cameraCode", lambda a, w, r: (a["id"], a["cameraCode"]) == (w.event_id, w.camera_code)),
+}
 
 
 @dataclass
@@ -127,28 +261,43 @@ class World:
     camera_code: str
     routing_rule_id: str
     export_id: str
+    alert_id: str
+    devices: dict[str, str]  # a push token each person has registered
+    filer: Citizen  # files the reports that the subscriptions are sent
+    event_id: str = ""  # the report or alert made for the subscription being tried
+
+    def person(self, role: str) -> Citizen:
+        """The caller, or for anonymous calls that name someone (logIn, refreshToken) the citizen."""
+        who = self.people[role] or self.people["citizen"]
+        assert who is not None
+        return who
 
 
 def arguments(world: World, role: str) -> dict[str, dict[str, Any]]:
     """For each field, the arguments someone allowed would send; the rest of its required ones get any value."""
-    me = world.people[role] or world.people["citizen"]
-    assert me is not None
+    me = world.person(role)
     period = {"level": "KELURAHAN", "since": "2026-01-01", "until": "2026-12-31"}
     bbox = {"west": TOMANG[1] - 0.05, "south": TOMANG[0] - 0.05, "east": TOMANG[1] + 0.05, "north": TOMANG[0] + 0.05}
-    at = {"lat": TOMANG[0], "lon": TOMANG[1]}
+    at = {"lat": SPOT[0], "lon": SPOT[1]}
     return {
         "report": {"id": world.report_id},
         "kelurahanAt": at,
         "unitOfficers": {"unit": world.lurah_unit},
+        "workQueue": {"first": 100},
+        "myReports": {"first": 100},
+        "notifications": {"first": 100},
         "mapReports": {"bbox": bbox, "zoom": 16},
-        "reportsInBbox": {"bbox": bbox},
-        "mapGeoJSON": {"bbox": bbox},
+        "reportsInBbox": {"bbox": bbox, "first": 100},
+        "mapGeoJSON": {"bbox": bbox, "first": 100},
+        "cctvAlerts": {"first": 100},
+        "abuseFlags": {"first": 100},
+        "trendingReports": {"first": 50},
+        "nearbyReports": {**at, "first": 100},
         "unitPerformance": period,
         "leaderboard": period,
         "unitTimeSeries": {"unitId": world.lurah_unit_id, "interval": "DAY", **period} | {"level": None},
         "performanceExport": {"id": world.export_id},
         "similarReports": {**at, "category": "garbage"},
-        "nearbyReports": at,
         "signUp": {
             "input": {"email": f"baru-{uuid.uuid4().hex[:10]}@example.id", "password": PASSWORD, "displayName": "Baru"}
         },
@@ -165,7 +314,7 @@ def arguments(world: World, role: str) -> dict[str, dict[str, Any]]:
         "rateReport": {"reportId": world.completed_id, "rating": 4},
         "followReport": {"reportId": world.report_id},
         "registerDevice": {"token": f"device-{uuid.uuid4()}", "platform": "ANDROID"},
-        "unregisterDevice": {"token": f"device-{uuid.uuid4()}"},
+        "unregisterDevice": {"token": world.devices.get(role, "")},
         "setRoutingRule": {"input": {"category": "garbage", "areaCode": "31.73.02", "handler": "KECAMATAN"}},
         "deleteRoutingRule": {"id": world.routing_rule_id},
         "saveCamera": {"input": camera_input(f"cam-{uuid.uuid4().hex[:8]}")},
@@ -190,10 +339,11 @@ def root_fields(settings: Settings) -> dict[str, tuple[str, GraphQLField]]:
 def document_for(kind: str, name: str, field: GraphQLField, values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     document, variables = operation(kind, name, field, {k: v for k, v in values.items() if v is not None})
     payload = get_named_type(field.type)
+    selection = ANSWERS[name][0]
     if isinstance(payload, GraphQLObjectType) and "errors" in payload.fields:
         # A payload's own errors are where some refusals are: ask for their codes.
-        document = document.replace("{ __typename }", "{ __typename errors { code } }")
-    return document, variables
+        selection += " errors { code }"
+    return document.replace("{ __typename }", f"{{ __typename {selection} }}"), variables
 
 
 def outcome(name: str, body: dict[str, Any]) -> str:
@@ -203,6 +353,8 @@ def outcome(name: str, body: dict[str, Any]) -> str:
         return UNAUTHENTICATED
     if "FORBIDDEN" in codes:
         return FORBIDDEN
+    if codes:
+        return FAILED
     payload = (body.get("data") or {}).get(name)
     refusals = {e["code"] for e in payload.get("errors") or []} if isinstance(payload, dict) else set()
     if "FORBIDDEN" in refusals:
@@ -242,7 +394,7 @@ async def world(api: Api, resources: Resources) -> World:
         assert not payload.get("errors"), payload
         return payload
 
-    report = (await api.create_report(citizen))["report"]
+    report = (await api.create_report(citizen, lat=SPOT[0], lon=SPOT[1]))["report"]
     assert report["unit"]["code"] == lurah_unit
     completed = (await api.create_report(citizen))["report"]
     await complete(api, lurah, completed["id"])
@@ -265,6 +417,28 @@ async def world(api: Api, resources: Resources) -> World:
         auditor,
         'mutation E { requestPerformanceExport(level: KOTA, since: "2026-01-01", until: "2026-01-31") { id } }',
     )
+    await run(
+        await api.sign_up(),
+        'mutation F($id: ID!) { flagReport(reportId: $id, reason: "Spam") { flagged errors { code } } }',
+        id=report["id"],
+    )
+    devices = {role: f"device-{uuid.uuid4()}" for role, who in people.items() if who is not None}
+    for role, token in devices.items():
+        await run(
+            people[role],  # type: ignore[arg-type]
+            "mutation D($t: String!) { registerDevice(token: $t, platform: ANDROID) { registered errors { code } } }",
+            t=token,
+        )
+    async with resources.unit_of_work() as session:
+        # Late, so that overdueByKelurahan has it to show.
+        await session.execute(
+            update(Report)
+            .where(Report.id == uuid.UUID(report["id"]))
+            .values(due_at=datetime.now(UTC) - timedelta(days=1))
+        )
+        alert = CctvAlert(camera_id=await camera_id(session, camera_code), kind=AlertKind.CROWD, value=41, threshold=30)
+        session.add(alert)
+        await session.flush()
     return World(
         people=people,
         report_id=report["id"],
@@ -277,18 +451,63 @@ async def world(api: Api, resources: Resources) -> World:
         camera_code=camera_code,
         routing_rule_id=rule["rule"]["id"],
         export_id=export["id"],
+        alert_id=str(alert.id),
+        devices=devices,
+        filer=await api.sign_up(),
     )
 
 
+async def camera_id(session: AsyncSession, code: str) -> int:
+    found = await session.scalar(select(Camera.id).where(Camera.code == code))
+    assert found is not None, code
+    return found
+
+
+@dataclass
+class Transactions:
+    committing: bool = False
+
+    @contextlib.contextmanager
+    def committed(self) -> Iterator[None]:
+        self.committing = True
+        try:
+            yield
+        finally:
+            self.committing = False
+
+
 @pytest.fixture
-def rolled_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every operation's transaction ends in a rollback, whatever it did."""
+def rolled_back(monkeypatch: pytest.MonkeyPatch) -> Transactions:
+    """Every operation's transaction ends in a rollback, whatever it did, except inside ``committed()``: a
+    report filed for a subscription to hear of must be committed, since NOTIFY is sent only on commit."""
+    transactions = Transactions()
     finish = Context.finish
 
-    async def never_commit(self: Context, *, commit: bool) -> None:
-        await finish(self, commit=False)
+    async def commit_only_when_asked(self: Context, *, commit: bool) -> None:
+        await finish(self, commit=commit and transactions.committing)
 
-    monkeypatch.setattr(Context, "finish", never_commit)
+    monkeypatch.setattr(Context, "finish", commit_only_when_asked)
+    return transactions
+
+
+class Registrations:
+    """Set when a subscription registers with one of the hubs: from then on it hears every event sent."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *hubs: ReportEventHub) -> None:
+        self.registered = asyncio.Event()
+        for hub in hubs:
+            monkeypatch.setattr(hub, "subscribe", self._signalling(hub.subscribe))
+
+    def _signalling(
+        self, subscribe: Callable[[], AbstractAsyncContextManager[asyncio.Queue[dict[str, Any]]]]
+    ) -> Callable[[], AbstractAsyncContextManager[asyncio.Queue[dict[str, Any]]]]:
+        @contextlib.asynccontextmanager
+        async def signalling() -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+            async with subscribe() as queue:
+                self.registered.set()
+                yield queue
+
+        return signalling
 
 
 @pytest.fixture
@@ -304,6 +523,7 @@ def test_every_root_field_has_an_entry_and_every_entry_a_field(settings: Setting
 
     assert sorted(fields - set(EXPECTED)) == [], "fields nobody decided on: add them to EXPECTED"
     assert sorted(set(EXPECTED) - fields) == [], "EXPECTED names fields the schema no longer has"
+    assert sorted(fields ^ set(ANSWERS)) == [], "ANSWERS must say what each field's answer holds, and only theirs"
     assert all(
         len(row) == len(ROLES) and set(row) <= {ALLOWED, REFUSED, UNAUTHENTICATED, FORBIDDEN}
         for row in EXPECTED.values()
@@ -317,10 +537,28 @@ async def test_every_operation_by_every_role(
     resources: Resources,
     world: World,
     alerts: ReportEventHub,
-    rolled_back: None,
+    rolled_back: Transactions,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     schema = build_schema(settings)
+    registrations = Registrations(monkeypatch, app.state.live, alerts)
+
+    async def file_a_report() -> str:
+        with rolled_back.committed():
+            return str((await api.create_report(world.filer))["report"]["id"])
+
+    async def raise_an_alert() -> str:
+        async with resources.unit_of_work() as session:
+            alert = CctvAlert(
+                camera_id=await camera_id(session, world.camera_code), kind=AlertKind.CROWD, value=45, threshold=30
+            )
+            session.add(alert)
+            await session.flush()
+        return str(alert.id)
+
+    triggers = {"reportEvents": file_a_report, "cctvAlertRaised": raise_an_alert}
     got: dict[str, str] = {}
+    wrong: list[str] = []
     for name, (kind, field) in sorted(root_fields(settings).items()):
         row = ""
         for role in ROLES:
@@ -335,25 +573,58 @@ async def test_every_operation_by_every_role(
                     live=app.state.live,
                     alerts=alerts,
                 )
-                row += await subscription_outcome(name, schema.subscribe(document, variables, context))
+                stream = schema.subscribe(document, variables, context)
+                body = await first_event(stream, registrations.registered, world, triggers[name])
             else:
-                row += outcome(name, await api.gql(document, variables, token=who.token if who else None))
+                body = await api.gql(document, variables, token=who.token if who else None)
+            row += outcome(name, body)
+            if row[-1] == FAILED:
+                wrong.append(f"{name} by {role} failed: {body['errors']!r:.300}")
+            if row[-1] == ALLOWED and not holds(name, body["data"][name], world, role):
+                wrong.append(f"{name} by {role}, allowed but not done as asked: {body['data'][name]!r:.300}")
         got[name] = row
     differences = {
         name: f"expected {EXPECTED.get(name)} got {row}" for name, row in got.items() if EXPECTED.get(name) != row
     }
-    assert differences == {}, "\n".join(f"{name}: {text}" for name, text in differences.items())
+    problems = [f"{name}: {text}" for name, text in differences.items()] + wrong
+    assert not problems, "\n".join(problems)
 
 
-async def subscription_outcome(name: str, started: Awaitable[Any]) -> str:
-    """A subscription refused says so at its first result; one allowed waits for events."""
+def holds(name: str, answer: Any, world: World, role: str) -> bool:
+    try:
+        return ANSWERS[name][1](answer, world, role)
+    except (KeyError, TypeError):  # an answer without the parts asked for
+        return False
+
+
+async def first_event(
+    started: Awaitable[Any], registered: asyncio.Event, world: World, trigger: Callable[[], Awaitable[str]]
+) -> dict[str, Any]:
+    """A subscription refused says so at its first result. One allowed registers with its hub: then an event is
+    made (its id in world.event_id) and the subscription's first result must be that event."""
     stream = await started
     if isinstance(stream, ExecutionResult):
-        return outcome(name, {"errors": [e.formatted for e in stream.errors or []]})
+        return {"errors": [e.formatted for e in stream.errors or []]}
+    registered.clear()
+    first = asyncio.ensure_future(anext(stream))
+    waiting = asyncio.ensure_future(registered.wait())
     try:
-        first = await asyncio.wait_for(anext(stream), timeout=0.5)
+        await asyncio.wait({first, waiting}, timeout=EVENT_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED)
+        if not first.done():
+            if not registered.is_set():
+                raise TimeoutError
+            world.event_id = await trigger()
+        result = await asyncio.wait_for(first, timeout=EVENT_TIMEOUT_S)
     except TimeoutError:
-        return ALLOWED
+        # Never registered, or registered and did not pass the event on.
+        return {"errors": [{"message": f"no event in {EVENT_TIMEOUT_S} s", "extensions": {"code": "NO_EVENT"}}]}
     finally:
+        waiting.cancel()
+        first.cancel()
+        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+            await first
         await stream.aclose()
-    return outcome(name, {"errors": [e.formatted for e in first.errors or []]})
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [e.formatted for e in result.errors]
+    return body

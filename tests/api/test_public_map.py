@@ -265,6 +265,14 @@ async def test_map_caps_are_bad_user_input(api: Api, variables: dict[str, Any], 
     assert body["errors"][0]["extensions"]["reason"] == reason
 
 
+@pytest.mark.parametrize("unit_id", [str(2**31), "-1", "x"])
+async def test_a_unit_id_no_unit_can_have_is_bad_user_input(api: Api, unit_id: str) -> None:
+    body = await api.gql(MAP_REPORTS, {"bbox": NEAR_TOMANG, "zoom": 10, "filter": {"unitIds": [unit_id]}})
+
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+
+
 async def test_first_is_capped_at_100(api: Api) -> None:
     body = await api.gql(GEOJSON, {"bbox": NEAR_TOMANG, "first": 101})
 

@@ -103,6 +103,8 @@ async def test_rule_errors_and_who_may_change_rules(api: Api, citizen: Citizen, 
             "CITY_RULE_REQUIRED",
         ),
         ((await api.gql(DELETE_RULE, {"id": "12345678"}, token=admin.token))["data"]["deleteRoutingRule"], "NOT_FOUND"),
+        # Past PostgreSQL's integer: it was a server error.
+        ((await api.gql(DELETE_RULE, {"id": str(2**31)}, token=admin.token))["data"]["deleteRoutingRule"], "NOT_FOUND"),
         (
             (await api.gql(DELETE_RULE, {"id": city_rule["id"]}, token=officer.token))["data"]["deleteRoutingRule"],
             "FORBIDDEN",

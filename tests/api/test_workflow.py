@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +28,9 @@ REPORT_FIELDS = """
   kelurahan { code } unit { code }
   assignee { displayName }
   photos { id } afterPhotos { id status }
-  history { kind fromStatus toStatus publicNote internalNote fromUnit { code } toUnit { code } actor { displayName } }
+  history {
+    kind at fromStatus toStatus publicNote internalNote fromUnit { code } toUnit { code } actor { displayName }
+  }
 """
 
 CHANGE_STATUS = f"""
@@ -169,8 +172,9 @@ async def test_the_whole_life_of_a_report(api: Api, citizen: Citizen, officer, r
     done = completed["report"]
     assert done["status"] == "COMPLETED"
     assert done["dueAt"] is None
-    assert done["closedAt"] is not None
-    assert done["firstResponseAt"] is not None
+    # The first answer was the move to COORDINATION, the close the move to COMPLETED.
+    assert done["firstResponseAt"] == done["history"][1]["at"]
+    assert done["closedAt"] == done["history"][3]["at"]
     assert [p["status"] for p in done["afterPhotos"]] == ["ATTACHED"]
     assert [(h["fromStatus"], h["toStatus"]) for h in done["history"]] == [
         (None, "WAITING"),
@@ -465,6 +469,22 @@ async def test_the_inbox_pages_and_marks_read(api: Api, citizen: Citizen, office
     assert after["unreadCount"] == 1
     everything = await api.gql("mutation { markNotificationsRead }", token=citizen.token)
     assert everything["data"]["markNotificationsRead"] == 1
+
+
+# Past PostgreSQL's bigint: sent as a parameter, the driver refused it and the client saw a server error.
+BEYOND_BIGINT = str(2**63)
+
+
+@pytest.mark.parametrize("wrong", [BEYOND_BIGINT, "0", "-1", "x"])
+async def test_ids_no_notification_can_have_are_bad_input(api: Api, citizen: Citizen, wrong: str) -> None:
+    marked = await api.gql(
+        "mutation($ids: [ID!]) { markNotificationsRead(ids: $ids) }", {"ids": [wrong]}, token=citizen.token
+    )
+    cursor = base64.urlsafe_b64encode(f"n|{wrong}".encode()).decode()
+    paged = await api.gql(INBOX, {"first": 1, "after": cursor}, token=citizen.token)
+
+    assert [e["extensions"]["code"] for e in marked["errors"]] == ["BAD_USER_INPUT"]
+    assert [e["extensions"]["code"] for e in paged["errors"]] == ["BAD_USER_INPUT"]
 
 
 async def test_devices_register_move_between_accounts_and_unregister(
