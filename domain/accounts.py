@@ -1,4 +1,5 @@
-"""Accounts: sign-up, login, refresh-token rotation with reuse detection, staff creation."""
+"""Accounts: sign-up, login, refresh-token rotation with reuse detection, staff creation (closing and moving staff
+accounts: domain/staff.py)."""
 
 from __future__ import annotations
 
@@ -132,6 +133,8 @@ async def log_in(
     user = await find_by_login(session, login)
     if not await asyncio.to_thread(verify_password, user.password_hash if user else None, password) or user is None:
         raise DomainError("INVALID_CREDENTIALS", "Wrong login or password.")
+    if user.closed_at is not None:
+        raise DomainError("ACCOUNT_CLOSED", "This account was closed by an admin.")
     return await _issue(session, settings=settings, user=user, family_id=uuid.uuid4(), now=now)
 
 
@@ -153,6 +156,9 @@ async def refresh(session: AsyncSession, *, settings: Settings, refresh_token: s
     user = await session.get(User, row.user_id)
     if user is None:
         raise DomainError("INVALID_REFRESH_TOKEN", "This refresh token is not valid; log in again.")
+    if user.closed_at is not None:
+        # Closing revokes every refresh token; this stands should one be issued in the same moment.
+        raise DomainError("ACCOUNT_CLOSED", "This account was closed by an admin.")
     return await _issue(session, settings=settings, user=user, family_id=row.family_id, now=now)
 
 
@@ -188,7 +194,7 @@ async def _issue(
         )
     )
     await session.flush()
-    access = issue_access_token(settings, AccessClaims(user.id, user.role, user.unit_id), now)
+    access = issue_access_token(settings, AccessClaims(user.id, user.role, user.unit_id, user.token_version), now)
     return TokenPair(access, token, settings.access_token_ttl_s, user)
 
 
