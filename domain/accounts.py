@@ -143,7 +143,16 @@ async def refresh(session: AsyncSession, *, settings: Settings, refresh_token: s
     row = await session.scalar(
         select(RefreshToken).where(RefreshToken.token_hash == refresh_token_hash(refresh_token)).with_for_update()
     )
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    if row is None or row.expires_at <= now:
+        raise DomainError("INVALID_REFRESH_TOKEN", "This refresh token is not valid; log in again.")
+    user = await session.get(User, row.user_id)
+    if user is None:
+        raise DomainError("INVALID_REFRESH_TOKEN", "This refresh token is not valid; log in again.")
+    if user.closed_at is not None:
+        # Said before "revoked" (closing revokes them all), so the app shows why rather than a login screen; and it
+        # holds for a token issued by a refresh that ran while the account was being closed.
+        raise DomainError("ACCOUNT_CLOSED", "This account was closed by an admin.")
+    if row.revoked_at is not None:
         raise DomainError("INVALID_REFRESH_TOKEN", "This refresh token is not valid; log in again.")
     if row.used_at is not None:
         await revoke_family(session, family_id=row.family_id, now=now)
@@ -153,12 +162,6 @@ async def refresh(session: AsyncSession, *, settings: Settings, refresh_token: s
             keep_changes=True,
         )
     row.used_at = now
-    user = await session.get(User, row.user_id)
-    if user is None:
-        raise DomainError("INVALID_REFRESH_TOKEN", "This refresh token is not valid; log in again.")
-    if user.closed_at is not None:
-        # Closing revokes every refresh token; this stands should one be issued in the same moment.
-        raise DomainError("ACCOUNT_CLOSED", "This account was closed by an admin.")
     return await _issue(session, settings=settings, user=user, family_id=row.family_id, now=now)
 
 
