@@ -115,6 +115,8 @@ class SubscriptionGuard:
         self._changed = changed or asyncio.Event()
 
     async def check(self) -> None:
+        # Cleared before the state is read: a change heard from here on wakes the next wait, so none is missed.
+        self._changed.clear()
         problem = await problem_of(self._context, self._viewer)
         if problem is not None:
             raise unauthenticated(problem)
@@ -122,7 +124,6 @@ class SubscriptionGuard:
     async def next(self, queue: asyncio.Queue[T]) -> T:
         """The queue's next item, once the token still counts; raises UNAUTHENTICATED as soon as it does not."""
         while True:
-            self._changed.clear()
             get = asyncio.ensure_future(queue.get())
             changed = asyncio.ensure_future(self._changed.wait())
             try:

@@ -224,4 +224,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.live = live
     app.state.map_cache = map_cache
     app.state.account_changes = account_changes
+    app.state.accounts = accounts
     return app
