@@ -1,8 +1,8 @@
 """Staff accounts: closing (users.closed_at), the token_version every access token carries, the account_events
 audit of closing and moving them, and a NOTIFY on account_changes when an account's powers change
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-04 18:41:16.323571+00:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from migrations.helpers import execute_script
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
