@@ -23,6 +23,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
+from api.access import ACCOUNT_CHANNEL, AccountWatch
 from api.context import Context
 from api.errors import ErrorCode
 from api.graphql import build_schema
@@ -32,8 +33,9 @@ from api.open311 import open311_routes
 from api.proxies import TrustedProxies
 from api.tiles import tile_routes
 from domain import log_redaction
+from domain.access import TOKEN_EXPIRED
 from domain.resources import Resources
-from domain.security import decode_access_token
+from domain.security import access_token_expired, decode_access_token
 from domain.settings import Settings, get_settings
 
 log = logging.getLogger("api")
@@ -46,7 +48,14 @@ UVICORN = log_redaction.Redact(r"(/[^\s?\"]*\?)[^\s\"]+", drop=lambda record: st
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
-    def __init__(self, resources: Resources, live: ReportEventHub, map_cache: MapCache, alerts: ReportEventHub) -> None:
+    def __init__(
+        self,
+        resources: Resources,
+        live: ReportEventHub,
+        map_cache: MapCache,
+        alerts: ReportEventHub,
+        accounts: AccountWatch,
+    ) -> None:
         super().__init__(
             build_schema(resources.settings),
             graphql_ide="graphiql" if resources.settings.graphiql else None,
@@ -57,6 +66,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.live = live
         self.alerts = alerts
         self.map_cache = map_cache
+        self.accounts = accounts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -122,18 +132,24 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return orjson.dumps(data).decode()
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        viewer = None
+        viewer = problem = None
         header = request.headers.get("authorization", "")
         if header[:7].lower() == "bearer ":
-            viewer = decode_access_token(self.resources.settings, header[7:].strip())
+            token = header[7:].strip()
+            viewer = decode_access_token(self.resources.settings, token)
+            if viewer is None and access_token_expired(self.resources.settings, token):
+                problem = TOKEN_EXPIRED
+        # Whether the token still speaks for its account is checked before each operation (api/access.py).
         context = Context(
             request=request,
             response=response if isinstance(response, Response) else None,
             resources=self.resources,
             viewer=viewer,
+            viewer_problem=problem,
             live=self.live,
             alerts=self.alerts,
             map_cache=self.map_cache,
+            accounts=self.accounts,
         )
         if isinstance(response, Response):
             response.headers["X-Request-ID"] = context.request_id
@@ -169,15 +185,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     live = ReportEventHub(settings.database_url)
     map_cache = MapCache(live, max_entries=settings.map_cache_entries, ttl_s=settings.map_cache_ttl_s)
     alerts = ReportEventHub(settings.database_url, channel=ALERT_CHANNEL)
-    graphql = GraphQLEndpoint(resources, live, map_cache, alerts)
+    account_changes = ReportEventHub(settings.database_url, channel=ACCOUNT_CHANNEL)
+    accounts = AccountWatch(account_changes, resources.account_states)
+    graphql = GraphQLEndpoint(resources, live, map_cache, alerts, accounts)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         live.start()
         alerts.start()
+        account_changes.start()
         try:
             yield
         finally:
+            await account_changes.stop()
             await alerts.stop()
             await live.stop()
             await resources.close()
@@ -208,4 +228,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.live = live
     app.state.alerts = alerts
     app.state.map_cache = map_cache
+    app.state.account_changes = account_changes
+    app.state.accounts = accounts
     return app

@@ -15,21 +15,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from api.errors import ClientError, ErrorCode
+from api.errors import ClientError, ErrorCode, unauthenticated
 from api.live import MapCache, ReportEventHub
 from domain.adapters.storage import ObjectStorage
 from domain.jobs import JobBuffer
-from domain.models import Role
 from domain.resources import Resources
 from domain.security import AccessClaims
 from domain.settings import Settings
+from domain.staff import STAFF_ROLES
 from workers.queue import defer_in_transaction
 
 if TYPE_CHECKING:
+    from api.access import AccountWatch
     from api.loaders import Loaders
 
 T = TypeVar("T")
-STAFF_ROLES = frozenset({Role.OFFICER, Role.AUDITOR, Role.ADMIN})
 
 
 @dataclass
@@ -38,9 +38,12 @@ class Context:
     response: Response | None
     resources: Resources
     viewer: AccessClaims | None
+    # Why a token that came with the request does not count: expired, or its account closed or changed.
+    viewer_problem: str | None = None
     live: ReportEventHub | None = None
     alerts: ReportEventHub | None = None
     map_cache: MapCache | None = None
+    accounts: AccountWatch | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     jobs: JobBuffer = field(default_factory=JobBuffer)
     rollback_only: bool = False
@@ -98,7 +101,7 @@ class Context:
 
     def require_viewer(self) -> AccessClaims:
         if self.viewer is None:
-            raise ClientError(ErrorCode.UNAUTHENTICATED, "Log in first.")
+            raise unauthenticated(self.viewer_problem)
         return self.viewer
 
     def require_staff(self, message: str = "Staff only.") -> AccessClaims:

@@ -8,6 +8,8 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from domain import access
+
 log = logging.getLogger("api.errors")
 
 
@@ -29,6 +31,16 @@ class ClientError(GraphQLError):
     def __init__(self, code: ErrorCode, message: str, **details: str | None) -> None:
         extras = {key: value for key, value in details.items() if value is not None}
         super().__init__(message, extensions={"code": code.value, **extras})
+
+
+def unauthenticated(reason: str | None = None) -> ClientError:
+    """Refused for want of a token that counts; the reason, when there is one, says what the client should do."""
+    messages = {
+        access.TOKEN_EXPIRED: "Your access token expired; refresh it.",
+        access.ACCOUNT_CHANGED: "Your account's role or unit changed; refresh your token.",
+        access.ACCOUNT_CLOSED: "This account was closed.",
+    }
+    return ClientError(ErrorCode.UNAUTHENTICATED, messages.get(reason or "", "Log in first."), reason=reason)
 
 
 def present(error: GraphQLError, request_id: str) -> GraphQLError:

@@ -15,6 +15,7 @@ from strawberry.schema.config import BatchingConfig, StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from api.access import CurrentAccount
 from api.extensions import CachedParse, OperationBoundary, ReadOnlyAuditors, RefuseNulCharacters
 from api.limits import cost_limit_rule
 from api.resolvers.accounts import AccountMutations, AccountQueries
@@ -85,6 +86,7 @@ def build_schema(settings: Settings) -> Schema:
             lambda: AddValidationRules(rules),
             lambda: ValidationCache(maxsize=512),
             OperationBoundary,
+            CurrentAccount,
             ReadOnlyAuditors,
             RefuseNulCharacters,
         ],

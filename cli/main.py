@@ -1,4 +1,4 @@
-"""`jsc` command line: data import, staff accounts, the worker."""
+"""`jsc` command line: data import, staff accounts (create, close, move), the worker."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ import getpass
 import logging
 import signal
 import sys
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from tqdm import tqdm
 
-from domain import accounts, jakarta
+from domain import accounts, jakarta, staff
 from domain.errors import DomainError
 from domain.models import Role, Unit
 from domain.resources import Resources
@@ -74,6 +76,55 @@ async def create_user_command(ns: argparse.Namespace) -> int:
             )
         print(f"jsc: created {role.value.lower()} {user.id} ({user.email or user.phone})")
         return 0
+    except DomainError as exc:
+        print(f"jsc: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await res.close()
+
+
+async def _account_id(session: AsyncSession, login: str) -> uuid.UUID | None:
+    """An account by its id, e-mail address or phone number."""
+    try:
+        return uuid.UUID(login)
+    except ValueError:
+        user = await accounts.find_by_login(session, login)
+        return user.id if user else None
+
+
+async def staff_account_command(ns: argparse.Namespace) -> int:
+    """close-account and move-account: done as the operator (the audit row names no admin)."""
+    res = Resources.create(get_settings())
+    try:
+        async with res.unit_of_work() as session:
+            user_id = await _account_id(session, ns.user)
+            if user_id is None:
+                print(f"jsc: no account {ns.user!r} (give its id, e-mail address or phone number)", file=sys.stderr)
+                return 2
+            if ns.command == "close-account":
+                user = await staff.close_staff_account(
+                    session, actor_id=None, user_id=user_id, reason=ns.reason, now=datetime.now(UTC)
+                )
+                print(f"jsc: closed {user.role.value.lower()} {user.id} ({user.email or user.phone})")
+                return 0
+            unit_id = None
+            if ns.unit:
+                unit_id = await session.scalar(select(Unit.id).where(Unit.code == ns.unit))
+                if unit_id is None:
+                    print(f"jsc: no unit with code {ns.unit!r}", file=sys.stderr)
+                    return 2
+            user = await staff.move_staff_account(
+                session,
+                actor_id=None,
+                user_id=user_id,
+                role=Role(ns.role.upper()),
+                unit_id=unit_id,
+                reason=ns.reason,
+                now=datetime.now(UTC),
+            )
+            unit = f" in {ns.unit}" if ns.unit else ""
+            print(f"jsc: {user.id} ({user.email or user.phone}) is now {user.role.value.lower()}{unit}")
+            return 0
     except DomainError as exc:
         print(f"jsc: {exc.code}: {exc.message}", file=sys.stderr)
         return 1
@@ -143,6 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     user.add_argument("--name", required=True)
     user.add_argument("--unit", help="unit code for officers, e.g. kel-31.73.04.1001")
     user.add_argument("--password", help="read from the terminal when left out")
+    close = sub.add_parser("close-account", help="close a staff account for good (sessions, devices, assignments)")
+    close.add_argument("--user", required=True, help="account id, e-mail address or phone number")
+    close.add_argument("--reason", required=True, help="why, for the audit trail")
+    move = sub.add_parser("move-account", help="give a staff account another role or unit")
+    move.add_argument("--user", required=True, help="account id, e-mail address or phone number")
+    move.add_argument("--role", required=True, choices=["officer", "auditor", "admin"])
+    move.add_argument("--unit", help="unit code for officers, e.g. kel-31.73.04.1001")
+    move.add_argument("--reason", required=True, help="why, for the audit trail")
     worker = sub.add_parser("worker", help="run a procrastinate worker")
     worker.add_argument("--concurrency", type=int, default=2)
     worker.add_argument("--queue", action="append", help="only this queue (repeatable), e.g. cctv; default all")
@@ -180,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(load_jakarta_command(ns.force))
     if ns.command == "create-user":
         return asyncio.run(create_user_command(ns))
+    if ns.command in ("close-account", "move-account"):
+        return asyncio.run(staff_account_command(ns))
     return asyncio.run(worker_command(ns.concurrency, ns.queue))
 
 

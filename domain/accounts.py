@@ -1,4 +1,5 @@
-"""Accounts: sign-up, login, refresh-token rotation with reuse detection, staff creation."""
+"""Accounts: sign-up, login, refresh-token rotation with reuse detection, staff creation (closing and moving staff
+accounts: domain/staff.py)."""
 
 from __future__ import annotations
 
@@ -151,6 +152,8 @@ async def log_in(
     user = await find_by_login(session, login)
     if not await asyncio.to_thread(verify_password, user.password_hash if user else None, password) or user is None:
         raise DomainError("INVALID_CREDENTIALS", "Wrong login or password.")
+    if user.closed_at is not None:
+        raise DomainError("ACCOUNT_CLOSED", "This account was closed by an admin.")
     return await _issue(session, settings=settings, user=user, family_id=uuid.uuid4(), now=now)
 
 
@@ -159,7 +162,16 @@ async def refresh(session: AsyncSession, *, settings: Settings, refresh_token: s
     row = await session.scalar(
         select(RefreshToken).where(RefreshToken.token_hash == refresh_token_hash(refresh_token)).with_for_update()
     )
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    if row is None or row.expires_at <= now:
+        raise DomainError("INVALID_REFRESH_TOKEN", "This refresh token is not valid; log in again.")
+    user = await session.get(User, row.user_id)
+    if user is None:
+        raise DomainError("INVALID_REFRESH_TOKEN", "This refresh token is not valid; log in again.")
+    if user.closed_at is not None:
+        # Said before "revoked" (closing revokes them all), so the app shows why rather than a login screen; and it
+        # holds for a token issued by a refresh that ran while the account was being closed.
+        raise DomainError("ACCOUNT_CLOSED", "This account was closed by an admin.")
+    if row.revoked_at is not None:
         raise DomainError("INVALID_REFRESH_TOKEN", "This refresh token is not valid; log in again.")
     if row.used_at is not None:
         await revoke_family(session, family_id=row.family_id, now=now)
@@ -169,9 +181,6 @@ async def refresh(session: AsyncSession, *, settings: Settings, refresh_token: s
             keep_changes=True,
         )
     row.used_at = now
-    user = await session.get(User, row.user_id)
-    if user is None:
-        raise DomainError("INVALID_REFRESH_TOKEN", "This refresh token is not valid; log in again.")
     return await _issue(session, settings=settings, user=user, family_id=row.family_id, now=now)
 
 
@@ -207,7 +216,7 @@ async def _issue(
         )
     )
     await session.flush()
-    access = issue_access_token(settings, AccessClaims(user.id, user.role, user.unit_id), now)
+    access = issue_access_token(settings, AccessClaims(user.id, user.role, user.unit_id, user.token_version), now)
     return TokenPair(access, token, settings.access_token_ttl_s, user)
 
 

@@ -92,7 +92,7 @@ async def notify_unit(
     officers = select(
         User.id,
         *(literal(value, Notification.__table__.c[name].type) for name, value in values.items()),
-    ).where(User.unit_id == unit_id, User.role == Role.OFFICER)
+    ).where(User.unit_id == unit_id, User.role == Role.OFFICER, User.closed_at.is_(None))
     if skip is not None:
         officers = officers.where(User.id != skip)
     result = await session.execute(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from domain.access import AccountStates
 from domain.adapters.storage import ObjectStorage, S3Storage
 from domain.db import PublicReads, create_engine, create_session_factory
 from domain.reference import ReferenceCache
@@ -22,6 +23,7 @@ class Resources:
     storage: ObjectStorage
     reference: ReferenceCache
     public_reads: PublicReads
+    account_states: AccountStates
 
     @classmethod
     def create(cls, settings: Settings) -> Resources:
@@ -34,6 +36,7 @@ class Resources:
             S3Storage(settings),
             ReferenceCache(sessions, ttl_s=settings.reference_cache_ttl_s),
             PublicReads(settings),
+            AccountStates(sessions, ttl_s=settings.account_state_cache_s),
         )
 
     @asynccontextmanager

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from argon2 import PasswordHasher
@@ -37,6 +37,10 @@ class AccessClaims:
     user_id: uuid.UUID
     role: Role
     unit_id: int | None
+    # The account's token_version when the token was issued; a token of an older version is refused.
+    version: int = 0
+    # Set on decoded tokens; an issued token's expiry follows from the settings.
+    expires_at: datetime | None = None
 
 
 def issue_access_token(settings: Settings, claims: AccessClaims, now: datetime) -> str:
@@ -44,6 +48,7 @@ def issue_access_token(settings: Settings, claims: AccessClaims, now: datetime) 
         "sub": str(claims.user_id),
         "role": claims.role.value,
         "unit": claims.unit_id,
+        "ver": claims.version,
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
         "iat": int(now.timestamp()),
@@ -64,9 +69,32 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims | None:
             issuer=settings.jwt_issuer,
             options={"require": ["exp", "iat", "sub", "aud", "iss"]},
         )
-        return AccessClaims(uuid.UUID(payload["sub"]), Role(payload["role"]), payload.get("unit"))
-    except (jwt.InvalidTokenError, ValueError, KeyError):
+        return AccessClaims(
+            uuid.UUID(payload["sub"]),
+            Role(payload["role"]),
+            payload.get("unit"),
+            int(payload.get("ver", 0)),
+            datetime.fromtimestamp(payload["exp"], UTC),
+        )
+    except (jwt.InvalidTokenError, ValueError, KeyError, TypeError):
         return None
+
+
+def access_token_expired(settings: Settings, token: str) -> bool:
+    """Whether a token that does not decode is ours but out of date (the client should refresh it)."""
+    try:
+        jwt.decode(
+            token,
+            settings.jwt_secret.get_secret_value(),
+            algorithms=[JWT_ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+        )
+    except jwt.ExpiredSignatureError:
+        return True
+    except jwt.InvalidTokenError:
+        return False
+    return False
 
 
 def new_refresh_token() -> tuple[str, bytes]:

@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     jwt_audience: str = "jsc-api"
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
+    account_state_cache_s: float = Field(
+        5.0,
+        description="how long an API process trusts an account's role, unit and closure it read (a change it hears "
+        "of through LISTEN drops it at once); 0: read on every request",
+    )
 
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_url_ttl_s: int = 600

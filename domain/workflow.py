@@ -452,7 +452,12 @@ async def assign(
         raise DomainError("INVALID_TRANSITION", "A closed report cannot be assigned.", field="reportId")
     if assignee_id is not None:
         assignee = await session.get(User, assignee_id)
-        if assignee is None or assignee.role != Role.OFFICER or assignee.unit_id != report.unit_id:
+        if (
+            assignee is None
+            or assignee.role != Role.OFFICER
+            or assignee.unit_id != report.unit_id
+            or assignee.closed_at is not None
+        ):
             raise DomainError(
                 "INVALID_ASSIGNEE", "Only an officer of the unit holding the report can take it.", field="assignee"
             )

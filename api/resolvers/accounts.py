@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from typing import Annotated
 
 import strawberry
@@ -9,10 +10,10 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.resolvers.common import error_code, now, rate_limit
-from api.schema.accounts import AuthSession, Me
-from domain import accounts
+from api.schema.accounts import AuthSession, Me, RoleEnum, StaffAccount
+from domain import accounts, staff
 from domain.errors import DomainError
-from domain.models import User
+from domain.models import Role, User
 
 
 @strawberry.enum(description="Why signUp failed.")
@@ -41,6 +42,7 @@ class SignUpPayload:
 @strawberry.enum(description="Why logIn failed.")
 class LogInErrorCode(enum.Enum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    ACCOUNT_CLOSED = "ACCOUNT_CLOSED"
 
 
 @strawberry.type(description="A logIn problem.")
@@ -59,6 +61,7 @@ class LogInPayload:
 class RefreshTokenErrorCode(enum.Enum):
     INVALID_REFRESH_TOKEN = "INVALID_REFRESH_TOKEN"
     REFRESH_TOKEN_REUSED = "REFRESH_TOKEN_REUSED"
+    ACCOUNT_CLOSED = "ACCOUNT_CLOSED"
 
 
 @strawberry.type(description="A refreshToken problem.")
@@ -111,6 +114,84 @@ class DeleteAccountError:
 class DeleteAccountPayload:
     deleted: bool = strawberry.field(description="Whether the account is gone.")
     errors: list[DeleteAccountError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.enum(description="Why closeStaffAccount failed.")
+class CloseStaffAccountErrorCode(enum.Enum):
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    NOT_STAFF = "NOT_STAFF"
+    SELF = "SELF"
+    ALREADY_CLOSED = "ALREADY_CLOSED"
+    INVALID_REASON = "INVALID_REASON"
+
+
+@strawberry.type(description="A closeStaffAccount problem.")
+class CloseStaffAccountError:
+    code: CloseStaffAccountErrorCode = strawberry.field(description="Machine-readable reason.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+    field: str | None = strawberry.field(description="The argument at fault, if one is.")
+
+
+@strawberry.type(description="Result of closeStaffAccount.")
+class CloseStaffAccountPayload:
+    account: StaffAccount | None = strawberry.field(description="The closed account; null on error.")
+    errors: list[CloseStaffAccountError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.enum(description="Why moveStaffAccount failed.")
+class MoveStaffAccountErrorCode(enum.Enum):
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    NOT_STAFF = "NOT_STAFF"
+    SELF = "SELF"
+    ALREADY_CLOSED = "ALREADY_CLOSED"
+    INVALID_REASON = "INVALID_REASON"
+    INVALID_ROLE = "INVALID_ROLE"
+    UNIT_REQUIRED = "UNIT_REQUIRED"
+    UNKNOWN_UNIT = "UNKNOWN_UNIT"
+
+
+@strawberry.type(description="A moveStaffAccount problem.")
+class MoveStaffAccountError:
+    code: MoveStaffAccountErrorCode = strawberry.field(description="Machine-readable reason.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+    field: str | None = strawberry.field(description="The input field at fault, if one is.")
+
+
+@strawberry.type(description="Result of moveStaffAccount.")
+class MoveStaffAccountPayload:
+    account: StaffAccount | None = strawberry.field(description="The account as it is now; null on error.")
+    errors: list[MoveStaffAccountError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="A staff account's new role and unit.")
+class MoveStaffAccountInput:
+    user_id: strawberry.ID = strawberry.field(description="The account.")
+    role: RoleEnum = strawberry.field(description="OFFICER, AUDITOR or ADMIN.")  # type: ignore[valid-type]
+    unit: str | None = strawberry.field(
+        default=None, description="Unit code for an officer, e.g. kel-31.73.04.1001; null for the other roles."
+    )
+    reason: str = strawberry.field(description="Why, for the audit trail (1 to 500 characters).")
+
+
+def _require_admin(context: Context) -> uuid.UUID:
+    viewer = context.require_viewer()
+    if viewer.role != Role.ADMIN:
+        raise DomainError("FORBIDDEN", "Only admins close or move staff accounts.")
+    return viewer.user_id
+
+
+def _user_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise DomainError("NOT_FOUND", "No such account.", field="userId") from exc
+
+
+def _forget_on_commit(context: Context, user_id: uuid.UUID) -> None:
+    """This process drops the account's cached state as soon as the change is in; the others on its NOTIFY."""
+    context.on_commit.append(lambda: context.resources.account_states.forget(user_id))
 
 
 @strawberry.type
@@ -245,3 +326,68 @@ class AccountMutations:
             code = error_code(context, exc, DeleteAccountErrorCode)
             return DeleteAccountPayload(deleted=False, errors=[DeleteAccountError(code=code, message=exc.message)])
         return DeleteAccountPayload(deleted=True, errors=[])
+
+    @strawberry.mutation(
+        description="Close a staff account for good (admins): it can no longer log in, its access tokens stop "
+        "working on their next request, its sessions and devices end, its open reports go back to its unit."
+    )
+    async def close_staff_account(
+        self,
+        info: Info,
+        user_id: Annotated[strawberry.ID, strawberry.argument(description="The account to close.")],
+        reason: Annotated[str, strawberry.argument(description="Why, for the audit trail (1 to 500 characters).")],
+    ) -> CloseStaffAccountPayload:
+        context: Context = info.context
+        try:
+            actor_id = _require_admin(context)
+            target = _user_id(user_id)
+
+            async def run(session: AsyncSession) -> User:
+                return await staff.close_staff_account(
+                    session, actor_id=actor_id, user_id=target, reason=reason, now=now()
+                )
+
+            user = await context.db(run)
+        except DomainError as exc:
+            code = error_code(context, exc, CloseStaffAccountErrorCode)
+            return CloseStaffAccountPayload(
+                account=None, errors=[CloseStaffAccountError(code=code, message=exc.message, field=exc.field)]
+            )
+        _forget_on_commit(context, user.id)
+        return CloseStaffAccountPayload(account=StaffAccount.from_model(user), errors=[])
+
+    @strawberry.mutation(
+        description="Give a staff account another role or unit (admins). Its access tokens stop working on their "
+        "next request (UNAUTHENTICATED, reason ACCOUNT_CHANGED); a refresh gives tokens with the new role and unit."
+    )
+    async def move_staff_account(self, info: Info, input: MoveStaffAccountInput) -> MoveStaffAccountPayload:
+        context: Context = info.context
+        try:
+            actor_id = _require_admin(context)
+            target = _user_id(input.user_id)
+            unit_id = None
+            if input.unit is not None:
+                unit = (await context.resources.reference.get()).unit_codes.get(input.unit)
+                if unit is None:
+                    raise DomainError("UNKNOWN_UNIT", "No such unit.", field="unit")
+                unit_id = unit.id
+
+            async def run(session: AsyncSession) -> User:
+                return await staff.move_staff_account(
+                    session,
+                    actor_id=actor_id,
+                    user_id=target,
+                    role=Role(input.role),
+                    unit_id=unit_id,
+                    reason=input.reason,
+                    now=now(),
+                )
+
+            user = await context.db(run)
+        except DomainError as exc:
+            code = error_code(context, exc, MoveStaffAccountErrorCode)
+            return MoveStaffAccountPayload(
+                account=None, errors=[MoveStaffAccountError(code=code, message=exc.message, field=exc.field)]
+            )
+        _forget_on_commit(context, user.id)
+        return MoveStaffAccountPayload(account=StaffAccount.from_model(user), errors=[])

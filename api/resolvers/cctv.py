@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
+from api.access import guarded
 from api.context import Context
 from api.errors import ClientError, ErrorCode
 from api.resolvers.common import error_code
@@ -257,21 +258,26 @@ def _live_alert(raw: dict[str, Any], codes: dict[int, str]) -> CctvAlert:
 
 @strawberry.type
 class CctvSubscriptions:
-    @strawberry.subscription(description="CCTV alerts as they are raised, for the command center (staff only).")
+    @strawberry.subscription(
+        description="CCTV alerts as they are raised, for the command center (staff only). Ends with an "
+        "UNAUTHENTICATED error (reason TOKEN_EXPIRED, ACCOUNT_CHANGED or ACCOUNT_CLOSED) when the token it was "
+        "opened with stops counting: subscribe again with a fresh one."
+    )
     async def cctv_alert_raised(
         self,
         info: Info,
         kinds: Annotated[list[AlertKindEnum] | None, strawberry.argument(description="Only these kinds.")] = None,  # type: ignore[valid-type]
     ) -> AsyncGenerator[CctvAlert, None]:
         context: Context = info.context
-        context.require_staff()
+        viewer = context.require_staff()
         if context.alerts is None:
             raise ClientError(ErrorCode.BAD_USER_INPUT, "Live alerts are not available here.")
         wanted = {models.AlertKind(k).value for k in kinds} if kinds is not None else None
         codes: dict[int, str] = {}
-        async with context.alerts.subscribe() as queue:
+        # Ends with UNAUTHENTICATED when the token expires or the account is closed or moved (api/access.py).
+        async with context.alerts.subscribe() as queue, guarded(context, viewer) as guard:
             while True:
-                raw = await queue.get()
+                raw = await guard.next(queue)
                 if wanted is not None and raw.get("kind") not in wanted:
                     continue
                 camera_id = int(raw["cameraId"])

@@ -259,7 +259,7 @@ class WorkflowQueries:
         ]
         return [Unit.from_model(u) for u in sorted(rows, key=lambda u: u.code)]
 
-    @strawberry.field(description="The officers of a unit, for assignment (staff only).")
+    @strawberry.field(description="The officers of a unit, for assignment (staff only); closed accounts are left out.")
     async def unit_officers(
         self, info: Info, unit: Annotated[str, strawberry.argument(description="Unit code.")]
     ) -> list[Officer]:
@@ -273,7 +273,11 @@ class WorkflowQueries:
             return list(
                 await session.scalars(
                     select(models.User)
-                    .where(models.User.unit_id == found.id, models.User.role == models.Role.OFFICER)
+                    .where(
+                        models.User.unit_id == found.id,
+                        models.User.role == models.Role.OFFICER,
+                        models.User.closed_at.is_(None),
+                    )
                     .order_by(models.User.display_name)
                 )
             )

@@ -38,6 +38,31 @@ class Me:
         )
 
 
+@strawberry.type(description="A staff account, as admins see it.")
+class StaffAccount:
+    id: strawberry.ID = strawberry.field(description="Account id.")
+    email: str | None = strawberry.field(description="Login e-mail, lower-case.")
+    display_name: str = strawberry.field(description="Name.")
+    role: RoleEnum = strawberry.field(description="Officer, auditor or admin.")  # type: ignore[valid-type]
+    closed_at: datetime | None = strawberry.field(description="When an admin closed the account; null while open.")
+    unit_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The office an officer belongs to; null for everyone else.")
+    async def unit(self, info: Info) -> Unit | None:
+        return await load_unit(info, self.unit_id)
+
+    @classmethod
+    def from_model(cls, m: models.User) -> StaffAccount:
+        return cls(
+            id=strawberry.ID(str(m.id)),
+            email=m.email,
+            display_name=m.display_name,
+            role=m.role,
+            closed_at=m.closed_at,
+            unit_id=m.unit_id,
+        )
+
+
 @strawberry.type(description="Tokens for a logged-in session.")
 class AuthSession:
     access_token: str = strawberry.field(description="JWT for the Authorization: Bearer header; short-lived.")

@@ -1,12 +1,13 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
-from domain.models.accounts import RefreshToken, User
+from domain.models.accounts import AccountEvent, RefreshToken, User
 from domain.models.base import Base
 from domain.models.catalogue import Agency, Category, RoutingRule, Unit
 from domain.models.cctv import AlertRule, Camera, CctvAlert, CctvEvidence
 from domain.models.community import AbuseFlag, ReportComment, ReportSupport
 from domain.models.enums import (
     STATUS_LABELS_ID,
+    AccountEventKind,
     AlertKind,
     CameraKind,
     CameraSource,
@@ -33,6 +34,8 @@ from domain.models.reports import Photo, Report, ReportCell, ReportFollower, Rep
 __all__ = [
     "STATUS_LABELS_ID",
     "AbuseFlag",
+    "AccountEvent",
+    "AccountEventKind",
     "Agency",
     "AlertKind",
     "AlertRule",

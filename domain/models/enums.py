@@ -10,6 +10,13 @@ class Role(enum.StrEnum):
     ADMIN = "ADMIN"
 
 
+class AccountEventKind(enum.StrEnum):
+    """What an account audit row records (staff accounts: an admin or an operator changed them)."""
+
+    CLOSED = "CLOSED"  # the account can no longer log in; its sessions and devices are gone
+    MOVED = "MOVED"  # its role or unit changed
+
+
 class UnitKind(enum.StrEnum):
     KELURAHAN = "KELURAHAN"
     KECAMATAN = "KECAMATAN"

@@ -112,6 +112,8 @@ EXPECTED: dict[str, str] = {
     "flagReport": "UAAAAAAFA",
     "flagComment": "UAAAAAAFA",
     "hideReport": "UFFFFFFFA",
+    "closeStaffAccount": "UFFFFFFFA",
+    "moveStaffAccount": "UFFFFFFFA",
     # --- subscriptions
     "reportEvents": "AAAAAAAAA",
     "cctvAlertRaised": "UFFAAAAAA",
@@ -327,6 +329,10 @@ def arguments(world: World, role: str) -> dict[str, dict[str, Any]]:
         "flagReport": {"reportId": world.report_id, "reason": "Spam"},
         "flagComment": {"commentId": world.comment_id, "reason": "Kasar"},
         "hideReport": {"reportId": world.report_id, "reason": "Data pribadi"},
+        "closeStaffAccount": {"userId": world.lurah_id, "reason": "Pensiun"},
+        "moveStaffAccount": {
+            "input": {"userId": world.lurah_id, "role": "OFFICER", "unit": world.agency_unit, "reason": "Mutasi"}
+        },
     }
 
 

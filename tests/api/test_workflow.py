@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from domain import accounts
 from domain.models import Device, Notification, Report, ReportStatusChange, Role, Unit, User
 from domain.resources import Resources
-from tests.factories import LOG_IN, Api, Citizen, jpeg_with_gps
+from tests.factories import LOG_IN, REFRESH, Api, Citizen, jpeg_with_gps
 
 TOMANG_OFFICE = "kel-31.73.02.1003"
 GROGOL_OFFICE = "kel-31.73.02.1001"  # another kelurahan of the same kecamatan (Grogol Petamburan)
@@ -545,7 +545,12 @@ async def test_an_officer_moved_to_another_unit_loses_the_old_jurisdiction_at_on
         assert user is not None
         user.unit_id = await session.scalar(select(Unit.id).where(Unit.code == OTHER_KECAMATAN_OFFICE))
 
-    # The access token still names Tomang's office; the move counts anyway.
+    # The access token still names Tomang's office: it is refused (api/access.py), and the refreshed one acts for
+    # the new office only.
+    stale = await api.gql(CHANGE_STATUS, {"input": {"reportId": report_id, "to": "COORDINATION"}}, token=lurah.token)
+    assert [e["extensions"] for e in stale["errors"]] == [{"code": "UNAUTHENTICATED", "reason": "ACCOUNT_CHANGED"}]
+    refreshed = await api.gql(REFRESH, {"token": lurah.refresh_token})
+    lurah.token = refreshed["data"]["refreshToken"]["session"]["accessToken"]
     moved = await change(api, lurah, report_id, "COORDINATION")
 
     assert [e["code"] for e in moved["errors"]] == ["FORBIDDEN"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,14 @@ from argon2 import PasswordHasher
 from pydantic import SecretStr
 
 from domain.models.enums import Role
-from domain.security import AccessClaims, decode_access_token, hash_password, issue_access_token, verify_password
+from domain.security import (
+    AccessClaims,
+    access_token_expired,
+    decode_access_token,
+    hash_password,
+    issue_access_token,
+    verify_password,
+)
 from domain.settings import Settings
 
 SETTINGS = Settings()
@@ -22,9 +30,12 @@ PASSWORD = "correct horse battery"
 CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 
 
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
 def signed(*, key: str | None = None, algorithm: str = "HS256", **overrides: Any) -> str:
-    """A token signed like ours unless told otherwise; a claim overridden with None is left out."""
-    now = datetime.now(UTC)
+    """A token signed like ours unless told otherwise (issued at NOW); a claim overridden with None is left out."""
+    now = NOW
     payload: dict[str, Any] = {
         "sub": str(CLAIMS.user_id),
         "role": CLAIMS.role.value,
@@ -41,27 +52,56 @@ def signed(*, key: str | None = None, algorithm: str = "HS256", **overrides: Any
 # --- access tokens --------------------------------------------------------------------------------
 
 
+def expiring(claims: AccessClaims, issued_at: datetime) -> AccessClaims:
+    """The claims as a token issued at `issued_at` decodes to: with its expiry."""
+    return replace(claims, expires_at=issued_at + timedelta(seconds=SETTINGS.access_token_ttl_s))
+
+
 def test_an_issued_token_decodes_to_the_same_claims() -> None:
     # given
-    token = issue_access_token(SETTINGS, CLAIMS, datetime.now(UTC))
+    token = issue_access_token(SETTINGS, CLAIMS, NOW)
 
     # when
     decoded = decode_access_token(SETTINGS, token)
 
     # then
-    assert decoded == CLAIMS
+    assert decoded == expiring(CLAIMS, NOW)
 
 
 def test_a_citizen_token_decodes_without_a_unit() -> None:
     # given
     claims = AccessClaims(user_id=uuid.uuid4(), role=Role.CITIZEN, unit_id=None)
-    token = issue_access_token(SETTINGS, claims, datetime.now(UTC))
+    token = issue_access_token(SETTINGS, claims, NOW)
 
     # when
     decoded = decode_access_token(SETTINGS, token)
 
     # then
-    assert decoded == claims
+    assert decoded == expiring(claims, NOW)
+
+
+def test_a_token_carries_its_accounts_token_version() -> None:
+    # given an account whose powers changed three times
+    token = issue_access_token(SETTINGS, replace(CLAIMS, version=3), NOW)
+
+    # when
+    decoded = decode_access_token(SETTINGS, token)
+
+    # then
+    assert decoded is not None
+    assert decoded.version == 3
+
+
+def test_a_token_from_before_token_versions_is_version_0() -> None:
+    # given a token issued before tokens carried "ver" (accounts then were all at version 0)
+    token = signed()
+
+    # when
+    decoded = decode_access_token(SETTINGS, token)
+
+    # then
+    assert decoded is not None
+    assert decoded.version == 0
 
 
 def test_an_issued_token_lives_access_token_ttl_seconds() -> None:
@@ -85,7 +125,7 @@ def test_a_hand_signed_token_with_our_claims_decodes() -> None:
     decoded = decode_access_token(SETTINGS, token)
 
     # then
-    assert decoded == CLAIMS
+    assert decoded == replace(CLAIMS, expires_at=NOW + timedelta(minutes=15))
 
 
 def test_a_token_issued_one_ttl_ago_is_expired() -> None:
@@ -163,6 +203,21 @@ def test_a_token_that_is_not_ours_decodes_to_none(token_factory: Any) -> None:
 
     # then
     assert decoded is None
+
+
+def test_only_an_expired_token_of_ours_is_called_expired() -> None:
+    # given
+    expired, forged = signed(exp=_past()), signed(exp=_past(), key="a-key-that-is-not-ours-0123456789abcdef")
+
+    # when
+    verdicts = (
+        access_token_expired(SETTINGS, expired),
+        access_token_expired(SETTINGS, forged),
+        access_token_expired(SETTINGS, signed()),
+    )
+
+    # then
+    assert verdicts == (True, False, False)
 
 
 # --- passwords ------------------------------------------------------------------------------------
