@@ -164,9 +164,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     log_redaction.install(UVICORN, "uvicorn.access", "uvicorn.error")
     resources = Resources.create(settings)
-    live = ReportEventHub(settings.database_url)
+    live = ReportEventHub(settings.database_url, queue_size=settings.live_queue_size)
     map_cache = MapCache(live, max_entries=settings.map_cache_entries, ttl_s=settings.map_cache_ttl_s)
-    alerts = ReportEventHub(settings.database_url, channel=ALERT_CHANNEL)
+    alerts = ReportEventHub(settings.database_url, channel=ALERT_CHANNEL, queue_size=settings.live_queue_size)
     graphql = GraphQLEndpoint(resources, live, map_cache, alerts)
 
     @contextlib.asynccontextmanager

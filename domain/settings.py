@@ -97,6 +97,9 @@ class Settings(BaseSettings):
         512, description="public map answers each API process keeps until a report event hits their box; 0: none"
     )
     map_cache_ttl_s: float = 30.0
+    live_queue_size: int = Field(
+        256, description="events a live subscriber may fall behind before its stream ends with RESYNC_REQUIRED", ge=1
+    )
     api_port: int = 8000
     # The schema's self-description: on while developing, off by default in production (where they must stay off).
     graphiql: bool = Field(default_factory=_outside_production, description="the GraphiQL page at GET /graphql")

@@ -257,7 +257,10 @@ def _live_alert(raw: dict[str, Any], codes: dict[int, str]) -> CctvAlert:
 
 @strawberry.type
 class CctvSubscriptions:
-    @strawberry.subscription(description="CCTV alerts as they are raised, for the command center (staff only).")
+    @strawberry.subscription(
+        description="CCTV alerts as they are raised, for the command center (staff only). Ends with the error code "
+        "RESYNC_REQUIRED when alerts could not be delivered: load `cctvAlerts` again and subscribe again."
+    )
     async def cctv_alert_raised(
         self,
         info: Info,
@@ -269,9 +272,9 @@ class CctvSubscriptions:
             raise ClientError(ErrorCode.BAD_USER_INPUT, "Live alerts are not available here.")
         wanted = {models.AlertKind(k).value for k in kinds} if kinds is not None else None
         codes: dict[int, str] = {}
-        async with context.alerts.subscribe() as queue:
+        async with context.alerts.subscribe() as events:
             while True:
-                raw = await queue.get()
+                raw = await events.get()
                 if wanted is not None and raw.get("kind") not in wanted:
                     continue
                 camera_id = int(raw["cameraId"])
