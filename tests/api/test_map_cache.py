@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import pytest
 from sqlalchemy import text
 from starlette.applications import Starlette
 
-from api.live import MapCache, ReportEventHub
+from api.live import MapCache, ReportEventHub, Subscription
 from domain.resources import Resources
 from tests.api.test_public_map import GEOJSON, NEAR_TOMANG, eventually, gql
-from tests.factories import Api
+from tests.factories import TOMANG, Api
 
 FAR_AWAY = {"west": 106.88, "south": -6.32, "east": 106.92, "north": -6.28}  # Jakarta Timur
 
@@ -97,3 +99,64 @@ async def test_expired_answers_are_dropped_when_the_next_one_is_stored() -> None
     misses = cache.misses
     await cache.get_or_compute("a", box, answer)
     assert cache.misses == misses
+
+
+async def next_about(events: Subscription, report_id: str) -> dict[str, Any]:
+    """The next event about the report; by then this process's cache has heard it (it hears before subscribers)."""
+    async with asyncio.timeout(10):
+        while (event := await events.get())["id"] != report_id:
+            pass
+    return event
+
+
+async def test_a_report_moved_elsewhere_leaves_the_answers_of_its_old_box(
+    api: Api, app: Starlette, resources: Resources
+) -> None:
+    hub: ReportEventHub = app.state.live
+    citizen = await api.sign_up()
+    async with hub.subscribe() as events:
+        report_id = (await api.create_report(citizen))["report"]["id"]  # in Tomang
+        assert (await next_about(events, report_id))["kind"] == "CREATED"
+    in_tomang = (await gql(api, GEOJSON, bbox=NEAR_TOMANG, first=100))["mapGeoJSON"]
+    in_timur = (await gql(api, GEOJSON, bbox=FAR_AWAY, first=100))["mapGeoJSON"]
+    assert report_id in {f["id"] for f in in_tomang["features"]}
+    assert report_id not in {f["id"] for f in in_timur["features"]}
+
+    # An operator corrects the point (no use case moves one): the trigger tells every process all the same.
+    async with hub.subscribe() as events:
+        async with resources.unit_of_work() as session:
+            await session.execute(
+                text("UPDATE reports SET location = ST_SetSRID(ST_MakePoint(106.90, -6.30), 4326) WHERE id = :id"),
+                {"id": report_id},
+            )
+        moved = await next_about(events, report_id)
+
+    assert (moved["kind"], moved["lon"], moved["lat"]) == ("UPDATED", 106.90, -6.30)
+    assert (moved["previous"]["lon"], moved["previous"]["lat"]) == pytest.approx((TOMANG[1], TOMANG[0]))
+    in_tomang = (await gql(api, GEOJSON, bbox=NEAR_TOMANG, first=100))["mapGeoJSON"]
+    in_timur = (await gql(api, GEOJSON, bbox=FAR_AWAY, first=100))["mapGeoJSON"]
+    assert report_id not in {f["id"] for f in in_tomang["features"]}
+    assert report_id in {f["id"] for f in in_timur["features"]}
+
+
+async def test_a_status_change_is_announced_as_such_and_a_unit_change_as_an_update(
+    api: Api, app: Starlette, resources: Resources
+) -> None:
+    hub: ReportEventHub = app.state.live
+    citizen = await api.sign_up()
+    other_unit = "UPDATE reports SET unit_id = (SELECT min(u.id) FROM units u WHERE u.id <> reports.unit_id)"
+
+    async with hub.subscribe() as events:
+        report_id = (await api.create_report(citizen))["report"]["id"]
+        assert (await next_about(events, report_id))["kind"] == "CREATED"
+        for change in (
+            "UPDATE reports SET status = 'IN_PROGRESS'",
+            other_unit,
+            f"{other_unit}, status = 'DISPOSITION'",
+        ):
+            async with resources.unit_of_work() as session:
+                await session.execute(text(f"{change} WHERE id = :id"), {"id": report_id})
+        kinds = [(await next_about(events, report_id))["kind"] for _ in range(3)]
+
+    # The unit is not in the public payload, but the map's unitIds filter answers differently now.
+    assert kinds == ["STATUS_CHANGED", "UPDATED", "STATUS_CHANGED"]
