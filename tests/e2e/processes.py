@@ -23,7 +23,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_api(port: int) -> subprocess.Popen[bytes]:
+def start_api(port: int, **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -37,7 +37,7 @@ def start_api(port: int) -> subprocess.Popen[bytes]:
             str(port),
         ],
         cwd=ROOT,
-        env={**os.environ},
+        env={**os.environ, **env},
     )
 
 
@@ -57,7 +57,8 @@ def stop(*procs: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def wait_healthy(base_url: str, within_s: float = 30.0) -> None:
+def wait_healthy(base_url: str, within_s: float = 120.0) -> None:
+    # A failure guard only: it returns as soon as the API answers, which on a busy machine took 25 s.
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.TransportError):
@@ -68,14 +69,15 @@ def wait_healthy(base_url: str, within_s: float = 30.0) -> None:
 
 
 @contextlib.contextmanager
-def running(*, apis: int = 1, worker: bool = True) -> Iterator[list[str]]:
-    """`apis` API processes (and a worker); yields their base URLs, stops them all afterwards."""
+def running(*, apis: int = 1, worker: bool = True, **api_env: str) -> Iterator[list[str]]:
+    """`apis` API processes (and a worker), with `api_env` added to their environment; yields their base URLs,
+    stops them all afterwards."""
     procs: list[subprocess.Popen[bytes]] = []
     urls: list[str] = []
     try:
         for _ in range(apis):
             port = free_port()
-            procs.append(start_api(port))
+            procs.append(start_api(port, **api_env))
             urls.append(f"http://127.0.0.1:{port}")
         if worker:
             procs.append(start_worker())
