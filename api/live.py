@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 CHANNEL = "report_events"
 ALERT_CHANNEL = "cctv_alerts"  # migration 0008
+# A category made sensitive or renamed (migration 0012): every public answer and every stream starts afresh.
+RESET = "RESET"
 RECONNECT_MAX_S = 30.0
 HEALTH_CHECK_S = 15.0
 HEALTH_CHECK_TIMEOUT_S = 5.0
@@ -89,7 +91,8 @@ class ReportEventHub:
         self._event_callbacks.append(callback)
 
     def on_reconnect(self, callback: Callable[[], None]) -> None:
-        """Called when the listener (re)connects or loses its connection: events may have been missed."""
+        """Called when the listener (re)connects or loses its connection (events may have been missed), and
+        on a RESET event (what every answer was built from has changed)."""
         self._reconnect_callbacks.append(callback)
 
     def _lost_track(self) -> None:
@@ -172,6 +175,10 @@ class ReportEventHub:
             event = json.loads(payload)
         except ValueError:
             log.warning("report events: not JSON: %.200s", payload)
+            return
+        if event.get("kind") == RESET:
+            log.info("report events: %s reset (%.200s)", self._channel, payload)
+            self._lost_track()
             return
         self.generation += 1
         for callback in self._event_callbacks:

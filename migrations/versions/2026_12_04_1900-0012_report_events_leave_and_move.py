@@ -1,5 +1,5 @@
 """report_events: every change a public view shows, including a report leaving the public (hidden, made
-confidential, deleted) and a report moving (point, category, unit)
+confidential, deleted), a report moving (point, category, unit) and a category made sensitive
 
 Revision ID: 0012
 Revises: 0011
@@ -11,7 +11,9 @@ map cache until the answer expired, and live subscribers never heard that it was
 Kinds: CREATED (filed), STATUS_CHANGED (its status, and perhaps its unit), UPDATED (its point or category
 changed, or only its unit, or it became public again; `previous` is where the public saw it before, when it did),
 REMOVED (no longer public: the event carries the report as the public last saw it, never anything newer).
-Positions are public ones: sensitive categories rounded to 0.001 degrees.
+Positions are public ones: sensitive categories rounded to 0.001 degrees. A category made sensitive (or not), or
+renamed, changes the public point or code of every report in it: RESET tells each API process to forget what it
+cached and its subscribers to load the map again.
 """
 
 from collections.abc import Sequence
@@ -91,9 +93,23 @@ CREATE TRIGGER reports_events_update AFTER UPDATE OF status, category_id, locati
     EXECUTE FUNCTION jsc_report_events_notify();
 CREATE TRIGGER reports_events_delete AFTER DELETE ON reports
     FOR EACH ROW EXECUTE FUNCTION jsc_report_events_notify();
+
+CREATE FUNCTION jsc_category_events_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('report_events', json_build_object('kind', 'RESET', 'category', NEW.code)::text);
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER categories_events_update AFTER UPDATE OF sensitive, code ON categories
+    FOR EACH ROW WHEN (OLD.sensitive IS DISTINCT FROM NEW.sensitive OR OLD.code IS DISTINCT FROM NEW.code)
+    EXECUTE FUNCTION jsc_category_events_notify();
 """
 
 NOTIFY_0005 = """
+DROP TRIGGER categories_events_update ON categories;
+DROP FUNCTION jsc_category_events_notify();
 CREATE OR REPLACE FUNCTION jsc_report_events_notify() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 from starlette.applications import Starlette
 
-from api.live import MapCache, ReportEventHub, Subscription
+from api.live import EventsMissed, MapCache, ReportEventHub, Subscription
 from domain.resources import Resources
-from tests.api.test_public_map import GEOJSON, NEAR_TOMANG, eventually, gql
+from tests.api.test_public_map import EXACT, GEOJSON, IN_BBOX, NEAR_TOMANG, eventually, gql
 from tests.factories import TOMANG, Api
 
 FAR_AWAY = {"west": 106.88, "south": -6.32, "east": 106.92, "north": -6.28}  # Jakarta Timur
@@ -160,3 +160,42 @@ async def test_a_status_change_is_announced_as_such_and_a_unit_change_as_an_upda
 
     # The unit is not in the public payload, but the map's unitIds filter answers differently now.
     assert kinds == ["STATUS_CHANGED", "UPDATED", "STATUS_CHANGED"]
+
+
+async def test_a_category_made_sensitive_empties_the_cache_and_ends_every_stream(
+    api: Api, app: Starlette, resources: Resources
+) -> None:
+    hub: ReportEventHub = app.state.live
+    citizen = await api.sign_up()
+    async with hub.subscribe() as events:
+        report_id = (await api.create_report(citizen, category="beggars", lat=EXACT[0], lon=EXACT[1]))["report"]["id"]
+        assert (await next_about(events, report_id))["kind"] == "CREATED"
+    exact = {
+        p["id"]: (p["lat"], p["lon"]) for p in (await gql(api, IN_BBOX, bbox=NEAR_TOMANG, first=100))["reportsInBbox"]
+    }
+    assert exact[report_id] == pytest.approx(EXACT)
+
+    async with hub.subscribe() as events:
+        try:
+            await _set_sensitive(resources, "beggars", True)
+            with pytest.raises(EventsMissed):
+                await _read_to_the_end(events)
+            rounded = (await gql(api, IN_BBOX, bbox=NEAR_TOMANG, first=100))["reportsInBbox"]
+        finally:
+            await _set_sensitive(resources, "beggars", False)
+
+    point = next((p["lat"], p["lon"]) for p in rounded if p["id"] == report_id)
+    assert point == pytest.approx((round(EXACT[0], 3), round(EXACT[1], 3)))
+
+
+async def _set_sensitive(resources: Resources, category: str, sensitive: bool) -> None:
+    async with resources.unit_of_work() as session:
+        await session.execute(
+            text("UPDATE categories SET sensitive = :s WHERE code = :c"), {"s": sensitive, "c": category}
+        )
+
+
+async def _read_to_the_end(events: Subscription) -> None:
+    async with asyncio.timeout(10):
+        while True:
+            await events.get()
