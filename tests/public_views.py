@@ -1,14 +1,16 @@
 """Every view the public has of one report, asked the way an anonymous client asks: the map's GraphQL queries,
 the tiles, Open311, `report(id)` and the community lists. Shared by the in-process moderation test and the test
-across API processes with the map cache on."""
+across API processes with the map cache on; and the signal that a process has heard of a change."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from api.live import Subscription
 from tests.factories import Api
 
 MAP_POINTS = """
@@ -112,3 +114,11 @@ async def public_views(
 def without_it(seen: Seen) -> Seen:
     """`seen` as it must be once the report has left every public view."""
     return Seen(listed=dict.fromkeys(seen.listed, False), counted={view: n - 1 for view, n in seen.counted.items()})
+
+
+async def next_about(events: Subscription, report_id: str) -> dict[str, Any]:
+    """The next event about the report; by then this process's cache has heard it (it hears before subscribers)."""
+    async with asyncio.timeout(10):
+        while (event := await events.get())["id"] != report_id:
+            pass
+    return event

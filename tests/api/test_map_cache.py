@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -13,13 +12,15 @@ from api.live import EventsMissed, MapCache, ReportEventHub, Subscription
 from domain.resources import Resources
 from tests.api.test_public_map import EXACT, GEOJSON, IN_BBOX, NEAR_TOMANG, eventually, gql
 from tests.factories import TOMANG, Api
+from tests.public_views import next_about
 
 FAR_AWAY = {"west": 106.88, "south": -6.32, "east": 106.92, "north": -6.28}  # Jakarta Timur
 
 
 async def test_answers_are_reused_until_a_report_lands_in_the_box(api: Api, app: Starlette) -> None:
     cache: MapCache = app.state.map_cache
-    assert await eventually(lambda: _listening(app))
+    hub: ReportEventHub = app.state.live
+    await asyncio.wait_for(hub.listening.wait(), 10)
     first = (await gql(api, GEOJSON, bbox=NEAR_TOMANG, first=100))["mapGeoJSON"]
     hits = cache.hits
 
@@ -29,20 +30,15 @@ async def test_answers_are_reused_until_a_report_lands_in_the_box(api: Api, app:
     assert again == first
     assert cache.hits == hits + 1
     citizen = await api.sign_up()
-    report_id = (await api.create_report(citizen))["report"]["id"]  # in Tomang
+    async with hub.subscribe() as events:
+        report_id = (await api.create_report(citizen))["report"]["id"]  # in Tomang
+        await next_about(events, report_id)
 
-    async def shows_it() -> bool:
-        latest = (await gql(api, GEOJSON, bbox=NEAR_TOMANG, first=100))["mapGeoJSON"]
-        return bool(latest["features"] and latest["features"][0]["id"] == report_id)
-
-    assert await eventually(shows_it)
+    latest = (await gql(api, GEOJSON, bbox=NEAR_TOMANG, first=100))["mapGeoJSON"]
+    assert latest["features"][0]["id"] == report_id
     hits = cache.hits
     assert (await gql(api, GEOJSON, bbox=FAR_AWAY, first=100))["mapGeoJSON"] == elsewhere
     assert cache.hits == hits + 1  # an event in Tomang leaves Jakarta Timur's answer alone
-
-
-async def _listening(app: Starlette) -> bool:
-    return bool(app.state.live.listening.is_set())
 
 
 async def test_the_listener_comes_back_after_its_connection_is_killed(
@@ -50,7 +46,7 @@ async def test_the_listener_comes_back_after_its_connection_is_killed(
 ) -> None:
     hub: ReportEventHub = app.state.live
     cache: MapCache = app.state.map_cache
-    assert await eventually(lambda: _listening(app))
+    await asyncio.wait_for(hub.listening.wait(), 10)
     await gql(api, GEOJSON, bbox=FAR_AWAY, first=100)  # something cached
     generation = hub.generation
     async with resources.unit_of_work() as session:
@@ -69,10 +65,10 @@ async def test_the_listener_comes_back_after_its_connection_is_killed(
     hits = cache.hits
     await gql(api, GEOJSON, bbox=FAR_AWAY, first=100)
     assert cache.hits == hits  # emptied on reconnect: events may have been missed meanwhile
-    async with hub.subscribe() as queue:
+    async with hub.subscribe() as events:
         citizen = await api.sign_up()
         report_id = (await api.create_report(citizen))["report"]["id"]
-        event = await asyncio.wait_for(queue.get(), 5)
+        event = await asyncio.wait_for(events.get(), 5)
     assert event["id"] == report_id
 
 
@@ -99,14 +95,6 @@ async def test_expired_answers_are_dropped_when_the_next_one_is_stored() -> None
     misses = cache.misses
     await cache.get_or_compute("a", box, answer)
     assert cache.misses == misses
-
-
-async def next_about(events: Subscription, report_id: str) -> dict[str, Any]:
-    """The next event about the report; by then this process's cache has heard it (it hears before subscribers)."""
-    async with asyncio.timeout(10):
-        while (event := await events.get())["id"] != report_id:
-            pass
-    return event
 
 
 async def test_a_report_moved_elsewhere_leaves_the_answers_of_its_old_box(
