@@ -1,8 +1,8 @@
 """report_events: every change a public view shows, including a report leaving the public (hidden, made
 confidential, deleted), a report moving (point, category, unit) and a category made sensitive
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-04 19:00:00+00:00
 
 Before this, only a new report and a status change were announced: a hidden report stayed in every API process's
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 from migrations.helpers import execute_script
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
