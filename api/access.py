@@ -3,7 +3,7 @@
 Every operation (over HTTP or a WebSocket) checks the viewer's token against the account's current state
 (domain/access.py) before it runs; a token of a closed account, or one whose role, unit or version differ from the
 account's, acts as no token, and what needs a viewer is refused as UNAUTHENTICATED with the reason. Each process
-learns that an account changed from a NOTIFY on account_changes (a trigger on users, migration 0012) on its own
+learns that an account changed from a NOTIFY on account_changes (a trigger on users, migration 0013) on its own
 LISTEN connection: it forgets the account's cached state and wakes the subscriptions of that account, which
 check again and end if they must. A staff subscription also ends when the token that opened it expires.
 """
@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from strawberry.extensions import SchemaExtension
 
@@ -27,6 +27,14 @@ from domain.access import AccountStates
 from domain.security import AccessClaims
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Events(Protocol[T_co]):
+    """What a guarded stream reads from: an asyncio.Queue, or a live Subscription (api/live.py)."""
+
+    def get(self) -> Awaitable[T_co]: ...
+
 ACCOUNT_CHANNEL = "account_changes"
 
 
@@ -121,10 +129,10 @@ class SubscriptionGuard:
         if problem is not None:
             raise unauthenticated(problem)
 
-    async def next(self, queue: asyncio.Queue[T]) -> T:
-        """The queue's next item, once the token still counts; raises UNAUTHENTICATED as soon as it does not."""
+    async def next(self, events: Events[T]) -> T:
+        """The next event, once the token still counts; raises UNAUTHENTICATED as soon as it does not."""
         while True:
-            get = asyncio.ensure_future(queue.get())
+            get = asyncio.ensure_future(events.get())
             changed = asyncio.ensure_future(self._changed.wait())
             try:
                 await asyncio.wait({get, changed}, timeout=self._seconds_left(), return_when=asyncio.FIRST_COMPLETED)
@@ -132,7 +140,7 @@ class SubscriptionGuard:
                 get.cancel()
                 changed.cancel()
             await self.check()
-            # A cancelled get gives its item back to the queue (asyncio.Queue), so nothing is lost on a wake-up.
+            # A cancelled get leaves its item in the queue (asyncio.Queue), so nothing is lost on a wake-up.
             if get.done() and not get.cancelled():
                 return get.result()
 

@@ -182,9 +182,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     log_redaction.install(UVICORN, "uvicorn.access", "uvicorn.error")
     resources = Resources.create(settings)
-    live = ReportEventHub(settings.database_url)
+    live = ReportEventHub(settings.database_url, queue_size=settings.live_queue_size)
     map_cache = MapCache(live, max_entries=settings.map_cache_entries, ttl_s=settings.map_cache_ttl_s)
-    alerts = ReportEventHub(settings.database_url, channel=ALERT_CHANNEL)
+    # Which categories are sensitive comes from the reference snapshot: a RESET must not wait for its reload.
+    live.on_reconnect(resources.reference.invalidate)
+    alerts = ReportEventHub(settings.database_url, channel=ALERT_CHANNEL, queue_size=settings.live_queue_size)
     account_changes = ReportEventHub(settings.database_url, channel=ACCOUNT_CHANNEL)
     accounts = AccountWatch(account_changes, resources.account_states)
     graphql = GraphQLEndpoint(resources, live, map_cache, alerts, accounts)

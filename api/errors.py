@@ -22,6 +22,8 @@ class ErrorCode(enum.StrEnum):
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     # The HTTP request itself: not JSON, no query, a batch too long, a method GraphQL does not take.
     BAD_REQUEST = "BAD_REQUEST"
+    # A live subscription could not deliver every event (api/live.py): load the current state, subscribe again.
+    RESYNC_REQUIRED = "RESYNC_REQUIRED"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 

@@ -1,7 +1,11 @@
 """Live report events: one PostgreSQL LISTEN per API process, fanned out to its subscribers.
 
-The events come from a trigger on reports (migration 0005), so a report filed through any API process, or
+The events come from a trigger on reports (migrations 0005, 0014), so a report filed through any API process, or
 changed by a worker, reaches the subscribers of every process.
+
+A subscriber hears every event from the moment it is registered, or is told it did not: when it falls too far
+behind, or the listener loses its connection (events committed meanwhile are never heard), its stream ends with
+RESYNC_REQUIRED, and the client loads the current state again and subscribes again.
 """
 
 from __future__ import annotations
@@ -16,25 +20,66 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from api.errors import ClientError, ErrorCode
 from domain.db import psycopg_dsn
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CHANNEL = "report_events"
 ALERT_CHANNEL = "cctv_alerts"  # migration 0008
-QUEUE_SIZE = 256  # a subscriber this far behind loses events (the map refreshes its tiles anyway)
+# A category made sensitive or renamed (migration 0014): every public answer and every stream starts afresh.
+RESET = "RESET"
 RECONNECT_MAX_S = 30.0
 HEALTH_CHECK_S = 15.0
 HEALTH_CHECK_TIMEOUT_S = 5.0
 
 
+class EventsMissed(ClientError):
+    """What a subscriber gets instead of a silent gap in its stream."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            ErrorCode.RESYNC_REQUIRED, "Some events could not be delivered: load the current state and subscribe again."
+        )
+
+
+class Subscription:
+    """One subscriber's events, in order. Its queue is unbounded but never longer than `limit` events: the
+    subscriber that far behind gets the gap instead of the next event, and nothing after it."""
+
+    _GAP = None
+
+    def __init__(self, limit: int) -> None:
+        self._events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._limit = limit
+
+    def offer(self, event: dict[str, Any]) -> bool:
+        """Queues the event; False, and the gap queued instead, when the subscriber is too far behind."""
+        if self._events.qsize() >= self._limit:
+            self.lose()
+            return False
+        self._events.put_nowait(event)
+        return True
+
+    def lose(self) -> None:
+        """Ends the stream with EventsMissed once the events queued before are read."""
+        self._events.put_nowait(self._GAP)
+
+    async def get(self) -> dict[str, Any]:
+        event = await self._events.get()
+        if event is self._GAP:
+            raise EventsMissed
+        return event
+
+
 class ReportEventHub:
     """Listens on one channel: report_events (the map), or cctv_alerts (the command center's CCTV alerts)."""
 
-    def __init__(self, database_url: str, *, channel: str = CHANNEL) -> None:
+    def __init__(self, database_url: str, *, channel: str = CHANNEL, queue_size: int = 256) -> None:
         self._dsn = psycopg_dsn(database_url)
         self._channel = channel
-        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._queue_size = queue_size
+        self._subscribers: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
         self._event_callbacks: list[Callable[[dict[str, Any]], None]] = []
         self._reconnect_callbacks: list[Callable[[], None]] = []
@@ -50,13 +95,20 @@ class ReportEventHub:
         self._event_callbacks.append(callback)
 
     def on_reconnect(self, callback: Callable[[], None]) -> None:
-        """Called when the listener (re)connects or loses its connection: events may have been missed."""
+        """Called when the listener (re)connects or loses its connection (events may have been missed), and
+        on a RESET event (what every answer was built from has changed)."""
         self._reconnect_callbacks.append(callback)
 
     def _lost_track(self) -> None:
         self.generation += 1
         for callback in self._reconnect_callbacks:
             callback()
+        self._lose_subscribers()
+
+    def _lose_subscribers(self) -> None:
+        for subscription in self._subscribers:
+            subscription.lose()
+        self._subscribers.clear()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="report-event-listener")
@@ -68,13 +120,17 @@ class ReportEventHub:
                 await self._task
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=QUEUE_SIZE)
-        self._subscribers.add(queue)
+    async def subscribe(self) -> AsyncIterator[Subscription]:
+        # Registered only while listening, in the same step as the check: a subscriber that joined while the
+        # listener was down would miss what was committed meanwhile and never hear of it.
+        while not self.listening.is_set():
+            await self.listening.wait()
+        subscription = Subscription(self._queue_size)
+        self._subscribers.add(subscription)
         try:
-            yield queue
+            yield subscription
         finally:
-            self._subscribers.discard(queue)
+            self._subscribers.discard(subscription)
 
     async def _run(self) -> None:
         wait = 0.5
@@ -124,21 +180,30 @@ class ReportEventHub:
         except ValueError:
             log.warning("report events: not JSON: %.200s", payload)
             return
+        if event.get("kind") == RESET:
+            log.info("report events: %s reset (%.200s)", self._channel, payload)
+            self._lost_track()
+            return
         self.generation += 1
         for callback in self._event_callbacks:
             callback(event)
-        for queue in list(self._subscribers):
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(event)
+        for subscription in list(self._subscribers):
+            if not subscription.offer(event):
+                self._subscribers.discard(subscription)
+                log.info(
+                    "report events: a subscriber of %s fell %d events behind; told to resync",
+                    self._channel,
+                    self._queue_size,
+                )
 
 
 class MapCache:
     """Answers of public map queries, dropped the moment a report event falls in their box.
 
     Every API process hears every report event (above), so an answer stays only while nothing in its box
-    was filed or changed status. While the listener is down nothing is cached (an event could be missed);
-    a reconnect empties the cache. Entries also expire after `ttl_s` (and are dropped then), and the oldest go
-    first beyond `max_entries`.
+    was filed, changed, moved or left the public views. While the listener is down nothing is cached (an event
+    could be missed); a reconnect empties the cache. Entries also expire after `ttl_s` (and are dropped then),
+    and the oldest go first beyond `max_entries`.
     """
 
     # Sensitive reports' events carry a rounded position: a box is hit by events this close to it too.
@@ -200,8 +265,12 @@ class MapCache:
             del self._entries[oldest]
 
     def _invalidate(self, event: dict[str, Any]) -> None:
+        """Drops the answers whose box holds the report now or held it before (an UPDATED event's `previous`:
+        a report moved away, or to another category or unit, is stale in its old box too)."""
         try:
-            lon, lat = float(event["lon"]), float(event["lat"])
+            points = [(float(event["lon"]), float(event["lat"]))]
+            if (previous := event.get("previous")) is not None:
+                points.append((float(previous["lon"]), float(previous["lat"])))
         except (KeyError, TypeError, ValueError):
             self._entries.clear()
             return
@@ -209,7 +278,7 @@ class MapCache:
         stale = [
             key
             for key, ((west, south, east, north), _, _) in self._entries.items()
-            if west - m <= lon <= east + m and south - m <= lat <= north + m
+            if any(west - m <= lon <= east + m and south - m <= lat <= north + m for lon, lat in points)
         ]
         for key in stale:
             del self._entries[key]

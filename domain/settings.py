@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     ready_timeout_s: float = Field(
         2.0, description="/readyz: each dependency (database, S3) that has not answered within this counts as down"
     )
+    live_queue_size: int = Field(
+        256, description="events a live subscriber may fall behind before its stream ends with RESYNC_REQUIRED", ge=1
+    )
     api_port: int = 8000
     # The schema's self-description: on while developing, off by default in production (where they must stay off).
     graphiql: bool = Field(default_factory=_outside_production, description="the GraphiQL page at GET /graphql")

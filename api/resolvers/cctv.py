@@ -261,7 +261,8 @@ class CctvSubscriptions:
     @strawberry.subscription(
         description="CCTV alerts as they are raised, for the command center (staff only). Ends with an "
         "UNAUTHENTICATED error (reason TOKEN_EXPIRED, ACCOUNT_CHANGED or ACCOUNT_CLOSED) when the token it was "
-        "opened with stops counting: subscribe again with a fresh one."
+        "opened with stops counting: subscribe again with a fresh one; and with the error code RESYNC_REQUIRED when "
+        "alerts could not be delivered: load `cctvAlerts` again and subscribe again."
     )
     async def cctv_alert_raised(
         self,
@@ -275,9 +276,9 @@ class CctvSubscriptions:
         wanted = {models.AlertKind(k).value for k in kinds} if kinds is not None else None
         codes: dict[int, str] = {}
         # Ends with UNAUTHENTICATED when the token expires or the account is closed or moved (api/access.py).
-        async with context.alerts.subscribe() as queue, guarded(context, viewer) as guard:
+        async with context.alerts.subscribe() as events, guarded(context, viewer) as guard:
             while True:
-                raw = await guard.next(queue)
+                raw = await guard.next(events)
                 if wanted is not None and raw.get("kind") not in wanted:
                     continue
                 camera_id = int(raw["cameraId"])

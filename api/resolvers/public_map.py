@@ -271,33 +271,54 @@ def _namer(reference: ReferenceData, group_by: StatsGroupBy):  # type: ignore[no
     return name
 
 
-@strawberry.enum(description="What happened to a report.")
+@strawberry.enum(description="What happened to a report, as the public sees it.")
 class ReportEventKind(enum.Enum):
-    CREATED = "CREATED"
-    STATUS_CHANGED = "STATUS_CHANGED"
-
-
-@strawberry.type(description="A public report was filed or changed status (confidential ones never appear).")
-class ReportEvent:
-    kind: ReportEventKind = strawberry.field(description="What happened.")
-    report: MapPoint = strawberry.field(description="The report as the public map shows it.")
-
-
-def _event(raw: dict[str, Any]) -> ReportEvent:
-    return ReportEvent(
-        kind=ReportEventKind(raw["kind"]),
-        report=MapPoint(
-            id=strawberry.ID(str(raw["id"])),
-            lat=float(raw["lat"]),
-            lon=float(raw["lon"]),
-            category=str(raw["category"]),
-            status=models.ReportStatus(raw["status"]),
-            created_at=datetime.fromisoformat(raw["createdAt"]),
-        ),
+    CREATED = strawberry.enum_value("CREATED", description="Filed.")
+    STATUS_CHANGED = strawberry.enum_value("STATUS_CHANGED", description="Its status changed, nothing else.")
+    UPDATED = strawberry.enum_value(
+        "UPDATED",
+        description="Its point, category or unit changed, or it is public again: show it as it is now, and "
+        "remove it from where `previous` was.",
+    )
+    REMOVED = strawberry.enum_value(
+        "REMOVED",
+        description="It left the public views (hidden by a moderator, made confidential): remove it. `report` is "
+        "as the public last saw it.",
     )
 
 
-def _matches(raw: dict[str, Any], box: public_map.BBox | None, categories: set[str] | None) -> bool:
+@strawberry.type(
+    description="A public report was filed, changed or left the public views (confidential ones never appear)."
+)
+class ReportEvent:
+    kind: ReportEventKind = strawberry.field(description="What happened.")
+    report: MapPoint = strawberry.field(description="The report as the public map shows it (REMOVED: showed it).")
+    previous: MapPoint | None = strawberry.field(
+        description="UPDATED: the report as the public map showed it before, if it was public then."
+    )
+
+
+def _point(raw: dict[str, Any]) -> MapPoint:
+    return MapPoint(
+        id=strawberry.ID(str(raw["id"])),
+        lat=float(raw["lat"]),
+        lon=float(raw["lon"]),
+        category=str(raw["category"]),
+        status=models.ReportStatus(raw["status"]),
+        created_at=datetime.fromisoformat(raw["createdAt"]),
+    )
+
+
+def _event(raw: dict[str, Any]) -> ReportEvent:
+    previous = raw.get("previous")
+    return ReportEvent(
+        kind=ReportEventKind(raw["kind"]),
+        report=_point(raw),
+        previous=_point(previous) if previous is not None else None,
+    )
+
+
+def _shown(raw: dict[str, Any], box: public_map.BBox | None, categories: set[str] | None) -> bool:
     if categories is not None and raw.get("category") not in categories:
         return False
     if box is None:
@@ -305,10 +326,18 @@ def _matches(raw: dict[str, Any], box: public_map.BBox | None, categories: set[s
     return box.west <= float(raw["lon"]) <= box.east and box.south <= float(raw["lat"]) <= box.north
 
 
+def _matches(raw: dict[str, Any], box: public_map.BBox | None, categories: set[str] | None) -> bool:
+    """Whether the subscriber shows the report now, or showed it before the event (and must take it away)."""
+    previous = raw.get("previous")
+    return _shown(raw, box, categories) or (previous is not None and _shown(previous, box, categories))
+
+
 @strawberry.type
 class PublicMapSubscriptions:
     @strawberry.subscription(
-        description="Reports filed or changing status, live, in a box and of some categories (both optional)."
+        description="Reports filed, changing or leaving the public views, live, in a box and of some categories "
+        "(both optional). Ends with the error code RESYNC_REQUIRED when events could not be delivered: load "
+        "the map again and subscribe again."
     )
     async def report_events(
         self,
@@ -321,8 +350,8 @@ class PublicMapSubscriptions:
             raise ClientError(ErrorCode.BAD_USER_INPUT, "Live updates are not available here.")
         box = _bbox(bbox) if bbox is not None else None
         wanted = set(categories) if categories is not None else None
-        async with context.live.subscribe() as queue:
+        async with context.live.subscribe() as events:
             while True:
-                raw = await queue.get()
+                raw = await events.get()
                 if _matches(raw, box, wanted):
                     yield _event(raw)

@@ -276,10 +276,18 @@ function liveVariables() {
   };
 }
 
+const LIVE_EVENT_LABELS = { CREATED: 'Laporan baru', STATUS_CHANGED: 'Status berubah', UPDATED: 'Laporan diperbarui' };
+
 function addLiveEvent(map, event) {
   const report = event.report;
+  const list = document.getElementById('live-events');
+  if (event.kind === 'REMOVED') {
+    // No longer public (hidden by a moderator, made confidential): the panel forgets it too.
+    list.querySelectorAll(`li[data-report-id="${CSS.escape(report.id)}"]`).forEach((item) => item.remove());
+    return;
+  }
   const time = dateFormat.format(new Date(report.createdAt));
-  const what = event.kind === 'CREATED' ? 'Laporan baru' : 'Status berubah';
+  const what = LIVE_EVENT_LABELS[event.kind] || 'Laporan diperbarui';
   const item = element(
     'li',
     { 'data-report-id': report.id, title: time },
@@ -290,7 +298,6 @@ function addLiveEvent(map, event) {
     map.flyTo({ center: [report.lon, report.lat], zoom: Math.max(map.getZoom(), 16) });
     showReport(report.id);
   });
-  const list = document.getElementById('live-events');
   list.prepend(item);
   while (list.children.length > LIVE_EVENTS_SHOWN) {
     list.lastElementChild.remove();

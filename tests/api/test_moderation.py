@@ -3,13 +3,19 @@ keeps the reason; flags are resolved by the moderator's action."""
 
 from __future__ import annotations
 
+import functools
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from starlette.applications import Starlette
+
+from api.live import ReportEventHub
 from domain.models import Role
 from domain.resources import Resources
 from tests.api.test_community import COMMENT, HIDE
 from tests.api.test_workflow import act, staff_member
 from tests.factories import Api, Citizen
+from tests.public_views import next_about, public_views, without_it
 
 FLAG_REPORT = """
 mutation Flag($id: ID!, $reason: String!) { flagReport(reportId: $id, reason: $reason) { flagged errors { code } } }
@@ -28,14 +34,20 @@ mutation Hide($id: ID!, $reason: String!, $hidden: Boolean!) {
 PUBLIC = "query One($id: ID!) { report(id: $id) { id hidden hiddenReason } }"
 
 
+# In Tomang, apart from the other tests' reports at factories.TOMANG.
+SPOT = (-6.1662, 106.7931)
+
+
 def open_flags(body: dict[str, Any], report_id: str) -> list[dict[str, Any]]:
     return [f for f in body["data"]["abuseFlags"] if f["reportId"] == report_id]
 
 
 async def test_a_flagged_report_hidden_by_a_moderator_leaves_the_public_and_comes_back(
-    api: Api, citizen: Citizen, resources: Resources
+    api: Api, app: Starlette, citizen: Citizen, resources: Resources
 ) -> None:
-    report = (await api.create_report(citizen))["report"]["id"]
+    hub: ReportEventHub = app.state.live
+    filed_since = datetime.now(UTC) - timedelta(seconds=1)
+    report = (await api.create_report(citizen, lat=SPOT[0], lon=SPOT[1]))["report"]["id"]
     flagger, admin = await api.sign_up(), await staff_member(api, resources, Role.ADMIN)
     auditor = await staff_member(api, resources, Role.AUDITOR)
     first = await act(api, FLAG_REPORT, flagger, id=report, reason="Iklan, bukan laporan")
@@ -54,21 +66,31 @@ async def test_a_flagged_report_hidden_by_a_moderator_leaves_the_public_and_come
 
     refused = await act(api, HIDE_REPORT, flagger, id=report, reason="x", hidden=True)
     assert refused["errors"] == [{"code": "FORBIDDEN"}]
-    hidden = await act(api, HIDE_REPORT, admin, id=report, reason="Iklan komersial", hidden=True)
+    views = functools.partial(
+        public_views, api, report, lat=SPOT[0], lon=SPOT[1], category="garbage", filed_since=filed_since
+    )
+    shown_before = await views()  # also fills the map cache
+    assert all(shown_before.listed.values()), shown_before
+    async with hub.subscribe() as events:
+        hidden = await act(api, HIDE_REPORT, admin, id=report, reason="Iklan komersial", hidden=True)
+        assert (await next_about(events, report))["kind"] == "REMOVED"
     assert hidden["errors"] == []
     assert (hidden["report"]["hidden"], hidden["report"]["confidential"]) == (True, True)
     assert hidden["report"]["history"][-1] == {"kind": "MODERATION", "internalNote": "Disembunyikan: Iklan komersial"}
     assert open_flags(await api.gql(FLAGS, token=admin.token), report) == []
 
-    # Gone from public views; its reporter still sees it, with the reason.
-    assert (await api.gql(PUBLIC, {"id": report}))["data"]["report"] is None
+    # Gone from every public view; its reporter still sees it, with the reason.
+    assert await views() == without_it(shown_before)
     mine = (await api.gql(PUBLIC, {"id": report}, token=citizen.token))["data"]["report"]
     assert mine == {"id": report, "hidden": True, "hiddenReason": "Iklan komersial"}
     twice = await act(api, HIDE_REPORT, admin, id=report, reason="lagi", hidden=True)
     assert twice["errors"] == [{"code": "INVALID_TRANSITION"}]
 
-    shown = await act(api, HIDE_REPORT, admin, id=report, reason="Salah paham", hidden=False)
+    async with hub.subscribe() as events:
+        shown = await act(api, HIDE_REPORT, admin, id=report, reason="Salah paham", hidden=False)
+        assert (await next_about(events, report))["kind"] == "UPDATED"
     assert (shown["report"]["hidden"], shown["report"]["confidential"]) == (False, False)
+    assert await views() == shown_before
     assert (await api.gql(PUBLIC, {"id": report}))["data"]["report"] == {
         "id": report,
         "hidden": False,

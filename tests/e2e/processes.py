@@ -71,8 +71,9 @@ def stop(*procs: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def wait_healthy(base_url: str, within_s: float = 60.0) -> None:
-    """Ready, not only alive: its LISTEN connections are up, so a subscription opened next hears every event."""
+def wait_healthy(base_url: str, within_s: float = 120.0) -> None:
+    """Ready, not only alive: its LISTEN connections are up, so a subscription opened next hears every event.
+    The deadline is a failure guard only: on a busy machine an API took 25 s to start."""
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.TransportError):
@@ -83,14 +84,15 @@ def wait_healthy(base_url: str, within_s: float = 60.0) -> None:
 
 
 @contextlib.contextmanager
-def running(*, apis: int = 1, worker: bool = True) -> Iterator[list[str]]:
-    """`apis` API processes (and a worker); yields their base URLs, stops them all afterwards."""
+def running(*, apis: int = 1, worker: bool = True, **api_env: str) -> Iterator[list[str]]:
+    """`apis` API processes (and a worker), with `api_env` added to their environment; yields their base URLs,
+    stops them all afterwards."""
     procs: list[subprocess.Popen[bytes]] = []
     urls: list[str] = []
     try:
         for _ in range(apis):
             port = free_port()
-            procs.append(start_api(port))
+            procs.append(start_api(port, **api_env))
             urls.append(f"http://127.0.0.1:{port}")
         if worker:
             procs.append(start_worker())

@@ -3,27 +3,26 @@ process (NOTIFY on cctv_alerts, migration 0008); a citizen cannot subscribe."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-import websockets
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 
 from domain.models import AlertKind, Camera, CameraKind, CameraSource, CctvAlert, Role
 from domain.resources import Resources
 from tests.api.test_workflow import staff_member
+from tests.e2e.live import Subscriber
 from tests.e2e.processes import running
 from tests.factories import Api
 
 pytestmark = pytest.mark.e2e
 
-SUBSCRIBE = "subscription { cctvAlertRaised(kinds: [CROWD]) { kind value threshold cameraCode } }"
+SUBSCRIBE = "subscription { cctvAlertRaised(kinds: [CROWD]) { id kind value threshold cameraCode } }"
 
 
 @pytest.fixture(scope="module")
@@ -38,22 +37,16 @@ async def api(server: str) -> AsyncIterator[Api]:
         yield Api(client)
 
 
-async def subscribe(server: str, token: str) -> websockets.ClientConnection:
-    socket = await websockets.connect(
-        f"ws://{server.removeprefix('http://')}/graphql",
-        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-        additional_headers={"Authorization": f"Bearer {token}"},
+def crowd_alert(alert_id: str) -> dict[str, Any]:
+    """A CROWD alert as the trigger writes it (migration 0008), of no camera."""
+    return {"id": alert_id, "cameraId": 0, "kind": "CROWD", "value": 50, "threshold": 30, "evidenceId": None,
+            "createdAt": datetime.now(UTC).isoformat()}  # fmt: skip
+
+
+async def subscribe(server: str, token: str) -> Subscriber:
+    return await Subscriber.open(
+        server, SUBSCRIBE, token=token, field="cctvAlertRaised", id_of=lambda alert: str(alert["id"])
     )
-    await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
-    assert json.loads(await socket.recv())["type"] == "connection_ack"
-    await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
-    return socket
-
-
-async def next_message(socket: websockets.ClientConnection, timeout_s: float = 10.0) -> dict[str, Any]:
-    async with asyncio.timeout(timeout_s):
-        message: dict[str, Any] = json.loads(await socket.recv())
-        return message
 
 
 async def raise_alerts(resources: Resources, code: str) -> None:
@@ -77,17 +70,18 @@ async def test_staff_get_crowd_alerts_live_and_citizens_cannot_subscribe(
     citizen = await api.sign_up()
     watching = await subscribe(server, officer.token)
     refused = await subscribe(server, citizen.token)
-    await asyncio.sleep(0.5)  # the subscriptions are registered
+    await watching.registered(resources, "cctv_alerts", crowd_alert)
     code = f"hi-{uuid.uuid4().hex[:6]}"
 
     await raise_alerts(resources, code)
 
-    message = await next_message(watching)
+    message = await watching.message()
     assert message["type"] == "next", message
-    assert message["payload"]["data"]["cctvAlertRaised"] == {
+    alert = message["payload"]["data"]["cctvAlertRaised"]
+    assert {k: v for k, v in alert.items() if k != "id"} == {
         "kind": "CROWD", "value": 41.0, "threshold": 30.0, "cameraCode": code,
     }  # fmt: skip
-    denied = await next_message(refused)
+    denied = await refused.message()
     assert denied["type"] in {"error", "next"}, denied
     errors = denied["payload"] if denied["type"] == "error" else denied["payload"]["errors"]
     assert errors[0]["extensions"]["code"] == "FORBIDDEN"

@@ -1,6 +1,6 @@
 """A staff subscription (cctvAlertRaised) lasts only as long as the token that opened it counts: it ends with
 UNAUTHENTICATED and a reason when the token expires, and when an admin closes the account (heard by the API
-process through NOTIFY account_changes, migration 0012)."""
+process through NOTIFY account_changes, migration 0013)."""
 
 from __future__ import annotations
 
