@@ -35,6 +35,7 @@ class Events(Protocol[T_co]):
 
     def get(self) -> Awaitable[T_co]: ...
 
+
 ACCOUNT_CHANNEL = "account_changes"
 
 

@@ -140,8 +140,13 @@ async def worker_command(concurrency: int, queues: list[str] | None) -> int:
     after a wait that doubles up to WORKER_RESTART_MAX_S while the database stays away. A database unreachable
     at start-up still ends the command (procrastinate's pool gives up after 30 s).
     """
+    from domain.photos import keep_uploads_backstop
     from workers.runtime import app, resources
 
+    try:
+        await keep_uploads_backstop(resources().storage, resources().settings)
+    except Exception:  # a backstop the store cannot take now must not keep the worker down
+        log.warning("could not set the lifecycle rule on uploads/; will try again at the next start", exc_info=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
 

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import phonenumbers
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError
-from domain.models import RefreshToken, Report, Role, Unit, User
+from domain.jobs import JobBuffer
+from domain.models import Photo, PhotoStatus, RefreshToken, Report, Role, Unit, User
 from domain.security import (
     AccessClaims,
     hash_password,
@@ -220,9 +221,12 @@ async def _issue(
     return TokenPair(access, token, settings.access_token_ttl_s, user)
 
 
-async def delete_account(session: AsyncSession, *, user_id: uuid.UUID, password: str) -> None:
+async def delete_account(
+    session: AsyncSession, settings: Settings, *, user_id: uuid.UUID, password: str, jobs: JobBuffer, now: datetime
+) -> None:
     """A citizen deletes their own account: the account and everything personal go (sessions, devices, inbox,
-    supports, follows); the reports stay, anonymous and without a reporter; comments stay without an author.
+    supports, follows, every photo file they uploaded); the reports stay, anonymous and without a reporter;
+    comments stay without an author; the published copies of their photos stay with the reports.
 
     Staff accounts are closed by an admin, not by their holder: the figures and the history name their unit."""
     user = await session.scalar(select(User).where(User.id == user_id).with_for_update())
@@ -231,5 +235,11 @@ async def delete_account(session: AsyncSession, *, user_id: uuid.UUID, password:
     if user.role != Role.CITIZEN:
         raise DomainError("FORBIDDEN", "Staff accounts are closed by an admin.")
     await session.execute(update(Report).where(Report.reporter_id == user.id).values(anonymous=True))
+    await session.execute(delete(Photo).where(Photo.owner_id == user.id, Photo.status == PhotoStatus.REQUESTED))
     await session.delete(user)
     await session.flush()
+    # The files go after the commit (a rollback must not lose them). Once more when every upload ticket the
+    # account had has expired: a ticket stays usable until then, with or without the account.
+    later = now + timedelta(seconds=settings.upload_url_ttl_s + 1)
+    for at in (None, later):
+        jobs.add("photos.delete_owner_uploads", schedule_at=at, owner_id=str(user.id))

@@ -102,6 +102,16 @@ class Settings(BaseSettings):
 
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_url_ttl_s: int = 600
+    unclaimed_upload_grace_s: int = Field(
+        3600,
+        description="how long after its upload ticket expired a photo no report claimed is kept (the citizen may "
+        "still be filing); then the sweep deletes it, EXIF and all",
+    )
+    uploads_expire_days: int = Field(
+        2,
+        description="lifecycle rule asking the object store to delete anything under uploads/ this many days "
+        "after its upload, should the app's own deletions stop; 0: no rule",
+    )
     download_url_ttl_s: int = 300
     photo_max_pixels: int = 100_000_000
     photo_max_side: int = 2048
@@ -212,6 +222,10 @@ class Settings(BaseSettings):
             longest = PRESIGNED_TTL_MAX_S if self.environment == "production" else S3_PRESIGNED_TTL_MAX_S
             if not 1 <= ttl <= longest:
                 raise ValueError(f"JSC_{name.upper()} must be between 1 and {longest} seconds")
+        claim_window_s = self.upload_url_ttl_s + self.unclaimed_upload_grace_s
+        if self.uploads_expire_days > 0 and claim_window_s >= self.uploads_expire_days * 86400:
+            # Else the store's rule would delete an upload a citizen is still allowed to file.
+            raise ValueError("JSC_UPLOADS_EXPIRE_DAYS must outlast the upload ticket and JSC_UNCLAIMED_UPLOAD_GRACE_S")
         return self
 
 

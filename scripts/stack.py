@@ -11,6 +11,7 @@ with its own data folders, ports, generated credentials and an ``env`` file the 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -327,6 +328,27 @@ def wait_for_bucket(p: Profile, s: dict[str, str], timeout: float = 60.0) -> Non
     raise SystemExit(f"stack: bucket jsc not ready: {last}")
 
 
+def expire_uploads(p: Profile, s: dict[str, str]) -> None:
+    """The bucket's lifecycle rule on uploads/, the backstop behind the app's own deletion of originals."""
+    sys.path.insert(0, str(ROOT))
+    from pydantic import SecretStr
+
+    from domain.adapters.storage import S3Storage
+    from domain.photos import UPLOADS_PREFIX, keep_uploads_backstop
+    from domain.settings import Settings
+
+    settings = Settings(
+        s3_endpoint_url=f"http://127.0.0.1:{p.s3_port}",
+        s3_access_key_id=s["s3_access_key"],
+        s3_secret_access_key=SecretStr(s["s3_secret_key"]),
+        s3_bucket="jsc",
+    )
+    if asyncio.run(keep_uploads_backstop(S3Storage(settings), settings)):
+        log(f"lifecycle rule: {UPLOADS_PREFIX} expires after {settings.uploads_expire_days} days")
+    else:
+        log(f"no lifecycle rule on {UPLOADS_PREFIX} (see the worker's log): only the app deletes originals")
+
+
 def stop_pid(pidfile: Path, what: str, timeout: float = 20.0) -> None:
     pid = pid_alive(pidfile)
     if pid is None:
@@ -360,6 +382,7 @@ def up(p: Profile) -> dict[str, str]:
     pg_start(p)
     pg_ensure_database(p, s, database_name(p))
     weed_start(p, s)
+    expire_uploads(p, s)
     return read_env(p)
 
 

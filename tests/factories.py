@@ -191,6 +191,19 @@ def jpeg_with_gps(*, size: tuple[int, int] = (640, 480), orientation: int | None
     return out.getvalue()
 
 
+def jpeg_with_marker(marker: str) -> bytes:
+    """A phone's JPEG (EXIF with GPS, XMP, a comment) whose every metadata block carries ``marker``: whatever
+    keeps any of those blocks keeps the marker, so searching an object's bytes for it finds the leak."""
+    source = Image.open(io.BytesIO(jpeg_with_gps()))
+    exif = source.getexif()
+    exif[0x010E] = marker  # ImageDescription
+    exif.get_ifd(0x8825)[0x001C] = marker  # GPSAreaInformation
+    xmp = f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><dc:description>{marker}</dc:description></x:xmpmeta>'
+    out = io.BytesIO()
+    source.save(out, format="JPEG", exif=exif.tobytes(), comment=marker.encode(), xmp=xmp.encode())
+    return out.getvalue()
+
+
 def png_bytes(size: tuple[int, int] = (64, 48), mode: str = "RGBA") -> bytes:
     out = io.BytesIO()
     Image.new(mode, size).save(out, format="PNG")

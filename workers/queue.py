@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 QUEUES = {
     "photos.process": "photos",
     "photos.sweep": "maintenance",
+    "photos.delete_owner_uploads": "photos",
+    "photos.sweep_uploads": "maintenance",
     "notifications.deliver": "notifications",
     "notifications.sweep": "maintenance",
     "reports.escalate": "maintenance",

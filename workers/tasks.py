@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from procrastinate import JobContext, RetryStrategy, builtin_tasks
 from procrastinate.jobs import Status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import photos, rate_limits, workflow
 from domain.jobs import JobBuffer
@@ -41,6 +43,10 @@ async def process_photo(photo_id: str) -> None:
             photo_id=uuid.UUID(photo_id),
             now=datetime.now(UTC),
         )
+    # Only once the processed copy is committed; a storage outage here fails the job, whose retry finds the photo
+    # processed and tries the deletion again (and photos.sweep_uploads is there if every retry fails).
+    async with res.unit_of_work() as session:
+        await photos.delete_original(session, res.storage, photo_id=uuid.UUID(photo_id), now=datetime.now(UTC))
 
 
 @app.periodic(cron="* * * * *", periodic_id="photos.sweep")
@@ -54,6 +60,52 @@ async def sweep_photos(timestamp: int) -> int:
     for photo_id in ids:
         jobs.add("photos.process", queueing_lock=f"photo:{photo_id}", photo_id=str(photo_id))
     return await send_jobs(app, jobs.drain())
+
+
+@app.task(
+    name="photos.delete_owner_uploads",
+    queue="photos",
+    retry=RetryStrategy(max_attempts=8, exponential_wait=2),
+    pass_context=False,
+)
+async def delete_owner_uploads(owner_id: str) -> int:
+    """Deletes every file a deleted account uploaded."""
+    res = resources()
+    async with res.unit_of_work() as session:
+        return await photos.delete_owner_uploads(
+            session, res.storage, owner_id=uuid.UUID(owner_id), now=datetime.now(UTC)
+        )
+
+
+@app.periodic(cron="*/10 * * * *", periodic_id="photos.sweep_uploads")
+@app.task(name="photos.sweep_uploads", queue="maintenance", queueing_lock="photos.sweep_uploads")
+async def sweep_uploads(timestamp: int) -> int:
+    """Deletes the uploads (EXIF, GPS and all) no photo needs any more: those the processing job could not delete,
+    those no report claimed in time, those a deleted account or report left. A storage outage fails the run; the
+    next one does the work."""
+    res = resources()
+    deleted = await _in_batches(lambda s: photos.delete_finished_originals(s, res.storage, now=datetime.now(UTC)))
+    deleted += await _in_batches(lambda s: photos.expire_unclaimed(s, res.storage, res.settings, now=datetime.now(UTC)))
+    start_after = None
+    while True:
+        async with res.unit_of_work() as session:
+            done, start_after = await photos.sweep_uploads(
+                session, res.storage, res.settings, now=datetime.now(UTC), start_after=start_after
+            )
+        deleted += done
+        if start_after is None:
+            return deleted
+
+
+async def _in_batches(step: Callable[[AsyncSession], Awaitable[int]]) -> int:
+    """Runs ``step`` in a transaction of its own until a batch comes back short."""
+    total = 0
+    while True:
+        async with resources().unit_of_work() as session:
+            done = await step(session)
+        total += done
+        if done < photos.SWEEP_BATCH:
+            return total
 
 
 @app.periodic(cron="* * * * *", periodic_id="reports.escalate")

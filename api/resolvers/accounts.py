@@ -318,7 +318,9 @@ class AccountMutations:
         viewer = context.require_viewer()
 
         async def run(session: AsyncSession) -> None:
-            await accounts.delete_account(session, user_id=viewer.user_id, password=password)
+            await accounts.delete_account(
+                session, context.settings, user_id=viewer.user_id, password=password, jobs=context.jobs, now=now()
+            )
 
         try:
             await context.db(run)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -14,6 +16,9 @@ from botocore.exceptions import ClientError
 
 from domain import log_redaction
 from domain.settings import Settings
+
+# S3's DeleteObjects takes at most this many keys a request.
+DELETE_BATCH = 1000
 
 # botocore logs at DEBUG what it signs: the access key id (Credential=), each request's and each presigned URL's
 # signature, and a session token when there is one.
@@ -32,10 +37,20 @@ class ObjectMissingError(Exception):
     pass
 
 
+class StorageError(Exception):
+    """The store answered, but refused or failed part of the request; the caller retries later."""
+
+
 @dataclass(frozen=True)
 class PresignedPost:
     url: str
     fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    last_modified: datetime
 
 
 class ObjectStorage(Protocol):
@@ -48,6 +63,11 @@ class ObjectStorage(Protocol):
     async def write_file(self, key: str, path: Path, *, content_type: str) -> None: ...
     async def read_file(self, key: str, path: Path) -> None: ...
     async def check(self) -> None: ...
+    async def list_objects(
+        self, prefix: str, *, start_after: str | None = None, limit: int = 1000
+    ) -> list[StoredObject]: ...
+    async def delete(self, keys: Sequence[str]) -> None: ...
+    async def expire_prefix(self, prefix: str, *, days: int, rule_id: str) -> bool: ...
 
 
 class S3Storage:
@@ -166,19 +186,71 @@ class S3Storage:
 
     async def list_keys(self, prefix: str, *, start_after: str | None = None, limit: int = 1000) -> list[str]:
         """Up to ``limit`` keys under ``prefix`` after ``start_after``, in S3's order (UTF-8 binary)."""
+        return [o.key for o in await self.list_objects(prefix, start_after=start_after, limit=limit)]
+
+    async def list_objects(
+        self, prefix: str, *, start_after: str | None = None, limit: int = 1000
+    ) -> list[StoredObject]:
+        """Up to ``limit`` objects under ``prefix`` after ``start_after``, in S3's order, with their write time."""
         if limit < 1:
             raise ValueError("limit must be at least 1")
         options: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
         if start_after is not None:
             options["StartAfter"] = start_after
 
-        def fetch() -> list[str]:
+        def fetch() -> list[StoredObject]:
             pages = self._client.get_paginator("list_objects_v2").paginate(
                 **options, PaginationConfig={"MaxItems": limit}
             )
-            return [item["Key"] for page in pages for item in page.get("Contents", [])]
+            return [
+                StoredObject(item["Key"], item["LastModified"]) for page in pages for item in page.get("Contents", [])
+            ]
 
         return await asyncio.to_thread(fetch)
+
+    async def delete(self, keys: Sequence[str]) -> None:
+        """Deletes the objects; a key already gone counts as deleted, so calling it again is harmless.
+
+        Returns only when every key is gone: a key the store could not delete raises StorageError."""
+
+        def remove(batch: Sequence[str]) -> None:
+            response = self._client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+            )
+            failed = [e for e in response.get("Errors", []) if e.get("Code") != "NoSuchKey"]
+            if failed:
+                raise StorageError(f"{len(failed)} of {len(batch)} objects not deleted, first: {failed[0]}")
+
+        for start in range(0, len(keys), DELETE_BATCH):
+            await asyncio.to_thread(remove, keys[start : start + DELETE_BATCH])
+
+    async def expire_prefix(self, prefix: str, *, days: int, rule_id: str) -> bool:
+        """Asks the store to delete objects under ``prefix`` ``days`` after they were written (a lifecycle rule
+        named ``rule_id``, merged into the bucket's other rules). False when the store has no lifecycle rules."""
+        rule: Any = {"ID": rule_id, "Filter": {"Prefix": prefix}, "Status": "Enabled", "Expiration": {"Days": days}}
+
+        def apply() -> bool:
+            try:
+                rules = self._client.get_bucket_lifecycle_configuration(Bucket=self.bucket)["Rules"]
+            except ClientError as exc:
+                if _error_code(exc) == "NoSuchLifecycleConfiguration":
+                    rules = []
+                elif _unsupported(exc):
+                    return False
+                else:
+                    raise
+            others = [r for r in rules if r.get("ID") != rule_id]
+            try:
+                self._client.put_bucket_lifecycle_configuration(
+                    Bucket=self.bucket, LifecycleConfiguration={"Rules": [*others, rule]}
+                )
+            except ClientError as exc:
+                if _unsupported(exc):
+                    return False
+                raise
+            return True
+
+        return await asyncio.to_thread(apply)
 
     async def write_file(self, key: str, path: Path, *, content_type: str) -> None:
         """Uploads from disk, in parts for a big file, so a clip is never held in memory."""
@@ -202,6 +274,10 @@ class S3Storage:
 
 def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _unsupported(exc: ClientError) -> bool:
+    return _error_code(exc) in {"NotImplemented", "501", "MethodNotAllowed", "405"}
 
 
 def _is_missing(exc: ClientError) -> bool:

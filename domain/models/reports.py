@@ -140,6 +140,12 @@ class Photo(TimestampMixin, Base):
             "created_at",
             postgresql_where="status = 'ATTACHED'",
         ),
+        # The sweep's question: which finished photos may still have their original (with its EXIF) in uploads/.
+        Index(
+            "ix_photos_original_kept",
+            "processed_at",
+            postgresql_where="status IN ('READY', 'FAILED') AND original_deleted_at IS NULL",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -157,6 +163,9 @@ class Photo(TimestampMixin, Base):
     error_code: Mapped[str | None] = mapped_column(String(40))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    original_deleted_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="when the upload (which may carry GPS) was deleted from object storage"
+    )
     kind: Mapped[PhotoKind] = mapped_column(
         text_enum(PhotoKind, "photo_kind"), default=PhotoKind.REPORT, server_default="REPORT"
     )

@@ -143,6 +143,7 @@ async def test_a_hostile_file_ends_in_a_typed_outcome(
     assert created["errors"] == []
     if case.overwrite is not None:
         assert await post(ticket, case.overwrite, case.content_type) == 204
+    upload = await resources.storage.read(ticket["key"])
     await run_jobs()
 
     # then
@@ -154,6 +155,8 @@ async def test_a_hostile_file_ends_in_a_typed_outcome(
         row = await session.get(Photo, uuid.UUID(mine[0]["id"]))
     assert row is not None
     assert row.attempts == 1
+    # Made safe or not, the original (with whatever it carries) is gone.
+    assert await resources.storage.list_keys(ticket["key"]) == []
     if case.failed:
         assert [(p["status"], p["errorCode"], p["url"], p["thumbnailUrl"]) for p in mine] == [
             ("FAILED", case.failed, None, None)
@@ -163,7 +166,6 @@ async def test_a_hostile_file_ends_in_a_typed_outcome(
         return
     assert [(p["status"], p["errorCode"]) for p in mine] == [("READY", None)]
     assert [p["id"] for p in public] == [mine[0]["id"]]
-    upload = await resources.storage.read(ticket["key"])
     assert row.image_key is not None
     assert row.thumb_key is not None
     for key, url in ((row.image_key, public[0]["url"]), (row.thumb_key, public[0]["thumbnailUrl"])):
