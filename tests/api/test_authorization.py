@@ -244,6 +244,18 @@ ANSWERS: dict[str, tuple[str, Check]] = {
     "flagReport": ("flagged", lambda a, w, r: a["flagged"] is True),
     "flagComment": ("flagged", lambda a, w, r: a["flagged"] is True),
     "hideReport": ("report { hidden hiddenReason }", lambda a, w, r: a["report"]["hidden"] is True),
+    "closeStaffAccount": (
+        "account { id closedAt } errors { code }",
+        lambda a, w, r: a["errors"] == [] and a["account"]["id"] == w.lurah_id and a["account"]["closedAt"] is not None,
+    ),
+    "moveStaffAccount": (
+        "account { id role unit { code } } errors { code }",
+        lambda a, w, r: (
+            a["errors"] == []
+            and (a["account"]["id"], a["account"]["role"], a["account"]["unit"]["code"])
+            == (w.lurah_id, "OFFICER", w.agency_unit)
+        ),
+    ),
     # --- subscriptions: the event made after subscribing (World.event_id)
     "reportEvents": ("kind report { id }", lambda a, w, r: (a["kind"], a["report"]["id"]) == ("CREATED", w.event_id)),
     "cctvAlertRaised": ("id cameraCode", lambda a, w, r: (a["id"], a["cameraCode"]) == (w.event_id, w.camera_code)),
