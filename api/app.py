@@ -214,7 +214,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
-        Route("/readyz", readyz(resources, (live, alerts))),
+        Route("/readyz", readyz(resources, (live, alerts, account_changes))),
         Route("/map", map_page, methods=["GET"]),
         Route("/dashboard", dashboard_page, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

@@ -31,7 +31,8 @@ async def readiness(app: Starlette) -> tuple[int, dict[str, Any]]:
 
 
 async def listening(app: Starlette) -> bool:
-    return bool(app.state.live.listening.is_set() and app.state.alerts.listening.is_set())
+    hubs = (app.state.live, app.state.alerts, app.state.account_changes)
+    return all(hub.listening.is_set() for hub in hubs)
 
 
 @asynccontextmanager
@@ -84,7 +85,7 @@ async def test_an_unreachable_database_is_named(settings: Settings, database: No
     # the listeners use the same database
     assert body["checks"]["listen"] == {
         "status": "failed",
-        "error": "ConnectionError: not listening on report_events, cctv_alerts",
+        "error": "ConnectionError: not listening on report_events, cctv_alerts, account_changes",
     }
 
 
@@ -118,7 +119,7 @@ async def test_a_lost_listen_connection_is_named_until_it_is_back(app: Starlette
 
     # when its LISTEN connections are ended and the database takes no new connection for a while
     async with _refusing_new_connections(settings) as end_listeners:
-        assert await end_listeners() == 2
+        assert await end_listeners() == 3
 
         async def unready() -> bool:
             return (await readiness(app))[0] == 503
@@ -130,7 +131,10 @@ async def test_a_lost_listen_connection_is_named_until_it_is_back(app: Starlette
         assert body["checks"] == {
             "database": OK,
             "s3": OK,
-            "listen": {"status": "failed", "error": "ConnectionError: not listening on report_events, cctv_alerts"},
+            "listen": {
+                "status": "failed",
+                "error": "ConnectionError: not listening on report_events, cctv_alerts, account_changes",
+            },
         }
 
     # and it is ready again once the listeners are back

@@ -85,14 +85,14 @@ async def taken_by_a_worker(resources: Resources, queue: str, *, heartbeat_age_s
 
 async def test_the_job_of_a_dead_worker_is_retried_and_completes(resources: Resources) -> None:
     from workers.runtime import app
-    from workers.tasks import STALLED_AFTER_S, retry_stalled_jobs, sweep_rate_counters
+    from workers.tasks import STALLED_AFTER_S, retry_stalled_jobs, sweep_rate_limits
 
     queue = f"test-stalled-{uuid.uuid4().hex[:8]}"
     async with app.open_async():
         # given two jobs taken by workers: one killed a minute ago, one alive; a worker started since has pruned
         # the dead one from procrastinate_workers (as each does at start), so its job has no worker any more
         for n in range(2):
-            await sweep_rate_counters.configure(queue=queue, queueing_lock=f"{queue}:{n}").defer_async(timestamp=0)
+            await sweep_rate_limits.configure(queue=queue, queueing_lock=f"{queue}:{n}").defer_async(timestamp=0)
         dead_job, dead_worker = await taken_by_a_worker(resources, queue, heartbeat_age_s=60)
         live_job, live_worker = await taken_by_a_worker(resources, queue, heartbeat_age_s=0)
         assert dead_worker in await app.job_manager.prune_stalled_workers(STALLED_AFTER_S)
@@ -114,12 +114,12 @@ async def test_the_job_of_a_dead_worker_is_retried_and_completes(resources: Reso
 
 async def test_a_job_that_keeps_killing_its_worker_is_failed_at_last(resources: Resources) -> None:
     from workers.runtime import app
-    from workers.tasks import STALLED_MAX_ATTEMPTS, retry_stalled_jobs, sweep_rate_counters
+    from workers.tasks import STALLED_MAX_ATTEMPTS, retry_stalled_jobs, sweep_rate_limits
 
     queue = f"test-stalled-{uuid.uuid4().hex[:8]}"
     async with app.open_async():
         # given a job on its last attempt whose worker died
-        await sweep_rate_counters.configure(queue=queue, queueing_lock=queue).defer_async(timestamp=0)
+        await sweep_rate_limits.configure(queue=queue, queueing_lock=queue).defer_async(timestamp=0)
         job_id, _ = await taken_by_a_worker(resources, queue, heartbeat_age_s=60)
         async with resources.unit_of_work() as session:
             await session.execute(
@@ -138,7 +138,7 @@ async def test_finished_jobs_older_than_the_setting_are_removed_and_the_rest_kep
     resources: Resources, settings: Settings
 ) -> None:
     from workers.runtime import app
-    from workers.tasks import remove_old_jobs, sweep_rate_counters
+    from workers.tasks import remove_old_jobs, sweep_rate_limits
 
     queue = f"test-old-{uuid.uuid4().hex[:8]}"
     keep_h = settings.jobs_keep_finished_hours
@@ -146,7 +146,7 @@ async def test_finished_jobs_older_than_the_setting_are_removed_and_the_rest_kep
         # given jobs that succeeded or failed a while ago or lately, and one still waiting since long ago
         ids: dict[str, int] = {}
         for name in ("old_succeeded", "old_failed", "recent_succeeded", "old_waiting"):
-            job = sweep_rate_counters.configure(queue=queue, queueing_lock=f"{queue}:{name}")
+            job = sweep_rate_limits.configure(queue=queue, queueing_lock=f"{queue}:{name}")
             ids[name] = await job.defer_async(timestamp=0)
         worker_id = await app.job_manager.register_worker()
         for name, status in [
