@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import stack  # noqa: E402  (scripts/stack.py: the profile's folders, ports and PostgreSQL commands)
 
-from bench.submit import kelurahan_centroids, phone_jpeg, spawn, stop  # noqa: E402
+from bench.common import kelurahan_centroids, phone_jpeg, spawn, stop  # noqa: E402
 from tests.factories import LOG_IN, REQUEST_UPLOAD, SIGN_UP  # noqa: E402
 from tests.fakes.fcm import FakeFcm, _Reply  # noqa: E402
 

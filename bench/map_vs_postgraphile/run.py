@@ -49,8 +49,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.map_vs_postgraphile.generate import libpq_dsn, prepare  # noqa: E402
-from bench.submit import (  # noqa: E402
+from bench.common import (  # noqa: E402
     CpuGroups,
     code_version,
     cpu_report,
@@ -60,6 +59,7 @@ from bench.submit import (  # noqa: E402
     spawn,
     stop,
 )
+from bench.map_vs_postgraphile.generate import libpq_dsn, prepare  # noqa: E402
 
 # --- what is asked: edit here ------------------------------------------------------------------------------------
 
