@@ -352,7 +352,11 @@ async def upload_photo(api: httpx.AsyncClient, s3: httpx.AsyncClient, token: str
 
 
 def create_report_body(
-    rng: random.Random, points: Sequence[tuple[float, float]], categories: Sequence[str], key: str, document: str
+    rng: random.Random,
+    points: Sequence[tuple[float, float]],
+    categories: Sequence[str],
+    keys: Sequence[str],
+    document: str,
 ) -> bytes:
     lat, lon = rng.choice(points)
     variables = {
@@ -361,15 +365,15 @@ def create_report_body(
             "category": rng.choice(categories),
             "description": rng.choice(DESCRIPTIONS),
             "location": {"lat": lat, "lon": lon, "accuracyM": round(rng.uniform(3, 30), 1)},
-            "photoKeys": [key],
+            "photoKeys": list(keys),
             "anonymous": rng.random() < 0.1,
         }
     }
     return graphql_body(document, variables)
 
 
-def check_create(response: httpx.Response) -> tuple[str | None, str | None]:
-    """(report id, None) on success, else (None, a short reason to count)."""
+def check_create(response: httpx.Response, photos: int = 1) -> tuple[str | None, str | None]:
+    """(report id, None) on success with that many photos, else (None, a short reason to count)."""
     if response.status_code != 200:
         return None, f"HTTP {response.status_code}"
     try:
@@ -384,7 +388,7 @@ def check_create(response: httpx.Response) -> tuple[str | None, str | None]:
     if payload["errors"]:
         return None, f"createReport {payload['errors'][0]['code']}"
     report = payload["report"]
-    if not report or not report.get("id") or len(report.get("photos") or []) != 1:
+    if not report or not report.get("id") or len(report.get("photos") or []) != photos:
         return None, "no report id or photo in the payload"
     return str(report["id"]), None
 

@@ -226,7 +226,7 @@ async def bench(
             opts.concurrency, owners, lambda token: with_retries(lambda _: upload_photo(api, s3, token, jpeg))
         )
         prepared = [
-            PreparedReport(token, key, create_report_body(rng, points, categories, key, PAYLOADS[opts.payload]))
+            PreparedReport(token, key, create_report_body(rng, points, categories, [key], PAYLOADS[opts.payload]))
             for token, key in zip(owners, keys, strict=True)
         ]
         print(f"setup: done in {time.perf_counter() - setup_started:.1f}s")
