@@ -150,6 +150,7 @@ def prepare_database() -> None:
 
 
 async def wait_healthy(client: httpx.AsyncClient, procs: Sequence[subprocess.Popen[bytes]], within_s: float) -> None:
+    """Until /healthz answers; raises when one of `procs` (the API, the worker) exits first, or at the deadline."""
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in procs):
@@ -280,9 +281,17 @@ def graphql_body(query: str, variables: dict[str, Any]) -> bytes:
     return json.dumps({"query": query, "variables": variables}, separators=(",", ":")).encode()
 
 
-async def graphql(client: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str | None = None) -> Any:
+async def post_graphql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str | None = None
+) -> httpx.Response:
+    """One GraphQL request; what counts as a failure is the caller's to say."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+    return await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+
+
+async def graphql(client: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str | None = None) -> Any:
+    """The data of one GraphQL request; anything but a clean answer raises."""
+    response = await post_graphql(client, query, variables, token)
     response.raise_for_status()
     body = response.json()
     if body.get("errors"):
@@ -344,11 +353,16 @@ async def upload_photo(api: httpx.AsyncClient, s3: httpx.AsyncClient, token: str
     if payload["errors"]:
         raise RuntimeError(f"requestPhotoUpload failed: {payload['errors']}")
     upload = payload["upload"]
-    response = await s3.post(upload["url"], data=upload["fields"], files={"file": ("photo.jpg", jpeg, "image/jpeg")})
+    response = await post_photo(s3, upload, jpeg)
     if response.status_code not in (200, 201, 204):
         raise RuntimeError(f"S3 upload failed: HTTP {response.status_code} {response.text[:200]}")
     key: str = upload["key"]
     return key
+
+
+async def post_photo(s3: httpx.AsyncClient, upload: Mapping[str, Any], jpeg: bytes) -> httpx.Response:
+    """The file posted to an upload ticket of requestPhotoUpload (a presigned S3 POST)."""
+    return await s3.post(upload["url"], data=upload["fields"], files={"file": ("photo.jpg", jpeg, "image/jpeg")})
 
 
 def create_report_body(
