@@ -29,6 +29,8 @@ import asyncpg
 import httpx
 from PIL import Image
 
+from domain.settings import DEFAULT_RATE_LIMITS
+
 ROOT = Path(__file__).resolve().parent.parent
 JAKARTA = ROOT / "data" / "jakarta"
 T = TypeVar("T")
@@ -166,9 +168,6 @@ def raised_rate_limits() -> dict[str, str]:
     """The environment of an API whose rate limits are on, as in production, but raised out of a bench's reach: every
     limit is still counted on each request (their cost is part of the figures), none is ever reached from the one
     address and the few accounts a bench uses."""
-    sys.path.insert(0, str(ROOT))
-    from domain.settings import DEFAULT_RATE_LIMITS
-
     raised = {key: (1_000_000_000, seconds) for key, (_, seconds) in DEFAULT_RATE_LIMITS.items()}
     return {"JSC_RATE_LIMITS_ENABLED": "true", "JSC_RATE_LIMITS": json.dumps(raised)}
 
