@@ -53,7 +53,15 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import stack  # noqa: E402  (scripts/stack.py: the profile's folders, ports and PostgreSQL commands)
 
-from bench.submit import kelurahan_centroids, phone_jpeg, spawn, stop  # noqa: E402
+from bench.common import (  # noqa: E402
+    kelurahan_centroids,
+    phone_jpeg,
+    post_graphql,
+    post_photo,
+    spawn,
+    stop,
+    wait_healthy,
+)
 from tests.factories import LOG_IN, REQUEST_UPLOAD, SIGN_UP  # noqa: E402
 from tests.fakes.fcm import FakeFcm, _Reply  # noqa: E402
 
@@ -324,18 +332,6 @@ def migrate_and_load(env: dict[str, str]) -> None:
             raise RuntimeError(f"`{' '.join(args[1:])}` failed with exit code {done.returncode}")
 
 
-async def wait_healthy(client: httpx.AsyncClient, st: Stack, within_s: float = 60) -> None:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if st.api is not None and st.api.poll() is not None:
-            raise RuntimeError(f"the API exited; see {st.log_dir / 'api.log'}")
-        with contextlib.suppress(httpx.HTTPError):
-            if (await client.get("/healthz")).status_code == 200:
-                return
-        await asyncio.sleep(0.2)
-    raise RuntimeError("the API did not become healthy")
-
-
 # --- the set-up: places, officers with phones, citizens ---------------------------------------------
 
 
@@ -405,9 +401,8 @@ async def sign_up_citizens(client: httpx.AsyncClient, run_id: str, count: int) -
 
 
 async def gql(client: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str | None = None) -> Any:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+        response = await post_graphql(client, query, variables, token)
     except httpx.TransportError as exc:
         raise Retryable(type(exc).__name__) from exc
     if response.status_code >= 500 or response.status_code == 429:
@@ -447,7 +442,7 @@ async def upload_photo(run: Run, api: httpx.AsyncClient, s3: httpx.AsyncClient, 
 
     async def post() -> None:
         try:
-            response = await s3.post(upload["url"], data=upload["fields"], files={"file": ("photo.jpg", jpeg)})
+            response = await post_photo(s3, upload, jpeg)
         except httpx.TransportError as exc:
             raise Retryable(type(exc).__name__) from exc
         if response.status_code >= 500:
@@ -919,7 +914,7 @@ async def scenario(st: Stack, plan: Plan, fcm: RecordingFcm, credentials: Path) 
     st.start_workers(plan.workers)
     places, officers = await officers_for_places(run_id, count=plan.places, seed=8)
     async with httpx.AsyncClient(base_url=st.api_url, timeout=30) as client:
-        await wait_healthy(client, st)
+        await wait_healthy(client, [st.api] if st.api else [], within_s=60)
         emails = [f"officer-{run_id}-{n}-{k}@jakarta.go.id" for n in range(officers // OFFICERS_PER_UNIT)
                   for k in range(OFFICERS_PER_UNIT)]  # fmt: skip
         await register_phones(client, run_id, emails)

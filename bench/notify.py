@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.submit import CpuGroups, code_version, cpu_report, data_directory, prepare_database, spawn, stop  # noqa: E402
+from bench.common import CpuGroups, code_version, cpu_report, data_directory, prepare_database, spawn, stop  # noqa: E402
 from tests.fakes.fcm import FakeFcm  # noqa: E402
 
 RUN_MARK = "bench-notify"

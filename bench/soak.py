@@ -66,7 +66,7 @@ from shapely.geometry.base import BaseGeometry
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.submit import (  # noqa: E402
+from bench.common import (  # noqa: E402
     DESCRIPTIONS,
     CpuGroups,
     active_categories,

@@ -45,6 +45,9 @@ DATABASE = "jsc_mapbench"
 USERS = 3_000
 USER_EMAILS = "mapbench-citizen-{}@example.id"
 BATCH_REPORTS = 50_000  # per INSERT: progress every few seconds, and transactions of a sane size
+# The client_request_id of the reports run.py's writer files during a run (and deletes after it): a database holding
+# any of them is still the generated one.
+WRITER_REQUEST_PREFIX = "mapbench-writer-"
 
 # Monas, the centre the density falls off from.
 CENTRE_LON, CENTRE_LAT = 106.8272, -6.1754
@@ -198,6 +201,30 @@ FROM timed t JOIN categories c ON c.id = t.category_id
 """
 
 
+# One new report as createReport files it (WAITING, now), at a given point, in the kelurahan there: the writer's
+# stream during a run. Its INSERT fires the same triggers as createReport's (report_cells, and the NOTIFY every API
+# process drops its cached map answers on). No row when the point is in no kelurahan.
+NEW_REPORT = """
+WITH here AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS location),
+area AS (
+    SELECT k.id, k.kecamatan_id, k.kota_id, u.id AS unit_id
+    FROM kelurahan k JOIN units u ON u.code = 'kel-' || k.code, here
+    WHERE ST_Intersects(k.geom, here.location)
+    LIMIT 1
+)
+INSERT INTO reports (
+    id, reporter_id, client_request_id, fingerprint, category_id, description, location, accuracy_m,
+    kelurahan_id, kecamatan_id, kota_id, routing_distance_m, unit_id, status, anonymous, confidential,
+    response_due_at, completion_due_at, due_at, escalation_level, created_at, updated_at
+)
+SELECT gen_random_uuid(), NULL, $3::text, encode(sha256(convert_to($3::text, 'UTF8')), 'hex'), c.id, $5::text,
+       here.location, 10,
+       area.id, area.kecamatan_id, area.kota_id, 0, area.unit_id, 'WAITING', false, c.confidential,
+       now() + interval '1 day', now() + interval '5 days', now() + interval '1 day', 0, now(), now()
+FROM here, area JOIN categories c ON c.id = $4
+"""
+
+
 def mapbench_url(database_url: str) -> str:
     """The app's (SQLAlchemy) URL of the same cluster, with the database jsc_mapbench."""
     return make_url(database_url).set(database=DATABASE).render_as_string(hide_password=False)
@@ -325,6 +352,8 @@ async def prepare(database_url: str, *, reports: int, force: bool = False, seed:
     dsn = libpq_dsn(app_url)
     conn = await asyncpg.connect(dsn)
     try:
+        # What a run's writer left behind when it was killed before it could clean up.
+        await conn.execute("DELETE FROM reports WHERE client_request_id LIKE $1", WRITER_REQUEST_PREFIX + "%")
         have = await conn.fetchval("SELECT count(*) FROM reports")
         if have == reports and not force:
             print(f"generate: {DATABASE} already holds {have:,} reports (--force to regenerate)")

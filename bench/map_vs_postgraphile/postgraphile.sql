@@ -49,3 +49,7 @@ COMMENT ON FUNCTION pgl.public_reports_in_bbox(float8, float8, float8, float8, i
 -- wrong plan for a busy one (measured: 29 ms instead of 2 ms; PostGraphile's requests were 40 % slower with it).
 -- Our server sets the same on its public connections itself (domain/db.py PublicReads).
 DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET plan_cache_mode = force_custom_plan', current_database()); END $$;
+
+-- JIT the same for both servers, database-wide: our public connections turn it off (compiling costs more than
+-- these queries take), so PostGraphile's connections get the same setting here rather than the server's default.
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET jit = off', current_database()); END $$;
