@@ -21,6 +21,7 @@ lint: setup
 	.venv/bin/mypy
 	.venv/bin/lint-imports
 	@$(PY) scripts/schema.py --check
+	@cd web && node build.mjs --check
 
 format: setup
 	.venv/bin/ruff format .

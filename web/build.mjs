@@ -1,25 +1,193 @@
-// Copies the browser builds and licences of MapLibre GL JS (BSD-3, the map pages) and Chart.js (MIT, the
-// auditor dashboard) from node_modules into api/static/vendor/, which the API serves under /static/vendor/.
-// Run by scripts/bootstrap.sh after `npm ci`.
-import { copyFileSync, mkdirSync } from 'node:fs';
+// Builds everything the API serves from web/ into api/static/ (run by scripts/bootstrap.sh after `npm ci`):
+//   vendor/                  MapLibre GL JS (BSD-3, the map pages) and Chart.js (MIT, the dashboard), copied
+//   officer/, app/           the two installable apps: index.html, hashed bundles, service worker, manifest, icons
+//   trusted-documents.json   every GraphQL document the apps and pages send, by the sha256 of its text
+//   web-build.json           what was built and how big it is (docs/benchmarks.md reports it)
+// `node build.mjs --check` only generates the operations' types and type-checks the sources (make lint): a
+// schema change that breaks an app's operation fails there.
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { generate } from '@graphql-codegen/cli';
+import * as esbuild from 'esbuild';
+import codegen from './codegen.mjs';
 
 const web = dirname(fileURLToPath(import.meta.url));
+const root = join(web, '..');
 const modules = join(web, 'node_modules');
-const maplibre = join(modules, 'maplibre-gl', 'dist');
-const chartjs = join(modules, 'chart.js');
-const vendor = join(web, '..', 'api', 'static', 'vendor');
+const staticDir = join(root, 'api', 'static');
+const checkOnly = process.argv.includes('--check');
 
-mkdirSync(vendor, { recursive: true });
-copyFileSync(join(maplibre, 'maplibre-gl.js'), join(vendor, 'maplibre-gl.js'));
-copyFileSync(join(maplibre, 'maplibre-gl.css'), join(vendor, 'maplibre-gl.css'));
-copyFileSync(join(maplibre, 'LICENSE.txt'), join(vendor, 'maplibre-gl.LICENSE.txt'));
-// The UMD build defines window.Chart for a plain <script>; it is already minified and bundles @kurkle/color
-// (MIT), whose licence travels with it.
-copyFileSync(join(chartjs, 'dist', 'chart.umd.js'), join(vendor, 'chart.umd.js'));
-copyFileSync(join(chartjs, 'LICENSE.md'), join(vendor, 'chart.js.LICENSE.md'));
-copyFileSync(join(modules, '@kurkle', 'color', 'LICENSE.md'), join(vendor, 'kurkle-color.LICENSE.md'));
-// Written last: bootstrap compares it with web/package-lock.json to know the copy is complete and current.
-copyFileSync(join(web, 'package-lock.json'), join(vendor, 'package-lock.json'));
-console.log(`web: MapLibre GL JS and Chart.js copied to ${vendor}`);
+const APPS = {
+  officer: {
+    name: 'CROP Petugas Jakarta',
+    shortName: 'CROP',
+    description: 'Antrian kerja petugas kelurahan, kecamatan dan suku dinas.',
+    theme: '#0b5394',
+  },
+  app: {
+    name: 'Lapor Jakarta',
+    shortName: 'Lapor',
+    description: 'Laporkan masalah kota dengan foto dan lokasi.',
+    theme: '#b03a1a',
+  },
+};
+
+function run(command, args) {
+  execFileSync(command, args, { cwd: web, stdio: 'inherit' });
+}
+
+async function types() {
+  await generate({ ...codegen, silent: true, cwd: web }, true);
+  const tsc = join(modules, '.bin', 'tsc');
+  run(tsc, ['-p', 'tsconfig.json']);
+  run(tsc, ['-p', 'tsconfig.sw.json']);
+}
+
+function copyVendor() {
+  const vendor = join(staticDir, 'vendor');
+  const maplibre = join(modules, 'maplibre-gl', 'dist');
+  const chartjs = join(modules, 'chart.js');
+  mkdirSync(vendor, { recursive: true });
+  copyFileSync(join(maplibre, 'maplibre-gl.js'), join(vendor, 'maplibre-gl.js'));
+  copyFileSync(join(maplibre, 'maplibre-gl.css'), join(vendor, 'maplibre-gl.css'));
+  copyFileSync(join(maplibre, 'LICENSE.txt'), join(vendor, 'maplibre-gl.LICENSE.txt'));
+  // The UMD build defines window.Chart for a plain <script>; it bundles @kurkle/color (MIT).
+  copyFileSync(join(chartjs, 'dist', 'chart.umd.js'), join(vendor, 'chart.umd.js'));
+  copyFileSync(join(chartjs, 'LICENSE.md'), join(vendor, 'chart.js.LICENSE.md'));
+  copyFileSync(join(modules, '@kurkle', 'color', 'LICENSE.md'), join(vendor, 'kurkle-color.LICENSE.md'));
+  copyFileSync(join(modules, 'preact', 'LICENSE'), join(vendor, 'preact.LICENSE.txt'));
+}
+
+const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+
+// The pages written in plain JavaScript (api/static/*.js) mark each GraphQL document as a constant:
+// `/* GraphQL */ \`query ... \`` with no interpolation, so its exact text can be trusted.
+const MARKED = /\/\*\s*GraphQL\s*\*\/\s*`([^`]*)`/g;
+
+function pageDocuments() {
+  const found = {};
+  for (const name of readdirSync(staticDir).filter((file) => file.endsWith('.js'))) {
+    for (const match of readFileSync(join(staticDir, name), 'utf8').matchAll(MARKED)) {
+      if (match[1].includes('${')) throw new Error(`${name}: a GraphQL document with an interpolation cannot be trusted`);
+      found[sha256(match[1])] = match[1];
+    }
+  }
+  return found;
+}
+
+function trustedDocuments() {
+  const generated = JSON.parse(readFileSync(join(web, 'src', 'gql', 'persisted-documents.json'), 'utf8'));
+  const documents = pageDocuments();
+  for (const [id, text] of Object.entries(generated)) {
+    const hex = id.replace(/^sha256:/, '');
+    if (sha256(text) !== hex) throw new Error(`persisted document ${id} does not match its text`);
+    documents[hex] = text;
+  }
+  const sorted = Object.fromEntries(Object.entries(documents).sort(([a], [b]) => a.localeCompare(b)));
+  writeFileSync(join(staticDir, 'trusted-documents.json'), `${JSON.stringify(sorted, null, 1)}\n`);
+  return Object.keys(sorted).length;
+}
+
+function page(app, config, script, style) {
+  return `<!doctype html>
+<html lang="id">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
+<meta name="theme-color" content="${config.theme}">
+<meta name="description" content="${config.description}">
+<title>${config.name}</title>
+<link rel="manifest" href="manifest.webmanifest">
+<link rel="icon" href="icon-192.png" type="image/png">
+<link rel="apple-touch-icon" href="icon-192.png">
+<link rel="stylesheet" href="${style}">
+<script type="module" src="${script}"></script>
+</head>
+<body>
+<div id="app"><noscript>Aplikasi ini memerlukan JavaScript. This app needs JavaScript.</noscript></div>
+</body>
+</html>
+`;
+}
+
+function manifest(app, config) {
+  return {
+    id: `/${app}/`,
+    name: config.name,
+    short_name: config.shortName,
+    description: config.description,
+    lang: 'id',
+    start_url: './',
+    scope: './',
+    display: 'standalone',
+    orientation: 'portrait',
+    background_color: '#f3f4f6',
+    theme_color: config.theme,
+    icons: [
+      { src: 'icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
+      { src: 'icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
+      { src: 'maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+    ],
+  };
+}
+
+async function buildApp(app, config) {
+  const out = join(staticDir, app);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const result = await esbuild.build({
+    entryPoints: { main: join(web, 'src', app, 'main.tsx'), styles: join(web, 'src', 'shared', 'styles.css') },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: 'es2020',
+    outdir: out,
+    entryNames: '[name]-[hash]',
+    metafile: true,
+    legalComments: 'linked',
+    logLevel: 'warning',
+  });
+  const outputs = Object.keys(result.metafile.outputs).map((path) => path.split('/').pop());
+  const script = outputs.find((name) => name.startsWith('main-') && name.endsWith('.js'));
+  const style = outputs.find((name) => name.startsWith('styles-') && name.endsWith('.css'));
+  for (const icon of readdirSync(join(web, 'public', app))) copyFileSync(join(web, 'public', app, icon), join(out, icon));
+  writeFileSync(join(out, 'index.html'), page(app, config, script, style));
+  writeFileSync(join(out, 'manifest.webmanifest'), `${JSON.stringify(manifest(app, config), null, 1)}\n`);
+  const shell = ['./', script, style, 'manifest.webmanifest', ...readdirSync(join(web, 'public', app))];
+  const version = sha256(shell.map((name) => (name === './' ? page(app, config, script, style) : name)).join('\n')).slice(0, 16);
+  await esbuild.build({
+    entryPoints: [join(web, 'src', 'sw.ts')],
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    target: 'es2020',
+    outfile: join(out, 'sw.js'),
+    define: { JSC_CACHE: JSON.stringify(`jsc-${app}:${version}`), JSC_SHELL: JSON.stringify(shell) },
+    logLevel: 'warning',
+  });
+  const sizes = {};
+  for (const name of [script, style, 'sw.js', 'index.html']) {
+    const bytes = readFileSync(join(out, name));
+    sizes[name] = { bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+  }
+  return { script, style, version, sizes };
+}
+
+await types();
+if (!checkOnly) {
+  copyVendor();
+  const built = {};
+  for (const [app, config] of Object.entries(APPS)) built[app] = await buildApp(app, config);
+  const documents = trustedDocuments();
+  writeFileSync(join(staticDir, 'web-build.json'), `${JSON.stringify({ apps: built, trustedDocuments: documents }, null, 1)}\n`);
+  // Written last: bootstrap compares it with web/package-lock.json to know the copy is complete and current.
+  copyFileSync(join(web, 'package-lock.json'), join(staticDir, 'vendor', 'package-lock.json'));
+  for (const [app, { sizes }] of Object.entries(built)) {
+    const total = Object.values(sizes).reduce((sum, size) => sum + size.gzip, 0);
+    console.log(`web: /${app}/ built (${(total / 1024).toFixed(1)} KiB gzipped), ${documents} trusted documents`);
+  }
+}

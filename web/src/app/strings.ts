@@ -1,0 +1,61 @@
+// The citizen app's words (Qlue). Indonesian defines the keys; English must have each of them.
+import { translator } from '../shared/i18n';
+
+const id = {
+  'title': 'Lapor Jakarta',
+  'welcome.lead': 'Laporkan banjir, jalan rusak, sampah, atau pohon tumbang. Petugas kelurahan menindaklanjuti.',
+  'welcome.logIn': 'Masuk',
+  'welcome.signUp': 'Daftar',
+  'login.login': 'E-mail atau nomor HP',
+  'login.password': 'Kata sandi',
+  'login.submit': 'Masuk',
+  'login.INVALID_CREDENTIALS': 'Login atau kata sandi salah.',
+  'login.ACCOUNT_CLOSED': 'Akun ini sudah ditutup.',
+  'login.NOT_FOUND': 'Login gagal.',
+  'login.staff': 'Akun petugas memakai aplikasi petugas di /officer.',
+  'signup.name': 'Nama tampilan',
+  'signup.phone': 'Nomor HP',
+  'signup.email': 'E-mail (jika tidak memakai nomor HP)',
+  'signup.password': 'Kata sandi (minimal 10 karakter)',
+  'signup.submit': 'Daftar',
+  'signup.LOGIN_REQUIRED': 'Isi nomor HP atau e-mail.',
+  'signup.INVALID_EMAIL': 'Alamat e-mail tidak valid.',
+  'signup.INVALID_PHONE': 'Nomor HP tidak valid.',
+  'signup.INVALID_NAME': 'Nama tidak valid.',
+  'signup.WEAK_PASSWORD': 'Kata sandi terlalu lemah.',
+  'signup.ACCOUNT_EXISTS': 'Sudah ada akun dengan nomor atau e-mail ini. Silakan masuk.',
+  'mine.title': 'Laporan saya',
+  'mine.empty': 'Anda belum membuat laporan.',
+  'nav.map': 'Peta publik',
+};
+
+const en: typeof id = {
+  'title': 'Report Jakarta',
+  'welcome.lead': 'Report floods, damaged roads, garbage or fallen trees. The kelurahan officers follow up.',
+  'welcome.logIn': 'Log in',
+  'welcome.signUp': 'Sign up',
+  'login.login': 'E-mail or phone number',
+  'login.password': 'Password',
+  'login.submit': 'Log in',
+  'login.INVALID_CREDENTIALS': 'Wrong login or password.',
+  'login.ACCOUNT_CLOSED': 'This account was closed.',
+  'login.NOT_FOUND': 'Could not log in.',
+  'login.staff': 'Staff accounts use the officer app at /officer.',
+  'signup.name': 'Display name',
+  'signup.phone': 'Phone number',
+  'signup.email': 'E-mail (if you do not use a phone number)',
+  'signup.password': 'Password (at least 10 characters)',
+  'signup.submit': 'Sign up',
+  'signup.LOGIN_REQUIRED': 'Give a phone number or an e-mail address.',
+  'signup.INVALID_EMAIL': 'This e-mail address is not valid.',
+  'signup.INVALID_PHONE': 'This phone number is not valid.',
+  'signup.INVALID_NAME': 'This name is not valid.',
+  'signup.WEAK_PASSWORD': 'This password is too weak.',
+  'signup.ACCOUNT_EXISTS': 'An account with this phone or e-mail exists. Please log in.',
+  'mine.title': 'My reports',
+  'mine.empty': 'You have not filed a report yet.',
+  'nav.map': 'Public map',
+};
+
+export type AppKey = keyof typeof id;
+export const t = translator<AppKey>({ id, en });
