@@ -30,7 +30,9 @@ sw.addEventListener('activate', (event) => {
 });
 
 async function shellFirst(request: Request): Promise<Response> {
-  const cached = await caches.match(request, { cacheName: JSC_CACHE, ignoreSearch: true });
+  // ignoreVary: the API answers with `Vary: Origin`, and a module script's request carries an Origin that the
+  // precaching request did not.
+  const cached = await caches.match(request, { cacheName: JSC_CACHE, ignoreSearch: true, ignoreVary: true });
   return cached ?? fetch(request);
 }
 
