@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from api.context import Context
-from domain import cctv, community
+from domain import cctv, community, workflow
 from domain.models import Camera, CctvEvidence, Photo, Report, ReportComment, ReportStatusChange, User
 from domain.reference import ReferenceData
 
@@ -40,6 +40,7 @@ class Loaders:
         self.comments_page = DataLoader(load_fn=self._comments)
         self.support_count = DataLoader(load_fn=self._support_counts)
         self.supported_by_me = DataLoader(load_fn=self._supported_by_me)
+        self.followed_by_me = DataLoader(load_fn=self._followed_by_me)
 
     async def _comments(
         self, keys: list[tuple[uuid.UUID, tuple[datetime, uuid.UUID] | None, int]]
@@ -64,6 +65,13 @@ class Loaders:
             return [False] * len(keys)
         mine = await self._context.db(lambda session: community.supported_by(session, viewer, keys))
         return [key in mine for key in keys]
+
+    async def _followed_by_me(self, keys: list[uuid.UUID]) -> Sequence[bool]:
+        viewer = self._context.viewer_id()
+        if viewer is None:
+            return [False] * len(keys)
+        followed = await self._context.db(lambda session: workflow.followed_by(session, viewer, keys))
+        return [key in followed for key in keys]
 
     async def _evidence(self, keys: list[uuid.UUID]) -> Sequence[list[tuple[CctvEvidence, Camera]]]:
         rows = await self._context.db(lambda session: cctv.evidence_of_reports(session, keys))

@@ -566,6 +566,16 @@ async def follow(session: AsyncSession, *, user_id: uuid.UUID, report_id: uuid.U
     await session.flush()
 
 
+async def followed_by(session: AsyncSession, user_id: uuid.UUID, report_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these reports the user follows (followReport)."""
+    rows = await session.scalars(
+        select(ReportFollower.report_id).where(
+            ReportFollower.user_id == user_id, ReportFollower.report_id.in_(report_ids)
+        )
+    )
+    return set(rows)
+
+
 # --- escalation -------------------------------------------------------------------------------------
 
 ESCALATION_TARGETS = {1: UnitKind.KECAMATAN, 2: UnitKind.KOTA}

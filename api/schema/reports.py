@@ -285,6 +285,18 @@ class Report:
         supported: bool = await info.context.loaders.supported_by_me.load(uuid.UUID(self.id))
         return supported
 
+    @strawberry.field(description="Whether you follow it (followReport); false when not logged in.")
+    async def followed_by_me(self, info: Info) -> bool:
+        if info.context.viewer is None:
+            return False
+        followed: bool = await info.context.loaders.followed_by_me.load(uuid.UUID(self.id))
+        return followed
+
+    @strawberry.field(description="Whether you filed it (you may rate and reopen it); false when not logged in.")
+    def filed_by_me(self, info: Info) -> bool:
+        viewer = info.context.viewer_id()
+        return viewer is not None and viewer == self.reporter_id
+
     @strawberry.field(description="Public comments, oldest first.")
     async def comments(
         self,

@@ -535,6 +535,28 @@ async def test_followers_hear_about_progress_until_they_stop(  # type: ignore[no
     assert [e["code"] for e in missing["data"]["followReport"]["errors"]] == ["NOT_FOUND"]
 
 
+async def test_a_report_says_whether_you_filed_it_and_whether_you_follow_it(api: Api, citizen: Citizen) -> None:
+    neighbour = await api.sign_up()
+    report_id = (await api.create_report(citizen))["report"]["id"]
+    ask = "query($id: ID!) { report(id: $id) { filedByMe followedByMe } }"
+    follow = "mutation($id: ID!, $on: Boolean!) { followReport(reportId: $id, follow: $on) { errors { code } } }"
+
+    before = await api.gql(ask, {"id": report_id}, token=neighbour.token)
+    followed = await api.gql(follow, {"id": report_id, "on": True}, token=neighbour.token)
+    following = await api.gql(ask, {"id": report_id}, token=neighbour.token)
+    await api.gql(follow, {"id": report_id, "on": False}, token=neighbour.token)
+    stopped = await api.gql(ask, {"id": report_id}, token=neighbour.token)
+    reporter = await api.gql(ask, {"id": report_id}, token=citizen.token)
+    public = await api.gql(ask, {"id": report_id})
+
+    assert followed["data"]["followReport"]["errors"] == []
+    assert before["data"]["report"] == {"filedByMe": False, "followedByMe": False}
+    assert following["data"]["report"] == {"filedByMe": False, "followedByMe": True}
+    assert stopped["data"]["report"] == {"filedByMe": False, "followedByMe": False}
+    assert reporter["data"]["report"] == {"filedByMe": True, "followedByMe": False}
+    assert public["data"]["report"] == {"filedByMe": False, "followedByMe": False}
+
+
 async def test_an_officer_moved_to_another_unit_loses_the_old_jurisdiction_at_once(  # type: ignore[no-untyped-def]
     api: Api, citizen: Citizen, officer, resources: Resources
 ) -> None:
