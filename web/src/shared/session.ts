@@ -53,6 +53,11 @@ class Session {
     return this.stored?.accessToken ?? null;
   }
 
+  /** The refresh token, for logOut to end the session on the server as well as on the phone. */
+  currentRefreshToken(): string | null {
+    return this.stored?.refreshToken ?? null;
+  }
+
   canRefresh(): boolean {
     return this.stored !== null;
   }
