@@ -47,6 +47,8 @@ PHONE = {
 }
 # The control that makes each app's first screen usable: the submit button of its form (log in, sign up).
 READY = {"officer": "Masuk", "app": "Daftar"}
+READY_SCRIPT = """(name) => [...document.querySelectorAll('form button[type=submit]')]
+    .some((button) => button.textContent.trim() === name && !button.disabled && button.offsetParent !== null)"""
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,10 @@ async def first_load(browser: Browser, base_url: str, app: str, *, cpu_slowdown:
         await cdp.send("Network.emulateNetworkConditions", SLOW_3G)
         if cpu_slowdown != 1.0:
             await cdp.send("Emulation.setCPUThrottlingRate", {"rate": cpu_slowdown})
-        button = page.locator("form").get_by_role("button", name=READY[app], exact=True)
         started = time.perf_counter()
         await page.goto(f"/{app}/", wait_until="commit", timeout=60_000)
-        await button.wait_for(state="visible", timeout=60_000)
-        while not await button.is_enabled():
-            await asyncio.sleep(0.01)
+        # Checked in the page at each frame, so the figure does not include a test runner's polling interval.
+        await page.wait_for_function(READY_SCRIPT, arg=READY[app], polling="raf", timeout=60_000)
         return (time.perf_counter() - started) * 1000
     finally:
         await context.close()
