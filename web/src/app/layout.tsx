@@ -10,6 +10,7 @@ import { online } from '../shared/pwa';
 import { signal, useSignal } from '../shared/signal';
 import type { OutboxEntry } from '../shared/store';
 import { ConnectionBanner, TopBar } from '../shared/ui';
+import { Icon } from './icons';
 import { UnreadCount } from './queries';
 import { t } from './strings';
 
@@ -28,27 +29,30 @@ type Tab = 'new' | 'mine' | 'inbox' | 'account';
 
 function BottomNav(props: { current: Tab | null }) {
   const count = useSignal(unread);
-  const link = (tab: Tab, href: string, icon: string, label: string, accessible?: string) => (
-    <a href={href} aria-current={props.current === tab ? 'page' : undefined} aria-label={accessible}>
-      <span aria-hidden="true">{icon}</span>
+  const link = (tab: Tab, href: string, icon: string, label: string) => (
+    <a href={href} aria-current={props.current === tab ? 'page' : undefined}>
+      <Icon name={icon} />
       <span>{label}</span>
       {tab === 'inbox' && count > 0 ? (
-        <span class="badge" aria-hidden="true">
-          {count}
-        </span>
+        <>
+          <span class="badge" aria-hidden="true">
+            {count}
+          </span>
+          <span class="visually-hidden"> ({t('nav.unread', { count })})</span>
+        </>
       ) : null}
     </a>
   );
   return (
-    <nav class="bottom-nav" aria-label={t('nav.label')}>
-      {link('new', '#/new', '📷', t('nav.new'))}
-      {link('mine', '#/', '📋', t('nav.mine'))}
-      {link('inbox', '#/inbox', '🔔', t('nav.inbox'), count > 0 ? t('nav.inboxUnread', { count }) : undefined)}
+    <nav class="bottom-nav citizen-nav" aria-label={t('nav.label')}>
+      {link('new', '#/new', 'camera', t('nav.new'))}
+      {link('mine', '#/', 'list', t('nav.mine'))}
+      {link('inbox', '#/inbox', 'bell', t('nav.inbox'))}
       <a href="/map">
-        <span aria-hidden="true">🗺️</span>
+        <Icon name="map" />
         <span>{t('nav.map')}</span>
       </a>
-      {link('account', '#/account', '👤', t('nav.account'))}
+      {link('account', '#/account', 'user', t('nav.account'))}
     </nav>
   );
 }
@@ -61,14 +65,14 @@ export function Screen(props: {
   children: ComponentChildren;
 }) {
   return (
-    <>
+    <div class="citizen-page">
       <main class="screen">
         <TopBar title={props.title} back={props.back} actions={props.actions} />
         <ConnectionBanner />
         {props.children}
       </main>
       <BottomNav current={props.tab} />
-    </>
+    </div>
   );
 }
 

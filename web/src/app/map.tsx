@@ -15,30 +15,35 @@ const loaded = (): Library | undefined => (window as unknown as { maplibregl?: L
 
 const SCRIPT = '/static/vendor/maplibre-gl.js';
 const STYLE = '/static/vendor/maplibre-gl.css';
+/** The page's CSP allows workers from the API only, not the blob: worker MapLibre makes by default. */
+const WORKER = '/static/vendor/maplibre-gl-csp-worker.js';
 let loading: Promise<Library> | null = null;
 
+function fetched(element: HTMLLinkElement | HTMLScriptElement): Promise<void> {
+  return new Promise((resolve, reject) => {
+    element.onload = () => resolve();
+    element.onerror = () => reject(new Error(`${element instanceof HTMLLinkElement ? element.href : element.src} did not load`));
+    document.head.append(element);
+  });
+}
+
 function loadMapLibre(): Promise<Library> {
-  loading ??= new Promise<Library>((resolve, reject) => {
+  loading ??= (async () => {
     const ready = loaded();
-    if (ready) {
-      resolve(ready);
-      return;
-    }
+    if (ready) return ready;
     const style = document.createElement('link');
     style.rel = 'stylesheet';
     style.href = STYLE;
-    document.head.append(style);
     const script = document.createElement('script');
     script.src = SCRIPT;
     script.async = true;
-    script.onload = () => {
-      const library = loaded();
-      if (library) resolve(library);
-      else reject(new Error('maplibregl missing'));
-    };
-    script.onerror = () => reject(new Error(`${SCRIPT} did not load`));
-    document.head.append(script);
-  }).catch((error: unknown) => {
+    // Both before the map is made: it measures its container, which the stylesheet shapes.
+    await Promise.all([fetched(style), fetched(script)]);
+    const library = loaded();
+    if (!library) throw new Error('maplibregl missing');
+    library.setWorkerUrl(WORKER);
+    return library;
+  })().catch((error: unknown) => {
     loading = null; // a later attempt (back online) tries again
     throw error;
   });
@@ -91,7 +96,7 @@ export function PinMap(props: { point: Point; onPick: (point: Point) => void }) 
           container: container.current,
           style: style(),
           center: [props.point.lon, props.point.lat],
-          zoom: 17,
+          zoom: 16,
           minZoom: 10,
           maxZoom: 19,
           attributionControl: { compact: true },

@@ -9,7 +9,8 @@ import { tc } from '../shared/strings';
 import { ErrorMessage, Loading, SavedAt, StatusBadge } from '../shared/ui';
 import { formatDateTime } from '../shared/i18n';
 import type { QueuedReport } from './actions';
-import { categoryIcon, categoryName } from './categories';
+import { categoryName } from './categories';
+import { Icon } from './icons';
 import { Screen, useLoaded, useOutbox, useSent } from './layout';
 import { MyReports } from './queries';
 import { refusalText, t } from './strings';
@@ -39,7 +40,7 @@ function Waiting(props: { entry: OutboxEntry }) {
     <li class={`card report-item ${refused ? 'report-refused' : 'report-waiting'}`}>
       <QueuedPhotos report={report} />
       <p class="report-category">
-        <span aria-hidden="true">{categoryIcon(report.category)}</span>{' '}
+        <Icon name={report.category} />{' '}
         {lang === 'id' ? report.categoryNameId : report.categoryNameEn}
       </p>
       <p class="report-description">{report.description}</p>
@@ -121,7 +122,7 @@ export function MyReportsScreen() {
       <SavedAt savedAt={mine.savedAt} />
       <PendingActions entries={others} />
       <a class="button-link primary" href="#/new">
-        <span aria-hidden="true">📷</span> {t('mine.new')}
+        <Icon name="camera" /> {t('mine.new')}
       </a>
       <ErrorMessage error={mine.error} onRetry={() => void mine.refresh()} />
       {items === null && !mine.error ? <Loading /> : null}
@@ -135,7 +136,7 @@ export function MyReportsScreen() {
             {item.photos[0]?.thumbnailUrl ? <img class="report-thumb" src={item.photos[0].thumbnailUrl} alt="" /> : null}
             <p class="report-category">
               <a href={`#/report/${item.id}`}>
-                <span aria-hidden="true">{categoryIcon(item.category.code)}</span> {categoryName(item.category, lang)}
+                <Icon name={item.category.code} /> {categoryName(item.category, lang)}
               </a>
             </p>
             <p class="report-description">{item.description}</p>

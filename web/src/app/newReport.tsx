@@ -11,7 +11,8 @@ import { online } from '../shared/pwa';
 import { useSignal } from '../shared/signal';
 import { ErrorMessage, Field, Loading, SavedAt, StatusBadge, value } from '../shared/ui';
 import { fileReport, support } from './actions';
-import { categoryIcon, categoryName } from './categories';
+import { categoryName } from './categories';
+import { Icon } from './icons';
 import { Screen, useLoaded } from './layout';
 import { PinMap, type Point } from './map';
 import { MAX_PHOTOS, shrink } from './photos';
@@ -144,7 +145,7 @@ function Photos(props: { pictures: Picture[]; onChange: (next: Picture[]) => voi
             capture="environment"
             onChange={(event) => void add(event)}
           />
-          <span aria-hidden="true">📷</span> {t('new.takePhoto')}
+          <Icon name="camera" /> {t('new.takePhoto')}
         </label>
       )}
       {preparing ? (
@@ -213,10 +214,10 @@ function Where(props: {
       )}
       <div class="button-row">
         <button type="button" onClick={props.onUseMine}>
-          <span aria-hidden="true">📍</span> {t('new.useMyPosition')}
+          <Icon name="pin" /> {t('new.useMyPosition')}
         </button>
         <button type="button" aria-expanded={mapOpen} onClick={() => setMapOpen(!mapOpen)}>
-          <span aria-hidden="true">🗺️</span> {mapOpen ? t('new.closeMap') : t('new.openMap')}
+          <Icon name="map" /> {mapOpen ? t('new.closeMap') : t('new.openMap')}
         </button>
       </div>
       {mapOpen ? <PinMap point={place ?? JAKARTA_CENTRE} onPick={props.onPick} /> : null}
@@ -246,9 +247,7 @@ function CategoryPicker(props: {
               checked={props.chosen === category.code}
               onChange={() => props.onChoose(category.code)}
             />
-            <span class="category-icon" aria-hidden="true">
-              {categoryIcon(category.code)}
-            </span>
+            <Icon name={category.code} class="category-icon" />
             <span>{categoryName(category, lang)}</span>
           </label>
         ))}
@@ -276,7 +275,7 @@ function SimilarList(props: { items: Similar[] }) {
         {props.items.map(({ report, distanceM }) => (
           <li key={report.id} class="similar-item">
             <p class="report-category">
-              <span aria-hidden="true">{categoryIcon(report.category.code)}</span> {categoryName(report.category, lang)}
+              <Icon name={report.category.code} /> {categoryName(report.category, lang)}
             </p>
             <p>{report.description}</p>
             <p class="report-meta">

@@ -8,7 +8,8 @@ import { useSignal } from '../shared/signal';
 import { statusLabel } from '../shared/strings';
 import { ErrorMessage, Field, Loading, SavedAt, StatusBadge, value } from '../shared/ui';
 import { comment, entryReportId, follow, rate, reopen, support } from './actions';
-import { categoryIcon, categoryName } from './categories';
+import { categoryName } from './categories';
+import { Icon } from './icons';
 import { Screen, useLoaded, useOutbox, useSent } from './layout';
 import { PendingActions } from './mine';
 import { ReportDetail } from './queries';
@@ -213,7 +214,7 @@ function Others(props: { report: Detail; waiting: Set<string> }) {
           </button>
         ) : open ? (
           <button type="button" disabled={props.waiting.has('support')} onClick={() => void support(report.id, true)}>
-            <span aria-hidden="true">👍</span> {t('report.support')}
+            <Icon name="support" /> {t('report.support')}
           </button>
         ) : null}
         <button
@@ -221,7 +222,7 @@ function Others(props: { report: Detail; waiting: Set<string> }) {
           disabled={props.waiting.has('follow')}
           onClick={() => void follow(report.id, !report.followedByMe)}
         >
-          <span aria-hidden="true">🔔</span> {report.followedByMe ? t('report.unfollow') : t('report.follow')}
+          <Icon name="bell" /> {report.followedByMe ? t('report.unfollow') : t('report.follow')}
         </button>
       </div>
     </section>
@@ -248,7 +249,7 @@ export function ReportScreen(props: { id: string }) {
         <>
           <section class="card report-head">
             <p class="report-category">
-              <span aria-hidden="true">{categoryIcon(report.category.code)}</span> {categoryName(report.category, lang)}
+              <Icon name={report.category.code} /> {categoryName(report.category, lang)}
             </p>
             <p class="report-meta">
               <StatusBadge status={report.status} /> {formatDateTime(report.createdAt)}

@@ -12,6 +12,7 @@ const RETRY_MS = 20_000;
 const handlers = new Map<string, Handler>();
 const listeners = new Set<(entries: OutboxEntry[]) => void>();
 let flushing: Promise<void> | null = null;
+let again = false;
 let timer: ReturnType<typeof setTimeout> | null = null;
 
 /** Codes that say "not now" rather than "no": the action stays pending. */
@@ -46,10 +47,21 @@ export async function dismiss(id: string): Promise<void> {
   await changed();
 }
 
-/** Sends what is pending, oldest first; stops at the first network failure and tries again later. */
+/**
+ * Sends what is pending, oldest first; stops at the first network failure and tries again later. Asked while a
+ * send is under way (the person taps "send now" as an attempt is failing), it sends once more after that one.
+ */
 export function flush(): Promise<void> {
-  flushing ??= send().finally(() => {
+  if (flushing) {
+    again = true;
+    return flushing;
+  }
+  flushing = send().finally(() => {
     flushing = null;
+    if (again) {
+      again = false;
+      void flush();
+    }
   });
   return flushing;
 }
