@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from domain.models import Report
 from domain.resources import Resources
+from domain.settings import Settings
 from tests.e2e.processes import running
 from tests.e2e.webapps import TOMANG, TOMANG_UNIT, Phone, axe_violations, chromium, phone, staff_account
 from tests.factories import LOG_IN, Api, Citizen, jpeg_with_gps
@@ -49,6 +50,16 @@ query One($id: ID!) {
   }
 }
 """
+# The app's outbox as kept in IndexedDB (src/shared/store.ts): what waits to be sent, with its progress.
+OUTBOX = """new Promise((resolve, reject) => {
+  const opening = indexedDB.open('jsc-app');
+  opening.onsuccess = () => {
+    const read = opening.result.transaction('outbox').objectStore('outbox').getAll();
+    read.onsuccess = () => resolve(read.result);
+    read.onerror = () => reject(read.error);
+  };
+  opening.onerror = () => reject(opening.error);
+})"""
 CHANGE_STATUS = """
 mutation Change($input: ChangeReportStatusInput!) {
   changeReportStatus(input: $input) { report { id status } errors { code message } }
@@ -144,7 +155,7 @@ async def fill_report(page: Page, category: str, description: str, *, photo: byt
     if photo is not None:
         await take_photo(page, photo)
         await expect(page.get_by_role("img", name="Foto 1 yang akan dikirim")).to_be_visible()
-    await page.get_by_role("radio", name=category).check()
+    await page.get_by_role("radio", name=category, exact=True).check()
     await page.get_by_label("Keterangan").fill(description)
 
 
@@ -164,7 +175,9 @@ async def test_a_citizen_signs_up_and_files_a_report_with_the_camera(server: str
         await expect(page.get_by_text("Anda belum membuat laporan.")).to_be_visible()
         await check_axe(page, "my reports, empty")
 
-        await fill_report(page, "Bencana banjir", "Air setinggi lutut di depan sekolah", photo=jpeg_with_gps(size=(3000, 2250)))
+        await fill_report(
+            page, "Bencana banjir", "Air setinggi lutut di depan sekolah", photo=jpeg_with_gps(size=(3000, 2250))
+        )
         await expect(page.get_by_text("Posisi ponsel, akurasi ± 12 m")).to_be_visible()
         await expect(
             page.get_by_text("Laporan akan diteruskan ke Kelurahan Tomang, Kecamatan Grogol Petamburan, Jakarta Barat.")
@@ -204,9 +217,7 @@ async def test_a_citizen_signs_up_and_files_a_report_with_the_camera(server: str
     assert report["photos"] == [{"status": "READY", "width": 2048, "height": 1536}]
 
 
-async def test_a_similar_report_nearby_is_supported_instead_then_followed_and_commented(
-    server: str, api: Api
-) -> None:
+async def test_a_similar_report_nearby_is_supported_instead_then_followed_and_commented(server: str, api: Api) -> None:
     neighbour = await api.sign_up(name="Budi")
     filed = await api.create_report(neighbour, category="garbage", description="Sampah menumpuk di depan pasar")
     original = filed["report"]["id"]
@@ -262,16 +273,7 @@ async def test_a_report_filed_offline_is_stored_once_when_back_online(
         await expect(waiting.get_by_text("Menunggu dikirim")).to_be_visible()
         await shoot(held, "citizen-my-reports-waiting")
         await check_axe(page, "my reports with a report waiting")
-        entry_id = await page.evaluate(
-            """() => new Promise((resolve, reject) => {
-                 const opening = indexedDB.open('jsc-app');
-                 opening.onsuccess = () => {
-                   const read = opening.result.transaction('outbox').objectStore('outbox').getAll();
-                   read.onsuccess = () => resolve(read.result.map((entry) => entry.id));
-                   read.onerror = () => reject(read.error);
-                 };
-               })"""
-        )
+        entry_id = await page.evaluate(f"({OUTBOX}).then((entries) => entries.map((entry) => entry.id))")
         assert len(entry_id) == 1
 
         # Back online, the first createReport reaches the API but its answer is lost on the way back: the app
@@ -302,6 +304,75 @@ async def test_a_report_filed_offline_is_stored_once_when_back_online(
     async with resources.unit_of_work() as session:
         keys = (await session.scalars(select(Report.client_request_id).where(Report.id == reports[0]["id"]))).all()
     assert keys == entry_id
+
+
+async def test_a_failed_upload_is_retried_and_an_expired_ticket_replaced(
+    server: str, api: Api, settings: Settings
+) -> None:
+    citizen = await api.sign_up(name="Yanti", password=PASSWORD)
+    storage = settings.s3_public_endpoint_url or settings.s3_endpoint_url
+    assert storage
+    tickets: list[str] = []
+    uploads: list[str] = []
+
+    async def count_tickets(route: Route) -> None:
+        if "contentType" in str((route.request.post_data_json or {}).get("variables", {})):
+            tickets.append(route.request.url)
+        await route.continue_()
+
+    def at_storage(url: str) -> bool:
+        return url.startswith(storage)
+
+    second_refusal = asyncio.Event()
+
+    async def storage_down(route: Route) -> None:
+        uploads.append("refused")
+        await route.abort("connectionrefused")
+        if len(uploads) == 2:
+            second_refusal.set()
+
+    async with chromium() as browser, phone(browser, server, "citizen-upload", service_workers="block") as held:
+        page = held.page
+        await log_in_on_phone(held, citizen.email, PASSWORD)
+        await page.route("**/graphql", count_tickets)
+        await page.route(at_storage, storage_down)
+        await fill_report(page, "Jalan rusak", "Lubang besar di tengah jalan", photo=jpeg_with_gps())
+        await page.get_by_role("button", name="Kirim laporan").click()
+        waiting = page.get_by_role("listitem").filter(has_text="Lubang besar di tengah jalan")
+        await expect(waiting.get_by_text("Percobaan terakhir gagal", exact=False)).to_be_visible()
+        assert (len(tickets), uploads) == (1, ["refused"])
+        # Tried again while the ticket is valid: the same ticket, no new one.
+        await waiting.get_by_role("button", name="Kirim sekarang").click()
+        await second_refusal.wait()
+        await page.wait_for_function(f"({OUTBOX}).then((entries) => entries[0].attempts === 2)")
+        assert len(tickets) == 1
+
+        # The ticket kept with the report expires while the phone waits: the next attempt asks for a new one.
+        await page.evaluate(
+            """() => new Promise((resolve, reject) => {
+                 const opening = indexedDB.open('jsc-app');
+                 opening.onsuccess = () => {
+                   const store = opening.result.transaction('outbox', 'readwrite').objectStore('outbox');
+                   const read = store.getAll();
+                   read.onsuccess = () => {
+                     const [entry] = read.result;
+                     entry.payload.photos[0].ticket.expiresAt = '2000-01-01T00:00:00Z';
+                     store.put(entry).onsuccess = () => resolve(null);
+                   };
+                   read.onerror = () => reject(read.error);
+                 };
+               })"""
+        )
+        await page.unroute(at_storage, storage_down)
+        await waiting.get_by_role("button", name="Kirim sekarang").click()
+        await expect(page.get_by_role("link", name="Jalan rusak")).to_be_visible()
+        assert len(tickets) == 2
+        assert [e for e in held.console.errors if "ERR_CONNECTION_REFUSED" not in e] == []
+
+    reports = await until(lambda: processed(api, citizen), "the photo uploaded on the second attempt processed")
+    assert [(r["category"]["code"], [p["status"] for p in r["photos"]]) for r in reports] == [
+        ("damaged-road", ["READY"])
+    ]
 
 
 async def complete_as_officer(api: Api, report_id: str) -> None:
