@@ -208,10 +208,11 @@ async def test_a_batch_naming_an_unknown_document_runs_none_of_it(
 async def test_the_public_cannot_send_text_the_apps_do_not_send(trusted: Trusted, citizen: Citizen) -> None:
     anonymous = await post(trusted.api, {"query": UNLISTED})
     as_citizen = await post(trusted.api, {"query": UNLISTED}, citizen.token)
+    with_a_bad_token = await post(trusted.api, {"query": UNLISTED}, "not-a-token")
     # What the text gets wrong is not told either.
     invalid = await post(trusted.api, {"query": "query { noSuchField }"})
 
-    for response in (anonymous, as_citizen, invalid):
+    for response in (anonymous, as_citizen, with_a_bad_token, invalid):
         assert response.status_code == 200
         assert response.json()["data"] is None
         assert codes(response.json()) == ["UNTRUSTED_DOCUMENT"]
