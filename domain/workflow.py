@@ -550,21 +550,27 @@ BULK_MAX = 100  # reports in one bulk action: a screenful of the work queue
 
 
 async def each_report(
-    session: AsyncSession, jobs: JobBuffer, items: Sequence[T], act: Callable[[T], Awaitable[object]]
+    session: AsyncSession,
+    jobs: JobBuffer,
+    items: Sequence[T],
+    act: Callable[[T], Awaitable[object]],
+    *,
+    order: Callable[[T], str] = str,
 ) -> list[DomainError | None]:
     """Runs ``act`` on each item on its own: a savepoint each, so an item refused undoes only its own writes and
-    jobs and the others stand. Returns each item's refusal, None where it was done."""
-    refusals: list[DomainError | None] = []
-    for item in items:
+    jobs and the others stand. Returns each item's refusal, None where it was done, in the order of ``items``.
+
+    The items are taken in the order of ``order`` (the report id): each keeps its report locked to the end of the
+    transaction, and two bulk actions locking the same reports in the same order cannot deadlock."""
+    refusals: list[DomainError | None] = [None] * len(items)
+    for index in sorted(range(len(items)), key=lambda i: order(items[i])):
         queued = len(jobs.requests)
         try:
             async with session.begin_nested():
-                await act(item)
+                await act(items[index])
         except DomainError as exc:
             del jobs.requests[queued:]
-            refusals.append(exc)
-        else:
-            refusals.append(None)
+            refusals[index] = exc
     return refusals
 
 

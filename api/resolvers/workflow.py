@@ -347,6 +347,9 @@ async def act_on_reports(
     whatever happened to the others. Once per clientRequestId: a replay gets the recorded results again, with
     the reports as they are now."""
     context: Context = info.context
+    actor = await actor_of(context)
+    if actor.role not in (models.Role.OFFICER, models.Role.ADMIN):
+        raise ClientError(ErrorCode.FORBIDDEN, "Bulk actions are for officers.")
     if not 1 <= len(items) <= workflow.BULK_MAX:
         raise ClientError(
             ErrorCode.BAD_USER_INPUT,
@@ -358,16 +361,15 @@ async def act_on_reports(
         raise ClientError(
             ErrorCode.BAD_USER_INPUT, "Name each report at most once.", field="reports", reason="REPEATED_REPORT"
         )
-    actor = await actor_of(context)
-    if actor.role not in (models.Role.OFFICER, models.Role.ADMIN):
-        raise ClientError(ErrorCode.FORBIDDEN, "Bulk actions are for officers.")
     reference = await context.resources.reference.get()
 
     async def each(session: AsyncSession) -> idempotency.Outcome:
         async def one(item: BulkReportInput) -> None:
             await act(session, actor, reference, report_id_of(item.report_id), item.expected_status)
 
-        refusals = await workflow.each_report(session, context.jobs, items, one)
+        refusals = await workflow.each_report(
+            session, context.jobs, items, one, order=lambda item: str(parse_id(item.report_id) or "")
+        )
         return {
             "results": [
                 {

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from domain.models import Kelurahan, Role
 from domain.resources import Resources
-from tests.api.test_replays import call, change, keys_of, notified
+from tests.api.test_replays import call, change, keys_of, notified, race
 from tests.api.test_workflow import TOMANG_OFFICE, history_count, staff_member
 from tests.factories import Api, Citizen
 
@@ -195,6 +195,31 @@ async def test_bulk_assignment(api: Api, citizen: Citizen, resources: Resources)
     assert [await history_count(resources, r) for r in (first, second, closed)] == [3, 2, 2]
     assert await notified(resources, colleague.user_id, first) == ["NEW_REPORT", "ASSIGNED"]
     assert await notified(resources, colleague.user_id, second) == ["NEW_REPORT", "ASSIGNED"]
+
+
+async def test_two_bulk_calls_at_once_over_the_same_reports_in_other_orders_both_finish(
+    api: Api, citizen: Citizen, resources: Resources
+) -> None:
+    lurah = await staff_member(api, resources, Role.OFFICER, TOMANG_OFFICE)
+    camat = await staff_member(api, resources, Role.OFFICER, "kec-31.73.02")
+    first, second = sorted([(await api.create_report(citizen))["report"]["id"] for _ in range(2)])
+
+    # each locks the reports it acts on until it commits: taken in the given order, the second call would hold
+    # `second` while waiting for `first`, and the first hold `first` while waiting for `second`
+    answers = await race(
+        api,
+        resources,
+        first,
+        (lurah, {"reports": [item(first), item(second)], "assignee": lurah.user_id}),
+        (camat, {"reports": [item(second), item(first)], "assignee": lurah.user_id}),
+        document=BULK_ASSIGN,
+    )
+
+    assert [summary(a) for a in answers] == [
+        [(first, "WAITING", []), (second, "WAITING", [])],
+        [(second, "WAITING", []), (first, "WAITING", [])],
+    ]
+    assert [await history_count(resources, r) for r in (first, second)] == [2, 2]
 
 
 @pytest.mark.parametrize(

@@ -331,12 +331,14 @@ async def wait_for_waiters(resources: Resources, expected: int) -> None:
     raise AssertionError(f"never saw {expected} requests waiting on a lock")
 
 
-async def race(api: Api, resources: Resources, report_id: str, *calls: tuple[Citizen, dict[str, Any]]) -> list[Any]:
-    """Sends the calls at once while the report is locked, so that all of them are inside the database (one on
-    the report's lock, the others on the first one's key) before any can finish; then lets them go."""
+async def race(
+    api: Api, resources: Resources, report_id: str, *calls: tuple[Citizen, dict[str, Any]], document: str = CHANGE
+) -> list[Any]:
+    """Sends the calls at once while the report is locked, so that all of them are inside the database (waiting on
+    the report's lock, or on the key a first one claimed) before any can finish; then lets them go."""
     async with resources.engine.connect() as holder:
         await holder.execute(text("SELECT id FROM reports WHERE id = :id FOR UPDATE"), {"id": uuid.UUID(report_id)})
-        sent = [asyncio.ensure_future(call(api, CHANGE, who, input=variables)) for who, variables in calls]
+        sent = [asyncio.ensure_future(call(api, document, who, input=variables)) for who, variables in calls]
         await wait_for_waiters(resources, len(calls))
         await holder.rollback()
     return list(await asyncio.gather(*sent))
