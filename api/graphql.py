@@ -27,6 +27,8 @@ from api.resolvers.photos import PhotoMutations
 from api.resolvers.public_map import PublicMapQueries, PublicMapSubscriptions
 from api.resolvers.reports import ReportMutations, ReportQueries
 from api.resolvers.routing import RoutingMutations, RoutingQueries
+from api.resolvers.templates import TemplateMutations, TemplateQueries
+from api.resolvers.verification import VerificationMutations
 from api.resolvers.workflow import WorkflowMutations, WorkflowQueries
 from domain.settings import Settings
 
@@ -42,6 +44,7 @@ Query = merge_types(
         CctvQueries,
         PerformanceQueries,
         CommunityQueries,
+        TemplateQueries,
     ),
 )
 Subscription = merge_types("Subscription", (PublicMapSubscriptions, CctvSubscriptions))
@@ -57,6 +60,8 @@ Mutation = merge_types(
         CctvMutations,
         PerformanceMutations,
         CommunityMutations,
+        VerificationMutations,
+        TemplateMutations,
     ),
 )
 
