@@ -119,8 +119,9 @@ SCRIPTED_REPORT = """
 INSERT INTO reports (id, client_request_id, fingerprint, category_id, description, location, kelurahan_id,
                      kecamatan_id, kota_id, routing_distance_m, unit_id, status, anonymous, created_at, updated_at,
                      response_due_at, completion_due_at, first_response_at)
-SELECT CAST(:id AS uuid), 'scripted-' || CAST(:id AS text), md5(CAST(:id AS text)), :category, 'Skenario verifikasi', ST_PointOnSurface(k.geom), k.id,
-       k.kecamatan_id, k.kota_id, 0, u.id, 'VERIFYING', false, :filed, :done, :respond_by, :complete_by, :started
+SELECT CAST(:id AS uuid), 'scripted-' || CAST(:id AS text), md5(CAST(:id AS text)), :category, 'Skenario verifikasi',
+       ST_PointOnSurface(k.geom), k.id, k.kecamatan_id, k.kota_id, 0, u.id, 'VERIFYING', false, :filed, :done,
+       :respond_by, :complete_by, :started
 FROM units u JOIN kelurahan k ON k.id = u.kelurahan_id WHERE u.code = :unit
 """
 SCRIPTED_ROW = """
