@@ -118,13 +118,14 @@ async def verify_completion(
     jobs: JobBuffer,
     now: datetime,
 ) -> Report:
+    """The supervisor's verdict on the completion waiting for it: a history row, the report closed (accepted) or
+    in progress again (sent back), and the people it concerns told."""
     report = await load_for_update(session, report_id)
     if not may_verify(actor, report, reference):
         raise DomainError("FORBIDDEN", "Only the unit's supervisor verifies its completions.", field="reportId")
     to = verdict_status(report.status, verdict)
     if await completed_by(session, report.id) == actor.user_id:
         raise DomainError("FORBIDDEN", "You recorded this completion: another officer verifies it.", field="reportId")
-    public_note = clean(verdict.public_note)
     session.add(
         ReportStatusChange(
             report_id=report.id,
@@ -132,14 +133,31 @@ async def verify_completion(
             at=now,
             from_status=report.status,
             to_status=to,
-            public_note=public_note,
+            public_note=clean(verdict.public_note),
             internal_note=staff_note(verdict),
         )
     )
     apply_verdict(report, to, now)
+    await _announce(session, reference, report, verdict, actor=actor, jobs=jobs, now=now)
+    await session.flush()
+    return report
+
+
+async def _announce(
+    session: AsyncSession,
+    reference: ReferenceData,
+    report: Report,
+    verdict: Verdict,
+    *,
+    actor: Actor,
+    jobs: JobBuffer,
+    now: datetime,
+) -> None:
+    """Work sent back: the unit's officers hear why. Either way the reporter and followers hear the status, as for
+    any status change (the reason is not theirs to read: it is a note between offices)."""
     category = reference.categories[report.category_id]
-    label = STATUS_LABELS_ID[to]
-    if to == S.IN_PROGRESS:
+    label = STATUS_LABELS_ID[report.status]
+    if report.status == S.IN_PROGRESS:
         reason = clean(verdict.reason) or ""
         await notifications.notify_unit(
             session,
@@ -151,21 +169,23 @@ async def verify_completion(
         )
     default = (
         f"Status laporan {category.name_id} sekarang {label}."
-        if to == S.COMPLETED
+        if report.status == S.COMPLETED
         else "Hasil penanganan belum diterima pengawas; laporan Anda ditindaklanjuti kembali."
     )
     await notifications.notify_users(
         session,
         await audience(session, report),
         notifications.Message(
-            "STATUS_CHANGED", f"Laporan Anda: {label}", public_note or default, report.id, {"status": to.value}
+            "STATUS_CHANGED",
+            f"Laporan Anda: {label}",
+            clean(verdict.public_note) or default,
+            report.id,
+            {"status": report.status.value},
         ),
         jobs=jobs,
         now=now,
         skip=actor.user_id,
     )
-    await session.flush()
-    return report
 
 
 async def set_category_verification(session: AsyncSession, *, category_code: str, required: bool) -> Category:
