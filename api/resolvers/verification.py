@@ -12,10 +12,10 @@ from strawberry.types import Info
 from api.context import Context
 from api.resolvers.common import error_code, now
 from api.resolvers.reports import present_reports
-from api.resolvers.workflow import actor_of, report_id_of
+from api.resolvers.workflow import CLIENT_REQUEST_ID, Replayable, actor_of, current_report, report_id_of, request_of
 from api.schema.catalogue import Category
 from api.schema.reports import Report
-from domain import models, verification
+from domain import idempotency, models, verification
 from domain.errors import DomainError
 
 
@@ -26,6 +26,8 @@ class VerifyCompletionErrorCode(enum.Enum):
     INVALID_TRANSITION = "INVALID_TRANSITION"
     REASON_REQUIRED = "REASON_REQUIRED"
     NOTE_TOO_LONG = "NOTE_TOO_LONG"
+    CONFLICT = "CONFLICT"
+    INVALID_CLIENT_REQUEST_ID = "INVALID_CLIENT_REQUEST_ID"
 
 
 @strawberry.type(description="A problem with a verification.")
@@ -55,6 +57,7 @@ class VerifyCompletionInput:
     )
     public_note: str | None = strawberry.field(default=None, description="Shown to the reporter and the public.")
     internal_note: str | None = strawberry.field(default=None, description="Seen by staff only.")
+    client_request_id: str | None = strawberry.field(default=None, description=CLIENT_REQUEST_ID)
 
 
 @strawberry.enum(description="Why a category setting could not be changed.")
@@ -90,14 +93,25 @@ class VerificationMutations:
             accept=input.accept, reason=input.reason, public_note=input.public_note, internal_note=input.internal_note
         )
 
+        # A supervisor's phone replays a verdict given offline with the same id: the replay gets the report as it
+        # is now, not INVALID_TRANSITION because the first one already moved it.
+        replayable = Replayable("verifyCompletion", input.client_request_id, request_of(input))
+
         async def run(session: AsyncSession) -> models.Report:
-            return await verification.verify_completion(
+            return await idempotency.once(
                 session,
-                reference,
-                actor=actor,
-                report_id=report_id_of(input.report_id),
-                verdict=verdict,
-                jobs=context.jobs,
+                replayable.key(actor),
+                act=lambda: verification.verify_completion(
+                    session,
+                    reference,
+                    actor=actor,
+                    report_id=report_id_of(input.report_id),
+                    verdict=verdict,
+                    jobs=context.jobs,
+                    now=now(),
+                ),
+                record=lambda report: {"reportId": str(report.id)},
+                replay=lambda outcome: current_report(session, outcome["reportId"]),
                 now=now(),
             )
 

@@ -443,3 +443,27 @@ async def test_the_public_sees_the_waiting_status_with_its_label(
 
     assert one["data"]["report"] == {"status": "VERIFYING", "statusLabel": "Menunggu verifikasi"}
     assert {"id": report_id, "status": "VERIFYING"} in box["data"]["reportsInBbox"]
+
+
+async def test_a_verdict_given_offline_and_replayed_is_given_once(
+    api: Api, citizen: Citizen, resources: Resources
+) -> None:
+    # given a completion waiting for the camat, who sends it back from a phone that then replays the request
+    (lurah,) = await officers(api, resources, TOMANG_OFFICE)
+    (camat,) = await officers(api, resources, GROGOL_PETAMBURAN_CAMAT)
+    report_id = (await api.create_report(citizen, category=VERIFIED))["report"]["id"]
+    await complete(api, lurah, report_id)
+    key = str(uuid.uuid4())
+
+    # when the same verdict comes twice, and then the id comes with another verdict
+    first = await verify(api, camat, report_id, accept=False, reason="Masih ada pedagang", clientRequestId=key)
+    rows = await history_count(resources, report_id)
+    again = await verify(api, camat, report_id, accept=False, reason="Masih ada pedagang", clientRequestId=key)
+    other = await verify(api, camat, report_id, accept=True, clientRequestId=key)
+
+    # then it was sent back once, the replay has the same outcome, and the other verdict is a conflict
+    assert (first["errors"], first["report"]["status"]) == ([], "IN_PROGRESS")
+    assert (again["errors"], again["report"]["status"]) == ([], "IN_PROGRESS")
+    assert [e["code"] for e in other["errors"]] == ["CONFLICT"]
+    assert await history_count(resources, report_id) == rows
+    assert len(await kinds_for_report(resources, report_id, "COMPLETION_RETURNED")) == 1
