@@ -7,8 +7,10 @@ transaction. Deadlines (domain/sla.py) are kept on the report: `due_at` is the n
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -40,11 +42,14 @@ from domain.reference import ReferenceData
 from domain.settings import Settings
 
 S = ReportStatus
-OPEN = frozenset({S.WAITING, S.COORDINATION, S.DISPOSITION, S.IN_PROGRESS, S.REOPENED})
+T = TypeVar("T")
+# VERIFYING is open: the work is done but not accepted, so the report is neither closed nor rateable.
+OPEN = frozenset({S.WAITING, S.COORDINATION, S.DISPOSITION, S.IN_PROGRESS, S.REOPENED, S.VERIFYING})
 CLOSED = frozenset({S.COMPLETED, S.REJECTED, S.DUPLICATE})
 
 # The moves an officer makes with changeReportStatus. DISPOSITION is made by disposeReport (it needs the
-# unit), REOPENED by the reporter.
+# unit), REOPENED by the reporter. A move to COMPLETED becomes VERIFYING where the category asks for verification
+# (completion_status); the supervisor moves a report out of VERIFYING with verifyCompletion.
 TRANSITIONS: dict[ReportStatus, frozenset[ReportStatus]] = {
     S.WAITING: frozenset({S.COORDINATION, S.IN_PROGRESS, S.REJECTED, S.DUPLICATE}),
     S.REOPENED: frozenset({S.COORDINATION, S.IN_PROGRESS, S.REJECTED, S.DUPLICATE}),
@@ -103,6 +108,14 @@ def check_transition(current: ReportStatus, change: StatusChange) -> None:
         raise DomainError("INVALID_TRANSITION", "Use disposeReport to pass a report to another unit.", field="to")
     if change.to == S.REOPENED:
         raise DomainError("INVALID_TRANSITION", "Only the reporter can reopen a report.", field="to")
+    if change.to == S.VERIFYING:
+        raise DomainError(
+            "INVALID_TRANSITION", "Ask for COMPLETED: a completion goes to verification by itself.", field="to"
+        )
+    if current == S.VERIFYING:
+        raise DomainError(
+            "INVALID_TRANSITION", "The completion waits for the supervisor: see verifyCompletion.", field="to"
+        )
     if change.to not in TRANSITIONS.get(current, frozenset()):
         raise DomainError(
             "INVALID_TRANSITION",
@@ -129,6 +142,25 @@ def check_note(note: str | None, field_name: str) -> None:
 
 def clean(note: str | None) -> str | None:
     return note.strip() or None if note is not None else None
+
+
+def supervising_unit(unit: Unit, reference: ReferenceData) -> Unit | None:
+    """The office that verifies a unit's completions: a kelurahan's camat (its kecamatan office), a kecamatan
+    office's or a Suku Dinas office's walikota office (the kota it serves). Walikota offices, city-wide agencies and
+    outside bodies answer to no office of the report system: their completions are final."""
+    if unit.kind == UnitKind.KELURAHAN and unit.kecamatan_id is not None:
+        return reference.office(UnitKind.KECAMATAN, unit.kecamatan_id)
+    if unit.kind in (UnitKind.KECAMATAN, UnitKind.AGENCY) and unit.kota_id is not None:
+        return reference.office(UnitKind.KOTA, unit.kota_id)
+    return None
+
+
+def completion_status(requested: ReportStatus, *, verification_required: bool, supervisor: Unit | None) -> ReportStatus:
+    """Where an officer's move lands: a completion waits for the supervisor (VERIFYING) when its category asks for
+    verification and the unit has a supervisor; every other move lands where it was asked to."""
+    if requested == S.COMPLETED and verification_required and supervisor is not None:
+        return S.VERIFYING
+    return requested
 
 
 # --- deadlines --------------------------------------------------------------------------------------
@@ -163,6 +195,9 @@ def _after_move(
     _responded(report, now)
     if to in CLOSED:
         report.closed_at, report.due_at = now, None
+    elif to == S.VERIFYING:
+        # The unit's clock stopped when it completed the work; the supervisor's check is not the unit's time.
+        report.due_at = None
     elif to == S.REOPENED:
         # The work starts again: a fresh completion deadline, counted from the reopening.
         report.closed_at = None
@@ -183,6 +218,25 @@ async def load_for_update(session: AsyncSession, report_id: uuid.UUID) -> Report
 def _authorize(actor: Actor, report: Report, reference: ReferenceData) -> None:
     if not may_act(actor, report, reference):
         raise DomainError("FORBIDDEN", "This report is outside your jurisdiction.", field="reportId")
+
+
+class Stale(DomainError):
+    """The report is not in the status the officer last saw (someone else acted, or the app was offline):
+    nothing is done, and the caller shows the report as it is now."""
+
+    def __init__(self, report: Report, expected: ReportStatus) -> None:
+        super().__init__(
+            "STALE",
+            f"The report is now {report.status.value} ({STATUS_LABELS_ID[report.status]}), not {expected.value}: "
+            "look at it again before acting.",
+            field="expectedStatus",
+        )
+        self.report = report
+
+
+def check_expected(report: Report, expected: ReportStatus | None) -> None:
+    if expected is not None and report.status != expected:
+        raise Stale(report, expected)
 
 
 def _history(report: Report, actor: Actor, now: datetime, **values: object) -> ReportStatusChange:
@@ -251,10 +305,19 @@ async def change_status(
     change: StatusChange,
     jobs: JobBuffer,
     now: datetime,
+    expected_status: ReportStatus | None = None,
 ) -> Report:
     report = await load_for_update(session, report_id)
     _authorize(actor, report, reference)
+    check_expected(report, expected_status)
     check_transition(report.status, change)
+    holder = reference.units[report.unit_id]
+    supervisor = supervising_unit(holder, reference)
+    to = change.to
+    if to == S.COMPLETED:
+        # Read from the row, not the per-process snapshot: an admin's change counts at once in every process.
+        required = await session.scalar(select(Category.verification_required).where(Category.id == report.category_id))
+        to = completion_status(to, verification_required=bool(required), supervisor=supervisor)
     if change.to == S.DUPLICATE and change.duplicate_of is not None:
         await _check_original(session, report, change.duplicate_of)
         report.duplicate_of_id = change.duplicate_of
@@ -269,16 +332,16 @@ async def change_status(
             report,
             actor,
             now,
-            to_status=change.to,
+            to_status=to,
             public_note=public_note,
             internal_note=clean(change.internal_note),
         )
     )
     category = reference.categories[report.category_id]
-    report.status = change.to
+    report.status = to
     report.updated_at = now
-    _after_move(report, change.to, category, calendar, now)
-    label = STATUS_LABELS_ID[change.to]
+    _after_move(report, to, category, calendar, now)
+    label = STATUS_LABELS_ID[to]
     await _tell_reporter_and_followers(
         session,
         report,
@@ -287,12 +350,28 @@ async def change_status(
             f"Laporan Anda: {label}",
             public_note or f"Status laporan {category.name_id} sekarang {label}.",
             report.id,
-            {"status": change.to.value},
+            {"status": to.value},
         ),
         actor=actor,
         jobs=jobs,
         now=now,
     )
+    if to == S.VERIFYING and supervisor is not None:
+        await notifications.notify_unit(
+            session,
+            supervisor.id,
+            notifications.Message(
+                "VERIFICATION_REQUESTED",
+                f"Verifikasi: {category.name_id}",
+                f"{holder.name} menyelesaikan laporan di {reference.kelurahan[report.kelurahan_id].name}: "
+                "periksa hasilnya, lalu terima atau kembalikan.",
+                report.id,
+                {"unit": holder.code},
+            ),
+            jobs=jobs,
+            now=now,
+            skip=actor.user_id,
+        )
     await session.flush()
     return report
 
@@ -355,6 +434,7 @@ async def dispose(
     internal_note: str | None,
     jobs: JobBuffer,
     now: datetime,
+    expected_status: ReportStatus | None = None,
 ) -> Report:
     """Passes the report to another unit: an agency (external bodies too), or another kelurahan when the
     point was wrong, in which case the report moves to that kelurahan's area.
@@ -363,6 +443,7 @@ async def dispose(
     report's deadlines, which the reporter was promised, stay as they are."""
     report = await load_for_update(session, report_id)
     _authorize(actor, report, reference)
+    check_expected(report, expected_status)
     check_note(public_note, "publicNote")
     check_note(internal_note, "internalNote")
     target = reference.units.get(to_unit_id)
@@ -444,10 +525,12 @@ async def assign(
     assignee_id: uuid.UUID | None,
     jobs: JobBuffer,
     now: datetime,
+    expected_status: ReportStatus | None = None,
 ) -> Report:
     """Names the officer of the report's unit who works on it (None: nobody)."""
     report = await load_for_update(session, report_id)
     _authorize(actor, report, reference)
+    check_expected(report, expected_status)
     if report.status in CLOSED:
         raise DomainError("INVALID_TRANSITION", "A closed report cannot be assigned.", field="reportId")
     if assignee_id is not None:
@@ -514,6 +597,36 @@ async def reopen(
     )
     await session.flush()
     return report
+
+
+# --- many reports at once -----------------------------------------------------------------------------
+
+BULK_MAX = 100  # reports in one bulk action: a screenful of the work queue
+
+
+async def each_report(
+    session: AsyncSession,
+    jobs: JobBuffer,
+    items: Sequence[T],
+    act: Callable[[T], Awaitable[object]],
+    *,
+    order: Callable[[T], str] = str,
+) -> list[DomainError | None]:
+    """Runs ``act`` on each item on its own: a savepoint each, so an item refused undoes only its own writes and
+    jobs and the others stand. Returns each item's refusal, None where it was done, in the order of ``items``.
+
+    The items are taken in the order of ``order`` (the report id): each keeps its report locked to the end of the
+    transaction, and two bulk actions locking the same reports in the same order cannot deadlock."""
+    refusals: list[DomainError | None] = [None] * len(items)
+    for index in sorted(range(len(items)), key=lambda i: order(items[i])):
+        queued = len(jobs.requests)
+        try:
+            async with session.begin_nested():
+                await act(items[index])
+        except DomainError as exc:
+            del jobs.requests[queued:]
+            refusals[index] = exc
+    return refusals
 
 
 RATING_MIN, RATING_MAX = 1, 5
@@ -644,6 +757,7 @@ async def escalate_overdue(
                 now=now,
             )
         report.escalation_level = target
+        report.updated_at = now  # new to the office it reached: the officers' "changed since" shows it
         raised += 1
     await session.flush()
     return raised

@@ -16,6 +16,7 @@ const STATUSES = [
   { code: 'COORDINATION', label: 'Koordinasi', color: '#8e44ad' },
   { code: 'DISPOSITION', label: 'Disposisi', color: '#2e86c1' },
   { code: 'IN_PROGRESS', label: 'Proses', color: '#d35400' },
+  { code: 'VERIFYING', label: 'Menunggu verifikasi', color: '#16a085' },
   { code: 'COMPLETED', label: 'Selesai', color: '#1e8449' },
   { code: 'REJECTED', label: 'Ditolak', color: '#7f8c8d' },
   { code: 'DUPLICATE', label: 'Duplikat', color: '#b3b6b7' },
@@ -23,8 +24,8 @@ const STATUSES = [
 ];
 const STATUS_BY_CODE = new Map(STATUSES.map((s) => [s.code, s]));
 
-const CATEGORIES_QUERY = 'query MapCategories { categories { code nameId nameEn } }';
-const REPORT_QUERY = `query MapReport($id: ID!) {
+const CATEGORIES_QUERY = /* GraphQL */ `query MapCategories { categories { code nameId nameEn } }`;
+const REPORT_QUERY = /* GraphQL */ `query MapReport($id: ID!) {
   report(id: $id) {
     id description status statusLabel createdAt
     category { code nameId }
@@ -32,7 +33,7 @@ const REPORT_QUERY = `query MapReport($id: ID!) {
     photos { id status thumbnailUrl }
   }
 }`;
-const EVENTS_SUBSCRIPTION = `subscription MapReportEvents($bbox: BBoxInput, $categories: [String!]) {
+const EVENTS_SUBSCRIPTION = /* GraphQL */ `subscription MapReportEvents($bbox: BBoxInput, $categories: [String!]) {
   reportEvents(bbox: $bbox, categories: $categories) {
     kind
     report { id lat lon category status createdAt }

@@ -26,10 +26,12 @@ from domain.models.enums import (
     UnitKind,
 )
 from domain.models.geo import Kecamatan, Kelurahan, Kota
+from domain.models.idempotency import IdempotencyKey
 from domain.models.limits import RateLimit
 from domain.models.notifications import Device, Notification
 from domain.models.performance import Export, ReportCase
 from domain.models.reports import Photo, Report, ReportCell, ReportFollower, ReportStatusChange
+from domain.models.templates import ResponseTemplate
 
 __all__ = [
     "STATUS_LABELS_ID",
@@ -54,6 +56,7 @@ __all__ = [
     "Export",
     "ExportStatus",
     "HistoryKind",
+    "IdempotencyKey",
     "Kecamatan",
     "Kelurahan",
     "Kota",
@@ -72,6 +75,7 @@ __all__ = [
     "ReportStatus",
     "ReportStatusChange",
     "ReportSupport",
+    "ResponseTemplate",
     "Role",
     "RoutingHandler",
     "RoutingRule",

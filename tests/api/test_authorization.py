@@ -53,7 +53,8 @@ ROLES = (
     "admin",
 )
 # What each role gets, in the order of ROLES: A it runs and does what was asked, R it runs but its own rules
-# refuse these arguments (in the payload's errors), U refused as UNAUTHENTICATED, F refused as FORBIDDEN.
+# refuse these arguments (in the payload's errors, or a bulk action's per-report errors), U refused as
+# UNAUTHENTICATED, F refused as FORBIDDEN (as a GraphQL error or a payload's code).
 # Public lists and the map are A for everyone and filter what they show; that is tested where they are.
 #                            anon, citizen, other citizen, lurah, other lurah, camat, agency, auditor, admin
 EXPECTED: dict[str, str] = {
@@ -83,6 +84,7 @@ EXPECTED: dict[str, str] = {
     "similarReports": "AAAAAAAAA",
     "nearbyReports": "AAAAAAAAA",
     "trendingReports": "AAAAAAAAA",
+    "responseTemplates": "UFFAAAAAA",
     # --- mutations
     "signUp": "AAAAAAAFA",  # a new account is a change, and auditors change nothing (api/extensions.py)
     "logIn": "AAAAAAAAA",
@@ -94,6 +96,8 @@ EXPECTED: dict[str, str] = {
     "changeReportStatus": "UFFAFAFFA",
     "disposeReport": "UFFAFAFFA",
     "assignReport": "UFFAFAFFA",
+    "bulkChangeReportStatus": "UFFAFAFFA",  # F for outsiders: each report of theirs is FORBIDDEN
+    "bulkAssignReports": "UFFAFAFFA",
     "reopenReport": "UAFFFFFFF",
     "rateReport": "UAFFFFFFF",
     "followReport": "UAAAAAAFA",
@@ -114,6 +118,10 @@ EXPECTED: dict[str, str] = {
     "hideReport": "UFFFFFFFA",
     "closeStaffAccount": "UFFFFFFFA",
     "moveStaffAccount": "UFFFFFFFA",
+    "verifyCompletion": "UFFFFAFFF",  # only the supervisor: the camat's office over the kelurahan that completed it
+    "setCategoryVerification": "UFFFFFFFA",
+    "saveResponseTemplate": "UFFFFFFFA",
+    "archiveResponseTemplate": "UFFFFFFFA",
     # --- subscriptions
     "reportEvents": "AAAAAAAAA",
     "cctvAlertRaised": "UFFAAAAAA",
@@ -194,6 +202,7 @@ ANSWERS: dict[str, tuple[str, Check]] = {
         lambda a, w, r: w.report_id in ids(a["edges"], "node", "report", "id"),
     ),
     "trendingReports": ("report { id }", lambda a, w, r: w.report_id in ids(a, "report", "id")),
+    "responseTemplates": ("id", lambda a, w, r: w.template_id in ids(a, "id")),
     # --- mutations
     "signUp": ("session { user { role } }", lambda a, w, r: a["session"]["user"]["role"] == "CITIZEN"),
     "logIn": ("session { user { id } }", lambda a, w, r: a["session"]["user"]["id"] == w.person(r).user_id),
@@ -211,12 +220,25 @@ ANSWERS: dict[str, tuple[str, Check]] = {
     ),
     "disposeReport": ("report { unit { code } }", lambda a, w, r: a["report"]["unit"]["code"] == w.agency_unit),
     "assignReport": ("report { assignee { displayName } }", lambda a, w, r: a["report"]["assignee"] is not None),
+    "bulkChangeReportStatus": (
+        "results { reportId report { status } errors { code } }",
+        lambda a, w, r: (
+            [(x["reportId"], x["report"]["status"]) for x in a["results"]] == [(w.report_id, "IN_PROGRESS")]
+        ),
+    ),
+    "bulkAssignReports": (
+        "results { reportId report { assignee { displayName } } errors { code } }",
+        lambda a, w, r: (
+            [x["reportId"] for x in a["results"]] == [w.report_id] and a["results"][0]["report"]["assignee"] is not None
+        ),
+    ),
     "reopenReport": ("report { id status }", lambda a, w, r: a["report"]["status"] == "REOPENED"),
     "rateReport": ("report { history { rating } }", lambda a, w, r: 4 in ids(a["report"]["history"], "rating")),
     "followReport": ("report { id }", lambda a, w, r: a["report"]["id"] == w.report_id),
     "registerDevice": ("registered", lambda a, w, r: a["registered"] is True),
     "unregisterDevice": ("", lambda a, w, r: a is True),
-    "markNotificationsRead": ("", lambda a, w, r: (a > 0) == (r in {"citizen", "lurah"})),
+    # The camat has the request to verify the world's completion.
+    "markNotificationsRead": ("", lambda a, w, r: (a > 0) == (r in {"citizen", "lurah", "camat"})),
     "setRoutingRule": (
         "rule { areaCode handler }",
         lambda a, w, r: (a["rule"]["areaCode"], a["rule"]["handler"]) == ("31.73.02", "KECAMATAN"),
@@ -256,6 +278,22 @@ ANSWERS: dict[str, tuple[str, Check]] = {
             == (w.lurah_id, "OFFICER", w.agency_unit)
         ),
     ),
+    "verifyCompletion": (
+        "report { id status }",
+        lambda a, w, r: (a["report"]["id"], a["report"]["status"]) == (w.verifying_id, "COMPLETED"),
+    ),
+    "setCategoryVerification": (
+        "category { code verificationRequired }",
+        lambda a, w, r: a["category"] == {"code": "unlicensed-ads", "verificationRequired": True},
+    ),
+    "saveResponseTemplate": (
+        "template { title category { code } }",
+        lambda a, w, r: (a["template"]["title"], a["template"]["category"]["code"]) == ("Sudah diperbaiki", "flood"),
+    ),
+    "archiveResponseTemplate": (
+        "template { id active }",
+        lambda a, w, r: (a["template"]["id"], a["template"]["active"]) == (w.template_id, False),
+    ),
     # --- subscriptions: the event made after subscribing (World.event_id)
     "reportEvents": ("kind report { id }", lambda a, w, r: (a["kind"], a["report"]["id"]) == ("CREATED", w.event_id)),
     "cctvAlertRaised": ("id cameraCode", lambda a, w, r: (a["id"], a["cameraCode"]) == (w.event_id, w.camera_code)),
@@ -267,6 +305,8 @@ class World:
     people: dict[str, Citizen | None]
     report_id: str
     completed_id: str
+    verifying_id: str  # completed by the lurah in a verified category: waiting for the camat
+    template_id: str
     comment_id: str
     lurah_unit: str
     lurah_unit_id: str
@@ -324,6 +364,15 @@ def arguments(world: World, role: str) -> dict[str, dict[str, Any]]:
         "changeReportStatus": {"input": {"reportId": world.report_id, "to": "IN_PROGRESS"}},
         "disposeReport": {"input": {"reportId": world.report_id, "toUnit": world.agency_unit}},
         "assignReport": {"input": {"reportId": world.report_id, "assignee": world.lurah_id}},
+        "bulkChangeReportStatus": {
+            "input": {"reports": [{"reportId": world.report_id, "expectedStatus": "WAITING"}], "to": "IN_PROGRESS"}
+        },
+        "bulkAssignReports": {
+            "input": {
+                "reports": [{"reportId": world.report_id, "expectedStatus": "WAITING"}],
+                "assignee": world.lurah_id,
+            }
+        },
         "reopenReport": {"reportId": world.completed_id, "reason": "Masih belum diperbaiki"},
         "rateReport": {"reportId": world.completed_id, "rating": 4},
         "followReport": {"reportId": world.report_id},
@@ -345,6 +394,17 @@ def arguments(world: World, role: str) -> dict[str, dict[str, Any]]:
         "moveStaffAccount": {
             "input": {"userId": world.lurah_id, "role": "OFFICER", "unit": world.agency_unit, "reason": "Mutasi"}
         },
+        "verifyCompletion": {"input": {"reportId": world.verifying_id, "accept": True}},
+        "setCategoryVerification": {"category": "unlicensed-ads", "required": True},
+        "saveResponseTemplate": {
+            "input": {
+                "category": "flood",
+                "status": "COMPLETED",
+                "title": "Sudah diperbaiki",
+                "bodyId": "Saluran bersih",
+            }
+        },
+        "archiveResponseTemplate": {"id": world.template_id},
     }
 
 
@@ -375,6 +435,9 @@ def outcome(name: str, body: dict[str, Any]) -> str:
         return FAILED
     payload = (body.get("data") or {}).get(name)
     refusals = {e["code"] for e in payload.get("errors") or []} if isinstance(payload, dict) else set()
+    if isinstance(payload, dict):
+        # A bulk action's refusals are per report.
+        refusals |= {e["code"] for result in payload.get("results") or [] for e in result.get("errors") or []}
     if "FORBIDDEN" in refusals:
         return FORBIDDEN
     return REFUSED if refusals else ALLOWED
@@ -416,6 +479,14 @@ async def world(api: Api, resources: Resources) -> World:
     assert report["unit"]["code"] == lurah_unit
     completed = (await api.create_report(citizen))["report"]
     await complete(api, lurah, completed["id"])
+    verifying = (await api.create_report(citizen, category="street-vendors"))["report"]
+    await complete(api, lurah, verifying["id"])
+    template = await run(
+        admin,
+        "mutation T($input: ResponseTemplateInput!) { saveResponseTemplate(input: $input) {"
+        " template { id } errors { code } } }",
+        input={"category": "fire", "status": "COORDINATION", "title": f"Uji {uuid.uuid4().hex[:8]}", "bodyId": "x"},
+    )
     comment = await run(
         other_citizen,
         'mutation C($id: ID!) { addComment(reportId: $id, body: "Benar") { comment { id } errors { code } } }',
@@ -461,6 +532,8 @@ async def world(api: Api, resources: Resources) -> World:
         people=people,
         report_id=report["id"],
         completed_id=completed["id"],
+        verifying_id=verifying["id"],
+        template_id=template["template"]["id"],
         comment_id=comment["comment"]["id"],
         lurah_unit=lurah_unit,
         lurah_unit_id=await unit(lurah_unit),
