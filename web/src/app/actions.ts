@@ -39,8 +39,8 @@ const CreateReport = graphql(`
 `);
 
 const SupportReport = graphql(`
-  mutation SupportReport($reportId: ID!, $support: Boolean!) {
-    supportReport(reportId: $reportId, support: $support) {
+  mutation SupportReport($reportId: ID!, $support: Boolean!, $clientRequestId: String!) {
+    supportReport(reportId: $reportId, support: $support, clientRequestId: $clientRequestId) {
       report { id supportCount supportedByMe }
       errors { code message }
     }
@@ -48,8 +48,8 @@ const SupportReport = graphql(`
 `);
 
 const FollowReport = graphql(`
-  mutation FollowReport($reportId: ID!, $follow: Boolean!) {
-    followReport(reportId: $reportId, follow: $follow) {
+  mutation FollowReport($reportId: ID!, $follow: Boolean!, $clientRequestId: String!) {
+    followReport(reportId: $reportId, follow: $follow, clientRequestId: $clientRequestId) {
       report { id followedByMe }
       errors { code message }
     }
@@ -57,8 +57,8 @@ const FollowReport = graphql(`
 `);
 
 const AddComment = graphql(`
-  mutation AddComment($reportId: ID!, $body: String!) {
-    addComment(reportId: $reportId, body: $body) {
+  mutation AddComment($reportId: ID!, $body: String!, $clientRequestId: String!) {
+    addComment(reportId: $reportId, body: $body, clientRequestId: $clientRequestId) {
       comment { id }
       errors { code message }
     }
@@ -66,8 +66,8 @@ const AddComment = graphql(`
 `);
 
 const RateReport = graphql(`
-  mutation RateReport($reportId: ID!, $rating: Int!, $comment: String) {
-    rateReport(reportId: $reportId, rating: $rating, comment: $comment) {
+  mutation RateReport($reportId: ID!, $rating: Int!, $comment: String, $clientRequestId: String!) {
+    rateReport(reportId: $reportId, rating: $rating, comment: $comment, clientRequestId: $clientRequestId) {
       report { id status }
       errors { code message }
     }
@@ -75,8 +75,8 @@ const RateReport = graphql(`
 `);
 
 const ReopenReport = graphql(`
-  mutation ReopenReport($reportId: ID!, $reason: String!) {
-    reopenReport(reportId: $reportId, reason: $reason) {
+  mutation ReopenReport($reportId: ID!, $reason: String!, $clientRequestId: String!) {
+    reopenReport(reportId: $reportId, reason: $reason, clientRequestId: $clientRequestId) {
       report { id status }
       errors { code message }
     }
@@ -133,25 +133,27 @@ type Toggle = ReportAction & { on: boolean };
 
 export function registerHandlers(): void {
   handle('report', sendReport);
-  handle('support', async (payload) => {
+  // Each action carries its outbox entry's id as clientRequestId: an answer lost on the way back and the action
+  // sent again is done once, and its outcome repeated.
+  handle('support', async (payload, clientRequestId) => {
     const { reportId, on } = payload as Toggle;
-    refuse((await request(SupportReport, { reportId, support: on })).supportReport.errors);
+    refuse((await request(SupportReport, { reportId, support: on, clientRequestId })).supportReport.errors);
   });
-  handle('follow', async (payload) => {
+  handle('follow', async (payload, clientRequestId) => {
     const { reportId, on } = payload as Toggle;
-    refuse((await request(FollowReport, { reportId, follow: on })).followReport.errors);
+    refuse((await request(FollowReport, { reportId, follow: on, clientRequestId })).followReport.errors);
   });
-  handle('comment', async (payload) => {
+  handle('comment', async (payload, clientRequestId) => {
     const { reportId, body } = payload as ReportAction & { body: string };
-    refuse((await request(AddComment, { reportId, body })).addComment.errors);
+    refuse((await request(AddComment, { reportId, body, clientRequestId })).addComment.errors);
   });
-  handle('rate', async (payload) => {
+  handle('rate', async (payload, clientRequestId) => {
     const { reportId, rating, comment } = payload as ReportAction & { rating: number; comment: string | null };
-    refuse((await request(RateReport, { reportId, rating, comment })).rateReport.errors);
+    refuse((await request(RateReport, { reportId, rating, comment, clientRequestId })).rateReport.errors);
   });
-  handle('reopen', async (payload) => {
+  handle('reopen', async (payload, clientRequestId) => {
     const { reportId, reason } = payload as ReportAction & { reason: string };
-    refuse((await request(ReopenReport, { reportId, reason })).reopenReport.errors);
+    refuse((await request(ReopenReport, { reportId, reason, clientRequestId })).reopenReport.errors);
   });
 }
 
