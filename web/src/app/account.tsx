@@ -29,6 +29,8 @@ const DeleteAccount = graphql(`
 async function forget(): Promise<void> {
   await clearAll();
   session.clear();
+  // Once more: a read that was on its way when the first clear ran may have kept its answer since.
+  await clearAll();
 }
 
 async function logOut(): Promise<void> {

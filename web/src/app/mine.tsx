@@ -1,13 +1,12 @@
 // My reports: those still on the phone (waiting to be sent, or refused with the reason) above those the city has,
 // newest first, each with its status; a report opens its timeline.
 import { useEffect, useState } from 'preact/hooks';
-import { language } from '../shared/i18n';
+import { formatDateTime, language } from '../shared/i18n';
 import { dismiss, flush } from '../shared/outbox';
 import { useSignal } from '../shared/signal';
 import type { OutboxEntry } from '../shared/store';
 import { tc } from '../shared/strings';
 import { ErrorMessage, Loading, SavedAt, StatusBadge } from '../shared/ui';
-import { formatDateTime } from '../shared/i18n';
 import type { QueuedReport } from './actions';
 import { categoryName } from './categories';
 import { Icon } from './icons';
@@ -48,8 +47,10 @@ function Waiting(props: { entry: OutboxEntry }) {
         <span class={`status ${refused ? 'status-rejected' : 'status-waiting-send'}`}>
           {refused ? t('mine.refused') : t('mine.waiting')}
         </span>
-        {report.photos.length > 0 ? t('mine.photos', { count: report.photos.length }) : null} ·{' '}
-        {formatDateTime(new Date(props.entry.createdAt).toISOString())}
+        {[
+          ...(report.photos.length > 0 ? [t('mine.photos', { count: report.photos.length })] : []),
+          formatDateTime(new Date(props.entry.createdAt).toISOString()),
+        ].join(' · ')}
       </p>
       {refused ? (
         <>
