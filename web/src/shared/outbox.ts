@@ -48,25 +48,28 @@ export async function dismiss(id: string): Promise<void> {
 }
 
 /**
- * Sends what is pending, oldest first; stops at the first network failure and tries again later. Asked while a
- * send is under way (the person taps "send now" as an attempt is failing), it sends once more after that one.
+ * Sends what is pending, oldest first; stops at the first network failure and tries again later. An action
+ * queued while a round is under way is sent by another round right after it, and so is a "send now" tapped
+ * while a round was failing (the person asked: the connection may be back).
  */
 export function flush(): Promise<void> {
   if (flushing) {
     again = true;
     return flushing;
   }
-  flushing = send().finally(() => {
-    flushing = null;
-    if (again) {
+  flushing = (async () => {
+    do {
       again = false;
-      void flush();
-    }
+      if (!(await send()) && !again) return;
+    } while (again);
+  })().finally(() => {
+    flushing = null;
   });
   return flushing;
 }
 
-async function send(): Promise<void> {
+/** One round over the pending actions; false when it stopped at a network failure. */
+async function send(): Promise<boolean> {
   if (timer) clearTimeout(timer);
   timer = null;
   for (const entry of await outboxAll()) {
@@ -89,10 +92,11 @@ async function send(): Promise<void> {
       await outboxPut(entry);
       await changed();
       schedule();
-      return;
+      return false;
     }
     await changed();
   }
+  return true;
 }
 
 function schedule(): void {
