@@ -59,7 +59,7 @@ function usePosition(): { position: Place | null; error: boolean; ask: () => voi
   return { position, error, ask: () => setAttempt((n) => n + 1) };
 }
 
-/** Answers a query about the chosen point, asked again only when the point moves by about a metre. */
+/** Answers a query about the chosen point, asked again when `key` (the point, rounded) changes. */
 function usePointQuery<R>(key: string | null, ask: () => Promise<R>): { data: R | null; offline: boolean } {
   const [data, setData] = useState<R | null>(null);
   const [offline, setOffline] = useState(false);
@@ -318,7 +318,8 @@ export function NewReportScreen() {
   useEffect(() => () => kept.current.forEach((picture) => URL.revokeObjectURL(picture.url)), []);
 
   const place = pinned ?? gps.position;
-  const pointKey = place ? `${rounded(place.lat)},${rounded(place.lon)}` : null;
+  // About 10 m: the phone's position wanders by a few metres every second; what is near and where it goes does not.
+  const pointKey = place ? `${place.lat.toFixed(4)},${place.lon.toFixed(4)}` : null;
   const match = usePointQuery(pointKey, () => request(KelurahanAt, { lat: place!.lat, lon: place!.lon }));
   const similar = usePointQuery(pointKey && category ? `${pointKey}:${category}` : null, () =>
     request(SimilarReports, { lat: place!.lat, lon: place!.lon, category: category! }),
