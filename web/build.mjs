@@ -7,7 +7,7 @@
 // schema change that breaks an app's operation fails there.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -135,12 +135,18 @@ function manifest(app, config) {
   };
 }
 
+/** An app's own stylesheet (which @imports the shared one) when it has one, else the shared one. */
+function appStyles(app) {
+  const own = join(web, 'src', app, 'styles.css');
+  return existsSync(own) ? own : join(web, 'src', 'shared', 'styles.css');
+}
+
 async function buildApp(app, config) {
   const out = join(staticDir, app);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const result = await esbuild.build({
-    entryPoints: { main: join(web, 'src', app, 'main.tsx'), styles: join(web, 'src', 'shared', 'styles.css') },
+    entryPoints: { main: join(web, 'src', app, 'main.tsx'), styles: appStyles(app) },
     bundle: true,
     minify: true,
     format: 'esm',
