@@ -106,3 +106,11 @@ bench-soak: setup
 .PHONY: faults
 faults: setup
 	@$(PY) bench/faults.py $(FAULTS_ARGS)
+
+# The web apps' first load on Chromium's Slow 3G profile (median of 5 fresh visits per app, target 5 s); see
+# docs/benchmarks.md.
+.PHONY: bench-webapps
+bench-webapps: setup
+	@$(PY) scripts/stack.py up --profile bench >/dev/null
+	@set -a; . .stack/bench/env; set +a; $(PY) bench/webapps.py $(BENCH_ARGS); status=$$?; \
+	  $(PY) scripts/stack.py down --profile bench >/dev/null; exit $$status

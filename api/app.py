@@ -13,6 +13,7 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -218,7 +219,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", readyz(resources, (live, alerts, account_changes))),
         Route("/map", map_page, methods=["GET"]),
         Route("/dashboard", dashboard_page, methods=["GET"]),
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        Mount("/static", GZipMiddleware(StaticFiles(directory=STATIC_DIR), minimum_size=512), name="static"),
         *webapp_routes(STATIC_DIR, resources.settings),
         *tile_routes(resources),
         *open311_routes(resources),

@@ -1,17 +1,19 @@
 """The installable web apps (/officer for staff, /app for citizens), built from web/ into api/static/<app>/.
 
-Each app is one page (screens are addressed by the URL's hash), its content-hashed bundles, a service worker and
-a web manifest. The page and the service worker are revalidated on every load (so a new version reaches phones
-as soon as they are online); the hashed bundles never change and are cached for a year. A Content-Security-Policy
-keeps the page to its own scripts and to the object store's presigned URLs for photos, clips and uploads.
+Each app is one page holding its bundle and stylesheet (screens are addressed by the URL's hash), a service worker
+and a web manifest, all revalidated on every load (ETag), so a new version reaches phones as soon as they are
+online. A Content-Security-Policy keeps the page to exactly its own inline script and style (by the sha256 the
+build wrote into web-build.json), same-origin code, and the object store's presigned URLs for photos, clips and
+uploads.
 """
 
 from __future__ import annotations
 
-import re
+import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -21,8 +23,6 @@ from starlette.types import Scope
 from domain.settings import Settings
 
 APPS = ("officer", "app")
-HASHED = re.compile(r"-[A-Z0-9]{8}\.(js|css)$")
-IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def origin(url: str | None) -> str | None:
@@ -32,14 +32,27 @@ def origin(url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
-def content_security_policy(settings: Settings) -> str:
-    """Scripts, styles and workers from the API itself; images, media and uploads also from the object store."""
+def inline_hashes(static_dir: Path, app: str) -> dict[str, str]:
+    """The CSP sources of the page's inline script and style, as the build recorded them (none before a build)."""
+    try:
+        built = json.loads((static_dir / "web-build.json").read_text())
+        csp: dict[str, str] = built["apps"][app]["csp"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return csp
+
+
+def content_security_policy(settings: Settings, inline: dict[str, str]) -> str:
+    """Scripts, styles and workers from the API itself (the page's own inline blocks by hash); images, media and
+    uploads also from the object store."""
     store = origin(settings.s3_public_endpoint_url or settings.s3_endpoint_url) or "https://*.amazonaws.com"
+    script = f" '{inline['script']}'" if "script" in inline else ""
+    style = f" '{inline['style']}'" if "style" in inline else ""
     return "; ".join(
         (
             "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self'",
+            f"script-src 'self'{script}",
+            f"style-src 'self'{style}",
             "worker-src 'self'",
             "manifest-src 'self'",
             f"img-src 'self' data: blob: {store}",
@@ -62,10 +75,7 @@ class AppFiles(StaticFiles):
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
-        if HASHED.search(path):
-            response.headers["Cache-Control"] = IMMUTABLE
-        else:
-            response.headers["Cache-Control"] = "no-cache"
+        response.headers["Cache-Control"] = "no-cache"
         if path in ("", ".", "index.html") or path.endswith(".html"):
             response.headers["Content-Security-Policy"] = self.policy
             response.headers["X-Content-Type-Options"] = "nosniff"
@@ -75,14 +85,15 @@ class AppFiles(StaticFiles):
 
 
 def webapp_routes(static_dir: Path, settings: Settings) -> list[BaseRoute]:
-    policy = content_security_policy(settings)
     routes: list[BaseRoute] = []
     for app in APPS:
+        policy = content_security_policy(settings, inline_hashes(static_dir, app))
 
         async def to_folder(_: Request, app: str = app) -> Response:
             # The service worker's scope is the app's folder; /officer (no slash) would stand outside it.
             return RedirectResponse(f"/{app}/", status_code=308)
 
         routes.append(Route(f"/{app}", to_folder, methods=["GET", "HEAD"]))
-        routes.append(Mount(f"/{app}", AppFiles(static_dir / app, policy), name=app))
+        # Compressed on the way out: on a slow 3G link the bundle's bytes are most of the first load.
+        routes.append(Mount(f"/{app}", GZipMiddleware(AppFiles(static_dir / app, policy), minimum_size=512), name=app))
     return routes

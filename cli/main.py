@@ -83,6 +83,45 @@ async def create_user_command(ns: argparse.Namespace) -> int:
         await res.close()
 
 
+# The staff accounts `make run` makes on the dev stack, so that the officer app can be tried at once: the lurah
+# of Tomang, the camat of Grogol Petamburan above it, and an admin.
+DEMO_STAFF = (
+    ("lurah.tomang@demo.jakarta.go.id", "Lurah Tomang (demo)", Role.OFFICER, "kel-31.73.02.1003"),
+    ("camat.grogol@demo.jakarta.go.id", "Camat Grogol Petamburan (demo)", Role.OFFICER, "kec-31.73.02"),
+    ("admin@demo.jakarta.go.id", "Admin (demo)", Role.ADMIN, None),
+)
+
+
+async def demo_staff_command(password: str) -> int:
+    """Makes the demo staff accounts that do not exist yet; the ones that do are left as they are."""
+    res = Resources.create(get_settings())
+    try:
+        async with res.unit_of_work() as session:
+            for email, name, role, unit_code in DEMO_STAFF:
+                if await accounts.find_by_login(session, email) is not None:
+                    continue
+                unit_id = None
+                if unit_code is not None:
+                    unit_id = await session.scalar(select(Unit.id).where(Unit.code == unit_code))
+                await accounts.sign_up(
+                    session,
+                    email=email,
+                    phone=None,
+                    password=password,
+                    display_name=name,
+                    role=role,
+                    unit_id=unit_id,
+                )
+        for email, name, _, _ in DEMO_STAFF:
+            print(f"jsc: demo account {email} ({name})")
+        return 0
+    except DomainError as exc:
+        print(f"jsc: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await res.close()
+
+
 async def _account_id(session: AsyncSession, login: str) -> uuid.UUID | None:
     """An account by its id, e-mail address or phone number."""
     try:
@@ -207,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     move.add_argument("--role", required=True, choices=["officer", "auditor", "admin"])
     move.add_argument("--unit", help="unit code for officers, e.g. kel-31.73.04.1001")
     move.add_argument("--reason", required=True, help="why, for the audit trail")
+    demo_staff = sub.add_parser("demo-staff", help="make the demo lurah, camat and admin accounts if missing")
+    demo_staff.add_argument("--password", required=True, help="their password")
     worker = sub.add_parser("worker", help="run a procrastinate worker")
     worker.add_argument("--concurrency", type=int, default=2)
     worker.add_argument("--queue", action="append", help="only this queue (repeatable), e.g. cctv; default all")
@@ -244,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(load_jakarta_command(ns.force))
     if ns.command == "create-user":
         return asyncio.run(create_user_command(ns))
+    if ns.command == "demo-staff":
+        return asyncio.run(demo_staff_command(ns.password))
     if ns.command in ("close-account", "move-account"):
         return asyncio.run(staff_account_command(ns))
     return asyncio.run(worker_command(ns.concurrency, ns.queue))

@@ -79,8 +79,13 @@ def chown_postgres(path: Path) -> None:
 
 def load_secrets(p: Profile) -> dict[str, str]:
     if p.secrets_file.exists():
-        return dict(json.loads(p.secrets_file.read_text()))
+        values = dict(json.loads(p.secrets_file.read_text()))
+        if "demo_staff_password" not in values:  # a stack made before the demo accounts existed
+            values["demo_staff_password"] = secrets.token_urlsafe(9)
+            p.secrets_file.write_text(json.dumps(values, indent=2))
+        return values
     values = {
+        "demo_staff_password": secrets.token_urlsafe(9),
         "pg_password": secrets.token_urlsafe(24),
         "s3_access_key": "JSC" + secrets.token_hex(8).upper(),
         "s3_secret_key": secrets.token_urlsafe(30),
@@ -405,6 +410,14 @@ def run(p: Profile) -> None:
     py = str(VENV_BIN / "python")
     subprocess.run([py, "-m", "alembic", "upgrade", "head"], env=app_env, cwd=ROOT, check=True)
     subprocess.run([py, "-m", "cli.main", "load-jakarta"], env=app_env, cwd=ROOT, check=True)
+    demo_password = load_secrets(p)["demo_staff_password"]
+    subprocess.run(
+        [py, "-m", "cli.main", "demo-staff", "--password", demo_password],
+        env=app_env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     # uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides (JSC_TRUSTED_PROXIES, api/proxies.py).
     uvicorn = [py, "-m", "uvicorn", "api.app:create_app", "--factory", "--no-proxy-headers", "--host", "127.0.0.1"]
     api = spawn(p, "api", [*uvicorn, "--port", str(p.api_port)], app_env)
@@ -418,12 +431,14 @@ def run(p: Profile) -> None:
         "\n"
         f"  GraphQL API   http://127.0.0.1:{p.api_port}/graphql   (GraphiQL in a browser)\n"
         f"  Citizen app   http://127.0.0.1:{p.api_port}/app       (Qlue: sign up, file a report from a phone)\n"
-        f"  Officer app   http://127.0.0.1:{p.api_port}/officer   (CROP: staff accounts come from `jsc create-user`)\n"
+        f"  Officer app   http://127.0.0.1:{p.api_port}/officer   (CROP; demo logins below)\n"
         f"  Public map    http://127.0.0.1:{p.api_port}/map\n"
         f"  Dashboard     http://127.0.0.1:{p.api_port}/dashboard   (auditors; `make demo-data` fills it)\n"
         f"  Health        http://127.0.0.1:{p.api_port}/healthz (alive), /readyz (database, S3, LISTEN)\n"
         f"  S3 (SeaweedFS) http://127.0.0.1:{p.s3_port}  bucket jsc, credentials in {p.env_file}\n"
         f"  PostgreSQL    127.0.0.1:{p.pg_port}  database jsc, user jsc, password in {p.secrets_file}\n"
+        f"  Demo staff    lurah.tomang@demo.jakarta.go.id (lurah of Tomang), camat.grogol@demo.jakarta.go.id\n"
+        f"                (camat of Grogol Petamburan), admin@demo.jakarta.go.id; password {demo_password}\n"
         "  Ctrl-C or `make stop` stops everything started here.\n",
         flush=True,
     )

@@ -110,3 +110,24 @@ def test_officer_without_a_unit_is_refused_by_the_cli(database: None) -> None:
 
     assert result.returncode == 1
     assert "UNIT_REQUIRED" in result.stderr
+
+
+async def test_demo_staff_are_made_once_and_can_log_in(http_api: Api) -> None:
+    first = await asyncio.to_thread(run_cli, "demo-staff", "--password", "demo sandi 12345")
+    again = await asyncio.to_thread(run_cli, "demo-staff", "--password", "another password")
+
+    assert (first.returncode, again.returncode) == (0, 0), first.stderr + again.stderr
+    units = {}
+    for login in ("lurah.tomang@demo.jakarta.go.id", "camat.grogol@demo.jakarta.go.id", "admin@demo.jakarta.go.id"):
+        answer = await http_api.gql(
+            "mutation($l: String!, $p: String!) {"
+            " logIn(login: $l, password: $p) { session { user { role unit { code } } } errors { code } } }",
+            {"l": login, "p": "demo sandi 12345"},
+        )
+        user = answer["data"]["logIn"]["session"]["user"]
+        units[login] = (user["role"], (user["unit"] or {}).get("code"))
+    assert units == {
+        "lurah.tomang@demo.jakarta.go.id": ("OFFICER", "kel-31.73.02.1003"),
+        "camat.grogol@demo.jakarta.go.id": ("OFFICER", "kec-31.73.02"),
+        "admin@demo.jakarta.go.id": ("ADMIN", None),
+    }

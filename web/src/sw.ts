@@ -36,14 +36,24 @@ async function shellFirst(request: Request): Promise<Response> {
   return cached ?? fetch(request);
 }
 
-/** A page load: the network when it answers (so a new version arrives), else the kept shell. */
-async function page(request: Request): Promise<Response> {
-  try {
-    return await fetch(request);
-  } catch {
-    const shell = await caches.match('./', { cacheName: JSC_CACHE });
-    return shell ?? Response.error();
+/**
+ * A page load: the kept shell at once (on a slow link the network would add seconds to every start), refreshed
+ * in the background so that a new version is used from the next start; the network when nothing is kept.
+ */
+async function page(event: FetchEvent): Promise<Response> {
+  const cache = await caches.open(JSC_CACHE);
+  const kept = await cache.match('./');
+  const fresh = fetch(event.request).then(async (response) => {
+    if (response.ok && new URL(response.url).pathname === new URL('./', sw.location.href).pathname) {
+      await cache.put('./', response.clone());
+    }
+    return response;
+  });
+  if (kept) {
+    event.waitUntil(fresh.catch(() => undefined));
+    return kept;
   }
+  return fresh;
 }
 
 async function tile(request: Request): Promise<Response> {
@@ -67,7 +77,7 @@ sw.addEventListener('fetch', (event) => {
   const url = new URL(request.url);
   if (url.origin !== sw.location.origin) return;
   if (request.mode === 'navigate') {
-    event.respondWith(page(request));
+    event.respondWith(page(event));
   } else if (url.pathname.startsWith('/tiles/kelurahan/')) {
     event.respondWith(tile(request));
   } else if (JSC_SHELL.some((path) => new URL(path, sw.location.href).pathname === url.pathname)) {
