@@ -53,7 +53,8 @@ def content_security_policy(settings: Settings, inline: dict[str, str]) -> str:
             "default-src 'self'",
             f"script-src 'self'{script}",
             f"style-src 'self'{style}",
-            "worker-src 'self'",
+            # blob: for MapLibre GL JS, which starts its tile worker from a Blob of its own code (the officer's map).
+            "worker-src 'self' blob:",
             "manifest-src 'self'",
             f"img-src 'self' data: blob: {store}",
             f"media-src 'self' blob: {store}",

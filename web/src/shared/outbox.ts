@@ -12,6 +12,7 @@ const RETRY_MS = 20_000;
 const handlers = new Map<string, Handler>();
 const listeners = new Set<(entries: OutboxEntry[]) => void>();
 let flushing: Promise<void> | null = null;
+let again = false;
 let timer: ReturnType<typeof setTimeout> | null = null;
 
 /** Codes that say "not now" rather than "no": the action stays pending. */
@@ -46,15 +47,28 @@ export async function dismiss(id: string): Promise<void> {
   await changed();
 }
 
-/** Sends what is pending, oldest first; stops at the first network failure and tries again later. */
+/**
+ * Sends what is pending, oldest first; stops at the first network failure and tries again later. An action
+ * queued while a round is under way is sent by another round right after it.
+ */
 export function flush(): Promise<void> {
-  flushing ??= send().finally(() => {
+  if (flushing) {
+    again = true;
+    return flushing;
+  }
+  flushing = (async () => {
+    do {
+      again = false;
+      if (!(await send())) return;
+    } while (again);
+  })().finally(() => {
     flushing = null;
   });
   return flushing;
 }
 
-async function send(): Promise<void> {
+/** One round over the pending actions; false when it stopped at a network failure. */
+async function send(): Promise<boolean> {
   if (timer) clearTimeout(timer);
   timer = null;
   for (const entry of await outboxAll()) {
@@ -77,10 +91,11 @@ async function send(): Promise<void> {
       await outboxPut(entry);
       await changed();
       schedule();
-      return;
+      return false;
     }
     await changed();
   }
+  return true;
 }
 
 function schedule(): void {
