@@ -26,16 +26,23 @@ export async function refreshUnread(): Promise<void> {
 export function BottomNav(props: { current: 'queue' | 'inbox' | 'account' }) {
   useSignal(language);
   const count = useSignal(unread);
-  const link = (name: typeof props.current, href: string, label: string, extra: string | null = null) => (
+  const link = (name: typeof props.current, href: string, label: string, badge = 0) => (
     <a href={href} aria-current={props.current === name ? 'page' : undefined}>
       {label}
-      {extra ? <span class="nav-count">{extra}</span> : null}
+      {badge > 0 ? (
+        <>
+          <span class="nav-count" aria-hidden="true">
+            {badge}
+          </span>
+          <span class="visually-hidden">{t('nav.unread', { count: badge })}</span>
+        </>
+      ) : null}
     </a>
   );
   return (
     <nav class="bottom-nav" aria-label={t('nav.label')}>
       {link('queue', '#/', t('nav.queue'))}
-      {link('inbox', '#/inbox', t('nav.inbox'), count > 0 ? t('nav.unread', { count }) : null)}
+      {link('inbox', '#/inbox', t('nav.inbox'), count)}
       {link('account', '#/account', t('nav.account'))}
     </nav>
   );

@@ -1,0 +1,351 @@
+"""The officer app (/officer) in Debian's Chromium as a lurah's phone, against the real stack: reports filed by a
+citizen over HTTP in Tomang, the lurah of Tomang (made with `jsc create-user`) works them in the app, and the
+API's own history says what was stored."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.e2e.processes import running
+from tests.e2e.webapps import TOMANG_UNIT, Phone, Staff, axe_violations, chromium, phone, staff_account
+from tests.factories import LOG_IN, Api, Citizen, jpeg_with_gps
+
+pytestmark = pytest.mark.e2e
+
+# Close to Tomang's point, each test a little apart, so that "similar reports nearby" finds only its own.
+NEAR_TOMANG = (-6.1702, 106.7903)
+AGENCY = "sudin-lingkungan-hidup-31.73"
+
+REPORT = """
+query Report($id: ID!) {
+  report(id: $id) {
+    status
+    unit { code }
+    assignee { displayName }
+    afterPhotos { id }
+    duplicateOf
+    history { kind toStatus publicNote internalNote toUnit { code } assignee { displayName } }
+  }
+}
+"""
+
+PHOTO_STATUS = """
+query Photo($id: ID!) { report(id: $id) { photos { status } } }
+"""
+
+CHANGE_STATUS = """
+mutation Change($input: ChangeReportStatusInput!) {
+  changeReportStatus(input: $input) { report { status } errors { code message } }
+}
+"""
+
+
+@dataclass
+class Lurah:
+    staff: Staff
+    token: str
+    name: str
+
+
+@pytest.fixture(scope="module")
+def server(database: None) -> Iterator[str]:
+    with running() as urls:
+        yield urls[0]
+
+
+@pytest.fixture
+async def api(server: str) -> AsyncIterator[Api]:
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        yield Api(client)
+
+
+@pytest.fixture(scope="module")
+async def citizen(server: str) -> Citizen:
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        return await Api(client).sign_up(name="Warga Tomang")
+
+
+async def lurah_of_tomang(api: Api, name: str) -> Lurah:
+    staff = await staff_account("officer", TOMANG_UNIT, name)
+    body = await api.gql(LOG_IN, {"login": staff.login, "password": staff.password})
+    return Lurah(staff, body["data"]["logIn"]["session"]["accessToken"], name)
+
+
+async def file(api: Api, citizen: Citizen, description: str, **fields: Any) -> str:
+    created = await api.create_report(
+        citizen, description=description, lat=NEAR_TOMANG[0], lon=NEAR_TOMANG[1], **fields
+    )
+    assert created["errors"] == [], created
+    return str(created["report"]["id"])
+
+
+async def photo_processed(api: Api, citizen: Citizen, report_id: str) -> None:
+    """Waits for the worker to make the report's photo (and its thumbnail) ready."""
+    for _ in range(120):
+        body = await api.gql(PHOTO_STATUS, {"id": report_id}, token=citizen.token)
+        status = body["data"]["report"]["photos"][0]["status"]
+        if status != "ATTACHED":
+            break
+        await asyncio.sleep(0.5)
+    assert status == "READY", "the worker did not process the photo"
+
+
+async def report(api: Api, lurah: Lurah, report_id: str) -> dict[str, Any]:
+    body = await api.gql(REPORT, {"id": report_id}, token=lurah.token)
+    assert "errors" not in body, body
+    result: dict[str, Any] = body["data"]["report"]
+    return result
+
+
+async def move(api: Api, lurah: Lurah, report_id: str, to: str) -> None:
+    body = await api.gql(CHANGE_STATUS, {"input": {"reportId": report_id, "to": to}}, token=lurah.token)
+    assert body["data"]["changeReportStatus"]["errors"] == [], body
+
+
+async def log_in(page: Page, lurah: Lurah, route: str = "") -> None:
+    await page.goto(f"/officer/{route}")
+    await page.get_by_label("E-mail atau nomor HP").fill(lurah.staff.login)
+    await page.get_by_label("Kata sandi").fill(lurah.staff.password)
+    await page.get_by_role("button", name="Masuk").click()
+    await expect(page.get_by_role("heading", name="Antrian kerja")).to_be_visible()
+
+
+async def open_report(page: Page, description: str) -> None:
+    await page.get_by_role("link", name=re.compile(re.escape(description))).click()
+    await expect(page.get_by_role("heading", name="Laporan", exact=True)).to_be_visible()
+    await expect(page.get_by_text(description, exact=True)).to_be_visible()
+
+
+async def open_action(page: Page, action: str) -> None:
+    await page.get_by_role("button", name="Tindakan", exact=True).click()
+    sheet = page.get_by_role("dialog")
+    await sheet.get_by_role("button", name=action).click()
+    await expect(sheet.get_by_role("heading", name=action)).to_be_visible()
+
+
+async def until_sent(page: Page) -> None:
+    """The outbox is empty again: every action the phone kept has been accepted by the API."""
+    await expect(page.get_by_text(re.compile("^Menunggu dikirim"))).to_have_count(0)
+    await expect(page.get_by_role("heading", name="Menunggu dikirim")).to_have_count(0)
+
+
+async def check_axe(held: Phone) -> None:
+    assert await axe_violations(held.page) == []
+
+
+async def test_lurah_sees_filters_and_works_reports(server: str, api: Api, citizen: Citizen) -> None:
+    lurah = await lurah_of_tomang(api, "Lurah Tomang")
+    tag = uuid.uuid4().hex[:6]
+    tree = f"Pohon tumbang menutup jalan {tag}"
+    light = f"Lampu jalan mati sejak kemarin {tag}"
+    key = await api.upload_photo(citizen, jpeg_with_gps(size=(800, 600)))
+    tree_id = await file(api, citizen, tree, category="fallen-tree", photo_keys=[key])
+    light_id = await file(api, citizen, light, category="street-light")
+    await photo_processed(api, citizen, tree_id)
+
+    async with chromium() as browser, phone(browser, server, "officer-work") as held:
+        page = held.page
+        await log_in(page, lurah)
+        await expect(page.get_by_role("list", name="Laporan di antrian")).to_be_visible()
+
+        # Filter by category: kept in the URL's hash, so a reload shows the same queue.
+        await page.get_by_text("Saring antrian").click()
+        await page.get_by_label("Kategori").select_option("fallen-tree")
+        await expect(page).to_have_url(re.compile(r"#/\?category=fallen-tree$"))
+        await expect(page.get_by_role("link", name=re.compile(tree))).to_be_visible()
+        await expect(page.get_by_role("link", name=re.compile(light))).to_have_count(0)
+        await page.reload()
+        await expect(page.get_by_role("link", name=re.compile(tree))).to_be_visible()
+        await expect(page.get_by_text("Baru", exact=True).first).to_be_visible()
+        await check_axe(held)
+        await held.screenshot("officer-queue")
+        await page.get_by_label("Batas waktu").select_option("1")
+        await expect(page).to_have_url(re.compile(r"category=fallen-tree&overdue=1$"))
+        await expect(page.get_by_role("link", name=re.compile(tree))).to_have_count(0)
+        await page.get_by_label("Batas waktu").select_option("")
+        await page.get_by_label("Kategori").select_option("")
+        await expect(page.get_by_role("link", name=re.compile(light))).to_be_visible()
+
+        # The area map: loaded only now, the list did not wait for it.
+        await page.get_by_role("button", name="Peta wilayah").click()
+        await expect(page.get_by_role("region", name="Peta wilayah dengan laporan di antrian")).to_be_visible()
+        await page.wait_for_function("() => window.jscOfficerMap && window.jscOfficerMap.loaded()")
+        await check_axe(held)
+        await held.screenshot("officer-queue-map")
+        await page.get_by_role("button", name="Peta wilayah").click()
+
+        # The report: photo, place, deadlines, history.
+        await open_report(page, tree)
+        await expect(page.get_by_role("heading", name="Pohon tumbang")).to_be_visible()
+        await expect(page.get_by_text("Warga Tomang", exact=True)).to_be_visible()
+        await expect(page.get_by_text("Belum dieskalasi")).to_be_visible()
+        await page.get_by_role("button", name="Foto laporan 1").click()
+        viewer = page.get_by_role("dialog", name="Foto laporan")
+        await expect(viewer.get_by_role("img", name="Foto laporan 1")).to_be_visible()
+        await viewer.get_by_role("button", name="Tutup").click()
+        await expect(viewer).to_have_count(0)
+        await check_axe(held)
+        await held.screenshot("officer-report")
+
+        # Change status with a public and an internal note.
+        await open_action(page, "Ubah status")
+        sheet = page.get_by_role("dialog")
+        await sheet.get_by_label("Status baru").select_option("IN_PROGRESS")
+        await sheet.get_by_label("Catatan untuk pelapor dan publik").fill("Petugas menuju lokasi")
+        await sheet.get_by_label("Catatan internal").fill("Bawa gergaji mesin")
+        await check_axe(held)
+        await held.screenshot("officer-action-sheet")
+        await sheet.get_by_role("button", name="Simpan").click()
+        await until_sent(page)
+        await expect(page.get_by_text("Catatan publik: Petugas menuju lokasi")).to_be_visible()
+        await expect(page.get_by_text("Catatan internal: Bawa gergaji mesin")).to_be_visible()
+
+        # Complete with an after-photo from the camera, made smaller on the phone.
+        await open_action(page, "Selesaikan dengan foto")
+        sheet = page.get_by_role("dialog")
+        await sheet.get_by_label("Foto sesudah dikerjakan").set_input_files(
+            {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps(size=(3000, 2000))}
+        )
+        await expect(sheet.get_by_role("img", name="Foto sesudah 1")).to_be_visible()
+        await check_axe(held)
+        await sheet.get_by_role("button", name="Selesaikan laporan").click()
+        await until_sent(page)
+        await expect(page.get_by_role("heading", name="Foto sesudah dikerjakan")).to_be_visible()
+        assert held.console.errors == []
+
+    stored = await report(api, lurah, tree_id)
+    assert stored["status"] == "COMPLETED"
+    assert len(stored["afterPhotos"]) == 1
+    assert [(row["kind"], row["toStatus"], row["publicNote"], row["internalNote"]) for row in stored["history"]] == [
+        ("STATUS", "WAITING", None, None),
+        ("STATUS", "IN_PROGRESS", "Petugas menuju lokasi", "Bawa gergaji mesin"),
+        ("STATUS", "COMPLETED", None, None),
+    ]
+    assert (await report(api, lurah, light_id))["status"] == "WAITING"
+
+
+async def test_lurah_disposes_to_an_agency_and_marks_a_duplicate(server: str, api: Api, citizen: Citizen) -> None:
+    lurah = await lurah_of_tomang(api, "Lurah Tomang Dua")
+    tag = uuid.uuid4().hex[:6]
+    dump = f"Sampah liar dibuang di kali {tag}"
+    first = f"Parkir liar di trotoar {tag}"
+    again = f"Parkir liar lagi di trotoar yang sama {tag}"
+    dump_id = await file(api, citizen, dump, category="garbage")
+    first_id = await file(api, citizen, first, category="illegal-parking")
+    again_id = await file(api, citizen, again, category="illegal-parking")
+
+    async with chromium() as browser, phone(browser, server, "officer-dispose") as held:
+        page = held.page
+        await log_in(page, lurah, "#/?category=garbage")
+        await open_report(page, dump)
+        await open_action(page, "Disposisi ke unit lain")
+        sheet = page.get_by_role("dialog")
+        await sheet.get_by_label("Teruskan ke").select_option("AGENCY")
+        await sheet.get_by_label("Cari unit").fill("Lingkungan Hidup Jakarta Barat")
+        await sheet.get_by_label("Unit tujuan").select_option(AGENCY)
+        await sheet.get_by_label("Catatan untuk pelapor dan publik").fill("Diteruskan ke Suku Dinas LH")
+        await check_axe(held)
+        await sheet.get_by_role("button", name="Disposisikan").click()
+        await until_sent(page)
+        await expect(page.get_by_text("Disposisi", exact=True).first).to_be_visible()
+
+        await page.goto("/officer/#/?category=illegal-parking")
+        await open_report(page, again)
+        await open_action(page, "Tandai duplikat")
+        sheet = page.get_by_role("dialog")
+        await sheet.get_by_role("radio", name=re.compile(re.escape(first))).check()
+        await check_axe(held)
+        await sheet.get_by_role("button", name="Tandai sebagai duplikat").click()
+        await until_sent(page)
+        await expect(page.get_by_role("link", name="Laporan asli")).to_be_visible()
+        assert held.console.errors == []
+
+    disposed = await report(api, lurah, dump_id)
+    assert (disposed["status"], disposed["unit"]["code"]) == ("DISPOSITION", AGENCY)
+    assert disposed["history"][-1]["publicNote"] == "Diteruskan ke Suku Dinas LH"
+    duplicate = await report(api, lurah, again_id)
+    assert (duplicate["status"], duplicate["duplicateOf"]) == ("DUPLICATE", first_id)
+
+
+async def test_completion_taken_offline_is_stored_once(server: str, api: Api, citizen: Citizen) -> None:
+    lurah = await lurah_of_tomang(api, "Lurah Tomang Tiga")
+    description = f"Tiang listrik miring {uuid.uuid4().hex[:6]}"
+    report_id = await file(api, citizen, description, category="utilities")
+    await move(api, lurah, report_id, "IN_PROGRESS")
+
+    async with chromium() as browser, phone(browser, server, "officer-offline") as held:
+        page = held.page
+        await log_in(page, lurah, "#/?category=utilities")
+        await expect(page.get_by_role("link", name=re.compile(description))).to_be_visible()
+        await held.service_worker_ready()
+
+        # Offline: the kept queue, a report never opened before, completed with a photo.
+        await held.offline()
+        await page.reload()
+        await expect(page.get_by_text(re.compile("^Data tersimpan di ponsel"))).to_be_visible()
+        await open_report(page, description)
+        await expect(page.get_by_text(re.compile("^Rincian laporan ini belum tersimpan"))).to_be_visible()
+        await open_action(page, "Selesaikan dengan foto")
+        sheet = page.get_by_role("dialog")
+        await sheet.get_by_label("Foto sesudah dikerjakan").set_input_files(
+            {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}
+        )
+        await expect(sheet.get_by_role("img", name="Foto sesudah 1")).to_be_visible()
+        await sheet.get_by_role("button", name="Selesaikan laporan").click()
+        await expect(page.get_by_text(re.compile("^Menunggu dikirim: Status Selesai"))).to_be_visible()
+        await check_axe(held)
+
+        # Back online: sent once, with the photo uploaded then.
+        await held.offline(False)
+        await until_sent(page)
+        await expect(page.get_by_role("heading", name="Foto sesudah dikerjakan")).to_be_visible()
+
+    stored = await report(api, lurah, report_id)
+    assert stored["status"] == "COMPLETED"
+    assert len(stored["afterPhotos"]) == 1
+    assert [row["toStatus"] for row in stored["history"]] == ["WAITING", "IN_PROGRESS", "COMPLETED"]
+
+
+async def test_bulk_assign_reports_each_result(server: str, api: Api, citizen: Citizen) -> None:
+    lurah = await lurah_of_tomang(api, "Lurah Tomang Empat")
+    tag = uuid.uuid4().hex[:6]
+    descriptions = [f"Reklame tanpa izin nomor {number} {tag}" for number in (1, 2)]
+    ids = [await file(api, citizen, description, category="unlicensed-ads") for description in descriptions]
+
+    async with chromium() as browser, phone(browser, server, "officer-bulk") as held:
+        page = held.page
+        await log_in(page, lurah, "#/?category=unlicensed-ads")
+        for description in descriptions:
+            await page.get_by_role("checkbox", name=re.compile(re.escape(description))).check()
+        await expect(page.get_by_text("2 laporan dipilih")).to_be_visible()
+        await page.get_by_role("region", name="Tindakan untuk laporan terpilih").get_by_role(
+            "button", name="Tugaskan"
+        ).click()
+        sheet = page.get_by_role("dialog")
+        await expect(sheet.get_by_label("Petugas")).to_have_value(re.compile(".+"))
+        await sheet.get_by_role("button", name="Tugaskan").click()
+        results = sheet.get_by_role("list", name="Hasil per laporan")
+        await expect(results.get_by_text("Berhasil")).to_have_count(2)
+        await check_axe(held)
+        await held.screenshot("officer-bulk")
+        await sheet.get_by_role("button", name="Selesai").click()
+
+        await page.get_by_role("link", name="Kotak masuk").click()
+        await expect(page.get_by_role("heading", name="Kotak masuk")).to_be_visible()
+        await check_axe(held)
+        await page.get_by_role("link", name="Akun").click()
+        await expect(page.get_by_text("Kelurahan Tomang")).to_be_visible()
+        await check_axe(held)
+        assert held.console.errors == []
+
+    for report_id in ids:
+        assert (await report(api, lurah, report_id))["assignee"] == {"displayName": lurah.name}
