@@ -175,6 +175,12 @@ async def test_lurah_sees_filters_and_works_reports(server: str, api: Api, citiz
         await page.get_by_label("Kategori").select_option("")
         await expect(page.get_by_role("link", name=re.compile(light))).to_be_visible()
 
+        # New since the last look, and live: a change made elsewhere shows up marked, without a reload.
+        await page.get_by_role("button", name="Tandai semua sudah dilihat").click()
+        await expect(page.get_by_text("Baru", exact=True)).to_have_count(0)
+        await move(api, lurah, light_id, "COORDINATION")
+        await expect(page.get_by_role("link", name=re.compile(f"Baru.*{light}.*Koordinasi"))).to_be_visible()
+
         # The area map: loaded only now, the list did not wait for it.
         await page.get_by_role("button", name="Peta wilayah").click()
         await expect(page.get_by_role("region", name="Peta wilayah dengan laporan di antrian")).to_be_visible()
@@ -230,7 +236,7 @@ async def test_lurah_sees_filters_and_works_reports(server: str, api: Api, citiz
         ("STATUS", "IN_PROGRESS", "Petugas menuju lokasi", "Bawa gergaji mesin"),
         ("STATUS", "COMPLETED", None, None),
     ]
-    assert (await report(api, lurah, light_id))["status"] == "WAITING"
+    assert (await report(api, lurah, light_id))["status"] == "COORDINATION"
 
 
 async def test_lurah_disposes_to_an_agency_and_marks_a_duplicate(server: str, api: Api, citizen: Citizen) -> None:
@@ -341,7 +347,12 @@ async def test_bulk_assign_reports_each_result(server: str, api: Api, citizen: C
 
         await page.get_by_role("link", name="Kotak masuk").click()
         await expect(page.get_by_role("heading", name="Kotak masuk")).to_be_visible()
+        await expect(page.get_by_text("Belum dibaca", exact=True)).to_have_count(2)
         await check_axe(held)
+        await held.screenshot("officer-inbox")
+        await page.get_by_role("button", name="Tandai semua sudah dibaca").click()
+        await expect(page.get_by_text("Belum dibaca", exact=True)).to_have_count(0)
+        await expect(page.get_by_role("link", name="Kotak masuk")).to_have_text("Kotak masuk")
         await page.get_by_role("link", name="Akun").click()
         await expect(page.get_by_text("Kelurahan Tomang")).to_be_visible()
         await check_axe(held)
