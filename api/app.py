@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -22,6 +22,10 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
+from strawberry.http.types import QueryParams
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage, SubscribeMessagePayload
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from api.access import ACCOUNT_CHANNEL, AccountWatch
@@ -33,6 +37,7 @@ from api.live import ALERT_CHANNEL, MapCache, ReportEventHub
 from api.open311 import open311_routes
 from api.proxies import TrustedProxies
 from api.tiles import tile_routes
+from api.trusted_documents import DocumentRefused, TrustedDocuments, load_trusted_documents
 from api.webapps import webapp_routes
 from domain import log_redaction
 from domain.access import TOKEN_EXPIRED
@@ -49,7 +54,28 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 UVICORN = log_redaction.Redact(r"(/[^\s?\"]*\?)[^\s\"]+", drop=lambda record: str(record.msg)[:2] in ("< ", "> "))
 
 
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws, where a subscribe payload may name a trusted document instead of sending its text."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload = message.get("payload")
+        if isinstance(self.view, GraphQLEndpoint) and isinstance(payload, dict):
+            try:
+                resolved = self.view.documents.resolve(cast(dict[str, Any], payload))
+            except DocumentRefused as refused:
+                # Refused as the operation's error; a subscribe the protocol forbids is strawberry's to close on.
+                if self.connection_acknowledged and message["id"] not in self.operations:
+                    error = refused.error().formatted
+                    await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+                    return
+            else:
+                message = {**message, "payload": cast(SubscribeMessagePayload, resolved)}
+        await super().handle_subscribe(message)
+
+
 class GraphQLEndpoint(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+
     def __init__(
         self,
         resources: Resources,
@@ -57,9 +83,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         map_cache: MapCache,
         alerts: ReportEventHub,
         accounts: AccountWatch,
+        documents: TrustedDocuments,
     ) -> None:
         super().__init__(
-            build_schema(resources.settings),
+            build_schema(resources.settings, documents),
             graphql_ide="graphiql" if resources.settings.graphiql else None,
             # A browser opens a WebSocket from any page it likes; strawberry takes the API's own pages and these.
             allowed_origins=resources.settings.cors_allowed_origins,
@@ -69,6 +96,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.alerts = alerts
         self.map_cache = map_cache
         self.accounts = accounts
+        self.documents = documents
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,10 +108,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             # What strawberry refuses before any operation runs (not JSON, no query, a batch too long), in the
             # form of every other error: a JSON body with a code, not plain text.
             code = ErrorCode.NOT_FOUND if exc.status_code == 404 else ErrorCode.BAD_REQUEST
-            response = JSONResponse(
-                {"data": None, "errors": [{"message": exc.reason, "extensions": {"code": code.value}}]},
-                status_code=exc.status_code,
-            )
+            response = _refusal(exc.status_code, exc.reason, code)
+        except DocumentRefused as exc:
+            response = _refusal(400, exc.message, exc.code)
         await response(scope, receive, send)
 
     async def execute_operation(  # type: ignore[override]
@@ -111,13 +138,17 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return results
 
     def parse_json(self, data: str | bytes) -> Any:
-        # A request body (or GET's variables) is an object, or for a batch a list of objects; strawberry assumes
-        # so and fails on anything else with an AttributeError, a 500.
+        # A request body is an object, or for a batch a list of objects; strawberry assumes so and fails on
+        # anything else with an AttributeError, a 500. (A GET's variables go through parse_query_params.)
         parsed = super().parse_json(data)
         items = parsed if isinstance(parsed, list) else [parsed]
         if not all(isinstance(item, dict) for item in items):
             raise HTTPException(400, "The request must be a JSON object, or a list of them for a batch.")
-        if isinstance(parsed, list) and not all(_is_operation(item) for item in parsed):
+        # Every named document is found before any operation of a batch runs.
+        if not isinstance(parsed, list):
+            return self.documents.resolve(parsed)
+        parsed = [self.documents.resolve(item) for item in parsed]
+        if not all(_is_operation(item) for item in parsed):
             # Checked before any of them runs: strawberry checks a batch's items only as it reaches each one,
             # after the ones before it have committed.
             raise HTTPException(
@@ -126,6 +157,19 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 "its variables and extensions, and text or null for its operationName.",
             )
         return parsed
+
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        # A GET's query string is the request; its variables and extensions are JSON objects in it, not requests.
+        data: dict[str, Any] = dict(params)
+        for key in ("variables", "extensions"):
+            if data.get(key):
+                data[key] = super().parse_json(data[key])
+        return self.documents.resolve(data)
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A GET naming its document has no `query`, which is what strawberry takes for a browser wanting GraphiQL.
+        named = any(request.query_params.get(key) is not None for key in ("documentId", "extensions"))
+        return not named and super().should_render_graphql_ide(request)
 
     def encode_json(self, data: object) -> str:
         # orjson is several times faster than json, and embeds the GeoJSON PostgreSQL already wrote
@@ -171,6 +215,12 @@ def cors(settings: Settings) -> Middleware:
     )
 
 
+def _refusal(status: int, message: str, code: ErrorCode) -> JSONResponse:
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code.value}}]}, status_code=status
+    )
+
+
 def _is_operation(item: dict[str, Any]) -> bool:
     return (
         isinstance(item.get("query"), str)
@@ -183,6 +233,8 @@ def _is_operation(item: dict[str, Any]) -> bool:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     log_redaction.install(UVICORN, "uvicorn.access", "uvicorn.error")
+    # First: a manifest that is not what it says stops the start before anything is opened.
+    documents = load_trusted_documents(settings)
     resources = Resources.create(settings)
     live = ReportEventHub(settings.database_url, queue_size=settings.live_queue_size)
     map_cache = MapCache(live, max_entries=settings.map_cache_entries, ttl_s=settings.map_cache_ttl_s)
@@ -191,7 +243,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     alerts = ReportEventHub(settings.database_url, channel=ALERT_CHANNEL, queue_size=settings.live_queue_size)
     account_changes = ReportEventHub(settings.database_url, channel=ACCOUNT_CHANNEL)
     accounts = AccountWatch(account_changes, resources.account_states)
-    graphql = GraphQLEndpoint(resources, live, map_cache, alerts, accounts)
+    graphql = GraphQLEndpoint(resources, live, map_cache, alerts, accounts, documents)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

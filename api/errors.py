@@ -22,6 +22,10 @@ class ErrorCode(enum.StrEnum):
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     # The HTTP request itself: not JSON, no query, a batch too long, a method GraphQL does not take.
     BAD_REQUEST = "BAD_REQUEST"
+    # A request named a document (documentId, Apollo's persistedQuery) the trusted documents do not hold.
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    # Text that is not a trusted document, from a caller who is not staff, while only trusted documents run.
+    UNTRUSTED_DOCUMENT = "UNTRUSTED_DOCUMENT"
     # A live subscription could not deliver every event (api/live.py): load the current state, subscribe again.
     RESYNC_REQUIRED = "RESYNC_REQUIRED"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"

@@ -27,7 +27,8 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from api.context import Context
-from api.errors import ErrorCode, deleted_account, present
+from api.errors import ClientError, ErrorCode, deleted_account, present
+from api.trusted_documents import TrustedDocuments
 from domain.models import Role
 
 log = logging.getLogger("api.operation")
@@ -144,6 +145,34 @@ def _mutation_fields(document: DocumentNode, operation_name: str | None) -> set[
 
     walk(chosen[0].selection_set, frozenset())
     return names
+
+
+class TrustedDocumentsOnly(SchemaExtension):
+    """With JSC_TRUSTED_DOCUMENTS_ONLY: an operation's text runs only when the trusted documents hold it, or for
+    staff (their token checked against their account first by CurrentAccount: a closed account's is no token).
+
+    Refused in place of validation's answer, before anything runs, whatever the transport (a batch's operations
+    and a WebSocket's each on their own): what the text gets wrong is not told to whoever may not send it. Text
+    that does not even parse gets its syntax error, which says nothing about the schema.
+    """
+
+    def __init__(self, documents: TrustedDocuments) -> None:
+        super().__init__()
+        self.documents = documents
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        context = execution.context
+        viewer = context.viewer if isinstance(context, Context) else None
+        if not self.documents.may_run(execution.query, viewer.role if viewer else None):
+            # Set before strawberry looks at the errors, after ValidationCache (listed before) set its own.
+            execution.pre_execution_errors = [
+                ClientError(
+                    ErrorCode.UNTRUSTED_DOCUMENT,
+                    "This server runs the documents its apps were built with: send one of them, or its documentId.",
+                )
+            ]
+        yield
 
 
 class RefuseNulCharacters(SchemaExtension):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
@@ -16,7 +18,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from api.access import CurrentAccount
-from api.extensions import CachedParse, OperationBoundary, ReadOnlyAuditors, RefuseNulCharacters
+from api.extensions import CachedParse, OperationBoundary, ReadOnlyAuditors, RefuseNulCharacters, TrustedDocumentsOnly
 from api.limits import cost_limit_rule
 from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.cctv import CctvMutations, CctvQueries, CctvSubscriptions
@@ -28,6 +30,7 @@ from api.resolvers.public_map import PublicMapQueries, PublicMapSubscriptions
 from api.resolvers.reports import ReportMutations, ReportQueries
 from api.resolvers.routing import RoutingMutations, RoutingQueries
 from api.resolvers.workflow import WorkflowMutations, WorkflowQueries
+from api.trusted_documents import NO_DOCUMENTS, TrustedDocuments
 from domain.settings import Settings
 
 Query = merge_types(
@@ -66,7 +69,7 @@ class Schema(strawberry.Schema):
         """OperationBoundary logs what is unexpected; client mistakes are not worth a traceback in the log."""
 
 
-def build_schema(settings: Settings) -> Schema:
+def build_schema(settings: Settings, documents: TrustedDocuments = NO_DOCUMENTS) -> Schema:
     # The limit rules are made once: the validation cache keys on (document, rules), so rules made per
     # request would never hit it. Cached results keep the limiters' errors, so the limits still hold.
     rules = [
@@ -76,20 +79,24 @@ def build_schema(settings: Settings) -> Schema:
     ]
     if not settings.graphql_introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
+    extensions: list[Any] = [
+        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        CachedParse,
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=512),
+        OperationBoundary,
+        CurrentAccount,
+        ReadOnlyAuditors,
+        RefuseNulCharacters,
+    ]
+    if settings.trusted_documents_only:
+        # After ValidationCache (its answer is replaced) and CurrentAccount (the viewer is checked).
+        extensions.append(lambda: TrustedDocumentsOnly(documents))
     return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[
-            lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-            CachedParse,
-            lambda: AddValidationRules(rules),
-            lambda: ValidationCache(maxsize=512),
-            OperationBoundary,
-            CurrentAccount,
-            ReadOnlyAuditors,
-            RefuseNulCharacters,
-        ],
+        extensions=extensions,
         config=StrawberryConfig(
             disable_field_suggestions=not settings.graphql_field_suggestions,
             # api/app.py runs a batch's operations one after another, each in its own transaction.

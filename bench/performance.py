@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import random
@@ -38,7 +39,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from api.trusted_documents import document_id  # noqa: E402
 from bench.common import (  # noqa: E402
+    KELURAHAN_AT,
+    SIGN_UP,
     active_categories,
     check_create,
     code_version,
@@ -128,13 +132,21 @@ def migrate_and_load(database_url: str) -> None:
 
 
 def start_api(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    # Production settings (no GraphiQL, no field suggestions), as the city would run it.
+    # Production settings (no GraphiQL, no field suggestions, trusted documents only), as the city would run it.
+    # What the bench sends as the public or as citizens are its trusted documents (the auditor, staff, may send
+    # any text), as the apps' are in production.
+    manifest = ROOT / "bench" / "out" / "performance-trusted-documents.json"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(
+        json.dumps({document_id(text): text for text in (LOG_IN, SIGN_UP, KELURAHAN_AT, CREATE_REPORT)})
+    )
     env = {
         **os.environ,
         "JSC_DATABASE_URL": database_url,
         "JSC_ENVIRONMENT": "production",
         "JSC_GRAPHIQL": "false",
         "JSC_GRAPHQL_FIELD_SUGGESTIONS": "false",
+        "JSC_TRUSTED_DOCUMENTS_PATH": str(manifest),
         **raised_rate_limits(),
     }
     command = ["uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port)]

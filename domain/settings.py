@@ -47,6 +47,10 @@ def _outside_production(data: dict[str, Any]) -> bool:
     return bool(data.get("environment") != "production")
 
 
+def _in_production(data: dict[str, Any]) -> bool:
+    return not _outside_production(data)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JSC_", env_file=None, extra="ignore")
 
@@ -149,6 +153,15 @@ class Settings(BaseSettings):
     )
     graphql_max_batch: int = Field(
         10, description="operations in one batched HTTP request (a JSON list); 1: no batching"
+    )
+    # The operations the web apps were built with (api/trusted_documents.py): sha256 of the text -> the text.
+    trusted_documents_path: Path = Field(
+        PROJECT_ROOT / "api" / "static" / "trusted-documents.json",
+        description="the manifest of trusted documents, written by the web build; missing: none",
+    )
+    trusted_documents_only: bool = Field(
+        default_factory=_in_production,
+        description="full query text runs only when the manifest holds it, or for staff; on in production",
     )
 
     jakarta_data_dir: Path = PROJECT_ROOT / "data" / "jakarta"

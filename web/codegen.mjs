@@ -2,7 +2,8 @@
 // schema.graphql and typed into src/gql/; each is also hashed (sha256 of its normalised text) into
 // src/gql/persisted-documents.json, the trusted documents the server accepts by id.
 export default {
-  schema: '../schema.graphql',
+  // JSC_WEB_SCHEMA: another schema to check the apps against (the test that a breaking change fails the build).
+  schema: process.env.JSC_WEB_SCHEMA ?? '../schema.graphql',
   documents: ['src/**/*.ts', 'src/**/*.tsx', '!src/gql/**/*'],
   ignoreNoDocuments: false,
   generates: {

@@ -43,21 +43,21 @@ const COMPONENT_LABELS = {
   rating: ['Penilaian warga', 'citizen rating'],
 };
 
-const LOG_IN = `mutation DashboardLogIn($login: String!, $password: String!) {
+const LOG_IN = /* GraphQL */ `mutation DashboardLogIn($login: String!, $password: String!) {
   logIn(login: $login, password: $password) {
     session { accessToken refreshToken user { displayName role } }
     errors { code message }
   }
 }`;
-const REFRESH = `mutation DashboardRefresh($refreshToken: String!) {
+const REFRESH = /* GraphQL */ `mutation DashboardRefresh($refreshToken: String!) {
   refreshToken(refreshToken: $refreshToken) {
     session { accessToken refreshToken }
     errors { code message }
   }
 }`;
-const LOG_OUT = 'mutation DashboardLogOut($refreshToken: String!) { logOut(refreshToken: $refreshToken) { ok } }';
-const CATEGORIES = 'query DashboardCategories { categories { code nameId nameEn } }';
-const LEADERBOARD = `query DashboardLeaderboard(
+const LOG_OUT = /* GraphQL */ `mutation DashboardLogOut($refreshToken: String!) { logOut(refreshToken: $refreshToken) { ok } }`;
+const CATEGORIES = /* GraphQL */ `query DashboardCategories { categories { code nameId nameEn } }`;
+const LEADERBOARD = /* GraphQL */ `query DashboardLeaderboard(
   $level: PerformanceLevel!, $since: Date!, $until: Date!, $category: String
 ) {
   leaderboard(level: $level, since: $since, until: $until, category: $category) {
@@ -73,7 +73,7 @@ const LEADERBOARD = `query DashboardLeaderboard(
     }
   }
 }`;
-const TIME_SERIES = `query DashboardTimeSeries(
+const TIME_SERIES = /* GraphQL */ `query DashboardTimeSeries(
   $unitId: ID!, $interval: TimeInterval!, $since: Date!, $until: Date!, $category: String
 ) {
   unitTimeSeries(unitId: $unitId, interval: $interval, since: $since, until: $until, category: $category) {
@@ -82,7 +82,7 @@ const TIME_SERIES = `query DashboardTimeSeries(
     points { start figures { received completed completionRate responseWithinSlaRate } }
   }
 }`;
-const OVERDUE = `query DashboardOverdue($filter: WorkQueueFilter, $first: Int!, $after: String) {
+const OVERDUE = /* GraphQL */ `query DashboardOverdue($filter: WorkQueueFilter, $first: Int!, $after: String) {
   workQueue(filter: $filter, first: $first, after: $after) {
     edges {
       node {
@@ -96,7 +96,7 @@ const OVERDUE = `query DashboardOverdue($filter: WorkQueueFilter, $first: Int!, 
     pageInfo { hasNextPage endCursor }
   }
 }`;
-const KELURAHAN_OVERDUE = `query DashboardKelurahanOverdue {
+const KELURAHAN_OVERDUE = /* GraphQL */ `query DashboardKelurahanOverdue {
   overdueByKelurahan { kelurahanCode kelurahanName reports oldestDueAt }
 }`;
 

@@ -23,8 +23,8 @@ const STATUSES = [
 ];
 const STATUS_BY_CODE = new Map(STATUSES.map((s) => [s.code, s]));
 
-const CATEGORIES_QUERY = 'query MapCategories { categories { code nameId nameEn } }';
-const REPORT_QUERY = `query MapReport($id: ID!) {
+const CATEGORIES_QUERY = /* GraphQL */ `query MapCategories { categories { code nameId nameEn } }`;
+const REPORT_QUERY = /* GraphQL */ `query MapReport($id: ID!) {
   report(id: $id) {
     id description status statusLabel createdAt
     category { code nameId }
@@ -32,7 +32,7 @@ const REPORT_QUERY = `query MapReport($id: ID!) {
     photos { id status thumbnailUrl }
   }
 }`;
-const EVENTS_SUBSCRIPTION = `subscription MapReportEvents($bbox: BBoxInput, $categories: [String!]) {
+const EVENTS_SUBSCRIPTION = /* GraphQL */ `subscription MapReportEvents($bbox: BBoxInput, $categories: [String!]) {
   reportEvents(bbox: $bbox, categories: $categories) {
     kind
     report { id lat lon category status createdAt }

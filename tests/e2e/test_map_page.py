@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,11 @@ import httpx
 import pytest
 from playwright.async_api import ConsoleMessage, Error, Page, WebSocketRoute, async_playwright, expect
 
+from domain.resources import Resources
+from scripts.trusted_documents import manifest_entries
+from tests.e2e.live import CANARY_EVERY_S, WAIT_S, notify
 from tests.e2e.processes import running
+from tests.e2e.test_live_events import report_event
 from tests.factories import REPORT, Api, Citizen, jpeg_with_gps
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +47,17 @@ RENDERED_IDS = f"""() => window.jscMap && window.jscMap.isStyleLoaded()
 @pytest.fixture(scope="module")
 def map_server(database: None) -> Iterator[str]:
     with running() as urls:
+        yield urls[0]
+
+
+@pytest.fixture(scope="module")
+def trusted_map_server(database: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An API running, for the public, the documents of the map's scripts and nothing else (as in production)."""
+    manifest = tmp_path_factory.mktemp("trusted") / "trusted-documents.json"
+    manifest.write_text(
+        json.dumps(manifest_entries([ROOT / "api" / "static" / "map.js", ROOT / "api" / "static" / "live.js"]))
+    )
+    with running(worker=False, JSC_TRUSTED_DOCUMENTS_ONLY="true", JSC_TRUSTED_DOCUMENTS_PATH=str(manifest)) as urls:
         yield urls[0]
 
 
@@ -239,4 +255,45 @@ async def test_map_works_while_live_updates_are_unavailable(seeded: Seeded, map_
         # then the page keeps retrying quietly, on a new connection each time
         await expect(page.locator("#live-state")).to_have_attribute("data-state", "retrying", timeout=15_000)
         await asyncio.wait_for(refusing.reconnected.wait(), timeout=15)
+        assert console.errors == []
+
+
+async def live_panel_registered(page: Page, resources: Resources) -> None:
+    """Returns once the page's subscription delivers: canary events, as the trigger sends them, until one is listed
+    (graphql-transport-ws does not acknowledge a subscription)."""
+    async with asyncio.timeout(WAIT_S):
+        while True:
+            canary = str(uuid.uuid4())
+            await notify(resources, "report_events", report_event(canary, lat=LIVE[0], lon=LIVE[1]))
+            try:
+                listed = page.locator(f'#live-events li[data-report-id="{canary}"]')
+                await expect(listed).to_be_visible(timeout=CANARY_EVERY_S * 1000)
+                return
+            except AssertionError:
+                continue
+
+
+async def test_the_map_works_where_only_trusted_documents_run(
+    seeded: Seeded, http_api: Api, trusted_map_server: str, resources: Resources
+) -> None:
+    # given an API that refuses the public any text its apps do not send
+    async with httpx.AsyncClient(base_url=trusted_map_server) as client:
+        refused = (await client.post("/graphql", json={"query": "query { categories { code } }"})).json()
+    assert [error["extensions"]["code"] for error in refused["errors"]] == ["UNTRUSTED_DOCUMENT"]
+
+    async with map_page(f"{trusted_map_server}{AT_TOMANG}") as (page, console):
+        # then the page's categories query runs: the filter lists them
+        await expect(page.locator("#category-filter option[value=flood]")).to_have_text("Bencana banjir")
+        await page.wait_for_function(
+            f"(id) => ({RENDERED_IDS})().includes(id)", arg=seeded.without_photo["id"], timeout=30_000
+        )
+
+        # when a report is clicked, then its detail query runs
+        await click_report(page, *WITHOUT_PHOTO)
+        await expect(page.locator("#detail")).to_have_attribute("data-report-id", seeded.without_photo["id"])
+
+        # when a report is filed elsewhere, once the page's subscription is registered, then it delivers it
+        await live_panel_registered(page, resources)
+        live = await file_report(http_api, seeded.citizen, LIVE, category="garbage", description="Laporan terpercaya")
+        await expect(page.locator(f'#live-events li[data-report-id="{live["id"]}"]')).to_be_visible(timeout=15_000)
         assert console.errors == []

@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx
+import orjson
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.processes import running
+from api.trusted_documents import TrustedDocuments
+from scripts.trusted_documents import manifest_entries
+from tests.e2e.processes import ROOT, running
 from tests.e2e.webapps import axe_violations, chromium, phone
 
 pytestmark = pytest.mark.e2e
@@ -77,3 +80,15 @@ async def test_app_opens_offline_in_either_language_and_passes_axe(server: str, 
         await expect(page.get_by_role("heading", name=english)).to_be_visible()
         assert await axe_violations(page) == []
         assert held.console.errors == []
+
+
+def test_the_built_manifest_trusts_every_document_the_apps_and_pages_send() -> None:
+    built = TrustedDocuments.load(ROOT / "api" / "static" / "trusted-documents.json")
+    pages = manifest_entries(sorted((ROOT / "api" / "static").glob("*.js")))
+    generated = orjson.loads((ROOT / "web" / "src" / "gql" / "persisted-documents.json").read_bytes())
+
+    assert built is not None
+    assert len(pages) == 11
+    assert {key: built.texts.get(key) for key in pages} == pages
+    assert {key.removeprefix("sha256:"): text for key, text in generated.items()}.items() <= built.texts.items()
+    assert len(built) == len(pages) + len(generated)
