@@ -9,12 +9,16 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from playwright.async_api import Page, expect
 
+from domain.models import Camera, CctvEvidence
+from domain.models.enums import CameraKind, CameraSource, EvidenceStatus
+from domain.resources import Resources
 from tests.e2e.processes import running
 from tests.e2e.webapps import TOMANG_UNIT, Phone, Staff, axe_violations, chromium, phone, staff_account
 from tests.factories import LOG_IN, Api, Citizen, jpeg_with_gps
@@ -99,6 +103,37 @@ async def photo_processed(api: Api, citizen: Citizen, report_id: str) -> None:
     assert status == "READY", "the worker did not process the photo"
 
 
+async def cctv_evidence(resources: Resources, report_id: str, camera: str) -> None:
+    """What the CCTV worker leaves for a report: a clip and a snapshot in object storage, the analysis in a row."""
+    code = f"officer-{uuid.uuid4().hex[:8]}"
+    base = f"cctv-evidence/{uuid.uuid4()}"
+    await resources.storage.write(f"{base}/clip.ts", b"\x47" * 188 * 4, content_type="video/mp2t")
+    await resources.storage.write(f"{base}/snapshot.jpg", jpeg_with_gps(), content_type="image/jpeg")
+    now = datetime.now(UTC)
+    summary = {
+        "health": "OK",
+        "motion_ratio": 0.4,
+        "congestion_index": 0.25,
+        "objects": {"car": {"max": 3, "mean": 1.5}},
+        "faces_blurred": 1,
+    }
+    async with resources.unit_of_work() as session:
+        placed = Camera(
+            code=code, name=camera, operator="Dishub", kind=CameraKind.INTERSECTION,
+            location=f"SRID=4326;POINT({NEAR_TOMANG[1]} {NEAR_TOMANG[0]})", heading_deg=0.0, fov_deg=90.0,
+            range_m=100.0, source_kind=CameraSource.ARCHIVE, source=f"cctv/{code}", active=False,
+        )  # fmt: skip
+        session.add(placed)
+        await session.flush()
+        session.add(
+            CctvEvidence(
+                report_id=uuid.UUID(report_id), camera_id=placed.id, rank=1, distance_m=35.0,
+                status=EvidenceStatus.READY, window_start=now - timedelta(seconds=30), window_end=now,
+                clip_key=f"{base}/clip.ts", snapshot_key=f"{base}/snapshot.jpg", summary=summary,
+            )
+        )  # fmt: skip
+
+
 async def report(api: Api, lurah: Lurah, report_id: str) -> dict[str, Any]:
     body = await api.gql(REPORT, {"id": report_id}, token=lurah.token)
     assert "errors" not in body, body
@@ -142,7 +177,9 @@ async def check_axe(held: Phone) -> None:
     assert await axe_violations(held.page) == []
 
 
-async def test_lurah_sees_filters_and_works_reports(server: str, api: Api, citizen: Citizen) -> None:
+async def test_lurah_sees_filters_and_works_reports(
+    server: str, api: Api, citizen: Citizen, resources: Resources
+) -> None:
     lurah = await lurah_of_tomang(api, "Lurah Tomang")
     tag = uuid.uuid4().hex[:6]
     tree = f"Pohon tumbang menutup jalan {tag}"
@@ -151,6 +188,7 @@ async def test_lurah_sees_filters_and_works_reports(server: str, api: Api, citiz
     tree_id = await file(api, citizen, tree, category="fallen-tree", photo_keys=[key])
     light_id = await file(api, citizen, light, category="street-light")
     await photo_processed(api, citizen, tree_id)
+    await cctv_evidence(resources, tree_id, "CCTV Simpang Tomang")
 
     async with chromium() as browser, phone(browser, server, "officer-work") as held:
         page = held.page
@@ -199,6 +237,12 @@ async def test_lurah_sees_filters_and_works_reports(server: str, api: Api, citiz
         await expect(viewer.get_by_role("img", name="Foto laporan 1")).to_be_visible()
         await viewer.get_by_role("button", name="Tutup").click()
         await expect(viewer).to_have_count(0)
+        snapshot = page.get_by_role("img", name="Tangkapan layar kamera CCTV Simpang Tomang")
+        await expect(snapshot).to_be_visible()
+        assert await snapshot.evaluate("(image) => image.decode().then(() => image.naturalWidth)") == 640
+        await expect(page.get_by_text("car: 3")).to_be_visible()
+        # Chromium plays no MPEG-TS: the clip is offered for download instead of a player that cannot start.
+        await expect(page.get_by_role("link", name="Unduh klip")).to_have_attribute("href", re.compile("clip.ts"))
         await check_axe(held)
         await held.screenshot("officer-report")
 

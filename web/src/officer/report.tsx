@@ -1,7 +1,7 @@
 // One report as an officer needs it: photos, description, place, category and status, deadlines and escalation,
 // history with notes, comments, supporters, CCTV evidence, the reporter (unless anonymous), and the actions.
 // Offline it shows what was kept on the phone: the whole report if it was opened before, else its queue entry.
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { NetworkError } from '../shared/api';
 import { kept, load } from '../shared/data';
 import { formatDateTime, formatRelative, language } from '../shared/i18n';
@@ -132,7 +132,11 @@ function percent(value: number | null | undefined): string {
   return value === null || value === undefined ? '–' : `${Math.round(value * 100)}%`;
 }
 
+/** The clips are MPEG-TS (cut from the cameras' archive without re-encoding); few phone browsers play it. */
+const CLIP_TYPE = 'video/mp2t';
+
 function Evidence(props: { evidence: ReportDetail['cctvEvidence'] }) {
+  const playable = useMemo(() => document.createElement('video').canPlayType(CLIP_TYPE) !== '', []);
   const [unplayable, setUnplayable] = useState<string[]>([]);
   return (
     <ul class="list">
@@ -152,10 +156,10 @@ function Evidence(props: { evidence: ReportDetail['cctvEvidence'] }) {
             <img class="evidence-snapshot" src={item.snapshotUrl} alt={t('cctv.snapshot', { camera: item.cameraName })} loading="lazy" />
           ) : null}
           {item.clipUrl ? (
-            unplayable.includes(item.id) ? (
+            !playable || unplayable.includes(item.id) ? (
               <p>
                 {t('cctv.cannotPlay')}{' '}
-                <a href={item.clipUrl} download>
+                <a href={item.clipUrl} type={CLIP_TYPE} download>
                   {t('cctv.download')}
                 </a>
               </p>
