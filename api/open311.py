@@ -35,7 +35,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.schema.reports import PUBLIC_SENSITIVE_DECIMALS
-from domain import rate_limits
+from domain import idempotency, rate_limits
 from domain import reports as report_rules
 from domain.errors import DomainError
 from domain.jobs import JobBuffer
@@ -51,7 +51,7 @@ FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=
 DEFAULT_DAYS = 90  # the spec's default window when no dates are given
 PAGE_SIZE_MAX = 100
 IDEMPOTENCY_PREFIX = "open311:"  # apart from the clientRequestIds the app's account uses through GraphQL
-IDEMPOTENCY_KEY_MAX = report_rules.CLIENT_REQUEST_ID_MAX - len(IDEMPOTENCY_PREFIX)
+IDEMPOTENCY_KEY_MAX = idempotency.CLIENT_REQUEST_ID_MAX - len(IDEMPOTENCY_PREFIX)
 YES_NO = [{"key": "true", "name": "Ya (yes)"}, {"key": "false", "name": "Tidak (no)"}]
 
 

@@ -161,15 +161,19 @@ async def support(session: AsyncSession, *, actor: Actor, report_id: uuid.UUID, 
             raise DomainError("OWN_REPORT", "You filed this report: it counts as yours already.", field="reportId")
         if report.status not in OPEN:
             raise DomainError("INVALID_TRANSITION", "This report is closed.", field="reportId")
-        await session.execute(
+        added = await session.scalar(
             pg_insert(ReportSupport)
             .values(report_id=report.id, user_id=actor.user_id, created_at=now)
             .on_conflict_do_nothing()
+            .returning(ReportSupport.user_id)
         )
+        if added is not None:
+            report.updated_at = now
     else:
         existing = await session.get(ReportSupport, (report.id, actor.user_id))
         if existing is not None:
             await session.delete(existing)
+            report.updated_at = now
     await session.flush()
     return report
 
@@ -206,6 +210,7 @@ async def add_comment(
         raise DomainError("BODY_TOO_LONG", f"A comment takes at most {COMMENT_MAX} characters.", field="body")
     comment = ReportComment(id=uuid.uuid4(), report_id=report.id, author_id=actor.user_id, body=text, created_at=now)
     session.add(comment)
+    report.updated_at = now
     if report.reporter_id is not None:
         await notifications.notify_users(
             session,

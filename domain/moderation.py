@@ -138,6 +138,7 @@ async def hide_comment(
         report = await session.get(Report, comment.report_id)
         if report is not None:
             session.add(_history(report, actor, now, f"Komentar {comment.id} disembunyikan: {text}"))
+            report.updated_at = now
     await _resolve(session, actor, now, AbuseFlag.comment_id == comment.id)
     await session.flush()
     return comment

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from domain import notifications, routing, workflow
+from domain import idempotency, notifications, routing, workflow
 from domain import photos as photo_rules
 from domain.adapters.storage import ObjectStorage
 from domain.errors import DomainError
@@ -30,8 +30,6 @@ from domain.models import (
 )
 from domain.reference import ReferenceData
 from domain.settings import Settings
-
-CLIENT_REQUEST_ID_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -49,12 +47,7 @@ class NewReport:
 
 def validate_new_report(data: NewReport, settings: Settings) -> None:
     """The rules that need no database; raises the first problem found."""
-    if not 0 < len(data.client_request_id) <= CLIENT_REQUEST_ID_MAX:
-        raise DomainError(
-            "INVALID_CLIENT_REQUEST_ID",
-            f"clientRequestId needs 1 to {CLIENT_REQUEST_ID_MAX} characters.",
-            field="clientRequestId",
-        )
+    idempotency.check_client_request_id(data.client_request_id)
     if not all(math.isfinite(v) for v in (data.lat, data.lon)) or not (
         -90 <= data.lat <= 90 and -180 <= data.lon <= 180
     ):

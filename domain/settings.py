@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         72, description="finished jobs (succeeded, failed, cancelled, aborted) stay in the queue table this long"
     )
 
+    idempotency_keep_days: int = Field(
+        30,
+        ge=1,
+        description="how long a clientRequestId of the workflow, comment, support and follow actions is remembered "
+        "(idempotency.sweep, hourly); a phone replaying an action older than this has it judged afresh",
+    )
+
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "https://jsc.jakarta.example/auth"
     jwt_audience: str = "jsc-api"

@@ -7,8 +7,10 @@ transaction. Deadlines (domain/sla.py) are kept on the report: `due_at` is the n
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -40,6 +42,7 @@ from domain.reference import ReferenceData
 from domain.settings import Settings
 
 S = ReportStatus
+T = TypeVar("T")
 OPEN = frozenset({S.WAITING, S.COORDINATION, S.DISPOSITION, S.IN_PROGRESS, S.REOPENED})
 CLOSED = frozenset({S.COMPLETED, S.REJECTED, S.DUPLICATE})
 
@@ -185,6 +188,25 @@ def _authorize(actor: Actor, report: Report, reference: ReferenceData) -> None:
         raise DomainError("FORBIDDEN", "This report is outside your jurisdiction.", field="reportId")
 
 
+class Stale(DomainError):
+    """The report is not in the status the officer last saw (someone else acted, or the app was offline):
+    nothing is done, and the caller shows the report as it is now."""
+
+    def __init__(self, report: Report, expected: ReportStatus) -> None:
+        super().__init__(
+            "STALE",
+            f"The report is now {report.status.value} ({STATUS_LABELS_ID[report.status]}), not {expected.value}: "
+            "look at it again before acting.",
+            field="expectedStatus",
+        )
+        self.report = report
+
+
+def check_expected(report: Report, expected: ReportStatus | None) -> None:
+    if expected is not None and report.status != expected:
+        raise Stale(report, expected)
+
+
 def _history(report: Report, actor: Actor, now: datetime, **values: object) -> ReportStatusChange:
     values.setdefault("from_status", report.status)
     values.setdefault("to_status", report.status)
@@ -251,9 +273,11 @@ async def change_status(
     change: StatusChange,
     jobs: JobBuffer,
     now: datetime,
+    expected_status: ReportStatus | None = None,
 ) -> Report:
     report = await load_for_update(session, report_id)
     _authorize(actor, report, reference)
+    check_expected(report, expected_status)
     check_transition(report.status, change)
     if change.to == S.DUPLICATE and change.duplicate_of is not None:
         await _check_original(session, report, change.duplicate_of)
@@ -355,6 +379,7 @@ async def dispose(
     internal_note: str | None,
     jobs: JobBuffer,
     now: datetime,
+    expected_status: ReportStatus | None = None,
 ) -> Report:
     """Passes the report to another unit: an agency (external bodies too), or another kelurahan when the
     point was wrong, in which case the report moves to that kelurahan's area.
@@ -363,6 +388,7 @@ async def dispose(
     report's deadlines, which the reporter was promised, stay as they are."""
     report = await load_for_update(session, report_id)
     _authorize(actor, report, reference)
+    check_expected(report, expected_status)
     check_note(public_note, "publicNote")
     check_note(internal_note, "internalNote")
     target = reference.units.get(to_unit_id)
@@ -444,10 +470,12 @@ async def assign(
     assignee_id: uuid.UUID | None,
     jobs: JobBuffer,
     now: datetime,
+    expected_status: ReportStatus | None = None,
 ) -> Report:
     """Names the officer of the report's unit who works on it (None: nobody)."""
     report = await load_for_update(session, report_id)
     _authorize(actor, report, reference)
+    check_expected(report, expected_status)
     if report.status in CLOSED:
         raise DomainError("INVALID_TRANSITION", "A closed report cannot be assigned.", field="reportId")
     if assignee_id is not None:
@@ -514,6 +542,36 @@ async def reopen(
     )
     await session.flush()
     return report
+
+
+# --- many reports at once -----------------------------------------------------------------------------
+
+BULK_MAX = 100  # reports in one bulk action: a screenful of the work queue
+
+
+async def each_report(
+    session: AsyncSession,
+    jobs: JobBuffer,
+    items: Sequence[T],
+    act: Callable[[T], Awaitable[object]],
+    *,
+    order: Callable[[T], str] = str,
+) -> list[DomainError | None]:
+    """Runs ``act`` on each item on its own: a savepoint each, so an item refused undoes only its own writes and
+    jobs and the others stand. Returns each item's refusal, None where it was done, in the order of ``items``.
+
+    The items are taken in the order of ``order`` (the report id): each keeps its report locked to the end of the
+    transaction, and two bulk actions locking the same reports in the same order cannot deadlock."""
+    refusals: list[DomainError | None] = [None] * len(items)
+    for index in sorted(range(len(items)), key=lambda i: order(items[i])):
+        queued = len(jobs.requests)
+        try:
+            async with session.begin_nested():
+                await act(items[index])
+        except DomainError as exc:
+            del jobs.requests[queued:]
+            refusals[index] = exc
+    return refusals
 
 
 RATING_MIN, RATING_MAX = 1, 5
@@ -634,6 +692,7 @@ async def escalate_overdue(
                 now=now,
             )
         report.escalation_level = target
+        report.updated_at = now  # new to the office it reached: the officers' "changed since" shows it
         raised += 1
     await session.flush()
     return raised

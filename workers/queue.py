@@ -33,6 +33,7 @@ QUEUES = {
     "cctv.match": "cctv",
     "cctv.collect": "cctv",
     "cctv.sweep": "maintenance",
+    "idempotency.sweep": "maintenance",
     "jobs.retry_stalled": "maintenance",
     "jobs.remove_old": "maintenance",
 }

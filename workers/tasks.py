@@ -11,7 +11,7 @@ from procrastinate import JobContext, RetryStrategy, builtin_tasks
 from procrastinate.jobs import Status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import photos, rate_limits, workflow
+from domain import idempotency, photos, rate_limits, workflow
 from domain.jobs import JobBuffer
 from workers.queue import defer_in_transaction, send_jobs
 from workers.runtime import app, resources
@@ -131,6 +131,21 @@ async def escalate_reports(timestamp: int) -> int:
 async def sweep_rate_limits(timestamp: int) -> int:
     """Drops the keys that are back to their full allowance (the same as having no row)."""
     return await rate_limits.sweep(resources().engine, now=datetime.now(UTC))
+
+
+@app.periodic(cron="41 * * * *", periodic_id="idempotency.sweep")
+@app.task(name="idempotency.sweep", queue="maintenance", queueing_lock="idempotency.sweep")
+async def sweep_idempotency_keys(timestamp: int) -> int:
+    """Forgets the clientRequestIds older than JSC_IDEMPOTENCY_KEEP_DAYS, in batches of their own transaction."""
+    res = resources()
+    before = datetime.now(UTC) - timedelta(days=res.settings.idempotency_keep_days)
+    total = 0
+    while True:
+        async with res.unit_of_work() as session:
+            deleted = await idempotency.sweep(session, before=before)
+        total += deleted
+        if deleted < idempotency.SWEEP_BATCH:
+            return total
 
 
 @app.periodic(cron="* * * * *", periodic_id="jobs.retry_stalled")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import enum
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -16,10 +17,17 @@ from api.context import Context
 from api.errors import ClientError, ErrorCode
 from api.resolvers.common import error_code, now, rate_limit
 from api.resolvers.reports import parse_id, present_reports
-from api.resolvers.workflow import ReportActionPayload, act_on_report, actor_of, report_id_of
+from api.resolvers.workflow import (
+    CLIENT_REQUEST_ID,
+    Replayable,
+    ReportActionPayload,
+    act_on_report,
+    actor_of,
+    report_id_of,
+)
 from api.schema.pagination import PageInfo, check_first
 from api.schema.reports import Comment, Report
-from domain import community, models, moderation, workflow
+from domain import community, idempotency, models, moderation, workflow
 from domain.errors import DomainError
 from domain.reference import ReferenceData
 
@@ -60,6 +68,8 @@ class CommentErrorCode(enum.Enum):
     BODY_TOO_LONG = "BODY_TOO_LONG"
     REASON_REQUIRED = "REASON_REQUIRED"
     REASON_TOO_LONG = "REASON_TOO_LONG"
+    CONFLICT = "CONFLICT"
+    INVALID_CLIENT_REQUEST_ID = "INVALID_CLIENT_REQUEST_ID"
 
 
 @strawberry.type(description="A problem with a comment action.")
@@ -103,6 +113,8 @@ class FlagErrorCode(enum.Enum):
     NOT_FOUND = "NOT_FOUND"
     REASON_REQUIRED = "REASON_REQUIRED"
     REASON_TOO_LONG = "REASON_TOO_LONG"
+    CONFLICT = "CONFLICT"
+    INVALID_CLIENT_REQUEST_ID = "INVALID_CLIENT_REQUEST_ID"
 
 
 @strawberry.type(description="A problem with a flag.")
@@ -237,11 +249,33 @@ class CommunityQueries:
         ]
 
 
-async def _comment_action(info: Info, work) -> CommentPayload:  # type: ignore[no-untyped-def]
+async def _current_comment(session: AsyncSession, comment_id: str) -> models.ReportComment:
+    comment = await session.get(models.ReportComment, uuid.UUID(comment_id))
+    if comment is None:
+        raise DomainError("NOT_FOUND", "No such comment.", field="commentId")
+    return comment
+
+
+async def _comment_action(
+    info: Info,
+    work: Callable[[AsyncSession, workflow.Actor], Awaitable[models.ReportComment]],
+    replayable: Replayable | None = None,
+) -> CommentPayload:
     context: Context = info.context
     actor = await actor_of(context)
+
+    async def run(session: AsyncSession) -> models.ReportComment:
+        return await idempotency.once(
+            session,
+            replayable.key(actor) if replayable else None,
+            act=lambda: work(session, actor),
+            record=lambda comment: {"commentId": str(comment.id)},
+            replay=lambda outcome: _current_comment(session, outcome["commentId"]),
+            now=now(),
+        )
+
     try:
-        row = await context.db(lambda session: work(session, actor))
+        row = await context.db(run)
     except DomainError as exc:
         code = error_code(context, exc, CommentErrorCode)
         return CommentPayload(comment=None, errors=[CommentError(code=code, message=exc.message, field=exc.field)])
@@ -256,13 +290,15 @@ class CommunityMutations:
         info: Info,
         report_id: Annotated[strawberry.ID, strawberry.argument(description="The report.")],
         support: Annotated[bool, strawberry.argument(description="true to support, false to stop.")] = True,
+        client_request_id: Annotated[str | None, strawberry.argument(description=CLIENT_REQUEST_ID)] = None,
     ) -> ReportActionPayload:
         async def work(session: AsyncSession, actor: workflow.Actor, _: ReferenceData) -> models.Report:
             return await community.support(
                 session, actor=actor, report_id=report_id_of(report_id), on=support, now=now()
             )
 
-        return await act_on_report(info, work)
+        request = {"reportId": report_id, "support": support}
+        return await act_on_report(info, work, replayable=Replayable("supportReport", client_request_id, request))
 
     @strawberry.mutation(description="Comment on a report, publicly (1 to 1000 characters).")
     async def add_comment(
@@ -270,6 +306,7 @@ class CommunityMutations:
         info: Info,
         report_id: Annotated[strawberry.ID, strawberry.argument(description="The report.")],
         body: Annotated[str, strawberry.argument(description="The comment.")],
+        client_request_id: Annotated[str | None, strawberry.argument(description=CLIENT_REQUEST_ID)] = None,
     ) -> CommentPayload:
         context: Context = info.context
         target = parse_id(report_id)
@@ -282,7 +319,8 @@ class CommunityMutations:
                 session, actor=actor, report_id=target, body=body, jobs=context.jobs, now=now()
             )
 
-        return await _comment_action(info, work)
+        request = {"reportId": report_id, "body": body}
+        return await _comment_action(info, work, Replayable("addComment", client_request_id, request))
 
     @strawberry.mutation(description="Hide a comment from the public, with the reason (moderators only).")
     async def hide_comment(
@@ -306,8 +344,12 @@ class CommunityMutations:
         info: Info,
         report_id: Annotated[strawberry.ID, strawberry.argument(description="The report.")],
         reason: Annotated[str, strawberry.argument(description="What is wrong, up to 500 characters.")],
+        client_request_id: Annotated[str | None, strawberry.argument(description=CLIENT_REQUEST_ID)] = None,
     ) -> FlagPayload:
-        return await _flag(info, report_id=parse_id(report_id), comment_id=None, reason=reason, field="reportId")
+        replayable = Replayable("flagReport", client_request_id, {"reportId": report_id, "reason": reason})
+        return await _flag(
+            info, report_id=parse_id(report_id), comment_id=None, reason=reason, field="reportId", replayable=replayable
+        )
 
     @strawberry.mutation(description="Tell the moderators a comment is abuse.")
     async def flag_comment(
@@ -315,8 +357,17 @@ class CommunityMutations:
         info: Info,
         comment_id: Annotated[strawberry.ID, strawberry.argument(description="The comment.")],
         reason: Annotated[str, strawberry.argument(description="What is wrong, up to 500 characters.")],
+        client_request_id: Annotated[str | None, strawberry.argument(description=CLIENT_REQUEST_ID)] = None,
     ) -> FlagPayload:
-        return await _flag(info, report_id=None, comment_id=parse_id(comment_id), reason=reason, field="commentId")
+        replayable = Replayable("flagComment", client_request_id, {"commentId": comment_id, "reason": reason})
+        return await _flag(
+            info,
+            report_id=None,
+            comment_id=parse_id(comment_id),
+            reason=reason,
+            field="commentId",
+            replayable=replayable,
+        )
 
     @strawberry.mutation(
         description="Hide a report from the public, with the reason, or show it again (hidden: false); "
@@ -328,26 +379,47 @@ class CommunityMutations:
         report_id: Annotated[strawberry.ID, strawberry.argument(description="The report.")],
         reason: Annotated[str, strawberry.argument(description="Why; in the history, for staff.")],
         hidden: Annotated[bool, strawberry.argument(description="false shows it again.")] = True,
+        client_request_id: Annotated[str | None, strawberry.argument(description=CLIENT_REQUEST_ID)] = None,
     ) -> ReportActionPayload:
         async def work(session: AsyncSession, actor: workflow.Actor, _: ReferenceData) -> models.Report:
             return await moderation.hide_report(
                 session, actor=actor, report_id=report_id_of(report_id), reason=reason, hidden=hidden, now=now()
             )
 
-        return await act_on_report(info, work)
+        request = {"reportId": report_id, "reason": reason, "hidden": hidden}
+        return await act_on_report(info, work, replayable=Replayable("hideReport", client_request_id, request))
 
 
 async def _flag(
-    info: Info, *, report_id: uuid.UUID | None, comment_id: uuid.UUID | None, reason: str, field: str
+    info: Info,
+    *,
+    report_id: uuid.UUID | None,
+    comment_id: uuid.UUID | None,
+    reason: str,
+    field: str,
+    replayable: Replayable,
 ) -> FlagPayload:
     context: Context = info.context
     actor = await actor_of(context)
 
-    async def run(session: AsyncSession) -> uuid.UUID:
+    async def flag(session: AsyncSession) -> uuid.UUID:
         if report_id is None and comment_id is None:
             raise DomainError("NOT_FOUND", "Nothing by that id.", field=field)
         return await moderation.flag(
             session, actor=actor, report_id=report_id, comment_id=comment_id, reason=reason, now=now()
+        )
+
+    async def replay(outcome: idempotency.Outcome) -> uuid.UUID:
+        return uuid.UUID(outcome["reportId"])
+
+    async def run(session: AsyncSession) -> uuid.UUID:
+        return await idempotency.once(
+            session,
+            replayable.key(actor),
+            act=lambda: flag(session),
+            record=lambda flagged: {"reportId": str(flagged)},
+            replay=replay,
+            now=now(),
         )
 
     try:

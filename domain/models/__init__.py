@@ -26,6 +26,7 @@ from domain.models.enums import (
     UnitKind,
 )
 from domain.models.geo import Kecamatan, Kelurahan, Kota
+from domain.models.idempotency import IdempotencyKey
 from domain.models.limits import RateLimit
 from domain.models.notifications import Device, Notification
 from domain.models.performance import Export, ReportCase
@@ -54,6 +55,7 @@ __all__ = [
     "Export",
     "ExportStatus",
     "HistoryKind",
+    "IdempotencyKey",
     "Kecamatan",
     "Kelurahan",
     "Kota",

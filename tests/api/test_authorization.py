@@ -53,7 +53,8 @@ ROLES = (
     "admin",
 )
 # What each role gets, in the order of ROLES: A it runs and does what was asked, R it runs but its own rules
-# refuse these arguments (in the payload's errors), U refused as UNAUTHENTICATED, F refused as FORBIDDEN.
+# refuse these arguments (in the payload's errors, or a bulk action's per-report errors), U refused as
+# UNAUTHENTICATED, F refused as FORBIDDEN (as a GraphQL error or a payload's code).
 # Public lists and the map are A for everyone and filter what they show; that is tested where they are.
 #                            anon, citizen, other citizen, lurah, other lurah, camat, agency, auditor, admin
 EXPECTED: dict[str, str] = {
@@ -94,6 +95,8 @@ EXPECTED: dict[str, str] = {
     "changeReportStatus": "UFFAFAFFA",
     "disposeReport": "UFFAFAFFA",
     "assignReport": "UFFAFAFFA",
+    "bulkChangeReportStatus": "UFFAFAFFA",  # F for outsiders: each report of theirs is FORBIDDEN
+    "bulkAssignReports": "UFFAFAFFA",
     "reopenReport": "UAFFFFFFF",
     "rateReport": "UAFFFFFFF",
     "followReport": "UAAAAAAFA",
@@ -211,6 +214,18 @@ ANSWERS: dict[str, tuple[str, Check]] = {
     ),
     "disposeReport": ("report { unit { code } }", lambda a, w, r: a["report"]["unit"]["code"] == w.agency_unit),
     "assignReport": ("report { assignee { displayName } }", lambda a, w, r: a["report"]["assignee"] is not None),
+    "bulkChangeReportStatus": (
+        "results { reportId report { status } errors { code } }",
+        lambda a, w, r: (
+            [(x["reportId"], x["report"]["status"]) for x in a["results"]] == [(w.report_id, "IN_PROGRESS")]
+        ),
+    ),
+    "bulkAssignReports": (
+        "results { reportId report { assignee { displayName } } errors { code } }",
+        lambda a, w, r: (
+            [x["reportId"] for x in a["results"]] == [w.report_id] and a["results"][0]["report"]["assignee"] is not None
+        ),
+    ),
     "reopenReport": ("report { id status }", lambda a, w, r: a["report"]["status"] == "REOPENED"),
     "rateReport": ("report { history { rating } }", lambda a, w, r: 4 in ids(a["report"]["history"], "rating")),
     "followReport": ("report { id }", lambda a, w, r: a["report"]["id"] == w.report_id),
@@ -324,6 +339,15 @@ def arguments(world: World, role: str) -> dict[str, dict[str, Any]]:
         "changeReportStatus": {"input": {"reportId": world.report_id, "to": "IN_PROGRESS"}},
         "disposeReport": {"input": {"reportId": world.report_id, "toUnit": world.agency_unit}},
         "assignReport": {"input": {"reportId": world.report_id, "assignee": world.lurah_id}},
+        "bulkChangeReportStatus": {
+            "input": {"reports": [{"reportId": world.report_id, "expectedStatus": "WAITING"}], "to": "IN_PROGRESS"}
+        },
+        "bulkAssignReports": {
+            "input": {
+                "reports": [{"reportId": world.report_id, "expectedStatus": "WAITING"}],
+                "assignee": world.lurah_id,
+            }
+        },
         "reopenReport": {"reportId": world.completed_id, "reason": "Masih belum diperbaiki"},
         "rateReport": {"reportId": world.completed_id, "rating": 4},
         "followReport": {"reportId": world.report_id},
@@ -375,6 +399,9 @@ def outcome(name: str, body: dict[str, Any]) -> str:
         return FAILED
     payload = (body.get("data") or {}).get(name)
     refusals = {e["code"] for e in payload.get("errors") or []} if isinstance(payload, dict) else set()
+    if isinstance(payload, dict):
+        # A bulk action's refusals are per report.
+        refusals |= {e["code"] for result in payload.get("results") or [] for e in result.get("errors") or []}
     if "FORBIDDEN" in refusals:
         return FORBIDDEN
     return REFUSED if refusals else ALLOWED

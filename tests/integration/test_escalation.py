@@ -111,6 +111,8 @@ async def test_a_late_first_response_goes_to_the_camat_then_a_late_completion_to
         report = await session.get(Report, report_id)
     assert report is not None
     assert report.escalation_level == 2
+    # new to the walikota office: the officers' "changed since" lists it
+    assert report.updated_at == NOW + timedelta(days=4)
 
 
 async def test_a_report_answered_in_time_is_raised_only_when_completion_is_late(resources: Resources) -> None:
