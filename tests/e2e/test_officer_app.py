@@ -5,6 +5,7 @@ API's own history says what was stored."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -14,13 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from domain.models import Camera, CctvEvidence
 from domain.models.enums import CameraKind, CameraSource, EvidenceStatus
 from domain.resources import Resources
 from tests.e2e.processes import running
-from tests.e2e.webapps import TOMANG_UNIT, Phone, Staff, axe_violations, chromium, phone, staff_account
+from tests.e2e.webapps import ROOT, TOMANG_UNIT, Phone, Staff, axe_violations, chromium, phone, staff_account
 from tests.factories import LOG_IN, Api, Citizen, jpeg_with_gps
 
 pytestmark = pytest.mark.e2e
@@ -39,6 +40,12 @@ query Report($id: ID!) {
     duplicateOf
     history { kind toStatus publicNote internalNote toUnit { code } assignee { displayName } }
   }
+}
+"""
+
+DISPOSE = """
+mutation Dispose($input: DisposeReportInput!) {
+  disposeReport(input: $input) { report { status } errors { code message } }
 }
 """
 
@@ -218,6 +225,12 @@ async def test_lurah_sees_filters_and_works_reports(
         await expect(page.get_by_text("Baru", exact=True)).to_have_count(0)
         await move(api, lurah, light_id, "COORDINATION")
         await expect(page.get_by_role("link", name=re.compile(f"Baru.*{light}.*Koordinasi"))).to_be_visible()
+        await page.get_by_label("Hanya yang baru sejak terakhir dilihat").check()
+        await expect(page).to_have_url(re.compile(r"#/\?new=1$"))
+        await expect(page.get_by_role("link", name=re.compile(light))).to_be_visible()
+        await expect(page.get_by_role("link", name=re.compile(tree))).to_have_count(0)
+        await page.get_by_label("Hanya yang baru sejak terakhir dilihat").uncheck()
+        await expect(page.get_by_role("link", name=re.compile(tree))).to_be_visible()
 
         # The area map: loaded only now, the list did not wait for it.
         await page.get_by_role("button", name="Peta wilayah").click()
@@ -326,23 +339,39 @@ async def test_lurah_disposes_to_an_agency_and_marks_a_duplicate(server: str, ap
     assert (duplicate["status"], duplicate["duplicateOf"]) == ("DUPLICATE", first_id)
 
 
-async def test_completion_taken_offline_is_stored_once(server: str, api: Api, citizen: Citizen) -> None:
+def document_id(operation: str) -> str:
+    """The trusted document id the app sends for one of its operations."""
+    documents: dict[str, str] = json.loads((ROOT / "api" / "static" / "trusted-documents.json").read_text())
+    [found] = [key for key, text in documents.items() if re.search(rf"\b{operation}\b", text)]
+    return found
+
+
+async def test_offline_actions_are_stored_once_and_a_stale_one_is_refused(
+    server: str, api: Api, citizen: Citizen
+) -> None:
     lurah = await lurah_of_tomang(api, "Lurah Tomang Tiga")
-    description = f"Tiang listrik miring {uuid.uuid4().hex[:6]}"
-    report_id = await file(api, citizen, description, category="utilities")
-    await move(api, lurah, report_id, "IN_PROGRESS")
+    tag = uuid.uuid4().hex[:6]
+    leaning = f"Tiang listrik miring {tag}"
+    leak = f"Pipa air bocor di gang {tag}"
+    leaning_id = await file(api, citizen, leaning, category="utilities")
+    leak_id = await file(api, citizen, leak, category="utilities")
+    await move(api, lurah, leaning_id, "IN_PROGRESS")
+    change_status = document_id("OfficerChangeStatus")
 
     async with chromium() as browser, phone(browser, server, "officer-offline") as held:
         page = held.page
         await log_in(page, lurah, "#/?category=utilities")
-        await expect(page.get_by_role("link", name=re.compile(description))).to_be_visible()
+        await open_report(page, leak)
+        await page.get_by_role("link", name="Kembali").click()
+        await expect(page.get_by_role("link", name=re.compile(leaning))).to_be_visible()
         await held.service_worker_ready()
 
-        # Offline: the kept queue, a report never opened before, completed with a photo.
+        # Offline: the kept queue; a report never opened before, completed with a photo; another, opened
+        # before, moved on while a colleague moves it on elsewhere.
         await held.offline()
         await page.reload()
         await expect(page.get_by_text(re.compile("^Data tersimpan di ponsel"))).to_be_visible()
-        await open_report(page, description)
+        await open_report(page, leaning)
         await expect(page.get_by_text(re.compile("^Rincian laporan ini belum tersimpan"))).to_be_visible()
         await open_action(page, "Selesaikan dengan foto")
         sheet = page.get_by_role("dialog")
@@ -353,30 +382,65 @@ async def test_completion_taken_offline_is_stored_once(server: str, api: Api, ci
         await sheet.get_by_role("button", name="Selesaikan laporan").click()
         await expect(page.get_by_text(re.compile("^Menunggu dikirim: Status Selesai"))).to_be_visible()
         await check_axe(held)
+        await page.get_by_role("link", name="Kembali").click()
+        await open_report(page, leak)
+        await open_action(page, "Ubah status")
+        await page.get_by_role("dialog").get_by_role("button", name="Simpan").click()
+        await expect(page.get_by_text(re.compile("^Menunggu dikirim: Status Koordinasi"))).to_be_visible()
+        await move(api, lurah, leak_id, "IN_PROGRESS")
 
-        # Back online: sent once, with the photo uploaded then.
+        # Back online, the first answer lost on the way: the API did the completion, the phone cannot know.
+        answer_lost = asyncio.Event()
+
+        async def lose_first_answer(route: Route) -> None:
+            if not answer_lost.is_set() and (route.request.post_data_json or {}).get("documentId") == change_status:
+                await route.fetch()
+                answer_lost.set()
+                await route.abort("connectionreset")
+            else:
+                await route.continue_()
+
+        await page.route("**/graphql", lose_first_answer)
+        await page.get_by_role("link", name="Kembali").click()
         await held.offline(False)
-        await until_sent(page)
-        await expect(page.get_by_role("heading", name="Foto sesudah dikerjakan")).to_be_visible()
+        await answer_lost.wait()
+        outbox = page.get_by_role("region", name="Menunggu dikirim")
+        await outbox.get_by_role("button", name="Kirim sekarang").first.click()
 
-    stored = await report(api, lurah, report_id)
+        # Sent again with the same key: done once. The stale one is refused and shown, on the report too.
+        await expect(outbox.get_by_text(re.compile("^Ditolak"))).to_be_visible()
+        await open_report(page, leak)
+        alert = page.get_by_role("alert")
+        await expect(alert).to_contain_text("Tindakan ditolak: Status Koordinasi")
+        await expect(alert).to_contain_text("sekarang: Proses")
+        await check_axe(held)
+        await held.screenshot("officer-stale")
+        await alert.get_by_role("button", name="Muat ulang laporan dan tutup pesan ini").click()
+        await expect(page.get_by_role("alert")).to_have_count(0)
+
+    stored = await report(api, lurah, leaning_id)
     assert stored["status"] == "COMPLETED"
     assert len(stored["afterPhotos"]) == 1
     assert [row["toStatus"] for row in stored["history"]] == ["WAITING", "IN_PROGRESS", "COMPLETED"]
+    stale = await report(api, lurah, leak_id)
+    assert [row["toStatus"] for row in stale["history"]] == ["WAITING", "IN_PROGRESS"]
 
 
-async def test_bulk_assign_reports_each_result(server: str, api: Api, citizen: Citizen) -> None:
+async def test_bulk_assign_answers_for_each_report(server: str, api: Api, citizen: Citizen) -> None:
     lurah = await lurah_of_tomang(api, "Lurah Tomang Empat")
     tag = uuid.uuid4().hex[:6]
-    descriptions = [f"Reklame tanpa izin nomor {number} {tag}" for number in (1, 2)]
+    descriptions = [f"Reklame tanpa izin nomor {number} {tag}" for number in (1, 2, 3)]
     ids = [await file(api, citizen, description, category="unlicensed-ads") for description in descriptions]
+    # The third is with an agency now: a lurah cannot take it.
+    body = await api.gql(DISPOSE, {"input": {"reportId": ids[2], "toUnit": AGENCY}}, token=lurah.token)
+    assert body["data"]["disposeReport"]["errors"] == [], body
 
     async with chromium() as browser, phone(browser, server, "officer-bulk") as held:
         page = held.page
         await log_in(page, lurah, "#/?category=unlicensed-ads")
         for description in descriptions:
             await page.get_by_role("checkbox", name=re.compile(re.escape(description))).check()
-        await expect(page.get_by_text("2 laporan dipilih")).to_be_visible()
+        await expect(page.get_by_text("3 laporan dipilih")).to_be_visible()
         await page.get_by_role("region", name="Tindakan untuk laporan terpilih").get_by_role(
             "button", name="Tugaskan"
         ).click()
@@ -385,13 +449,18 @@ async def test_bulk_assign_reports_each_result(server: str, api: Api, citizen: C
         await sheet.get_by_role("button", name="Tugaskan").click()
         results = sheet.get_by_role("list", name="Hasil per laporan")
         await expect(results.get_by_text("Berhasil")).to_have_count(2)
+        await expect(results.get_by_role("listitem").filter(has_text=descriptions[2])).to_contain_text(
+            "Ditolak: Petugas itu bukan petugas unit yang memegang laporan."
+        )
         await check_axe(held)
         await held.screenshot("officer-bulk")
         await sheet.get_by_role("button", name="Selesai").click()
+        outbox = page.get_by_role("region", name="Menunggu dikirim")
+        await expect(outbox.get_by_text(re.compile(f"^Tugaskan ke Lurah Tomang Empat: {descriptions[2]}"))).to_be_visible()
 
         await page.get_by_role("link", name="Kotak masuk").click()
         await expect(page.get_by_role("heading", name="Kotak masuk")).to_be_visible()
-        await expect(page.get_by_text("Belum dibaca", exact=True)).to_have_count(2)
+        await expect(page.get_by_text("Belum dibaca", exact=True)).to_have_count(3)
         await check_axe(held)
         await held.screenshot("officer-inbox")
         await page.get_by_role("button", name="Tandai semua sudah dibaca").click()
@@ -402,5 +471,5 @@ async def test_bulk_assign_reports_each_result(server: str, api: Api, citizen: C
         await check_axe(held)
         assert held.console.errors == []
 
-    for report_id in ids:
-        assert (await report(api, lurah, report_id))["assignee"] == {"displayName": lurah.name}
+    assignees = [(await report(api, lurah, report_id))["assignee"] for report_id in ids]
+    assert assignees == [{"displayName": lurah.name}, {"displayName": lurah.name}, None]

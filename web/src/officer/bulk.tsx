@@ -1,5 +1,7 @@
-// Several reports at once: assign them, or move them to one status. Each report is checked and answered on its
-// own, and the sheet lists every report with its result (done, waiting for a connection, refused and why).
+// Several reports at once: assign them, or move them to one status (bulkAssignReports, bulkChangeReportStatus).
+// One outbox entry carries the whole action (sent offline too, once, by its clientRequestId); the API checks
+// each report on its own, and the sheet lists every report with its result: done, or refused and why (STALE
+// when it changed since the officer saw it). A refused report also stays in the outbox list and on the report.
 import { useEffect, useState } from 'preact/hooks';
 import type { ReportStatus } from '../gql/graphql';
 import { load } from '../shared/data';
@@ -8,34 +10,43 @@ import { watchOutbox } from '../shared/outbox';
 import { session } from '../shared/session';
 import { useSignal } from '../shared/signal';
 import type { OutboxEntry } from '../shared/store';
-import { errorText } from '../shared/strings';
 import { ErrorMessage, Field } from '../shared/ui';
 import { type QueueItem, UnitOfficers } from './queries';
 import { categoryName } from './queue';
 import { Sheet } from './sheet';
 import { t } from './strings';
-import { act } from './work';
+import { actOnMany, bulkOutcomes, refusalText } from './work';
 
 type Mode = 'assign' | 'status';
-const TARGETS: ReportStatus[] = ['COORDINATION', 'IN_PROGRESS'];
+const TARGETS: ReportStatus[] = ['COORDINATION', 'IN_PROGRESS', 'REJECTED'];
 
-type Sent = { item: QueueItem; entryId: string };
-
-function Results(props: { sent: Sent[] }) {
-  const [entries, setEntries] = useState<OutboxEntry[]>([]);
-  useEffect(() => watchOutbox(setEntries), []);
+function Results(props: { entryId: string; items: QueueItem[] }) {
+  const outcomes = useSignal(bulkOutcomes)[props.entryId];
+  const [entry, setEntry] = useState<OutboxEntry | null>(null);
+  useEffect(() => watchOutbox((entries) => setEntry(entries.find((candidate) => candidate.id === props.entryId) ?? null)), [props.entryId]);
+  if (entry?.state === 'refused') {
+    return (
+      <p class="banner banner-error" role="alert">
+        {t('bulk.refusedAll', { reason: refusalText(entry.error) })}
+      </p>
+    );
+  }
   return (
     <ul class="list results" aria-label={t('bulk.results')}>
-      {props.sent.map(({ item, entryId }) => {
-        const entry = entries.find((candidate) => candidate.id === entryId);
-        const state = !entry ? 'done' : entry.state === 'refused' ? 'refused' : 'pending';
+      {props.items.map((item) => {
+        const outcome = outcomes?.find((candidate) => candidate.reportId === item.id);
+        const state = !outcome ? 'pending' : outcome.problem ? 'refused' : 'done';
         return (
           <li key={item.id} class={`result result-${state}`}>
             <span>
               {categoryName(item.category)}: {item.description.slice(0, 80)}
             </span>
             <strong>
-              {state === 'done' ? t('bulk.done') : state === 'pending' ? t('bulk.pending') : t('bulk.refused', { reason: errorText(entry?.error) })}
+              {state === 'done'
+                ? t('bulk.done')
+                : state === 'pending'
+                  ? t('bulk.pending')
+                  : t('bulk.refused', { reason: outcome?.problem?.message ?? '' })}
             </strong>
           </li>
         );
@@ -52,7 +63,8 @@ function BulkSheet(props: { mode: Mode; items: QueueItem[]; onClose: () => void 
   const [to, setTo] = useState<ReportStatus>('IN_PROGRESS');
   const [publicNote, setPublic] = useState('');
   const [internalNote, setInternal] = useState('');
-  const [sent, setSent] = useState<Sent[] | null>(null);
+  const [reason, setReason] = useState('');
+  const [entryId, setEntryId] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
 
   useEffect(() => {
@@ -65,44 +77,34 @@ function BulkSheet(props: { mode: Mode; items: QueueItem[]; onClose: () => void 
   async function submit(event: Event) {
     event.preventDefault();
     setError(null);
+    const reports = props.items.map((item) => ({ reportId: item.id, expectedStatus: item.status, title: item.description }));
+    const name = assignee === me?.id ? (me?.displayName ?? '') : (officers.find((officer) => officer.id === assignee)?.displayName ?? '');
     try {
-      const done: Sent[] = [];
-      for (const item of props.items) {
-        const name = assignee === me?.id ? (me?.displayName ?? '') : (officers.find((officer) => officer.id === assignee)?.displayName ?? '');
-        const entryId =
+      setEntryId(
+        await actOnMany(
           props.mode === 'assign'
-            ? await act(
-                { kind: 'assign', reportId: item.id, expectedStatus: item.status, assignee, assigneeName: name },
-                item.description,
-              )
-            : await act(
-                {
-                  kind: 'status',
-                  reportId: item.id,
-                  expectedStatus: item.status,
-                  to,
-                  publicNote: publicNote.trim() || null,
-                  internalNote: internalNote.trim() || null,
-                  reason: null,
-                  duplicateOf: null,
-                  photos: [],
-                  photoKeys: [],
-                },
-                item.description,
-              );
-        done.push({ item, entryId });
-      }
-      setSent(done);
+            ? { kind: 'bulk', reports, to: null, assignee, assigneeName: name }
+            : {
+                kind: 'bulk',
+                reports,
+                to,
+                publicNote: publicNote.trim() || null,
+                internalNote: internalNote.trim() || null,
+                reason: to === 'REJECTED' ? reason.trim() : null,
+              },
+        ),
+      );
     } catch (caught) {
       setError(caught);
     }
   }
 
+  const title = t(props.mode === 'assign' ? 'bulk.assignTitle' : 'bulk.statusTitle', { count: props.items.length });
   return (
-    <Sheet title={t(props.mode === 'assign' ? 'bulk.assignTitle' : 'bulk.statusTitle', { count: props.items.length })} onClose={props.onClose}>
-      {sent ? (
+    <Sheet title={title} onClose={props.onClose}>
+      {entryId ? (
         <>
-          <Results sent={sent} />
+          <Results entryId={entryId} items={props.items} />
           <button type="button" class="primary" onClick={props.onClose}>
             {t('bulk.finish')}
           </button>
@@ -133,15 +135,21 @@ function BulkSheet(props: { mode: Mode; items: QueueItem[]; onClose: () => void 
                   ))}
                 </select>
               </Field>
-              <Field label={t('action.publicNote')} hint={t('action.publicHint')}>
-                <textarea maxLength={2000} value={publicNote} onInput={(event) => setPublic(event.currentTarget.value)} />
-              </Field>
+              {to === 'REJECTED' ? (
+                <Field label={t('action.reason')} hint={t('action.reasonHint')}>
+                  <textarea required maxLength={2000} value={reason} onInput={(event) => setReason(event.currentTarget.value)} />
+                </Field>
+              ) : (
+                <Field label={t('action.publicNote')} hint={t('action.publicHint')}>
+                  <textarea maxLength={2000} value={publicNote} onInput={(event) => setPublic(event.currentTarget.value)} />
+                </Field>
+              )}
               <Field label={t('action.internalNote')} hint={t('action.internalHint')}>
                 <textarea maxLength={2000} value={internalNote} onInput={(event) => setInternal(event.currentTarget.value)} />
               </Field>
             </>
           )}
-          <ul class="list compact">
+          <ul class="list compact" aria-label={t('bulk.chosen')}>
             {props.items.map((item) => (
               <li key={item.id}>
                 {categoryName(item.category)}: {item.description.slice(0, 80)}

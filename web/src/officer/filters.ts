@@ -62,9 +62,17 @@ export function filtersRoute(filters: QueueFilters): string {
   return text ? `/?${text}` : '/';
 }
 
-/** The API's filter for these choices (null when nothing narrows the default: the open reports). */
-export function apiFilter(filters: QueueFilters): WorkQueueFilter | null {
+/** A change commits with the time it was made, up to this much after another one seen already. */
+export const LATE_COMMIT_MS = 60_000;
+
+/**
+ * The API's filter for these choices (null when nothing narrows the default: the open reports). "New since the
+ * last look" asks for what changed after it, less a minute for changes that committed late (the closed ones too:
+ * the officer learns what left the queue).
+ */
+export function apiFilter(filters: QueueFilters, lastLook: string | null = null): WorkQueueFilter | null {
   const filter: WorkQueueFilter = {};
+  if (filters.fresh && lastLook) filter.changedSince = new Date(new Date(lastLook).getTime() - LATE_COMMIT_MS).toISOString();
   if (filters.status) filter.status = [filters.status];
   if (filters.category) filter.category = filters.category;
   if (filters.overdue !== null) filter.overdue = filters.overdue;

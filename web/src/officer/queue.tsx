@@ -77,7 +77,7 @@ export function QueueScreen(props: { route: string }) {
   const isOnline = useSignal(online);
   const filters = parseFilters(props.route);
   lastQueue = filtersRoute(filters);
-  const variablesKey = JSON.stringify(apiFilter(filters));
+  const variablesKey = JSON.stringify(apiFilter(filters, look));
   const categories = useCategories();
   const [items, setItems] = useState<QueueItem[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
@@ -95,7 +95,11 @@ export function QueueScreen(props: { route: string }) {
       setBusy(true);
       setError(null);
       try {
-        const loaded = await load(OfficerQueue, { filter: apiFilter(parseFilters(props.route)), first: PAGE, after });
+        const loaded = await load(OfficerQueue, {
+          filter: apiFilter(parseFilters(props.route), lastLook.get()),
+          first: PAGE,
+          after,
+        });
         if (turn !== sequence.current) return;
         const page = loaded.data.workQueue.edges.map((edge) => edge.node);
         setItems((before) => (after ? [...(before ?? []), ...page.filter((item) => !before?.some((b) => b.id === item.id))] : page));
@@ -170,6 +174,9 @@ export function QueueScreen(props: { route: string }) {
   const activeFilters =
     Number(filters.status !== null) + Number(filters.category !== null) + Number(filters.overdue !== null) + Number(filters.mine) + Number(filters.fresh);
 
+  // Open when the queue is filtered; then the officer's own choice (clearing the last filter leaves it open).
+  const [filtersOpen, setFiltersOpen] = useState(activeFilters > 0);
+
   function toggle(id: string, on: boolean) {
     setSelected((before) => (on ? [...before.filter((other) => other !== id), id] : before.filter((other) => other !== id)));
   }
@@ -208,7 +215,7 @@ export function QueueScreen(props: { route: string }) {
         </section>
       ) : null}
 
-      <details class="card filters" open={activeFilters > 0}>
+      <details class="card filters" open={filtersOpen} onToggle={(event) => setFiltersOpen(event.currentTarget.open)}>
         <summary>{activeFilters ? t('filters.titleActive', { count: activeFilters }) : t('filters.title')}</summary>
         <div class="form">
           <label class="field">

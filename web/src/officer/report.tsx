@@ -5,11 +5,11 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { NetworkError } from '../shared/api';
 import { kept, load } from '../shared/data';
 import { formatDateTime, formatRelative, language } from '../shared/i18n';
-import { dismiss, watchOutbox } from '../shared/outbox';
+import { dismiss, flush, watchOutbox } from '../shared/outbox';
 import { online } from '../shared/pwa';
 import { useSignal } from '../shared/signal';
 import type { OutboxEntry } from '../shared/store';
-import { errorText, statusLabel, tc } from '../shared/strings';
+import { statusLabel, tc } from '../shared/strings';
 import { ConnectionBanner, ErrorMessage, Loading, SavedAt, StatusBadge, TopBar } from '../shared/ui';
 import { ActionSheet } from './actions';
 import { AreaMap, kelurahanOf } from './map';
@@ -18,7 +18,7 @@ import { OfficerReport, type QueueItem, type ReportDetail, ReportSummary } from 
 import { categoryName, queueRoute } from './queue';
 import { Sheet } from './sheet';
 import { t } from './strings';
-import { isFor } from './work';
+import { isFor, refusalText } from './work';
 
 type Shown = { detail: ReportDetail | null; summary: QueueItem; savedAt: number | null };
 
@@ -269,7 +269,7 @@ function Pending(props: { entries: OutboxEntry[]; onReload: () => void }) {
             <p>
               <strong>{t('report.refused', { action: entry.label })}</strong>
             </p>
-            <p>{errorText(entry.error)}</p>
+            <p>{refusalText(entry.error)}</p>
             <div class="buttons">
               <button
                 type="button"
@@ -283,9 +283,12 @@ function Pending(props: { entries: OutboxEntry[]; onReload: () => void }) {
             </div>
           </div>
         ) : (
-          <p key={entry.id} class="banner banner-saved" role="status">
-            {t('report.pending', { action: entry.label })}
-          </p>
+          <div key={entry.id} class="banner banner-saved" role="status">
+            <p>{t('report.pending', { action: entry.label })}</p>
+            <button type="button" onClick={() => void flush()}>
+              {tc('outbox.sendNow')}
+            </button>
+          </div>
         ),
       )}
     </section>

@@ -195,6 +195,12 @@ const id = {
   'work.dispose': 'Disposisi ke {unit}: {report}',
   'work.assign': 'Tugaskan ke {name}: {report}',
   'work.release': 'Lepaskan penugasan: {report}',
+  'work.bulkAssign': 'Tugaskan {count} laporan ke {name}',
+  'work.bulkRelease': 'Lepaskan penugasan {count} laporan',
+  'work.bulkStatus': 'Status {status} untuk {count} laporan',
+
+  'refused.STALE': 'Laporan ini sudah berubah sejak Anda melihatnya (sekarang: {status}). Tindakan tidak dijalankan; periksa lagi laporannya.',
+  'refused.CONFLICT': 'Tindakan ini sudah pernah dikirim dengan isi lain.',
 
   'refused.INVALID_TRANSITION': 'Status laporan tidak memungkinkan tindakan ini.',
   'refused.REASON_REQUIRED': 'Alasan wajib diisi.',
@@ -220,6 +226,8 @@ const id = {
   'bulk.pending': 'Menunggu dikirim',
   'bulk.refused': 'Ditolak: {reason}',
   'bulk.finish': 'Selesai',
+  'bulk.chosen': 'Laporan terpilih',
+  'bulk.refusedAll': 'Tindakan ditolak seluruhnya: {reason}',
 
   'inbox.title': 'Kotak masuk',
   'inbox.empty': 'Belum ada pemberitahuan.',
@@ -431,6 +439,12 @@ const en: typeof id = {
   'work.dispose': 'Pass to {unit}: {report}',
   'work.assign': 'Assign to {name}: {report}',
   'work.release': 'Release the assignment: {report}',
+  'work.bulkAssign': 'Assign {count} reports to {name}',
+  'work.bulkRelease': 'Release the assignment of {count} reports',
+  'work.bulkStatus': 'Status {status} for {count} reports',
+
+  'refused.STALE': 'This report changed since you saw it (now: {status}). Nothing was done; look at the report again.',
+  'refused.CONFLICT': 'This action was already sent with other content.',
 
   'refused.INVALID_TRANSITION': 'The report’s status does not allow this action.',
   'refused.REASON_REQUIRED': 'A reason is required.',
@@ -456,6 +470,8 @@ const en: typeof id = {
   'bulk.pending': 'Waiting to be sent',
   'bulk.refused': 'Refused: {reason}',
   'bulk.finish': 'Done',
+  'bulk.chosen': 'Selected reports',
+  'bulk.refusedAll': 'The whole action was refused: {reason}',
 
   'inbox.title': 'Inbox',
   'inbox.empty': 'No notifications yet.',

@@ -4,9 +4,11 @@
 // refused (STALE) and shown, never applied blindly.
 import { graphql } from '../gql';
 import type { ReportStatus } from '../gql/graphql';
-import { ApiError, Refusal, request } from '../shared/api';
+import { ApiError, newRequestId, Refusal, request } from '../shared/api';
 import { enqueue, handle } from '../shared/outbox';
+import { signal } from '../shared/signal';
 import { outboxAll, outboxPut } from '../shared/store';
+import { errorText, statusLabel } from '../shared/strings';
 import { uploadPhoto } from './photos';
 import { t } from './strings';
 
@@ -32,6 +34,24 @@ const Assign = graphql(`
   mutation OfficerAssign($input: AssignReportInput!) {
     assignReport(input: $input) {
       report { id status updatedAt }
+      errors { code message }
+    }
+  }
+`);
+
+const BulkAssign = graphql(`
+  mutation OfficerBulkAssign($input: BulkAssignReportsInput!) {
+    bulkAssignReports(input: $input) {
+      results { reportId report { id status } errors { code message } }
+      errors { code message }
+    }
+  }
+`);
+
+const BulkStatus = graphql(`
+  mutation OfficerBulkStatus($input: BulkChangeReportStatusInput!) {
+    bulkChangeReportStatus(input: $input) {
+      results { reportId report { id status } errors { code message } }
       errors { code message }
     }
   }
@@ -69,18 +89,42 @@ export type AssignAction = OnReport & { kind: 'assign'; assignee: string | null;
 
 export type ReportAction = StatusAction | DisposeAction | AssignAction;
 
-const KIND = 'officer.report';
+/** Several reports, each with the status the officer saw it in, moved or assigned at once. */
+export type BulkAction = {
+  kind: 'bulk';
+  reports: { reportId: string; expectedStatus: ReportStatus; title: string }[];
+} & ({ to: null; assignee: string | null; assigneeName: string | null } | { to: ReportStatus; publicNote: string | null; internalNote: string | null; reason: string | null });
 
-/** The action's refusal in the officer's words (its code stays for errorText: STALE, FORBIDDEN...). */
-function refused(code: string, message: string): ApiError {
-  const key = `refused.${code}`;
+const KIND = 'officer.report';
+const BULK = 'officer.bulk';
+
+type Problem = { code: string; message: string };
+
+/** The words for a refusal written by the officer app (null: use the shared words of errorText). */
+function words(problem: Problem, now: ReportStatus | null): string | null {
+  if (problem.code === 'STALE') return t('refused.STALE', { status: now ? statusLabel(now) : '?' });
+  const key = `refused.${problem.code}`;
   const text = t(key as Parameters<typeof t>[0]);
-  return text === key ? new ApiError(code, message) : new Refusal(code, text);
+  return text === key ? null : text;
 }
 
-function check(errors: { code: string; message: string }[]): void {
+/** The action's refusal in the officer's words where the app has them; the code stays (STALE, FORBIDDEN...). */
+function refused(problem: Problem, now: ReportStatus | null = null): ApiError {
+  const text = words(problem, now);
+  return text === null ? new ApiError(problem.code, problem.message) : new Refusal(problem.code, text);
+}
+
+/** What to show for a refusal the outbox kept: the officer app's own words when it wrote them. */
+export function refusalText(error: Problem | null): string {
+  if (error && (error.code === 'STALE' || t(`refused.${error.code}` as Parameters<typeof t>[0]) !== `refused.${error.code}`)) {
+    return error.message;
+  }
+  return errorText(error);
+}
+
+function check(errors: Problem[], report: { status: ReportStatus } | null): void {
   const first = errors[0];
-  if (first) throw refused(first.code, first.message);
+  if (first) throw refused(first, report?.status ?? null);
 }
 
 /** Remembers photo keys on the entry as soon as they are uploaded, so a later retry sends the same ones. */
@@ -108,9 +152,11 @@ async function send(payload: unknown, requestId: string): Promise<void> {
         reason: action.reason,
         duplicateOf: action.duplicateOf,
         afterPhotoKeys: action.photoKeys,
+        expectedStatus: action.expectedStatus,
+        clientRequestId: requestId,
       },
     });
-    check(answer.changeReportStatus.errors);
+    check(answer.changeReportStatus.errors, answer.changeReportStatus.report);
   } else if (action.kind === 'dispose') {
     const answer = await request(Dispose, {
       input: {
@@ -118,17 +164,106 @@ async function send(payload: unknown, requestId: string): Promise<void> {
         toUnit: action.toUnit,
         publicNote: action.publicNote,
         internalNote: action.internalNote,
+        expectedStatus: action.expectedStatus,
+        clientRequestId: requestId,
       },
     });
-    check(answer.disposeReport.errors);
+    check(answer.disposeReport.errors, answer.disposeReport.report);
   } else {
-    const answer = await request(Assign, { input: { reportId: action.reportId, assignee: action.assignee } });
-    check(answer.assignReport.errors);
+    const answer = await request(Assign, {
+      input: {
+        reportId: action.reportId,
+        assignee: action.assignee,
+        expectedStatus: action.expectedStatus,
+        clientRequestId: requestId,
+      },
+    });
+    check(answer.assignReport.errors, answer.assignReport.report);
   }
+}
+
+export type BulkOutcome = { reportId: string; problem: Problem | null };
+
+/** What each bulk action (by its outbox entry) did to each of its reports, for the sheet that sent it. */
+export const bulkOutcomes = signal<Record<string, BulkOutcome[]>>({});
+
+/** The single action a bulk one stands for on one report (what a refusal of that report is shown as). */
+function single(action: BulkAction, report: BulkAction['reports'][number]): ReportAction {
+  const base = { reportId: report.reportId, expectedStatus: report.expectedStatus };
+  if (action.to === null) return { ...base, kind: 'assign', assignee: action.assignee, assigneeName: action.assigneeName };
+  return {
+    ...base,
+    kind: 'status',
+    to: action.to,
+    publicNote: action.publicNote,
+    internalNote: action.internalNote,
+    reason: action.reason,
+    duplicateOf: null,
+    photos: [],
+    photoKeys: [],
+  };
+}
+
+async function sendBulk(payload: unknown, requestId: string): Promise<void> {
+  const action = payload as BulkAction;
+  const reports = action.reports.map(({ reportId, expectedStatus }) => ({ reportId, expectedStatus }));
+  const answer =
+    action.to === null
+      ? (await request(BulkAssign, { input: { reports, assignee: action.assignee, clientRequestId: requestId } })).bulkAssignReports
+      : (
+          await request(BulkStatus, {
+            input: {
+              reports,
+              to: action.to,
+              publicNote: action.publicNote,
+              internalNote: action.internalNote,
+              reason: action.reason,
+              clientRequestId: requestId,
+            },
+          })
+        ).bulkChangeReportStatus;
+  check(answer.errors, null);
+  const outcomes: BulkOutcome[] = [];
+  for (const result of answer.results) {
+    const problem = result.errors[0] ?? null;
+    const report = action.reports.find((candidate) => candidate.reportId === result.reportId);
+    if (problem && report) {
+      // Refused reports stay in view (the outbox list, the report itself) until the officer has seen them.
+      const shown = refused(problem, result.report?.status ?? null);
+      const alone = single(action, report);
+      await outboxPut({
+        id: newRequestId(),
+        kind: KIND,
+        label: describe(alone, report.title),
+        payload: alone,
+        createdAt: Date.now(),
+        attempts: 1,
+        state: 'refused',
+        error: { code: shown.code, message: shown.message },
+      });
+    }
+    outcomes.push({
+      reportId: result.reportId,
+      problem: problem ? { code: problem.code, message: refused(problem, result.report?.status ?? null).message } : null,
+    });
+  }
+  bulkOutcomes.set({ ...bulkOutcomes.get(), [requestId]: outcomes });
 }
 
 export function registerWork(): void {
   handle(KIND, send);
+  handle(BULK, sendBulk);
+}
+
+/** Keeps a bulk action on the phone and sends it as soon as possible; resolves with its entry id once kept. */
+export function actOnMany(action: BulkAction): Promise<string> {
+  const label =
+    action.to === null
+      ? action.assignee
+        ? t('work.bulkAssign', { name: action.assigneeName ?? '', count: action.reports.length })
+        : t('work.bulkRelease', { count: action.reports.length })
+      : t('work.bulkStatus', { status: t(`target.${action.to}` as Parameters<typeof t>[0]), count: action.reports.length });
+  return enqueue(BULK, label, action);
 }
 
 /** What the outbox list says about an action. */
