@@ -29,6 +29,8 @@ from api.resolvers.photos import PhotoMutations
 from api.resolvers.public_map import PublicMapQueries, PublicMapSubscriptions
 from api.resolvers.reports import ReportMutations, ReportQueries
 from api.resolvers.routing import RoutingMutations, RoutingQueries
+from api.resolvers.templates import TemplateMutations, TemplateQueries
+from api.resolvers.verification import VerificationMutations
 from api.resolvers.workflow import WorkflowMutations, WorkflowQueries
 from api.trusted_documents import NO_DOCUMENTS, TrustedDocuments
 from domain.settings import Settings
@@ -45,6 +47,7 @@ Query = merge_types(
         CctvQueries,
         PerformanceQueries,
         CommunityQueries,
+        TemplateQueries,
     ),
 )
 Subscription = merge_types("Subscription", (PublicMapSubscriptions, CctvSubscriptions))
@@ -60,6 +63,8 @@ Mutation = merge_types(
         CctvMutations,
         PerformanceMutations,
         CommunityMutations,
+        VerificationMutations,
+        TemplateMutations,
     ),
 )
 

@@ -24,7 +24,8 @@ counted; the memory baseline is taken at its end) and `--duration` seconds (coun
   new citizen signs up;
 - officers: their `workQueue`, the report, then the next step: Koordinasi, Proses, Selesai with an after-photo
   (uploaded like a citizen's), sometimes a rejection, and the lurah passes some floods and garbage to the Suku
-  Dinas, whose officers take them on from there; the camat reads the kecamatan's queue and follows reports.
+  Dinas, whose officers take them on from there; the camat reads the kecamatan's queue, follows reports, and
+  verifies the lurahs' completions in the verified categories (accepting most, sending some back).
 
 Each virtual user acts only on reports its own unit holds, so no two of them race for one report and every
 payload error is a real one. An error is an HTTP status other than 200 (304 for a revalidated tile), a
@@ -150,6 +151,7 @@ RATE = f"mutation Rate($id: ID!, $rating: Int!) {{ rateReport(reportId: $id, rat
 REOPEN = (
     f"mutation Reopen($id: ID!, $reason: String!) {{ reopenReport(reportId: $id, reason: $reason) {{ {ACTION} }} }}"
 )
+VERIFY = f"mutation Verify($input: VerifyCompletionInput!) {{ verifyCompletion(input: $input) {{ {ACTION} }} }}"
 WORK_QUEUE = """
 query Queue($filter: WorkQueueFilter, $first: Int!) {
   workQueue(filter: $filter, first: $first) {
@@ -723,17 +725,24 @@ async def officer_user(agent: Agent, who: Account, *, lurah: bool, kota: str) ->
 
 
 async def camat_user(agent: Agent, who: Account) -> None:
-    """The camat watches the kecamatan: overdue and new reports, opens some, follows a few."""
+    """The camat watches the kecamatan: overdue and new reports, opens some, follows a few, and verifies the
+    completions waiting for the camat (the only verifier of these kelurahan, so no two verdicts race)."""
     load = agent.load
     rng = random.Random(load.rng.random())
-    filters = [{"overdue": True}, {"status": ["WAITING"]}, {"status": OPEN}, None]
+    filters = [{"overdue": True}, {"status": ["WAITING"]}, {"status": OPEN}, None, {"awaitingMyVerification": True}]
     while not load.stopping.is_set():
-        queue = await agent.call("workQueue", WORK_QUEUE, {"filter": rng.choice(filters), "first": 20}, who)
+        flt = rng.choice(filters)
+        queue = await agent.call("workQueue", WORK_QUEUE, {"filter": flt, "first": 20}, who)
         nodes = [e["node"] for e in (queue or {"edges": []})["edges"]]
         if nodes:
             node = rng.choice(nodes)
             await agent.call("report (officer)", REPORT, {"id": node["id"]}, who)
-            if rng.random() < 0.2:
+            if node["status"] == "VERIFYING" and node["unit"]["code"].startswith("kel-"):
+                verdict: dict[str, Any] = {"reportId": node["id"], "accept": rng.random() < 0.85}
+                if not verdict["accept"]:
+                    verdict["reason"] = "Foto hasil tidak sesuai dengan kondisi di lokasi"
+                await agent.call("verifyCompletion", VERIFY, {"input": verdict}, who)
+            elif rng.random() < 0.2:
                 await agent.call("followReport", FOLLOW, {"id": node["id"]}, who)
         await load.pause(3.0)
 

@@ -20,7 +20,7 @@ from domain import sla
 from domain.models import Category, ReportStatus, Unit, UnitKind
 from domain.reference import ReferenceData
 from domain.routing import Area, first_unit
-from domain.workflow import unit_deadlines
+from domain.workflow import supervising_unit, unit_deadlines
 
 S = ReportStatus
 
@@ -48,6 +48,8 @@ RARE_WEIGHT = 0.3
 # The rainy season (December to March) brings floods and fallen trees.
 RAINY_MONTHS = frozenset({12, 1, 2, 3})
 RAINY_BOOST = {"flood": 3.0, "fallen-tree": 2.0}
+# Share of the completions a supervisor sends back (verified categories only): the work was not as claimed.
+SENT_BACK = 0.15
 # Reports per local hour of the day, relative: few at night, most in the morning and after work.
 HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 4, 7, 9, 9, 8, 7, 7, 7, 7, 7, 8, 9, 8, 6, 5, 4, 3, 2)
 
@@ -167,14 +169,15 @@ class _Life:
         return self.status not in (S.COMPLETED, S.REJECTED, S.DUPLICATE)
 
     def _escalate_until(self, at: datetime) -> None:
-        """The escalations the minute-by-minute sweep would have written before ``at``."""
-        while self.open() and self.escalation < 2:
+        """The escalations the minute-by-minute sweep would have written before ``at``. A report waiting for
+        verification has no deadline; sent back, it is raised at the next sweep if its deadline passed meanwhile."""
+        while self.open() and self.status != S.VERIFYING and self.escalation < 2:
             candidates = []
             if self.escalation < 1 and self.first_response is None and self.response_due is not None:
                 candidates.append((self.response_due, 1))
             if self.completion_due is not None:
                 candidates.append((self.completion_due, 2))
-            due = [(when + timedelta(minutes=1), level) for when, level in candidates]
+            due = [(max(when, self.last or when) + timedelta(minutes=1), level) for when, level in candidates]
             due = [(when, level) for when, level in due if when < at and when <= self.now]
             if not due:
                 return
@@ -234,10 +237,18 @@ class _Life:
         self.unit_id, self.response_due, self.completion_due = unit_id, due.respond_by, due.complete_by
         self._row(at, "STATUS", reporter, to=S.WAITING, to_unit=unit_id, due=due)
 
-    def move(self, at: datetime, actor: uuid.UUID, to: ReportStatus, *, public: str | None = None) -> None:
+    def move(
+        self,
+        at: datetime,
+        actor: uuid.UUID,
+        to: ReportStatus,
+        *,
+        public: str | None = None,
+        internal: str | None = None,
+    ) -> None:
         if self.first_response is None:
             self.first_response = at
-        self._row(at, "STATUS", actor, to=to, public=public)
+        self._row(at, "STATUS", actor, to=to, public=public, internal=internal)
         if to in (S.COMPLETED, S.REJECTED, S.DUPLICATE):
             self.closed = at
         if to == S.REOPENED:
@@ -268,7 +279,7 @@ class _Life:
 
     @property
     def due_at(self) -> datetime | None:
-        if not self.open():
+        if not self.open() or self.status == S.VERIFYING:
             return None
         return self.response_due if self.first_response is None else self.completion_due
 
@@ -381,7 +392,10 @@ class Simulator:
             t = t + self._hours(category.completion_hours - category.response_hours, profile.speed, 1.0)
             if not life.happen(t):
                 return
-            life.move(t, officer, S.COMPLETED, public="Sudah ditangani")
+            completed = self._complete(life, t, profile, officer)
+            if completed is None:
+                return
+            t = completed
             if rng.random() < profile.reopen:
                 t = t + timedelta(hours=rng.uniform(6, 240))
                 if not life.happen(t):
@@ -398,6 +412,31 @@ class Simulator:
                     stars = round(rng.gauss(profile.quality, 0.9))
                     life.rate(t, reporter, min(5, max(1, stars)))
             return
+
+    def _complete(self, life: _Life, t: datetime, profile: UnitProfile, officer: uuid.UUID) -> datetime | None:
+        """The unit completes the work at ``t``. Where its category is verified and the unit has a supervisor, the
+        completion waits for the supervisor, who accepts it or sends it back (the unit works again and completes
+        again, up to three times). Returns when the report became COMPLETED; None when now came first, or the
+        work was sent back for the last time."""
+        category = life.category
+        supervisor = supervising_unit(self.reference.units[life.unit_id], self.reference)
+        if not category.verification_required or supervisor is None:
+            life.move(t, officer, S.COMPLETED, public="Sudah ditangani")
+            return t
+        checker, pace = self.cast.officers[supervisor.id], self.profiles[supervisor.id].speed
+        for _ in range(3):
+            life.move(t, officer, S.VERIFYING, public="Sudah ditangani")
+            t = t + self._hours(category.response_hours, pace, 0.8)
+            if not life.happen(t):
+                return None
+            if self.rng.random() >= SENT_BACK:
+                life.move(t, checker, S.COMPLETED, public="Hasil penanganan sudah diverifikasi")
+                return t
+            life.move(t, checker, S.IN_PROGRESS, internal="Foto hasil tidak sesuai dengan kondisi di lokasi")
+            t = t + self._hours(category.response_hours, profile.speed, 0.7)
+            if not life.happen(t):
+                return None
+        return None
 
     def _report_row(
         self, life: _Life, reporter: uuid.UUID, lon: float, lat: float, created_at: datetime

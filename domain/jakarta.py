@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import templates
 from domain.models import Kelurahan
 
 KELURAHAN_FILE = "jakarta_kelurahan.geojson"
@@ -123,7 +124,8 @@ _DERIVE_BOUNDARIES = [
 
 
 async def load_catalogue(session: AsyncSession, *, data_dir: Path) -> None:
-    """Agencies, their offices (one per kota for a Suku Dinas) and the categories; safe to re-run."""
+    """Agencies, their offices (one per kota for a Suku Dinas), the categories and the response templates; safe to
+    re-run."""
     for row in read_csv(data_dir / "agencies.csv"):
         await session.execute(
             text(
@@ -153,9 +155,10 @@ async def load_catalogue(session: AsyncSession, *, data_dir: Path) -> None:
         await session.execute(
             text(
                 "INSERT INTO categories (code, name_id, name_en, first_handler, agency_code, sensitive, confidential,"
-                " active, sort_order, response_hours, completion_hours) VALUES (:code, :name_id, :name_en,"
-                " :first_handler, :agency_code, :sensitive, :confidential, :active, :sort_order, :response_hours,"
-                " :completion_hours)"
+                " active, sort_order, response_hours, completion_hours, verification_required) VALUES (:code,"
+                " :name_id, :name_en, :first_handler, :agency_code, :sensitive, :confidential, :active, :sort_order,"
+                " :response_hours, :completion_hours, :verification_required)"
+                # verification_required is the catalogue's first choice only: an admin's setting is kept.
                 " ON CONFLICT (code) DO UPDATE SET name_id = excluded.name_id, name_en = excluded.name_en,"
                 " first_handler = excluded.first_handler, agency_code = excluded.agency_code,"
                 " sensitive = excluded.sensitive, confidential = excluded.confidential, active = excluded.active,"
@@ -170,6 +173,7 @@ async def load_catalogue(session: AsyncSession, *, data_dir: Path) -> None:
                 "sort_order": order,
                 "response_hours": float(row["response_hours"]),
                 "completion_hours": float(row["completion_hours"]),
+                "verification_required": row["verification_required"] == "true",
             },
         )
     # The city-wide routing rule of each category, from its first handler; an admin's edit of it is kept.
@@ -182,6 +186,7 @@ async def load_catalogue(session: AsyncSession, *, data_dir: Path) -> None:
                ON CONFLICT (category_id, kota_id, kecamatan_id, kelurahan_id) DO NOTHING"""
         )
     )
+    await templates.seed_templates(session, data_dir=data_dir)
 
 
 async def _counts(session: AsyncSession, *, skipped: bool) -> ImportResult:

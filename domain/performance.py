@@ -10,7 +10,10 @@ those cases as they stand now, so a rate never mixes two groups of reports. The 
 - a duplicate the unit closed as such is left out the same way;
 - each unit is measured from the moment it received the report, against its own deadlines (the category's
   SLA counted from then), so an agency is not blamed for the days a kelurahan sat on a report;
-- rates are per report; a unit is ranked only with at least ``min_reports`` assessed cases.
+- rates are per report; a unit is ranked only with at least ``min_reports`` assessed cases;
+- in a category whose completions are verified (domain/verification.py), a completion counts once the supervisor
+  accepted it, at the time the unit made it; one sent back never counts, and while one waits the unit's clock is
+  stopped (a case waiting for verification is overdue only if the unit completed it late).
 
 A kecamatan's figures are its area's (the kecamatan office and its kelurahan offices), a kota's likewise;
 kelurahan offices and agencies answer for their own cases.
@@ -158,8 +161,8 @@ SELECT {key} AS key,
     count(c.first_completed_at) AS completed,
     count(*) FILTER (WHERE c.ending = 'REJECTED' AND c.first_completed_at IS NULL) AS rejected,
     count(*) FILTER (WHERE c.ended_at IS NULL) AS still_open,
-    count(*) FILTER (WHERE c.ended_at IS NULL AND c.first_completed_at IS NULL AND c.completion_due_at < :now)
-        AS overdue_open,
+    count(*) FILTER (WHERE c.ended_at IS NULL AND c.first_completed_at IS NULL
+                       AND c.completion_due_at < coalesce(c.verifying_since, :now)) AS overdue_open,
     count(c.first_response_at) AS responded,
     count(*) FILTER (WHERE c.first_response_at <= c.response_due_at) AS responded_on_time,
     count(*) FILTER (WHERE c.first_completed_at <= c.completion_due_at) AS completed_on_time,

@@ -43,11 +43,13 @@ from domain.settings import Settings
 
 S = ReportStatus
 T = TypeVar("T")
-OPEN = frozenset({S.WAITING, S.COORDINATION, S.DISPOSITION, S.IN_PROGRESS, S.REOPENED})
+# VERIFYING is open: the work is done but not accepted, so the report is neither closed nor rateable.
+OPEN = frozenset({S.WAITING, S.COORDINATION, S.DISPOSITION, S.IN_PROGRESS, S.REOPENED, S.VERIFYING})
 CLOSED = frozenset({S.COMPLETED, S.REJECTED, S.DUPLICATE})
 
 # The moves an officer makes with changeReportStatus. DISPOSITION is made by disposeReport (it needs the
-# unit), REOPENED by the reporter.
+# unit), REOPENED by the reporter. A move to COMPLETED becomes VERIFYING where the category asks for verification
+# (completion_status); the supervisor moves a report out of VERIFYING with verifyCompletion.
 TRANSITIONS: dict[ReportStatus, frozenset[ReportStatus]] = {
     S.WAITING: frozenset({S.COORDINATION, S.IN_PROGRESS, S.REJECTED, S.DUPLICATE}),
     S.REOPENED: frozenset({S.COORDINATION, S.IN_PROGRESS, S.REJECTED, S.DUPLICATE}),
@@ -106,6 +108,14 @@ def check_transition(current: ReportStatus, change: StatusChange) -> None:
         raise DomainError("INVALID_TRANSITION", "Use disposeReport to pass a report to another unit.", field="to")
     if change.to == S.REOPENED:
         raise DomainError("INVALID_TRANSITION", "Only the reporter can reopen a report.", field="to")
+    if change.to == S.VERIFYING:
+        raise DomainError(
+            "INVALID_TRANSITION", "Ask for COMPLETED: a completion goes to verification by itself.", field="to"
+        )
+    if current == S.VERIFYING:
+        raise DomainError(
+            "INVALID_TRANSITION", "The completion waits for the supervisor: see verifyCompletion.", field="to"
+        )
     if change.to not in TRANSITIONS.get(current, frozenset()):
         raise DomainError(
             "INVALID_TRANSITION",
@@ -132,6 +142,25 @@ def check_note(note: str | None, field_name: str) -> None:
 
 def clean(note: str | None) -> str | None:
     return note.strip() or None if note is not None else None
+
+
+def supervising_unit(unit: Unit, reference: ReferenceData) -> Unit | None:
+    """The office that verifies a unit's completions: a kelurahan's camat (its kecamatan office), a kecamatan
+    office's or a Suku Dinas office's walikota office (the kota it serves). Walikota offices, city-wide agencies and
+    outside bodies answer to no office of the report system: their completions are final."""
+    if unit.kind == UnitKind.KELURAHAN and unit.kecamatan_id is not None:
+        return reference.office(UnitKind.KECAMATAN, unit.kecamatan_id)
+    if unit.kind in (UnitKind.KECAMATAN, UnitKind.AGENCY) and unit.kota_id is not None:
+        return reference.office(UnitKind.KOTA, unit.kota_id)
+    return None
+
+
+def completion_status(requested: ReportStatus, *, verification_required: bool, supervisor: Unit | None) -> ReportStatus:
+    """Where an officer's move lands: a completion waits for the supervisor (VERIFYING) when its category asks for
+    verification and the unit has a supervisor; every other move lands where it was asked to."""
+    if requested == S.COMPLETED and verification_required and supervisor is not None:
+        return S.VERIFYING
+    return requested
 
 
 # --- deadlines --------------------------------------------------------------------------------------
@@ -166,6 +195,9 @@ def _after_move(
     _responded(report, now)
     if to in CLOSED:
         report.closed_at, report.due_at = now, None
+    elif to == S.VERIFYING:
+        # The unit's clock stopped when it completed the work; the supervisor's check is not the unit's time.
+        report.due_at = None
     elif to == S.REOPENED:
         # The work starts again: a fresh completion deadline, counted from the reopening.
         report.closed_at = None
@@ -279,6 +311,13 @@ async def change_status(
     _authorize(actor, report, reference)
     check_expected(report, expected_status)
     check_transition(report.status, change)
+    holder = reference.units[report.unit_id]
+    supervisor = supervising_unit(holder, reference)
+    to = change.to
+    if to == S.COMPLETED:
+        # Read from the row, not the per-process snapshot: an admin's change counts at once in every process.
+        required = await session.scalar(select(Category.verification_required).where(Category.id == report.category_id))
+        to = completion_status(to, verification_required=bool(required), supervisor=supervisor)
     if change.to == S.DUPLICATE and change.duplicate_of is not None:
         await _check_original(session, report, change.duplicate_of)
         report.duplicate_of_id = change.duplicate_of
@@ -293,16 +332,16 @@ async def change_status(
             report,
             actor,
             now,
-            to_status=change.to,
+            to_status=to,
             public_note=public_note,
             internal_note=clean(change.internal_note),
         )
     )
     category = reference.categories[report.category_id]
-    report.status = change.to
+    report.status = to
     report.updated_at = now
-    _after_move(report, change.to, category, calendar, now)
-    label = STATUS_LABELS_ID[change.to]
+    _after_move(report, to, category, calendar, now)
+    label = STATUS_LABELS_ID[to]
     await _tell_reporter_and_followers(
         session,
         report,
@@ -311,12 +350,28 @@ async def change_status(
             f"Laporan Anda: {label}",
             public_note or f"Status laporan {category.name_id} sekarang {label}.",
             report.id,
-            {"status": change.to.value},
+            {"status": to.value},
         ),
         actor=actor,
         jobs=jobs,
         now=now,
     )
+    if to == S.VERIFYING and supervisor is not None:
+        await notifications.notify_unit(
+            session,
+            supervisor.id,
+            notifications.Message(
+                "VERIFICATION_REQUESTED",
+                f"Verifikasi: {category.name_id}",
+                f"{holder.name} menyelesaikan laporan di {reference.kelurahan[report.kelurahan_id].name}: "
+                "periksa hasilnya, lalu terima atau kembalikan.",
+                report.id,
+                {"unit": holder.code},
+            ),
+            jobs=jobs,
+            now=now,
+            skip=actor.user_id,
+        )
     await session.flush()
     return report
 

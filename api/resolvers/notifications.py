@@ -26,7 +26,11 @@ MARK_READ_MAX = 500
 @strawberry.type(description="An item of your in-app inbox; the same item is pushed to your devices.")
 class Notification:
     id: strawberry.ID = strawberry.field(description="Also sent in the push data as `notificationId`.")
-    kind: str = strawberry.field(description="NEW_REPORT, STATUS_CHANGED, DISPOSED, ASSIGNED, ESCALATED or REOPENED.")
+    kind: str = strawberry.field(
+        description="NEW_REPORT, STATUS_CHANGED, DISPOSED, ASSIGNED, ESCALATED, REOPENED, COMMENTED, CCTV_ALERT, "
+        "VERIFICATION_REQUESTED (a completion for your office to verify) or COMPLETION_RETURNED (your unit's "
+        "completion was sent back)."
+    )
     title: str = strawberry.field(description="Short title.")
     body: str = strawberry.field(description="Text.")
     report_id: strawberry.ID | None = strawberry.field(description="The report it is about.")

@@ -92,7 +92,8 @@ EXPECTED_STATUS = (
 class ChangeReportStatusInput:
     report_id: strawberry.ID = strawberry.field(description="The report.")
     to: ReportStatusEnum = strawberry.field(  # type: ignore[valid-type]
-        description="COORDINATION, IN_PROGRESS, COMPLETED, REJECTED or DUPLICATE."
+        description="COORDINATION, IN_PROGRESS, COMPLETED, REJECTED or DUPLICATE. COMPLETED lands on VERIFYING "
+        "where the category's completions are verified by the unit's supervisor (verifyCompletion)."
     )
     public_note: str | None = strawberry.field(default=None, description="Shown to the reporter and the public.")
     internal_note: str | None = strawberry.field(default=None, description="Seen by staff only.")
@@ -199,6 +200,11 @@ class WorkQueueFilter:
         "(a change that commits late carries the time it was made). Without `status`, closed reports are listed "
         "too, so the app learns which ones left the queue. With a time zone.",
     )
+    awaiting_my_verification: bool | None = strawberry.field(
+        default=None,
+        description="Only completions waiting for your office's verification (VERIFYING reports of the units it "
+        "supervises; admins and auditors: all of them).",
+    )
 
 
 @strawberry.type(description="An officer, as other staff see them.")
@@ -262,6 +268,15 @@ def work_queue_query(
         query = query.where(or_(models.Report.due_at.is_(None), models.Report.due_at >= at))
     if flt.assigned_to_me:
         query = query.where(models.Report.assignee_id == actor.user_id)
+    if flt.awaiting_my_verification:
+        query = query.where(models.Report.status == models.ReportStatus.VERIFYING)
+        if actor.role == models.Role.OFFICER:
+            supervised = [
+                u.id
+                for u in reference.units.values()
+                if (boss := workflow.supervising_unit(u, reference)) is not None and boss.id == actor.unit_id
+            ]
+            query = query.where(models.Report.unit_id.in_(supervised))
     if after is not None:
         after_due, after_id = after
         query = query.where(or_(due > after_due, and_(due == after_due, models.Report.id > after_id)))

@@ -57,6 +57,14 @@ class Category:
     sensitive: bool = strawberry.field(description="Locations are coarsened in public views (crime, terrorism).")
     confidential: bool = strawberry.field(description="Its reports never appear in public views.")
     active: bool = strawberry.field(description="Whether new reports may use this category.")
+    requires_verification: strawberry.Private[bool]
+
+    @strawberry.field(
+        description="Whether a completion waits for the supervisor's acceptance (VERIFYING) before it is "
+        "COMPLETED; staff only (null for others)."
+    )
+    def verification_required(self, info: Info) -> bool | None:
+        return self.requires_verification if info.context.viewer_is_staff() else None
 
     @classmethod
     def from_model(cls, m: models.Category) -> Category:
@@ -70,4 +78,5 @@ class Category:
             sensitive=m.sensitive,
             confidential=m.confidential,
             active=m.active,
+            requires_verification=bool(m.verification_required),
         )

@@ -16,6 +16,7 @@ const STATUSES = [
   { code: 'COORDINATION', label: 'Koordinasi', color: '#8e44ad' },
   { code: 'DISPOSITION', label: 'Disposisi', color: '#2e86c1' },
   { code: 'IN_PROGRESS', label: 'Proses', color: '#d35400' },
+  { code: 'VERIFYING', label: 'Menunggu verifikasi', color: '#16a085' },
   { code: 'COMPLETED', label: 'Selesai', color: '#1e8449' },
   { code: 'REJECTED', label: 'Ditolak', color: '#7f8c8d' },
   { code: 'DUPLICATE', label: 'Duplikat', color: '#b3b6b7' },

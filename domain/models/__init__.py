@@ -31,6 +31,7 @@ from domain.models.limits import RateLimit
 from domain.models.notifications import Device, Notification
 from domain.models.performance import Export, ReportCase
 from domain.models.reports import Photo, Report, ReportCell, ReportFollower, ReportStatusChange
+from domain.models.templates import ResponseTemplate
 
 __all__ = [
     "STATUS_LABELS_ID",
@@ -74,6 +75,7 @@ __all__ = [
     "ReportStatus",
     "ReportStatusChange",
     "ReportSupport",
+    "ResponseTemplate",
     "Role",
     "RoutingHandler",
     "RoutingRule",

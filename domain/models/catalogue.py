@@ -42,6 +42,12 @@ class Category(Base):
     completion_hours: Mapped[float] = mapped_column(
         Float, default=40.0, server_default="40", comment="SLA: working hours from filing to completion"
     )
+    verification_required: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default="false",
+        comment="a completion waits for the supervisor's acceptance (VERIFYING) before it is COMPLETED",
+    )
 
 
 class Unit(Base):

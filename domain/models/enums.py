@@ -34,6 +34,9 @@ class ReportStatus(enum.StrEnum):
     REJECTED = "REJECTED"
     DUPLICATE = "DUPLICATE"
     REOPENED = "REOPENED"
+    # The unit completed it and its supervisor (the camat's office for a kelurahan) has yet to accept the work:
+    # only in categories that ask for verification (categories.verification_required, domain/verification.py).
+    VERIFYING = "VERIFYING"
 
 
 # As Qlue and CROP show them.
@@ -46,6 +49,7 @@ STATUS_LABELS_ID = {
     ReportStatus.REJECTED: "Ditolak",
     ReportStatus.DUPLICATE: "Duplikat",
     ReportStatus.REOPENED: "Dibuka kembali",
+    ReportStatus.VERIFYING: "Menunggu verifikasi",
 }
 
 

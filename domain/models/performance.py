@@ -51,6 +51,7 @@ class ReportCase(Base):
                 "completion_due_at",
                 "first_response_at",
                 "first_completed_at",
+                "verifying_since",
                 "ended_at",
                 "ending",
                 "reopenings",
@@ -76,7 +77,14 @@ class ReportCase(Base):
     first_response_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), comment="the first status change (or disposition) while the unit held it"
     )
-    first_completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_completed_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True),
+        comment="the unit's first completion that counts: for a verified one, when the unit completed it, set once "
+        "the supervisor accepted it",
+    )
+    verifying_since: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="a completion waiting for the supervisor's verification: when it was made"
+    )
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ending: Mapped[CaseEnding | None] = mapped_column(text_enum(CaseEnding, "case_ending"))
     reopenings: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")

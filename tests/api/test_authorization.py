@@ -84,6 +84,7 @@ EXPECTED: dict[str, str] = {
     "similarReports": "AAAAAAAAA",
     "nearbyReports": "AAAAAAAAA",
     "trendingReports": "AAAAAAAAA",
+    "responseTemplates": "UFFAAAAAA",
     # --- mutations
     "signUp": "AAAAAAAFA",  # a new account is a change, and auditors change nothing (api/extensions.py)
     "logIn": "AAAAAAAAA",
@@ -117,6 +118,10 @@ EXPECTED: dict[str, str] = {
     "hideReport": "UFFFFFFFA",
     "closeStaffAccount": "UFFFFFFFA",
     "moveStaffAccount": "UFFFFFFFA",
+    "verifyCompletion": "UFFFFAFFF",  # only the supervisor: the camat's office over the kelurahan that completed it
+    "setCategoryVerification": "UFFFFFFFA",
+    "saveResponseTemplate": "UFFFFFFFA",
+    "archiveResponseTemplate": "UFFFFFFFA",
     # --- subscriptions
     "reportEvents": "AAAAAAAAA",
     "cctvAlertRaised": "UFFAAAAAA",
@@ -197,6 +202,7 @@ ANSWERS: dict[str, tuple[str, Check]] = {
         lambda a, w, r: w.report_id in ids(a["edges"], "node", "report", "id"),
     ),
     "trendingReports": ("report { id }", lambda a, w, r: w.report_id in ids(a, "report", "id")),
+    "responseTemplates": ("id", lambda a, w, r: w.template_id in ids(a, "id")),
     # --- mutations
     "signUp": ("session { user { role } }", lambda a, w, r: a["session"]["user"]["role"] == "CITIZEN"),
     "logIn": ("session { user { id } }", lambda a, w, r: a["session"]["user"]["id"] == w.person(r).user_id),
@@ -231,7 +237,8 @@ ANSWERS: dict[str, tuple[str, Check]] = {
     "followReport": ("report { id }", lambda a, w, r: a["report"]["id"] == w.report_id),
     "registerDevice": ("registered", lambda a, w, r: a["registered"] is True),
     "unregisterDevice": ("", lambda a, w, r: a is True),
-    "markNotificationsRead": ("", lambda a, w, r: (a > 0) == (r in {"citizen", "lurah"})),
+    # The camat has the request to verify the world's completion.
+    "markNotificationsRead": ("", lambda a, w, r: (a > 0) == (r in {"citizen", "lurah", "camat"})),
     "setRoutingRule": (
         "rule { areaCode handler }",
         lambda a, w, r: (a["rule"]["areaCode"], a["rule"]["handler"]) == ("31.73.02", "KECAMATAN"),
@@ -271,6 +278,22 @@ ANSWERS: dict[str, tuple[str, Check]] = {
             == (w.lurah_id, "OFFICER", w.agency_unit)
         ),
     ),
+    "verifyCompletion": (
+        "report { id status }",
+        lambda a, w, r: (a["report"]["id"], a["report"]["status"]) == (w.verifying_id, "COMPLETED"),
+    ),
+    "setCategoryVerification": (
+        "category { code verificationRequired }",
+        lambda a, w, r: a["category"] == {"code": "unlicensed-ads", "verificationRequired": True},
+    ),
+    "saveResponseTemplate": (
+        "template { title category { code } }",
+        lambda a, w, r: (a["template"]["title"], a["template"]["category"]["code"]) == ("Sudah diperbaiki", "flood"),
+    ),
+    "archiveResponseTemplate": (
+        "template { id active }",
+        lambda a, w, r: (a["template"]["id"], a["template"]["active"]) == (w.template_id, False),
+    ),
     # --- subscriptions: the event made after subscribing (World.event_id)
     "reportEvents": ("kind report { id }", lambda a, w, r: (a["kind"], a["report"]["id"]) == ("CREATED", w.event_id)),
     "cctvAlertRaised": ("id cameraCode", lambda a, w, r: (a["id"], a["cameraCode"]) == (w.event_id, w.camera_code)),
@@ -282,6 +305,8 @@ class World:
     people: dict[str, Citizen | None]
     report_id: str
     completed_id: str
+    verifying_id: str  # completed by the lurah in a verified category: waiting for the camat
+    template_id: str
     comment_id: str
     lurah_unit: str
     lurah_unit_id: str
@@ -369,6 +394,17 @@ def arguments(world: World, role: str) -> dict[str, dict[str, Any]]:
         "moveStaffAccount": {
             "input": {"userId": world.lurah_id, "role": "OFFICER", "unit": world.agency_unit, "reason": "Mutasi"}
         },
+        "verifyCompletion": {"input": {"reportId": world.verifying_id, "accept": True}},
+        "setCategoryVerification": {"category": "unlicensed-ads", "required": True},
+        "saveResponseTemplate": {
+            "input": {
+                "category": "flood",
+                "status": "COMPLETED",
+                "title": "Sudah diperbaiki",
+                "bodyId": "Saluran bersih",
+            }
+        },
+        "archiveResponseTemplate": {"id": world.template_id},
     }
 
 
@@ -443,6 +479,14 @@ async def world(api: Api, resources: Resources) -> World:
     assert report["unit"]["code"] == lurah_unit
     completed = (await api.create_report(citizen))["report"]
     await complete(api, lurah, completed["id"])
+    verifying = (await api.create_report(citizen, category="street-vendors"))["report"]
+    await complete(api, lurah, verifying["id"])
+    template = await run(
+        admin,
+        "mutation T($input: ResponseTemplateInput!) { saveResponseTemplate(input: $input) {"
+        " template { id } errors { code } } }",
+        input={"category": "fire", "status": "COORDINATION", "title": f"Uji {uuid.uuid4().hex[:8]}", "bodyId": "x"},
+    )
     comment = await run(
         other_citizen,
         'mutation C($id: ID!) { addComment(reportId: $id, body: "Benar") { comment { id } errors { code } } }',
@@ -488,6 +532,8 @@ async def world(api: Api, resources: Resources) -> World:
         people=people,
         report_id=report["id"],
         completed_id=completed["id"],
+        verifying_id=verifying["id"],
+        template_id=template["template"]["id"],
         comment_id=comment["comment"]["id"],
         lurah_unit=lurah_unit,
         lurah_unit_id=await unit(lurah_unit),
