@@ -21,7 +21,17 @@ from domain.models import Camera, CctvEvidence
 from domain.models.enums import CameraKind, CameraSource, EvidenceStatus
 from domain.resources import Resources
 from tests.e2e.processes import running
-from tests.e2e.webapps import ROOT, TOMANG_UNIT, Phone, Staff, axe_violations, chromium, phone, staff_account
+from tests.e2e.webapps import (
+    ROOT,
+    TOMANG_CAMAT,
+    TOMANG_UNIT,
+    Phone,
+    Staff,
+    axe_violations,
+    chromium,
+    phone,
+    staff_account,
+)
 from tests.factories import LOG_IN, Api, Citizen, jpeg_with_gps
 
 pytestmark = pytest.mark.e2e
@@ -29,6 +39,9 @@ pytestmark = pytest.mark.e2e
 # Close to Tomang's point, each test a little apart, so that "similar reports nearby" finds only its own.
 NEAR_TOMANG = (-6.1702, 106.7903)
 AGENCY = "sudin-lingkungan-hidup-31.73"
+# Response templates seeded from data/jakarta/response_templates.csv.
+ON_THE_WAY = "Petugas kami sedang menuju lokasi untuk menindaklanjuti laporan Anda."
+TREE_REMOVED = "Pohon tumbang di lokasi sudah dievakuasi dan jalan sudah dapat dilalui kembali."
 
 REPORT = """
 query Report($id: ID!) {
@@ -56,6 +69,12 @@ query Photo($id: ID!) { report(id: $id) { photos { status } } }
 CHANGE_STATUS = """
 mutation Change($input: ChangeReportStatusInput!) {
   changeReportStatus(input: $input) { report { status } errors { code message } }
+}
+"""
+
+UPLOAD = """
+mutation Upload($contentType: String!, $byteSize: Int!) {
+  requestPhotoUpload(contentType: $contentType, byteSize: $byteSize) { upload { key url fields } errors { code } }
 }
 """
 
@@ -153,10 +172,25 @@ async def move(api: Api, lurah: Lurah, report_id: str, to: str) -> None:
     assert body["data"]["changeReportStatus"]["errors"] == [], body
 
 
-async def log_in(page: Page, lurah: Lurah, route: str = "") -> None:
+async def complete(api: Api, lurah: Lurah, report_id: str) -> str:
+    """The lurah completes the report through the API with an after-photo; returns the status it lands on."""
+    photo = jpeg_with_gps()
+    body = await api.gql(UPLOAD, {"contentType": "image/jpeg", "byteSize": len(photo)}, token=lurah.token)
+    upload = body["data"]["requestPhotoUpload"]["upload"]
+    async with httpx.AsyncClient() as s3:
+        stored = await s3.post(upload["url"], data=upload["fields"], files={"file": ("after.jpg", photo, "image/jpeg")})
+    assert stored.status_code == 204, stored.text
+    change = {"reportId": report_id, "to": "COMPLETED", "afterPhotoKeys": [upload["key"]]}
+    body = await api.gql(CHANGE_STATUS, {"input": change}, token=lurah.token)
+    assert body["data"]["changeReportStatus"]["errors"] == [], body
+    return str(body["data"]["changeReportStatus"]["report"]["status"])
+
+
+async def log_in(page: Page, who: Lurah | Staff, route: str = "") -> None:
+    staff = who.staff if isinstance(who, Lurah) else who
     await page.goto(f"/officer/{route}")
-    await page.get_by_label("E-mail atau nomor HP").fill(lurah.staff.login)
-    await page.get_by_label("Kata sandi").fill(lurah.staff.password)
+    await page.get_by_label("E-mail atau nomor HP").fill(staff.login)
+    await page.get_by_label("Kata sandi").fill(staff.password)
     await page.get_by_role("button", name="Masuk").click()
     await expect(page.get_by_role("heading", name="Antrian kerja")).to_be_visible()
 
@@ -263,13 +297,14 @@ async def test_lurah_sees_filters_and_works_reports(
         await open_action(page, "Ubah status")
         sheet = page.get_by_role("dialog")
         await sheet.get_by_label("Status baru").select_option("IN_PROGRESS")
-        await sheet.get_by_label("Catatan untuk pelapor dan publik").fill("Petugas menuju lokasi")
+        await sheet.get_by_label("Templat jawaban").select_option(label="Petugas menuju lokasi")
+        await expect(sheet.get_by_label("Catatan untuk pelapor dan publik")).to_have_value(ON_THE_WAY)
         await sheet.get_by_label("Catatan internal").fill("Bawa gergaji mesin")
         await check_axe(held)
         await held.screenshot("officer-action-sheet")
         await sheet.get_by_role("button", name="Simpan").click()
         await until_sent(page)
-        await expect(page.get_by_text("Catatan publik: Petugas menuju lokasi")).to_be_visible()
+        await expect(page.get_by_text(f"Catatan publik: {ON_THE_WAY}")).to_be_visible()
         await expect(page.get_by_text("Catatan internal: Bawa gergaji mesin")).to_be_visible()
 
         # Complete with an after-photo from the camera, made smaller on the phone.
@@ -279,6 +314,7 @@ async def test_lurah_sees_filters_and_works_reports(
             {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps(size=(3000, 2000))}
         )
         await expect(sheet.get_by_role("img", name="Foto sesudah 1")).to_be_visible()
+        await sheet.get_by_label("Templat jawaban").select_option(label="Pohon tumbang sudah dievakuasi")
         await check_axe(held)
         await sheet.get_by_role("button", name="Selesaikan laporan").click()
         await until_sent(page)
@@ -290,8 +326,8 @@ async def test_lurah_sees_filters_and_works_reports(
     assert len(stored["afterPhotos"]) == 1
     assert [(row["kind"], row["toStatus"], row["publicNote"], row["internalNote"]) for row in stored["history"]] == [
         ("STATUS", "WAITING", None, None),
-        ("STATUS", "IN_PROGRESS", "Petugas menuju lokasi", "Bawa gergaji mesin"),
-        ("STATUS", "COMPLETED", None, None),
+        ("STATUS", "IN_PROGRESS", ON_THE_WAY, "Bawa gergaji mesin"),
+        ("STATUS", "COMPLETED", TREE_REMOVED, None),
     ]
     assert (await report(api, lurah, light_id))["status"] == "COORDINATION"
 
@@ -441,9 +477,11 @@ async def test_bulk_assign_answers_for_each_report(server: str, api: Api, citize
         for description in descriptions:
             await page.get_by_role("checkbox", name=re.compile(re.escape(description))).check()
         await expect(page.get_by_text("3 laporan dipilih")).to_be_visible()
-        await page.get_by_role("region", name="Tindakan untuk laporan terpilih").get_by_role(
-            "button", name="Tugaskan"
-        ).click()
+        await (
+            page.get_by_role("region", name="Tindakan untuk laporan terpilih")
+            .get_by_role("button", name="Tugaskan")
+            .click()
+        )
         sheet = page.get_by_role("dialog")
         await expect(sheet.get_by_label("Petugas")).to_have_value(re.compile(".+"))
         await sheet.get_by_role("button", name="Tugaskan").click()
@@ -456,7 +494,9 @@ async def test_bulk_assign_answers_for_each_report(server: str, api: Api, citize
         await held.screenshot("officer-bulk")
         await sheet.get_by_role("button", name="Selesai").click()
         outbox = page.get_by_role("region", name="Menunggu dikirim")
-        await expect(outbox.get_by_text(re.compile(f"^Tugaskan ke Lurah Tomang Empat: {descriptions[2]}"))).to_be_visible()
+        await expect(
+            outbox.get_by_text(re.compile(f"^Tugaskan ke Lurah Tomang Empat: {descriptions[2]}"))
+        ).to_be_visible()
 
         await page.get_by_role("link", name="Kotak masuk").click()
         await expect(page.get_by_role("heading", name="Kotak masuk")).to_be_visible()
@@ -473,3 +513,59 @@ async def test_bulk_assign_answers_for_each_report(server: str, api: Api, citize
 
     assignees = [(await report(api, lurah, report_id))["assignee"] for report_id in ids]
     assert assignees == [{"displayName": lurah.name}, {"displayName": lurah.name}, None]
+
+
+async def test_camat_verifies_completions(server: str, api: Api, citizen: Citizen) -> None:
+    lurah = await lurah_of_tomang(api, "Lurah Tomang Lima")
+    camat = await staff_account("officer", TOMANG_CAMAT, "Camat Grogol Petamburan")
+    tag = uuid.uuid4().hex[:6]
+    patched = f"Jalan berlubang di depan pasar {tag}"
+    sunken = f"Jalan amblas di depan sekolah {tag}"
+    ids = [await file(api, citizen, description, category="damaged-road") for description in (patched, sunken)]
+    for report_id in ids:
+        await move(api, lurah, report_id, "IN_PROGRESS")
+        # Damaged roads are verified by the camat's office: the lurah's completion waits for it.
+        assert await complete(api, lurah, report_id) == "VERIFYING"
+
+    async with chromium() as browser, phone(browser, server, "officer-verify") as held:
+        page = held.page
+        await log_in(page, camat)
+        waiting = page.get_by_role("region", name="Hanya penyelesaian yang menunggu verifikasi saya")
+        await expect(waiting).to_contain_text("penyelesaian menunggu verifikasi Anda")
+        await waiting.get_by_role("button", name="Tampilkan").click()
+        await expect(page).to_have_url(re.compile(r"#/\?verify=1$"))
+        for description in (patched, sunken):
+            await expect(
+                page.get_by_role("link", name=re.compile(f"{description}.*Menunggu verifikasi"))
+            ).to_be_visible()
+        await check_axe(held)
+        await held.screenshot("officer-verify-queue")
+
+        await open_report(page, patched)
+        await open_action(page, "Verifikasi penyelesaian")
+        sheet = page.get_by_role("dialog")
+        await sheet.get_by_label("Terima: laporan selesai").check()
+        await sheet.get_by_label("Catatan untuk pelapor dan publik").fill("Sudah dicek di lapangan")
+        await check_axe(held)
+        await sheet.get_by_role("button", name="Kirim keputusan").click()
+        await until_sent(page)
+        await expect(page.get_by_text("Catatan publik: Sudah dicek di lapangan")).to_be_visible()
+        await expect(page.get_by_role("region", name="Jalan rusak").get_by_text("Selesai", exact=True)).to_be_visible()
+
+        await page.get_by_role("link", name="Kembali").click()
+        await open_report(page, sunken)
+        await open_action(page, "Verifikasi penyelesaian")
+        sheet = page.get_by_role("dialog")
+        await sheet.get_by_label("Kembalikan ke unit untuk dikerjakan lagi").check()
+        await sheet.get_by_label("Apa yang belum sesuai").fill("Lubang masih terlihat di foto")
+        await sheet.get_by_role("button", name="Kirim keputusan").click()
+        await until_sent(page)
+        await expect(page.get_by_text("Catatan internal: Lubang masih terlihat di foto")).to_be_visible()
+        assert held.console.errors == []
+
+    accepted, returned = [await report(api, lurah, report_id) for report_id in ids]
+    assert (accepted["status"], accepted["history"][-1]["publicNote"]) == ("COMPLETED", "Sudah dicek di lapangan")
+    assert (returned["status"], returned["history"][-1]["internalNote"]) == (
+        "IN_PROGRESS",
+        "Lubang masih terlihat di foto",
+    )

@@ -1,7 +1,7 @@
 // The action sheet of a report: what the officer may do from its status, each as a short form. Every action is
 // kept on the phone and sent through the outbox (src/officer/work.ts) with the status the officer saw, so it
 // works offline and a replay on a report that changed meanwhile is refused, never applied blindly.
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { graphql } from '../gql';
 import type { ReportStatus, UnitKind } from '../gql/graphql';
 import { load } from '../shared/data';
@@ -17,7 +17,7 @@ import { Sheet } from './sheet';
 import { t } from './strings';
 import { act, type ReportAction } from './work';
 
-type Form = 'status' | 'complete' | 'reject' | 'duplicate' | 'dispose' | 'assign';
+type Form = 'status' | 'complete' | 'reject' | 'duplicate' | 'dispose' | 'assign' | 'verify';
 
 const CLOSED: ReportStatus[] = ['COMPLETED', 'REJECTED', 'DUPLICATE'];
 /** The moves changeReportStatus allows from each status, less those with their own form. */
@@ -32,9 +32,13 @@ const REJECTABLE: ReportStatus[] = ['WAITING', 'REOPENED', 'DISPOSITION', 'COORD
 const DISPOSABLE: ReportStatus[] = ['WAITING', 'REOPENED', 'COORDINATION', 'DISPOSITION', 'IN_PROGRESS'];
 const MAX_PHOTOS = 5;
 
-/** The forms a report in this status offers (the API decides in the end). */
-export function formsFor(status: ReportStatus): Form[] {
+/**
+ * The forms a report in this status offers (the API decides in the end). A completion waiting for verification
+ * is judged by the supervising office, not by the unit that holds the report.
+ */
+export function formsFor(status: ReportStatus, holdsIt: boolean): Form[] {
   const forms: Form[] = [];
+  if (status === 'VERIFYING' && !holdsIt) return ['verify'];
   if (MOVES[status]?.length) forms.push('status');
   if (status === 'IN_PROGRESS') forms.push('complete');
   if (DISPOSABLE.includes(status)) forms.push('dispose');
@@ -49,15 +53,64 @@ function text(value: string): string | null {
   return value.trim() ? value.trim() : null;
 }
 
+const Templates = graphql(`
+  query OfficerResponseTemplates($category: String, $status: ReportStatus) {
+    responseTemplates(category: $category, status: $status) { id title bodyId }
+  }
+`);
+
+/** The ready notes admins wrote for this category and target status, most specific first (kept for offline). */
+function TemplatePicker(props: { category: string; status: ReportStatus; onPick: (body: string) => void }) {
+  const [templates, setTemplates] = useState<{ id: string; title: string; bodyId: string }[]>([]);
+  const [chosen, setChosen] = useState('');
+  useEffect(() => {
+    // Only the answer for the status chosen last counts (the officer may change it before the first arrives).
+    let current = true;
+    setChosen('');
+    load(Templates, { category: props.category, status: props.status })
+      .then((loaded) => current && setTemplates(loaded.data.responseTemplates))
+      .catch(() => current && setTemplates([]));
+    return () => {
+      current = false;
+    };
+  }, [props.category, props.status]);
+  if (templates.length === 0) return null;
+  return (
+    <Field label={t('action.template')} hint={t('action.templateHint')}>
+      <select
+        value={chosen}
+        onChange={(event) => {
+          const template = templates.find((candidate) => candidate.id === event.currentTarget.value);
+          setChosen(event.currentTarget.value);
+          // The note is for the reporter and the public: in Indonesian, whatever the officer's own language.
+          if (template) props.onPick(template.bodyId);
+        }}
+      >
+        <option value="">{t('action.templateChoose', { count: templates.length })}</option>
+        {templates.map((template) => (
+          <option key={template.id} value={template.id}>
+            {template.title}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
 function Notes(props: {
   publicNote: string;
   internalNote: string;
   setPublic: (value: string) => void;
   setInternal: (value: string) => void;
   publicLabel?: string;
+  /** Offers the response templates for this category and target status. */
+  templates?: { category: string; status: ReportStatus };
 }) {
   return (
     <>
+      {props.templates ? (
+        <TemplatePicker category={props.templates.category} status={props.templates.status} onPick={props.setPublic} />
+      ) : null}
       <Field label={props.publicLabel ?? t('action.publicNote')} hint={t('action.publicHint')}>
         <textarea maxLength={2000} value={props.publicNote} onInput={(event) => props.setPublic(event.currentTarget.value)} />
       </Field>
@@ -124,7 +177,13 @@ function StatusForm(props: Props) {
           ))}
         </select>
       </Field>
-      <Notes publicNote={publicNote} internalNote={internalNote} setPublic={setPublic} setInternal={setInternal} />
+      <Notes
+        publicNote={publicNote}
+        internalNote={internalNote}
+        setPublic={setPublic}
+        setInternal={setInternal}
+        templates={{ category: props.report.category.code, status: to }}
+      />
       <ErrorMessage error={error} />
       <button class="primary" type="submit" disabled={busy}>
         {t('action.save')}
@@ -217,7 +276,13 @@ function CompleteForm(props: Props) {
           ))}
         </ul>
       ) : null}
-      <Notes publicNote={publicNote} internalNote={internalNote} setPublic={setPublic} setInternal={setInternal} />
+      <Notes
+        publicNote={publicNote}
+        internalNote={internalNote}
+        setPublic={setPublic}
+        setInternal={setInternal}
+        templates={{ category: props.report.category.code, status: 'COMPLETED' }}
+      />
       <ErrorMessage error={error} />
       <button class="primary" type="submit" disabled={busy || shrinking || photos.length === 0}>
         {t('action.complete')}
@@ -249,6 +314,7 @@ function RejectForm(props: Props) {
         });
       }}
     >
+      <TemplatePicker category={props.report.category.code} status="REJECTED" onPick={setReason} />
       <Field label={t('action.reason')} hint={t('action.reasonHint')}>
         <textarea required maxLength={2000} value={reason} onInput={(event) => setReason(event.currentTarget.value)} />
       </Field>
@@ -353,7 +419,13 @@ function DuplicateForm(props: Props) {
           ))}
         </fieldset>
       ) : null}
-      <Notes publicNote={publicNote} internalNote={internalNote} setPublic={setPublic} setInternal={setInternal} />
+      <Notes
+        publicNote={publicNote}
+        internalNote={internalNote}
+        setPublic={setPublic}
+        setInternal={setInternal}
+        templates={{ category: report.category.code, status: 'DUPLICATE' }}
+      />
       <ErrorMessage error={error} />
       <button class="primary" type="submit" disabled={busy || !original}>
         {t('action.markDuplicate')}
@@ -380,12 +452,18 @@ function DisposeForm(props: Props) {
   const [internalNote, setInternal] = useState('');
   const { busy, error, submit } = useSubmit(props);
 
+  const asked = useRef<UnitKind>(kind);
   const fetchUnits = () => {
+    const wanted = kind;
+    asked.current = wanted;
     setUnits(null);
     setUnitsError(null);
-    load(Units, { kind })
-      .then((loaded) => setUnits(loaded.data.units.filter((candidate) => candidate.code !== props.report.unit.code)))
-      .catch(setUnitsError);
+    // Only the answer for the kind chosen last counts.
+    load(Units, { kind: wanted })
+      .then((loaded) => {
+        if (asked.current === wanted) setUnits(loaded.data.units.filter((candidate) => candidate.code !== props.report.unit.code));
+      })
+      .catch((caught: unknown) => asked.current === wanted && setUnitsError(caught));
   };
   useEffect(() => {
     setUnit('');
@@ -440,7 +518,13 @@ function DisposeForm(props: Props) {
           </select>
         </Field>
       ) : null}
-      <Notes publicNote={publicNote} internalNote={internalNote} setPublic={setPublic} setInternal={setInternal} />
+      <Notes
+        publicNote={publicNote}
+        internalNote={internalNote}
+        setPublic={setPublic}
+        setInternal={setInternal}
+        templates={{ category: props.report.category.code, status: 'DISPOSITION' }}
+      />
       <ErrorMessage error={error} />
       <button class="primary" type="submit" disabled={busy || !chosen}>
         {t('action.dispose')}
@@ -517,7 +601,63 @@ function AssignForm(props: Props) {
   );
 }
 
+function VerifyForm(props: Props) {
+  const [accept, setAccept] = useState<boolean | null>(null);
+  const [reason, setReason] = useState('');
+  const [publicNote, setPublic] = useState('');
+  const [internalNote, setInternal] = useState('');
+  const { busy, error, submit } = useSubmit(props);
+  const photos = props.detail?.afterPhotos.length ?? 0;
+  return (
+    <form
+      class="form"
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (accept === null) return;
+        void submit({
+          kind: 'verify',
+          reportId: props.report.id,
+          expectedStatus: props.report.status,
+          accept,
+          reason: accept ? null : reason.trim(),
+          publicNote: text(publicNote),
+          internalNote: text(internalNote),
+        });
+      }}
+    >
+      <p>{t('action.verifyHelp')}</p>
+      {photos ? (
+        <p class="muted">
+          {t('report.afterPhotos')}: {photos}
+        </p>
+      ) : null}
+      <fieldset class="choices">
+        <legend>{t('action.verdict')}</legend>
+        <label class="choice">
+          <input type="radio" name="verdict" checked={accept === true} onChange={() => setAccept(true)} />
+          <span>{t('action.accept')}</span>
+        </label>
+        <label class="choice">
+          <input type="radio" name="verdict" checked={accept === false} onChange={() => setAccept(false)} />
+          <span>{t('action.sendBack')}</span>
+        </label>
+      </fieldset>
+      {accept === false ? (
+        <Field label={t('action.sendBackReason')} hint={t('action.sendBackHint')}>
+          <textarea required maxLength={2000} value={reason} onInput={(event) => setReason(event.currentTarget.value)} />
+        </Field>
+      ) : null}
+      <Notes publicNote={publicNote} internalNote={internalNote} setPublic={setPublic} setInternal={setInternal} />
+      <ErrorMessage error={error} />
+      <button class="primary" type="submit" disabled={busy || accept === null || (accept === false && !reason.trim())}>
+        {t('action.submitVerdict')}
+      </button>
+    </form>
+  );
+}
+
 const FORMS: Record<Form, (props: Props) => preact.JSX.Element> = {
+  verify: VerifyForm,
   status: StatusForm,
   complete: CompleteForm,
   reject: RejectForm,
@@ -529,7 +669,7 @@ const FORMS: Record<Form, (props: Props) => preact.JSX.Element> = {
 export function ActionSheet(props: Props) {
   useSignal(language);
   const [form, setForm] = useState<Form | null>(null);
-  const forms = formsFor(props.report.status);
+  const forms = formsFor(props.report.status, session.account()?.unit?.code === props.report.unit.code);
   const Chosen = form ? FORMS[form] : null;
   return (
     <Sheet title={form ? t(`form.${form}` as Parameters<typeof t>[0]) : t('action.title')} onClose={props.onClose}>

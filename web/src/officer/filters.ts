@@ -12,6 +12,7 @@ export const STATUSES: ReportStatus[] = [
   'COMPLETED',
   'REJECTED',
   'DUPLICATE',
+  'VERIFYING',
 ];
 
 export type QueueView = 'list' | 'map';
@@ -24,6 +25,8 @@ export type QueueFilters = {
   mine: boolean;
   /** Only reports changed since the last look. */
   fresh: boolean;
+  /** Only completions waiting for this officer's office to verify them (a camat's office). */
+  verify: boolean;
   view: QueueView;
 };
 
@@ -33,6 +36,7 @@ export const NO_FILTERS: QueueFilters = {
   overdue: null,
   mine: false,
   fresh: false,
+  verify: false,
   view: 'list',
 };
 
@@ -46,6 +50,7 @@ export function parseFilters(route: string): QueueFilters {
     overdue: overdue === '1' ? true : overdue === '0' ? false : null,
     mine: query.get('mine') === '1',
     fresh: query.get('new') === '1',
+    verify: query.get('verify') === '1',
     view: query.get('view') === 'map' ? 'map' : 'list',
   };
 }
@@ -57,6 +62,7 @@ export function filtersRoute(filters: QueueFilters): string {
   if (filters.overdue !== null) query.set('overdue', filters.overdue ? '1' : '0');
   if (filters.mine) query.set('mine', '1');
   if (filters.fresh) query.set('new', '1');
+  if (filters.verify) query.set('verify', '1');
   if (filters.view === 'map') query.set('view', 'map');
   const text = query.toString();
   return text ? `/?${text}` : '/';
@@ -77,5 +83,6 @@ export function apiFilter(filters: QueueFilters, lastLook: string | null = null)
   if (filters.category) filter.category = filters.category;
   if (filters.overdue !== null) filter.overdue = filters.overdue;
   if (filters.mine) filter.assignedToMe = true;
+  if (filters.verify) filter.awaitingMyVerification = true;
   return Object.keys(filter).length ? filter : null;
 }

@@ -25,6 +25,42 @@ const PAGE = 20;
 /** Around the queue's reports, for the live subscription: about 2 km. */
 const MARGIN_DEG = 0.02;
 
+const AwaitingVerification = graphql(`
+  query OfficerAwaitingVerification {
+    workQueue(filter: { awaitingMyVerification: true }, first: 20) {
+      edges { node { id } }
+      pageInfo { hasNextPage }
+    }
+  }
+`);
+
+/** A kelurahan office does the work; the offices above it (and those supervising agencies) also verify it. */
+function supervises(unitKind: string | null | undefined): boolean {
+  return Boolean(unitKind) && unitKind !== 'KELURAHAN';
+}
+
+/** How many completions wait for this office's verdict: a line on top of the queue, with the filter one tap away. */
+function ToVerify(props: { filters: QueueFilters; refreshed: number }) {
+  useSignal(language);
+  const [count, setCount] = useState<{ shown: number; more: boolean } | null>(null);
+  useEffect(() => {
+    load(AwaitingVerification)
+      .then((loaded) =>
+        setCount({ shown: loaded.data.workQueue.edges.length, more: loaded.data.workQueue.pageInfo.hasNextPage }),
+      )
+      .catch(() => setCount(null));
+  }, [props.refreshed]);
+  if (!count || count.shown === 0 || props.filters.verify) return null;
+  return (
+    <section class="card fresh" aria-label={t('filters.verify')}>
+      <p>{t(count.more ? 'queue.toVerifyMany' : 'queue.toVerify', { count: count.shown })}</p>
+      <button type="button" onClick={() => setFilters({ ...props.filters, verify: true })}>
+        {t('queue.showToVerify')}
+      </button>
+    </section>
+  );
+}
+
 const ReportEventsForQueue = graphql(`
   subscription ReportEventsForQueue($bbox: BBoxInput) {
     reportEvents(bbox: $bbox) { kind report { id } }
@@ -85,6 +121,7 @@ export function QueueScreen(props: { route: string }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [selected, setSelected] = useState<string[]>([]);
+  const [refreshed, setRefreshed] = useState(0);
   const sequence = useRef(0);
   const itemsRef = useRef<QueueItem[]>([]);
   itemsRef.current = items ?? [];
@@ -121,6 +158,7 @@ export function QueueScreen(props: { route: string }) {
   const refresh = useCallback(() => {
     void fetchPage(null);
     void refreshUnread();
+    setRefreshed((count) => count + 1);
   }, [fetchPage]);
 
   useEffect(() => {
@@ -172,7 +210,13 @@ export function QueueScreen(props: { route: string }) {
     [shown],
   );
   const activeFilters =
-    Number(filters.status !== null) + Number(filters.category !== null) + Number(filters.overdue !== null) + Number(filters.mine) + Number(filters.fresh);
+    Number(filters.status !== null) +
+    Number(filters.category !== null) +
+    Number(filters.overdue !== null) +
+    Number(filters.mine) +
+    Number(filters.fresh) +
+    Number(filters.verify);
+  const supervisor = supervises(account?.unit?.kind);
 
   // Open when the queue is filtered; then the officer's own choice (clearing the last filter leaves it open).
   const [filtersOpen, setFiltersOpen] = useState(activeFilters > 0);
@@ -214,6 +258,8 @@ export function QueueScreen(props: { route: string }) {
           </button>
         </section>
       ) : null}
+
+      {supervisor ? <ToVerify filters={filters} refreshed={refreshed} /> : null}
 
       <details class="card filters" open={filtersOpen} onToggle={(event) => setFiltersOpen(event.currentTarget.open)}>
         <summary>{activeFilters ? t('filters.titleActive', { count: activeFilters }) : t('filters.title')}</summary>
@@ -278,6 +324,16 @@ export function QueueScreen(props: { route: string }) {
             />
             {t('filters.fresh')}
           </label>
+          {supervisor || filters.verify ? (
+            <label class="check">
+              <input
+                type="checkbox"
+                checked={filters.verify}
+                onChange={(event) => setFilters({ ...filters, verify: event.currentTarget.checked })}
+              />
+              {t('filters.verify')}
+            </label>
+          ) : null}
         </div>
       </details>
 

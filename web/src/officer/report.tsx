@@ -305,10 +305,14 @@ export function ReportScreen(props: { id: string }) {
   const [acting, setActing] = useState(false);
   const waiting = useRef<string[]>([]);
 
+  const current = useRef(props.id);
+  current.current = props.id;
   const reload = useCallback(async () => {
+    const id = props.id;
     setError(null);
     try {
-      const loaded = await load(OfficerReport, { id: props.id });
+      const loaded = await load(OfficerReport, { id });
+      if (current.current !== id) return;
       const report = loaded.data.report;
       if (!report) {
         setMissing(true);
@@ -316,7 +320,8 @@ export function ReportScreen(props: { id: string }) {
       }
       setShown({ detail: report, summary: report, savedAt: loaded.savedAt });
     } catch (caught) {
-      const summary = caught instanceof NetworkError ? await kept(ReportSummary, { id: props.id }) : null;
+      const summary = caught instanceof NetworkError ? await kept(ReportSummary, { id }) : null;
+      if (current.current !== id) return;
       if (summary?.data.report) setShown({ detail: null, summary: summary.data.report, savedAt: summary.savedAt });
       else setError(caught);
     }

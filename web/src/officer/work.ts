@@ -39,6 +39,15 @@ const Assign = graphql(`
   }
 `);
 
+const Verify = graphql(`
+  mutation OfficerVerify($input: VerifyCompletionInput!) {
+    verifyCompletion(input: $input) {
+      report { id status updatedAt }
+      errors { code message }
+    }
+  }
+`);
+
 const BulkAssign = graphql(`
   mutation OfficerBulkAssign($input: BulkAssignReportsInput!) {
     bulkAssignReports(input: $input) {
@@ -87,7 +96,16 @@ export type DisposeAction = OnReport & {
 
 export type AssignAction = OnReport & { kind: 'assign'; assignee: string | null; assigneeName: string | null };
 
-export type ReportAction = StatusAction | DisposeAction | AssignAction;
+/** The supervisor's verdict on a completion waiting for verification (expectedStatus is VERIFYING). */
+export type VerifyAction = OnReport & {
+  kind: 'verify';
+  accept: boolean;
+  reason: string | null;
+  publicNote: string | null;
+  internalNote: string | null;
+};
+
+export type ReportAction = StatusAction | DisposeAction | AssignAction | VerifyAction;
 
 /** Several reports, each with the status the officer saw it in, moved or assigned at once. */
 export type BulkAction = {
@@ -169,6 +187,18 @@ async function send(payload: unknown, requestId: string): Promise<void> {
       },
     });
     check(answer.disposeReport.errors, answer.disposeReport.report);
+  } else if (action.kind === 'verify') {
+    const answer = await request(Verify, {
+      input: {
+        reportId: action.reportId,
+        accept: action.accept,
+        reason: action.reason,
+        publicNote: action.publicNote,
+        internalNote: action.internalNote,
+        clientRequestId: requestId,
+      },
+    });
+    check(answer.verifyCompletion.errors, answer.verifyCompletion.report);
   } else {
     const answer = await request(Assign, {
       input: {
@@ -270,6 +300,7 @@ export function actOnMany(action: BulkAction): Promise<string> {
 export function describe(action: ReportAction, title: string): string {
   const report = title.length > 60 ? `${title.slice(0, 57)}…` : title;
   if (action.kind === 'dispose') return t('work.dispose', { unit: action.toUnitName, report });
+  if (action.kind === 'verify') return t(action.accept ? 'work.verifyAccept' : 'work.verifyReturn', { report });
   if (action.kind === 'assign') {
     return action.assignee ? t('work.assign', { name: action.assigneeName ?? '', report }) : t('work.release', { report });
   }
