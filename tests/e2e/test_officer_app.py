@@ -282,6 +282,7 @@ async def test_lurah_sees_filters_and_works_reports(
         await page.get_by_role("button", name="Foto laporan 1").click()
         viewer = page.get_by_role("dialog", name="Foto laporan")
         await expect(viewer.get_by_role("img", name="Foto laporan 1")).to_be_visible()
+        await check_axe(held)
         await viewer.get_by_role("button", name="Tutup").click()
         await expect(viewer).to_have_count(0)
         snapshot = page.get_by_role("img", name="Tangkapan layar kamera CCTV Simpang Tomang")
@@ -313,7 +314,11 @@ async def test_lurah_sees_filters_and_works_reports(
         await sheet.get_by_label("Foto sesudah dikerjakan").set_input_files(
             {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps(size=(3000, 2000))}
         )
-        await expect(sheet.get_by_role("img", name="Foto sesudah 1")).to_be_visible()
+        taken = sheet.get_by_role("img", name="Foto sesudah 1")
+        await expect(taken).to_be_visible()
+        # Made smaller on the phone (this is what is uploaded): 3000 x 2000 from the camera, at most 2048 px.
+        size = await taken.evaluate("(image) => image.decode().then(() => [image.naturalWidth, image.naturalHeight])")
+        assert size == [2048, 1365]
         await sheet.get_by_label("Templat jawaban").select_option(label="Pohon tumbang sudah dievakuasi")
         await check_axe(held)
         await sheet.get_by_role("button", name="Selesaikan laporan").click()
@@ -420,6 +425,7 @@ async def test_offline_actions_are_stored_once_and_a_stale_one_is_refused(
         await check_axe(held)
         await page.get_by_role("link", name="Kembali").click()
         await open_report(page, leak)
+        await expect(page.get_by_role("heading", name="Riwayat")).to_be_visible()
         await open_action(page, "Ubah status")
         await page.get_by_role("dialog").get_by_role("button", name="Simpan").click()
         await expect(page.get_by_text(re.compile("^Menunggu dikirim: Status Koordinasi"))).to_be_visible()
@@ -508,6 +514,11 @@ async def test_bulk_assign_answers_for_each_report(server: str, api: Api, citize
         await expect(page.get_by_role("link", name="Kotak masuk")).to_have_text("Kotak masuk")
         await page.get_by_role("link", name="Akun").click()
         await expect(page.get_by_text("Kelurahan Tomang")).to_be_visible()
+        await check_axe(held)
+        await page.get_by_label("Bahasa").select_option("en")
+        await page.get_by_role("link", name="Queue").click()
+        await expect(page.get_by_role("heading", name="Work queue")).to_be_visible()
+        await expect(page.get_by_role("link", name=re.compile(f"{descriptions[0]}.*Waiting"))).to_be_visible()
         await check_axe(held)
         assert held.console.errors == []
 

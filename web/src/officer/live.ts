@@ -27,13 +27,23 @@ export class Live<R, V> {
     private readonly onState: (state: LiveState) => void = () => {},
   ) {}
 
+  /** Back online: reconnect now rather than at the end of the backoff. */
+  private readonly resume = () => {
+    if (this.timer === null) return;
+    clearTimeout(this.timer);
+    this.retries = 0;
+    this.connect();
+  };
+
   start(): void {
     this.stopped = false;
+    window.addEventListener('online', this.resume);
     this.connect();
   }
 
   stop(): void {
     this.stopped = true;
+    window.removeEventListener('online', this.resume);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const socket = this.socket;
