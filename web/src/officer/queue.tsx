@@ -22,6 +22,7 @@ import { Categories, OfficerQueue, type QueueItem, ReportSummary } from './queri
 import { t } from './strings';
 
 const PAGE = 20;
+const MAX_PAGE = 100;
 /** Around the queue's reports, for the live subscription: about 2 km. */
 const MARGIN_DEG = 0.02;
 
@@ -122,19 +123,22 @@ export function QueueScreen(props: { route: string }) {
   const [busy, setBusy] = useState(false);
   const [selected, setSelected] = useState<string[]>([]);
   const [refreshed, setRefreshed] = useState(0);
+  /** The filter the items shown answer (they are being replaced while it differs from the URL's). */
+  const [loadedKey, setLoadedKey] = useState<string | null>(null);
   const sequence = useRef(0);
   const itemsRef = useRef<QueueItem[]>([]);
   itemsRef.current = items ?? [];
 
   const fetchPage = useCallback(
-    async (after: string | null) => {
+    async (after: string | null, first: number = PAGE) => {
       const turn = ++sequence.current;
+      const key = variablesKey;
       setBusy(true);
       setError(null);
       try {
         const loaded = await load(OfficerQueue, {
           filter: apiFilter(parseFilters(props.route), lastLook.get()),
-          first: PAGE,
+          first,
           after,
         });
         if (turn !== sequence.current) return;
@@ -142,6 +146,7 @@ export function QueueScreen(props: { route: string }) {
         setItems((before) => (after ? [...(before ?? []), ...page.filter((item) => !before?.some((b) => b.id === item.id))] : page));
         setNext(loaded.data.workQueue.pageInfo.hasNextPage ? loaded.data.workQueue.pageInfo.endCursor : null);
         setSavedAt(loaded.savedAt);
+        setLoadedKey(key);
         if (loaded.savedAt === null) {
           // Each report of the queue can be opened (and acted on) offline, even one never opened before.
           await Promise.all(page.map((item) => remember(ReportSummary, { id: item.id }, { report: item })));
@@ -155,17 +160,23 @@ export function QueueScreen(props: { route: string }) {
     [variablesKey],
   );
 
-  const refresh = useCallback(() => {
-    void fetchPage(null);
-    void refreshUnread();
-    setRefreshed((count) => count + 1);
-  }, [fetchPage]);
+  const reload = useCallback(
+    (first: number) => {
+      void fetchPage(null, first);
+      void refreshUnread();
+      setRefreshed((count) => count + 1);
+    },
+    [fetchPage],
+  );
+  // As many as are shown: a refresh (a live one too) does not take away the pages the officer opened.
+  const refresh = useCallback(() => reload(Math.min(MAX_PAGE, Math.max(PAGE, itemsRef.current.length))), [reload]);
 
   useEffect(() => {
+    itemsRef.current = [];
     setItems(null);
     setSelected([]);
-    refresh();
-  }, [refresh]);
+    reload(PAGE);
+  }, [reload]);
 
   // Back online: what is shown may be old.
   useEffect(() => {
@@ -359,7 +370,7 @@ export function QueueScreen(props: { route: string }) {
 
       {items === null && !error ? <Loading /> : null}
       {items && shown.length === 0 ? <p>{t('queue.empty')}</p> : null}
-      <ul class="list" aria-label={t('queue.listLabel')}>
+      <ul class="list" aria-label={t('queue.listLabel')} aria-busy={busy || loadedKey !== variablesKey}>
         {shown.map((item) => {
           const category = categoryName(item.category);
           const changed = isNew(item.updatedAt, look);
