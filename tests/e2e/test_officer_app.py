@@ -356,7 +356,7 @@ async def test_lurah_sees_filters_and_works_reports(
     assert (await report(api, lurah, light_id))["status"] == "COORDINATION"
 
 
-async def test_lurah_disposes_to_an_agency_and_marks_a_duplicate(server: str, api: Api, citizen: Citizen) -> None:
+async def test_lurah_disposes_marks_a_duplicate_and_rejects(server: str, api: Api, citizen: Citizen) -> None:
     lurah = await lurah_of_tomang(api, "Lurah Tomang Dua")
     tag = uuid.uuid4().hex[:6]
     dump = f"Sampah liar dibuang di kali {tag}"
@@ -365,6 +365,8 @@ async def test_lurah_disposes_to_an_agency_and_marks_a_duplicate(server: str, ap
     dump_id = await file(api, citizen, dump, category="garbage")
     first_id = await file(api, citizen, first, category="illegal-parking")
     again_id = await file(api, citizen, again, category="illegal-parking")
+    vague = f"Ada yang aneh di sini {tag}"
+    vague_id = await file(api, citizen, vague, category="beggars")
 
     async with chromium() as browser, phone(browser, server, "officer-dispose") as held:
         page = held.page
@@ -390,6 +392,17 @@ async def test_lurah_disposes_to_an_agency_and_marks_a_duplicate(server: str, ap
         await sheet.get_by_role("button", name="Tandai sebagai duplikat").click()
         await until_sent(page)
         await expect(page.get_by_role("link", name="Laporan asli")).to_be_visible()
+
+        await page.goto("/officer/#/?category=beggars")
+        await open_report(page, vague)
+        await open_action(page, "Tolak")
+        sheet = page.get_by_role("dialog")
+        await sheet.get_by_label("Templat jawaban").select_option(label="Laporan kurang jelas")
+        await expect(sheet.get_by_label("Alasan penolakan")).to_have_value(re.compile("^Mohon maaf, lokasi"))
+        await check_axe(held)
+        await sheet.get_by_role("button", name="Tolak laporan").click()
+        await until_sent(page)
+        await expect(page.get_by_role("region", name="Pengemis").get_by_text("Ditolak", exact=True)).to_be_visible()
         assert held.console.errors == []
 
     disposed = await report(api, lurah, dump_id)
@@ -397,6 +410,7 @@ async def test_lurah_disposes_to_an_agency_and_marks_a_duplicate(server: str, ap
     assert disposed["history"][-1]["publicNote"] == "Diteruskan ke Suku Dinas LH"
     duplicate = await report(api, lurah, again_id)
     assert (duplicate["status"], duplicate["duplicateOf"]) == ("DUPLICATE", first_id)
+    assert (await report(api, lurah, vague_id))["status"] == "REJECTED"
 
 
 def document_id(operation: str) -> str:
