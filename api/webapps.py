@@ -53,8 +53,7 @@ def content_security_policy(settings: Settings, inline: dict[str, str]) -> str:
             "default-src 'self'",
             f"script-src 'self'{script}",
             f"style-src 'self'{style}",
-            # blob: for MapLibre GL JS, which starts its tile worker from a Blob of its own code (the officer's map).
-            "worker-src 'self' blob:",
+            "worker-src 'self'",
             "manifest-src 'self'",
             f"img-src 'self' data: blob: {store}",
             f"media-src 'self' blob: {store}",

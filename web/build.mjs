@@ -55,6 +55,9 @@ function copyVendor() {
   mkdirSync(vendor, { recursive: true });
   copyFileSync(join(maplibre, 'maplibre-gl.js'), join(vendor, 'maplibre-gl.js'));
   copyFileSync(join(maplibre, 'maplibre-gl.css'), join(vendor, 'maplibre-gl.css'));
+  // The apps' Content-Security-Policy allows workers from the API only (worker-src 'self'), not the blob: worker
+  // MapLibre makes by default: they point maplibregl.setWorkerUrl() at this file.
+  copyFileSync(join(maplibre, 'maplibre-gl-csp-worker.js'), join(vendor, 'maplibre-gl-csp-worker.js'));
   copyFileSync(join(maplibre, 'LICENSE.txt'), join(vendor, 'maplibre-gl.LICENSE.txt'));
   // The UMD build defines window.Chart for a plain <script>; it bundles @kurkle/color (MIT).
   copyFileSync(join(chartjs, 'dist', 'chart.umd.js'), join(vendor, 'chart.umd.js'));

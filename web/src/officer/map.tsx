@@ -17,6 +17,8 @@ declare global {
 
 const SCRIPT = '/static/vendor/maplibre-gl.js';
 const STYLE = '/static/vendor/maplibre-gl.css';
+/** The page's CSP allows workers from the API only, not the blob: worker MapLibre would make of its own code. */
+const WORKER = '/static/vendor/maplibre-gl-csp-worker.js';
 /** Central Jakarta, when there is nothing to show yet. */
 const JAKARTA: [number, number] = [106.8227, -6.1944];
 
@@ -36,7 +38,15 @@ export function loadMapLibre(): Promise<Library> {
     const script = document.createElement('script');
     script.src = SCRIPT;
     script.async = true;
-    script.onload = () => (window.maplibregl ? resolve(window.maplibregl) : reject(new Error('no maplibregl')));
+    script.onload = () => {
+      const library = window.maplibregl;
+      if (!library) {
+        reject(new Error('no maplibregl'));
+        return;
+      }
+      library.setWorkerUrl(WORKER);
+      resolve(library);
+    };
     script.onerror = () => {
       script.remove();
       reject(new Error('MapLibre could not be loaded'));
