@@ -1,49 +1,26 @@
-// The officer app (CROP) at /officer: a lurah's, camat's or agency officer's work queue on a phone.
+// The officer app (CROP) at /officer: a lurah's, camat's or agency officer's work on a phone. Screens by the
+// URL's hash: #/ (the queue, its filters in the hash's query), #/report/<id>, #/inbox, #/account.
 import { render } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
-import { graphql } from '../gql';
-import type { WorkQueueQuery } from '../gql/graphql';
-import { load } from '../shared/data';
-import { formatRelative, language } from '../shared/i18n';
+import { useState } from 'preact/hooks';
+import { language } from '../shared/i18n';
 import { LoginForm } from '../shared/login';
 import { startOutbox } from '../shared/outbox';
 import { registerServiceWorker } from '../shared/pwa';
+import { match, useRoute } from '../shared/router';
 import { session } from '../shared/session';
 import { signal, useSignal } from '../shared/signal';
-import { openStore } from '../shared/store';
+import { clearAll, openStore, outboxAll } from '../shared/store';
 import { tc } from '../shared/strings';
-import {
-  ConnectionBanner,
-  ErrorMessage,
-  LanguageSwitch,
-  Loading,
-  OutboxPanel,
-  SavedAt,
-  StatusBadge,
-  TopBar,
-} from '../shared/ui';
+import { LanguageSwitch, TopBar } from '../shared/ui';
+import { InboxScreen } from './inbox';
+import { openLastLook } from './lastLook';
+import { BottomNav } from './nav';
+import { QueueScreen } from './queue';
+import { ReportScreen } from './report';
 import { type OfficerKey, t } from './strings';
+import { registerWork } from './work';
 
 const STAFF = new Set(['OFFICER', 'ADMIN']);
-
-const WorkQueue = graphql(`
-  query WorkQueue($first: Int!) {
-    workQueue(first: $first) {
-      edges {
-        node {
-          id
-          description
-          status
-          dueAt
-          overdue
-          escalationLevel
-          category { code nameId nameEn }
-          kelurahan { name }
-        }
-      }
-    }
-  }
-`);
 
 const account = signal(session.account());
 
@@ -66,68 +43,74 @@ function Login() {
   );
 }
 
-type Item = WorkQueueQuery['workQueue']['edges'][number]['node'];
-
-function Queue() {
-  const lang = useSignal(language);
-  const [items, setItems] = useState<Item[] | null>(null);
-  const [savedAt, setSavedAt] = useState<number | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const refresh = useCallback(async () => {
-    setError(null);
-    try {
-      const loaded = await load(WorkQueue, { first: 50 });
-      setItems(loaded.data.workQueue.edges.map((edge) => edge.node));
-      setSavedAt(loaded.savedAt);
-    } catch (caught) {
-      setError(caught);
+function AccountScreen() {
+  useSignal(language);
+  const who = session.account();
+  const [unsent, setUnsent] = useState<number | null>(null);
+  async function logOut() {
+    const waiting = (await outboxAll()).filter((entry) => entry.state === 'pending').length;
+    if (waiting && unsent === null) {
+      // Actions not yet sent would be lost: ask once more.
+      setUnsent(waiting);
+      return;
     }
-  }, []);
-  useEffect(() => void refresh(), [refresh]);
+    await clearAll();
+    session.clear();
+  }
   return (
     <main class="screen">
-      <TopBar
-        title={t('queue.title')}
-        actions={
-          <button type="button" onClick={() => session.clear()}>
-            {tc('app.logOut')}
-          </button>
-        }
-      />
-      <ConnectionBanner />
-      <SavedAt savedAt={savedAt} />
-      <OutboxPanel />
-      <ErrorMessage error={error} onRetry={() => void refresh()} />
-      {items === null && !error ? <Loading /> : null}
-      {items?.length === 0 ? <p>{t('queue.empty')}</p> : null}
-      <ul class="list">
-        {items?.map((item) => (
-          <li key={item.id} class="card report-item">
-            <p class="report-category">{lang === 'id' ? item.category.nameId : item.category.nameEn}</p>
-            <p class="report-description">{item.description}</p>
-            <p class="report-meta">
-              <StatusBadge status={item.status} /> {item.kelurahan.name}{' '}
-              {item.overdue ? <strong class="overdue">{t('queue.overdue')}</strong> : null}
-              {item.dueAt ? <span>{t('queue.due', { time: formatRelative(item.dueAt) })}</span> : null}
-            </p>
-          </li>
-        ))}
-      </ul>
+      <TopBar title={t('account.title')} />
+      <section class="card">
+        <dl class="facts">
+          <dt>{t('account.name')}</dt>
+          <dd>{who?.displayName}</dd>
+          <dt>{t('account.unit')}</dt>
+          <dd>{who?.unit?.name ?? '–'}</dd>
+          <dt>{t('account.login')}</dt>
+          <dd>{who?.email ?? who?.phone}</dd>
+        </dl>
+      </section>
+      <section class="card form">
+        <LanguageSwitch />
+        {unsent ? (
+          <p class="banner banner-error" role="alert">
+            {t('account.unsent', { count: unsent })}
+          </p>
+        ) : null}
+        <button type="button" class="danger" onClick={() => void logOut()}>
+          {unsent ? t('account.logOutAnyway') : tc('app.logOut')}
+        </button>
+      </section>
+      <BottomNav current="account" />
     </main>
   );
+}
+
+function Screens() {
+  const route = useRoute();
+  const report = match('/report/:id', route);
+  if (report) return <ReportScreen id={report.id!} />;
+  if (match('/inbox', route)) return <InboxScreen />;
+  if (match('/account', route)) return <AccountScreen />;
+  return <QueueScreen route={route} />;
 }
 
 function App() {
   const who = useSignal(account);
   useSignal(language);
-  return who ? <Queue /> : <Login />;
+  return who ? <Screens key={who.id} /> : <Login />;
 }
 
 session.open('officer');
 openStore('officer');
 account.set(session.account());
-session.subscribe((next) => account.set(next));
+openLastLook(session.account()?.id ?? null);
+session.subscribe((next) => {
+  openLastLook(next?.id ?? null);
+  account.set(next);
+});
 document.documentElement.lang = language.get();
+registerWork();
 startOutbox();
 registerServiceWorker();
 render(<App />, document.getElementById('app')!);

@@ -29,3 +29,9 @@ export async function load<R, V>(document: TypedDocumentString<R, V>, variables?
 export async function remember<R, V>(document: TypedDocumentString<R, V>, variables: V, data: R): Promise<void> {
   await cachePut(cacheKey(document as TypedDocumentString<unknown, unknown>, variables), data);
 }
+
+/** The answer kept on the phone for these variables, without asking the network (null when none is kept). */
+export async function kept<R, V>(document: TypedDocumentString<R, V>, variables: V): Promise<Loaded<R> | null> {
+  const found = await cacheGet<R>(cacheKey(document as TypedDocumentString<unknown, unknown>, variables));
+  return found ? { data: found.value, savedAt: found.savedAt } : null;
+}
