@@ -151,6 +151,48 @@ function appStyles(app) {
   return existsSync(own) ? own : join(web, 'src', 'shared', 'styles.css');
 }
 
+// The client preset's graphql() looks each document up in a map of every document of every app, text and all,
+// which would put both apps' documents in each bundle. The server runs documents by id (trusted documents), so
+// the bundle needs only each document's hash: this plugin replaces every graphql(`...`) call with
+// {__meta__: {hash}} (a fragment, never sent alone, with {}), and the gql modules drop out of the bundle.
+function documentsById() {
+  const generatedDir = join(web, 'src', 'gql');
+  const generated = readFileSync(join(generatedDir, 'graphql.ts'), 'utf8');
+  const hashes = new Map();
+  for (const match of generated.matchAll(/export const (\w+) = new TypedDocumentString\(`[^`]*`, (\{[^}]*\})\)/g)) {
+    hashes.set(match[1], JSON.parse(match[2]).hash);
+  }
+  const bySource = new Map();
+  const lookup = readFileSync(join(generatedDir, 'gql.ts'), 'utf8');
+  const start = lookup.indexOf('const documents');
+  for (const match of lookup.slice(start).matchAll(/^\s+("(?:[^"\\]|\\.)*"): types\.(\w+),$/gm)) {
+    const hash = hashes.get(match[2]);
+    bySource.set(JSON.parse(match[1]), hash ? `{__meta__:{hash:${JSON.stringify(hash)}}}` : '{}');
+  }
+  return bySource;
+}
+
+function documentsAsIds() {
+  const bySource = documentsById();
+  return {
+    name: 'documents-as-ids',
+    setup(build) {
+      build.onLoad({ filter: /\.tsx?$/ }, (args) => {
+        if (!args.path.startsWith(join(web, 'src')) || args.path.startsWith(join(web, 'src', 'gql'))) return undefined;
+        let source = readFileSync(args.path, 'utf8');
+        if (!source.includes('graphql(`')) return undefined;
+        source = source.replace(/\bgraphql\(`([^`]*)`\)/g, (call, text) => {
+          const replacement = bySource.get(text);
+          if (replacement === undefined) throw new Error(`${args.path}: a graphql() document the generator did not see`);
+          return replacement;
+        });
+        source = source.replace(/^import \{ graphql \} from '[./]+gql';\n/m, '');
+        return { contents: source, loader: args.path.endsWith('x') ? 'tsx' : 'ts' };
+      });
+    },
+  };
+}
+
 async function buildApp(app, config) {
   const out = join(staticDir, app);
   rmSync(out, { recursive: true, force: true });
@@ -163,6 +205,7 @@ async function buildApp(app, config) {
     target: 'es2020',
     outdir: out,
     write: false,
+    plugins: [documentsAsIds()],
     legalComments: 'none',
     logLevel: 'warning',
   });
