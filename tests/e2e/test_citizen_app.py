@@ -19,7 +19,21 @@ from domain.models import Report
 from domain.resources import Resources
 from domain.settings import Settings
 from tests.e2e.processes import running
-from tests.e2e.webapps import TOMANG, TOMANG_UNIT, Phone, axe_violations, chromium, phone, staff_account
+from tests.e2e.webapps import (
+    CITIZEN_OUTBOX,
+    TOMANG,
+    TOMANG_UNIT,
+    api_session,
+    axe_violations,
+    chromium,
+    citizen_log_in,
+    fill_report,
+    phone,
+    shoot,
+    staff_account,
+    take_photo,
+    until,
+)
 from tests.factories import LOG_IN, Api, Citizen, jpeg_with_gps
 
 pytestmark = pytest.mark.e2e
@@ -50,16 +64,6 @@ query One($id: ID!) {
   }
 }
 """
-# The app's outbox as kept in IndexedDB (src/shared/store.ts): what waits to be sent, with its progress.
-OUTBOX = """new Promise((resolve, reject) => {
-  const opening = indexedDB.open('jsc-app');
-  opening.onsuccess = () => {
-    const read = opening.result.transaction('outbox').objectStore('outbox').getAll();
-    read.onsuccess = () => resolve(read.result);
-    read.onerror = () => reject(read.error);
-  };
-  opening.onerror = () => reject(opening.error);
-})"""
 CHANGE_STATUS = """
 mutation Change($input: ChangeReportStatusInput!) {
   changeReportStatus(input: $input) { report { id status } errors { code message } }
@@ -77,23 +81,6 @@ def server(database: None) -> Iterator[str]:
 async def api(server: str) -> AsyncIterator[Api]:
     async with httpx.AsyncClient(base_url=server, timeout=30) as client:
         yield Api(client)
-
-
-async def log_in(api: Api, login: str, password: str) -> Citizen:
-    body = await api.gql(LOG_IN, {"login": login, "password": password})
-    session = body["data"]["logIn"]["session"]
-    assert session is not None, body
-    return Citizen(session["accessToken"], session["refreshToken"], session["user"]["id"], login, password)
-
-
-async def until(check: Any, what: str, attempts: int = 120) -> Any:
-    """Polls the API until ``check()`` gives something true (the worker's photo processing is not instant)."""
-    for _ in range(attempts):
-        found = await check()
-        if found:
-            return found
-        await asyncio.sleep(0.5)
-    pytest.fail(f"never: {what}")
 
 
 async def my_reports(api: Api, citizen: Citizen) -> list[dict[str, Any]]:
@@ -115,48 +102,8 @@ async def read_report(api: Api, who: Citizen, report_id: str) -> dict[str, Any]:
     return report
 
 
-async def shoot(held: Phone, name: str) -> None:
-    """The whole screen as a phone this tall would show it: the bottom menu at the bottom, not over the middle."""
-    page = held.page
-    viewport = page.viewport_size
-    assert viewport is not None
-    height = await page.evaluate("document.documentElement.scrollHeight")
-    await page.set_viewport_size({"width": viewport["width"], "height": max(height, viewport["height"])})
-    try:
-        await held.screenshot(name)
-    finally:
-        await page.set_viewport_size(viewport)
-
-
 async def check_axe(page: Page, screen: str) -> None:
     assert await axe_violations(page) == [], screen
-
-
-async def log_in_on_phone(held: Phone, login: str, password: str) -> None:
-    page = held.page
-    await page.goto("/app/")
-    await page.get_by_role("button", name="Masuk").click()
-    await page.get_by_label("E-mail atau nomor HP").fill(login)
-    await page.get_by_label("Kata sandi").fill(password)
-    await page.get_by_role("button", name="Masuk").last.click()
-    await expect(page.get_by_role("heading", name="Laporan saya")).to_be_visible()
-
-
-async def take_photo(page: Page, data: bytes) -> None:
-    """What the camera gives the page: a phone's JPEG, EXIF with GPS included."""
-    await page.get_by_label("Ambil atau pilih foto").set_input_files(
-        {"name": "IMG_20261205_0712.jpg", "mimeType": "image/jpeg", "buffer": data}
-    )
-
-
-async def fill_report(page: Page, category: str, description: str, *, photo: bytes | None = None) -> None:
-    await page.get_by_role("link", name="Lapor", exact=True).click()
-    await expect(page.get_by_role("heading", name="Laporan baru")).to_be_visible()
-    if photo is not None:
-        await take_photo(page, photo)
-        await expect(page.get_by_role("img", name="Foto 1 yang akan dikirim")).to_be_visible()
-    await page.get_by_role("radio", name=category, exact=True).check()
-    await page.get_by_label("Keterangan").fill(description)
 
 
 async def test_a_citizen_signs_up_and_files_a_report_with_the_camera(server: str, api: Api) -> None:
@@ -202,7 +149,7 @@ async def test_a_citizen_signs_up_and_files_a_report_with_the_camera(server: str
         await expect(page.get_by_role("link", name="Bencana banjir")).to_be_visible()
         assert held.console.errors == []
 
-    citizen = await log_in(api, email, PASSWORD)
+    citizen = await api_session(api, email, PASSWORD)
     reports = await until(lambda: processed(api, citizen), "the report's photo processed")
     assert len(reports) == 1
     report = reports[0]
@@ -237,7 +184,7 @@ async def test_a_similar_report_nearby_is_supported_instead_then_followed_and_co
     # No service worker: the test intercepts the app's requests, which a service worker would hide.
     async with chromium() as browser, phone(browser, server, "citizen-similar", service_workers="block") as held:
         page = held.page
-        await log_in_on_phone(held, citizen.email, PASSWORD)
+        await citizen_log_in(held, citizen.email, PASSWORD)
         await fill_report(page, "Sampah", "Sampah lagi")
         similar = page.get_by_role("region", name="Sudah ada laporan serupa di dekat sini")
         ours = similar.get_by_role("listitem").filter(has_text=description)
@@ -280,7 +227,7 @@ async def test_a_report_filed_offline_is_stored_once_when_back_online(
     # No service worker here: the test intercepts the app's requests, which a service worker would hide.
     async with chromium() as browser, phone(browser, server, "citizen-offline", service_workers="block") as held:
         page = held.page
-        await log_in_on_phone(held, citizen.email, PASSWORD)
+        await citizen_log_in(held, citizen.email, PASSWORD)
         await page.get_by_role("link", name="Lapor", exact=True).click()
         # Online once: the categories are kept on the phone, the position is known.
         await expect(page.get_by_role("radio", name="Pohon tumbang")).to_be_attached()
@@ -295,7 +242,7 @@ async def test_a_report_filed_offline_is_stored_once_when_back_online(
         await expect(waiting.get_by_text("Menunggu dikirim")).to_be_visible()
         await shoot(held, "citizen-my-reports-waiting")
         await check_axe(page, "my reports with a report waiting")
-        entry_id = await page.evaluate(f"({OUTBOX}).then((entries) => entries.map((entry) => entry.id))")
+        entry_id = await page.evaluate(f"({CITIZEN_OUTBOX}).then((entries) => entries.map((entry) => entry.id))")
         assert len(entry_id) == 1
 
         # Back online, the first createReport reaches the API but its answer is lost on the way back: the app
@@ -355,7 +302,7 @@ async def test_a_failed_upload_is_retried_and_an_expired_ticket_replaced(
 
     async with chromium() as browser, phone(browser, server, "citizen-upload", service_workers="block") as held:
         page = held.page
-        await log_in_on_phone(held, citizen.email, PASSWORD)
+        await citizen_log_in(held, citizen.email, PASSWORD)
         await page.route("**/graphql", count_tickets)
         await page.route(at_storage, storage_down)
         await fill_report(page, "Jalan rusak", "Lubang besar di tengah jalan", photo=jpeg_with_gps())
@@ -366,7 +313,7 @@ async def test_a_failed_upload_is_retried_and_an_expired_ticket_replaced(
         # Tried again while the ticket is valid: the same ticket, no new one.
         await waiting.get_by_role("button", name="Kirim sekarang").click()
         await second_refusal.wait()
-        await page.wait_for_function(f"({OUTBOX}).then((entries) => entries[0].attempts === 2)")
+        await page.wait_for_function(f"({CITIZEN_OUTBOX}).then((entries) => entries[0].attempts === 2)")
         assert len(tickets) == 1
 
         # The ticket kept with the report expires while the phone waits: the next attempt asks for a new one.
@@ -399,7 +346,7 @@ async def test_a_failed_upload_is_retried_and_an_expired_ticket_replaced(
 
 async def complete_as_officer(api: Api, report_id: str) -> None:
     staff = await staff_account("officer", TOMANG_UNIT, "Lurah Tomang")
-    lurah = await log_in(api, staff.login, staff.password)
+    lurah = await api_session(api, staff.login, staff.password)
     moved = await api.gql(CHANGE_STATUS, {"input": {"reportId": report_id, "to": "IN_PROGRESS"}}, token=lurah.token)
     assert moved["data"]["changeReportStatus"]["errors"] == [], moved
     after = await api.upload_photo(lurah, jpeg_with_gps())
@@ -432,7 +379,7 @@ async def test_the_reporter_sees_the_completion_in_the_inbox_rates_it_and_reopen
     await until(after_photo_ready, "the photos processed")
     async with chromium() as browser, phone(browser, server, "citizen-rate") as held:
         page = held.page
-        await log_in_on_phone(held, citizen.email, PASSWORD)
+        await citizen_log_in(held, citizen.email, PASSWORD)
         await page.get_by_role("link", name="Kotak masuk (2 belum dibaca)").click()
         await expect(page.get_by_role("heading", name="Kotak masuk")).to_be_visible()
         await expect(page.get_by_role("listitem").filter(has_text="Selesai")).not_to_have_count(0)
@@ -470,7 +417,7 @@ async def test_a_citizen_switches_language_logs_out_and_deletes_the_account(serv
     citizen = await api.sign_up(name="Wati", password=PASSWORD)
     async with chromium() as browser, phone(browser, server, "citizen-account") as held:
         page = held.page
-        await log_in_on_phone(held, citizen.email, PASSWORD)
+        await citizen_log_in(held, citizen.email, PASSWORD)
         await page.get_by_role("link", name="Akun", exact=True).click()
         await expect(page.get_by_role("heading", name="Akun", exact=True)).to_be_visible()
         await check_axe(page, "account")
@@ -484,7 +431,7 @@ async def test_a_citizen_switches_language_logs_out_and_deletes_the_account(serv
         await expect(page.get_by_role("heading", name="Lapor Jakarta")).to_be_visible()
         assert await page.evaluate("localStorage.getItem('jsc.app.session')") is None
 
-        await log_in_on_phone(held, citizen.email, PASSWORD)
+        await citizen_log_in(held, citizen.email, PASSWORD)
         await page.get_by_role("link", name="Akun", exact=True).click()
         await page.get_by_label("Kata sandi Anda, untuk memastikan").fill(PASSWORD)
         await page.get_by_role("button", name="Hapus akun saya").click()

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Locator, Page, Route, expect
+from playwright.async_api import Route, expect
 
 from domain.models import Camera, CctvEvidence
 from domain.models.enums import CameraKind, CameraSource, EvidenceStatus
@@ -29,8 +29,13 @@ from tests.e2e.webapps import (
     Staff,
     axe_violations,
     chromium,
+    in_queue,
+    officer_log_in,
+    open_action,
+    open_report,
     phone,
     staff_account,
+    until_sent,
 )
 from tests.factories import LOG_IN, Api, Citizen, jpeg_with_gps
 
@@ -186,48 +191,6 @@ async def complete(api: Api, lurah: Lurah, report_id: str) -> str:
     return str(body["data"]["changeReportStatus"]["report"]["status"])
 
 
-async def log_in(page: Page, who: Lurah | Staff, route: str = "") -> None:
-    staff = who.staff if isinstance(who, Lurah) else who
-    await page.goto(f"/officer/{route}")
-    await page.get_by_label("E-mail atau nomor HP").fill(staff.login)
-    await page.get_by_label("Kata sandi").fill(staff.password)
-    await page.get_by_role("button", name="Masuk").click()
-    await expect(page.get_by_role("heading", name="Antrian kerja")).to_be_visible()
-
-
-async def in_queue(page: Page, description: str) -> Locator:
-    """The report's entry in the queue as it is filtered now, paging on until it shows (the other tests' reports
-    of the session may come first: the queue is sorted by deadline, and a new report's is the latest)."""
-    queue = page.get_by_role("list", name="Laporan di antrian")
-    entry = queue.get_by_role("link", name=re.compile(re.escape(description)))
-    await expect(queue).to_have_attribute("aria-busy", "false")
-    while not await entry.count():
-        before = await queue.get_by_role("listitem").count()
-        await page.get_by_role("button", name="Tampilkan lebih banyak").click()
-        await expect(queue.get_by_role("listitem")).not_to_have_count(before)
-    await expect(entry).to_be_visible()
-    return entry
-
-
-async def open_report(page: Page, description: str) -> None:
-    await (await in_queue(page, description)).click()
-    await expect(page.get_by_role("heading", name="Laporan", exact=True)).to_be_visible()
-    await expect(page.get_by_text(description, exact=True)).to_be_visible()
-
-
-async def open_action(page: Page, action: str) -> None:
-    await page.get_by_role("button", name="Tindakan", exact=True).click()
-    sheet = page.get_by_role("dialog")
-    await sheet.get_by_role("button", name=action).click()
-    await expect(sheet.get_by_role("heading", name=action)).to_be_visible()
-
-
-async def until_sent(page: Page) -> None:
-    """The outbox is empty again: every action the phone kept has been accepted by the API."""
-    await expect(page.get_by_text(re.compile("^Menunggu dikirim"))).to_have_count(0)
-    await expect(page.get_by_role("heading", name="Menunggu dikirim")).to_have_count(0)
-
-
 async def check_axe(held: Phone) -> None:
     assert await axe_violations(held.page) == []
 
@@ -247,7 +210,7 @@ async def test_lurah_sees_filters_and_works_reports(
 
     async with chromium() as browser, phone(browser, server, "officer-work") as held:
         page = held.page
-        await log_in(page, lurah)
+        await officer_log_in(page, lurah.staff)
         await expect(page.get_by_role("list", name="Laporan di antrian")).to_be_visible()
 
         # Filter by category: kept in the URL's hash, so a reload shows the same queue.
@@ -370,7 +333,7 @@ async def test_lurah_disposes_marks_a_duplicate_and_rejects(server: str, api: Ap
 
     async with chromium() as browser, phone(browser, server, "officer-dispose") as held:
         page = held.page
-        await log_in(page, lurah, "#/?category=garbage")
+        await officer_log_in(page, lurah.staff, "#/?category=garbage")
         await open_report(page, dump)
         await open_action(page, "Disposisi ke unit lain")
         sheet = page.get_by_role("dialog")
@@ -434,7 +397,7 @@ async def test_offline_actions_are_stored_once_and_a_stale_one_is_refused(
 
     async with chromium() as browser, phone(browser, server, "officer-offline") as held:
         page = held.page
-        await log_in(page, lurah, "#/?category=utilities")
+        await officer_log_in(page, lurah.staff, "#/?category=utilities")
         await open_report(page, leak)
         await page.get_by_role("link", name="Kembali").click()
         await in_queue(page, leaning)
@@ -515,7 +478,7 @@ async def test_bulk_assign_answers_for_each_report(server: str, api: Api, citize
 
     async with chromium() as browser, phone(browser, server, "officer-bulk") as held:
         page = held.page
-        await log_in(page, lurah, "#/?category=unlicensed-ads")
+        await officer_log_in(page, lurah.staff, "#/?category=unlicensed-ads")
         await expect(page.get_by_text("20 laporan ditampilkan")).to_be_visible()
         await expect(page.get_by_role("button", name="Tampilkan lebih banyak")).to_be_visible()
         for description in descriptions:
@@ -580,7 +543,7 @@ async def test_camat_verifies_completions(server: str, api: Api, citizen: Citize
 
     async with chromium() as browser, phone(browser, server, "officer-verify") as held:
         page = held.page
-        await log_in(page, camat)
+        await officer_log_in(page, camat)
         waiting = page.get_by_role("region", name="Hanya penyelesaian yang menunggu verifikasi saya")
         await expect(waiting).to_contain_text("penyelesaian menunggu verifikasi Anda")
         await waiting.get_by_role("button", name="Tampilkan").click()

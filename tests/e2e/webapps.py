@@ -1,10 +1,13 @@
 """What the browser tests of the web apps (/officer, /app) share: Debian's Chromium as a phone, axe-core, the
-page's console, screenshots, and staff accounts made through the CLI as an operator makes them."""
+page's console, screenshots, staff accounts made through the CLI as an operator makes them, and the steps every
+test takes through each app's screens (logging in, finding a report in the officer's queue, filing a report with
+the citizen's camera)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import subprocess
 import sys
 import time
@@ -13,7 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
+import pytest
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, async_playwright, expect
+
+from tests.factories import LOG_IN, Api, Citizen
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "webapps"
@@ -141,3 +147,119 @@ async def staff_account(role: str, unit: str | None, name: str) -> Staff:
         args += ["--unit", unit]
     await asyncio.to_thread(run_cli, *args)
     return Staff(login, password)
+
+
+async def api_session(api: Api, login: str, password: str) -> Citizen:
+    """Logs in over HTTP (a citizen or a staff account): the tokens a test reads and writes the API with."""
+    body = await api.gql(LOG_IN, {"login": login, "password": password})
+    session = body["data"]["logIn"]["session"]
+    assert session is not None, body
+    return Citizen(session["accessToken"], session["refreshToken"], session["user"]["id"], login, password)
+
+
+async def until(check: Any, what: str, attempts: int = 120) -> Any:
+    """Polls the API until ``check()`` gives something true (the worker's photo processing is not instant)."""
+    for _ in range(attempts):
+        found = await check()
+        if found:
+            return found
+        await asyncio.sleep(0.5)
+    pytest.fail(f"never: {what}")
+
+
+async def shoot(held: Phone, name: str) -> None:
+    """The whole screen as a phone this tall would show it: the bottom menu at the bottom, not over the middle."""
+    page = held.page
+    viewport = page.viewport_size
+    assert viewport is not None
+    height = await page.evaluate("document.documentElement.scrollHeight")
+    await page.set_viewport_size({"width": viewport["width"], "height": max(height, viewport["height"])})
+    try:
+        await held.screenshot(name)
+    finally:
+        await page.set_viewport_size(viewport)
+
+
+# --- the officer app (/officer) ----------------------------------------------------------------------------------
+
+
+async def officer_log_in(page: Page, staff: Staff, route: str = "") -> None:
+    await page.goto(f"/officer/{route}")
+    await page.get_by_label("E-mail atau nomor HP").fill(staff.login)
+    await page.get_by_label("Kata sandi").fill(staff.password)
+    await page.get_by_role("button", name="Masuk").click()
+    await expect(page.get_by_role("heading", name="Antrian kerja")).to_be_visible()
+
+
+async def in_queue(page: Page, description: str) -> Locator:
+    """The report's entry in the queue as it is filtered now, paging on until it shows (the other tests' reports
+    of the session may come first: the queue is sorted by deadline, and a new report's is the latest)."""
+    queue = page.get_by_role("list", name="Laporan di antrian")
+    entry = queue.get_by_role("link", name=re.compile(re.escape(description)))
+    await expect(queue).to_have_attribute("aria-busy", "false")
+    while not await entry.count():
+        before = await queue.get_by_role("listitem").count()
+        await page.get_by_role("button", name="Tampilkan lebih banyak").click()
+        await expect(queue.get_by_role("listitem")).not_to_have_count(before)
+    await expect(entry).to_be_visible()
+    return entry
+
+
+async def open_report(page: Page, description: str) -> None:
+    await (await in_queue(page, description)).click()
+    await expect(page.get_by_role("heading", name="Laporan", exact=True)).to_be_visible()
+    await expect(page.get_by_text(description, exact=True)).to_be_visible()
+
+
+async def open_action(page: Page, action: str) -> None:
+    await page.get_by_role("button", name="Tindakan", exact=True).click()
+    sheet = page.get_by_role("dialog")
+    await sheet.get_by_role("button", name=action).click()
+    await expect(sheet.get_by_role("heading", name=action)).to_be_visible()
+
+
+async def until_sent(page: Page) -> None:
+    """The outbox is empty again: every action the phone kept has been accepted by the API."""
+    await expect(page.get_by_text(re.compile("^Menunggu dikirim"))).to_have_count(0)
+    await expect(page.get_by_role("heading", name="Menunggu dikirim")).to_have_count(0)
+
+
+# --- the citizen app (/app) --------------------------------------------------------------------------------------
+
+# The citizen app's outbox as kept in IndexedDB (web/src/shared/store.ts): what waits to be sent, with its progress.
+CITIZEN_OUTBOX = """new Promise((resolve, reject) => {
+  const opening = indexedDB.open('jsc-app');
+  opening.onsuccess = () => {
+    const read = opening.result.transaction('outbox').objectStore('outbox').getAll();
+    read.onsuccess = () => resolve(read.result);
+    read.onerror = () => reject(read.error);
+  };
+  opening.onerror = () => reject(opening.error);
+})"""
+
+
+async def citizen_log_in(held: Phone, login: str, password: str) -> None:
+    page = held.page
+    await page.goto("/app/")
+    await page.get_by_role("button", name="Masuk").click()
+    await page.get_by_label("E-mail atau nomor HP").fill(login)
+    await page.get_by_label("Kata sandi").fill(password)
+    await page.get_by_role("button", name="Masuk").last.click()
+    await expect(page.get_by_role("heading", name="Laporan saya")).to_be_visible()
+
+
+async def take_photo(page: Page, data: bytes) -> None:
+    """What the camera gives the page: a phone's JPEG, EXIF with GPS included."""
+    await page.get_by_label("Ambil atau pilih foto").set_input_files(
+        {"name": "IMG_20261205_0712.jpg", "mimeType": "image/jpeg", "buffer": data}
+    )
+
+
+async def fill_report(page: Page, category: str, description: str, *, photo: bytes | None = None) -> None:
+    await page.get_by_role("link", name="Lapor", exact=True).click()
+    await expect(page.get_by_role("heading", name="Laporan baru")).to_be_visible()
+    if photo is not None:
+        await take_photo(page, photo)
+        await expect(page.get_by_role("img", name="Foto 1 yang akan dikirim")).to_be_visible()
+    await page.get_by_role("radio", name=category, exact=True).check()
+    await page.get_by_label("Keterangan").fill(description)

@@ -1,5 +1,6 @@
 // One report as an officer needs it: photos, description, place, category and status, deadlines and escalation,
-// history with notes, comments, supporters, CCTV evidence, the reporter (unless anonymous), and the actions.
+// history with notes, comments, supporters, CCTV evidence, the reporter (named to officers even when the report is
+// anonymous to the public), and the actions.
 // Offline it shows what was kept on the phone: the whole report if it was opened before, else its queue entry.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { NetworkError } from '../shared/api';
@@ -23,6 +24,16 @@ import { isFor, refusalText } from './work';
 type Shown = { detail: ReportDetail | null; summary: QueueItem; savedAt: number | null };
 
 type Photo = ReportDetail['photos'][number];
+
+/**
+ * Who filed it. "Anonymous" hides the name from the public, not from the officers (the API gives it to staff, the
+ * history names the reporter, and the citizen app tells the reporter that officers still know, to contact them).
+ */
+function reporterText(detail: ReportDetail): string {
+  const name = detail.reporter?.displayName;
+  if (!name) return detail.anonymous ? t('report.anonymous') : '–';
+  return detail.anonymous ? t('report.anonymousName', { name }) : name;
+}
 
 function Photos(props: { photos: Photo[]; label: string; empty: string }) {
   const [open, setOpen] = useState<Photo | null>(null);
@@ -383,7 +394,7 @@ export function ReportScreen(props: { id: string }) {
               <dt>{t('report.filed')}</dt>
               <dd>{formatDateTime(report.createdAt)}</dd>
               <dt>{t('report.reporter')}</dt>
-              <dd>{detail ? (detail.anonymous ? t('report.anonymous') : (detail.reporter?.displayName ?? '–')) : '…'}</dd>
+              <dd>{detail ? reporterText(detail) : '…'}</dd>
               <dt>{t('report.supporters')}</dt>
               <dd>{report.supportCount}</dd>
               <dt>{t('report.assignee')}</dt>
