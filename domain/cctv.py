@@ -335,6 +335,7 @@ class Gathered:
     window_start: datetime
     window_end: datetime
     missing: list[str] = field(default_factory=list)  # the parts of the window no archive segment covers
+    playable_clip_key: str | None = None  # the browser-playable copy; None when making it failed
 
     @property
     def partial(self) -> bool:
@@ -376,6 +377,7 @@ async def record_evidence(
         return []
     evidence.status, evidence.reason = EvidenceStatus.READY, "partial" if gathered.partial else None
     evidence.clip_key, evidence.snapshot_key = gathered.clip_key, gathered.snapshot_key
+    evidence.playable_clip_key = gathered.playable_clip_key
     evidence.summary = gathered.summary
     evidence.window_start, evidence.window_end = gathered.window_start, gathered.window_end
     camera = await session.get_one(Camera, evidence.camera_id)

@@ -1,22 +1,26 @@
 """Getting one camera's evidence: the clip from the archive or the live stream, its analysis, the stored files.
 
 No database here: this takes seconds to minutes and must not hold a transaction (domain/cctv.py has the steps
-before and after). OpenCV runs in a thread, never on the event loop.
+before and after). OpenCV and PyAV run in a thread, never on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import tempfile
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from domain import cctv_archive
-from domain.adapters import clips, video
+from domain.adapters import clips, playable, video
 from domain.adapters.storage import ObjectMissingError, ObjectStorage
 from domain.cctv import Attempt, Gathered
 from domain.models import CameraSource
 from domain.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class EvidenceFailure(Exception):
@@ -28,8 +32,9 @@ class EvidenceFailure(Exception):
 
 
 async def gather(storage: ObjectStorage, settings: Settings, attempt: Attempt, *, now: datetime) -> Gathered:
-    """The clip (archive or stream), its analysis in a thread, clip and snapshot stored. No database here:
-    this takes seconds to minutes and must not hold a transaction. Raises EvidenceFailure."""
+    """The clip (archive or stream), its analysis in a thread, clip, snapshot and a browser-playable copy of the
+    clip stored. No database here: this takes seconds to minutes and must not hold a transaction.
+    Raises EvidenceFailure."""
     with tempfile.TemporaryDirectory(prefix="jsc-cctv-") as folder:
         tmp = Path(folder)
         try:
@@ -52,6 +57,7 @@ async def gather(storage: ObjectStorage, settings: Settings, attempt: Attempt, *
         base = f"cctv/evidence/{attempt.evidence_id}"
         await storage.write_file(f"{base}/clip.ts", clip, content_type="video/mp2t")
         await storage.write(f"{base}/snapshot.jpg", analysis.snapshot_jpeg, content_type="image/jpeg")
+        playable_key = await _store_playable(storage, attempt.evidence_id, clip, tmp / "clip.mp4", f"{base}/clip.mp4")
     summary = analysis.summary.to_dict()
     summary.update(
         camera=attempt.camera_code, windowStart=window[0].isoformat(), windowEnd=window[1].isoformat(), missing=missing
@@ -64,7 +70,25 @@ async def gather(storage: ObjectStorage, settings: Settings, attempt: Attempt, *
         window[0],
         window[1],
         missing,
+        playable_clip_key=playable_key,
     )
+
+
+async def _store_playable(
+    storage: ObjectStorage, evidence_id: uuid.UUID, clip: Path, out: Path, key: str
+) -> str | None:
+    """The H.264 copy browsers play, stored at ``key``; None when it cannot be made. The MPEG-TS clip is the
+    evidence and is already stored: losing the copy must never lose it, whatever goes wrong in the transcoder."""
+    try:
+        made = await asyncio.to_thread(playable.to_playable, clip, out)
+    except playable.TranscodeFailed as exc:
+        log.warning("evidence %s: no playable copy of the clip (%s)", evidence_id, exc.reason, exc_info=exc.__cause__)
+        return None
+    except Exception:
+        log.exception("evidence %s: no playable copy of the clip (unexpected failure)", evidence_id)
+        return None
+    await storage.write_file(key, made.path, content_type=playable.CONTENT_TYPE)
+    return key
 
 
 _Acquired = tuple[Path, tuple[float, float | None], tuple[datetime, datetime], list[str]]

@@ -103,6 +103,7 @@ class CctvEvidence:
     summary: JSON | None = strawberry.field(description="The whole analysis (per-frame counts, timings); staff only.")
     snapshot_key: strawberry.Private[str | None]
     clip_key: strawberry.Private[str | None]
+    playable_clip_key: strawberry.Private[str | None]
 
     @strawberry.field(description="Short-lived URL of the best frame, boxes drawn and faces blurred.")
     async def snapshot_url(self, info: Info) -> str | None:
@@ -111,6 +112,16 @@ class CctvEvidence:
     @strawberry.field(description="Short-lived URL of the clip (MPEG-TS, faces not blurred); staff only.")
     async def clip_url(self, info: Info) -> str | None:
         return await _presign(info, self.clip_key)
+
+    @strawberry.field(
+        description=(
+            "Short-lived URL of a copy of the clip that browsers play (H.264 in MP4, at most 720p, no sound, faces "
+            "not blurred); staff only. Null where the copy could not be made and for evidence collected before such "
+            "copies were: then only clipUrl is there."
+        )
+    )
+    async def playable_clip_url(self, info: Info) -> str | None:
+        return await _presign(info, self.playable_clip_key)
 
     @classmethod
     def from_model(cls, m: models.CctvEvidence, camera: models.Camera, *, staff: bool, admin: bool) -> CctvEvidence:
@@ -135,6 +146,7 @@ class CctvEvidence:
             summary=summary if staff and summary else None,  # type: ignore[arg-type]
             snapshot_key=m.snapshot_key,
             clip_key=m.clip_key if staff else None,
+            playable_clip_key=m.playable_clip_key if staff else None,
         )
 
 

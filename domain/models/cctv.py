@@ -97,6 +97,9 @@ class CctvEvidence(Base):
     window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     clip_key: Mapped[str | None] = mapped_column(String(500))
+    playable_clip_key: Mapped[str | None] = mapped_column(
+        String(500), comment="H.264 MP4 copy of the clip for browsers; NULL when not made"
+    )
     snapshot_key: Mapped[str | None] = mapped_column(String(500), comment="JPEG, boxes drawn, faces blurred")
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

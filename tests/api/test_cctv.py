@@ -8,12 +8,14 @@ import contextlib
 import functools
 import io
 import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import av
 import cv2
 import httpx
 import numpy as np
@@ -24,7 +26,7 @@ from starlette.applications import Starlette
 
 from cli import cctv as cctv_cli
 from domain import cctv, cctv_archive
-from domain.adapters import clips
+from domain.adapters import clips, playable
 from domain.jobs import JobBuffer
 from domain.models import Camera, CctvEvidence, EvidenceStatus, Notification, Report, Role
 from domain.resources import Resources
@@ -53,7 +55,7 @@ query Evidence($id: ID!) {
   report(id: $id) {
     cctvEvidence {
       rank status reason cameraName cameraKind health motionRatio congestionIndex facesBlurred
-      objects { label max mean } snapshotUrl clipUrl summary camera { code source }
+      objects { label max mean } snapshotUrl clipUrl playableClipUrl summary camera { code source }
     }
   }
 }
@@ -189,6 +191,7 @@ async def test_a_report_near_a_camera_gets_its_clip_analysed_and_attached(
     assert evidence["motionRatio"] > 0.5
     assert {o["label"] for o in evidence["objects"]} >= {"person", "car"}
     assert evidence["clipUrl"]
+    assert evidence["playableClipUrl"]
     assert evidence["snapshotUrl"]
     assert evidence["summary"]["camera"] == code
     assert evidence["camera"]["source"] is None  # only admins see sources
@@ -212,7 +215,7 @@ async def test_a_report_near_a_camera_gets_its_clip_analysed_and_attached(
     [shown] = (await api.gql(EVIDENCE, {"id": report["id"]}))["data"]["report"]["cctvEvidence"]
     async with httpx.AsyncClient() as s3:
         assert (await s3.get(shown["snapshotUrl"])).content == snapshot  # the public gets the same stored bytes
-    assert (shown["clipUrl"], shown["camera"], shown["summary"]) == (None, None, None)
+    assert (shown["clipUrl"], shown["playableClipUrl"], shown["camera"], shown["summary"]) == (None, None, None, None)
 
     # and running the jobs again changes nothing
     await collect_all(resources, report["id"])
@@ -222,6 +225,101 @@ async def test_a_report_near_a_camera_gets_its_clip_analysed_and_attached(
             jobs=JobBuffer(), now=datetime.now(UTC),
         ) == []  # fmt: skip
     assert [e.status for e in await evidence_of(resources, report["id"])] == [EvidenceStatus.READY]
+
+
+async def officer_evidence(api: Api, resources: Resources, report_id: str) -> dict[str, Any]:
+    officer = await staff_member(api, resources, Role.OFFICER, "kel-31.73.02.1003")
+    body = await api.gql(EVIDENCE, {"id": report_id}, token=officer.token)
+    assert "errors" not in body, body
+    [evidence] = body["data"]["report"]["cctvEvidence"]
+    result: dict[str, Any] = evidence
+    return result
+
+
+async def thirty_seconds_of_archive(
+    api: Api, admin: Citizen, citizen: Citizen, resources: Resources, run_jobs: Callable[[], Awaitable[None]],
+    tmp_path: Path, name: str,
+) -> str:  # fmt: skip
+    """A camera whose archive holds three 10 s segments, from 10 s before a flood report filed in its view to
+    20 s after (so its evidence is partial: the window is 30 s either side); returns the report's id once its
+    evidence is matched and waiting to be collected."""
+    code = f"{name}-{uuid.uuid4().hex[:6]}"
+    await save_camera(api, admin, code)
+    await isolate(resources, {code})
+    clip = pacing_rect_clip(tmp_path / "clip.mp4", seconds=30.0)
+    assert (
+        await simulate_archive(resources, f"cctv/{code}", clip, datetime.now(UTC) - timedelta(seconds=10), tmp_path)
+        == 3
+    )
+    report = (await api.create_report(citizen, category="flood", lat=IN_VIEW[0], lon=IN_VIEW[1]))["report"]
+    await run_jobs()
+    [pending] = await evidence_of(resources, report["id"])
+    assert pending.status == EvidenceStatus.PENDING
+    return str(report["id"])
+
+
+async def test_the_clip_is_also_stored_as_h264_mp4_that_browsers_play(
+    api: Api, admin: Citizen, citizen: Citizen, resources: Resources, run_jobs: Callable[[], Awaitable[None]],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    # given: a report whose camera's archive holds 30 s (300 frames at 10 fps, MPEG-4 Part 2 in MPEG-TS) around it
+    report_id = await thirty_seconds_of_archive(api, admin, citizen, resources, run_jobs, tmp_path, "putar")
+
+    # when: the evidence is collected
+    await collect_all(resources, report_id)
+
+    # then: beside the MPEG-TS clip, an MP4 under the evidence's prefix, served as video/mp4 by the officers' link
+    [stored] = await evidence_of(resources, report_id)
+    assert stored.status == EvidenceStatus.READY
+    assert stored.playable_clip_key == f"cctv/evidence/{stored.id}/clip.mp4"
+    assert sorted(await resources.storage.list_keys(f"cctv/evidence/{stored.id}/")) == [
+        f"cctv/evidence/{stored.id}/{name}" for name in ("clip.mp4", "clip.ts", "snapshot.jpg")
+    ]
+    evidence = await officer_evidence(api, resources, report_id)
+    async with httpx.AsyncClient() as s3:
+        served = await s3.get(evidence["playableClipUrl"])
+    assert (served.status_code, served.headers["content-type"]) == (200, "video/mp4")
+    mp4 = tmp_path / "served.mp4"
+    mp4.write_bytes(served.content)
+    # faststart: the index comes before the media, so a player knows the duration from the first bytes
+    assert served.content.index(b"moov") < served.content.index(b"mdat")
+    # and it is H.264, yuv420p, the source's size, no sound, every frame, 30 s long (within a frame)
+    with av.open(str(mp4)) as container:
+        [video] = container.streams.video
+        assert (video.codec_context.name, video.codec_context.pix_fmt) == ("h264", "yuv420p")
+        assert (video.width, video.height) == (synthetic.WIDTH, synthetic.HEIGHT)
+        assert len(container.streams.audio) == 0
+        assert video.duration is not None
+        assert abs(float(video.duration * video.time_base) - 30.0) <= 1 / synthetic.FPS
+        assert sum(1 for _ in container.decode(video)) == 300
+
+
+async def test_a_failed_transcode_keeps_the_evidence_without_a_playable_copy(
+    api: Api, admin: Citizen, citizen: Citizen, resources: Resources, run_jobs: Callable[[], Awaitable[None]],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    # given: a report with archive footage, and a worker whose FFmpeg has no such H.264 encoder (the real library
+    # refusing, as a build without libx264 would)
+    report_id = await thirty_seconds_of_archive(api, admin, citizen, resources, run_jobs, tmp_path, "gagal")
+    monkeypatch.setattr(playable, "ENCODER", "libx264-not-in-this-build")
+    caplog.set_level(logging.WARNING, logger="domain.cctv_collect")
+
+    # when: the evidence is collected
+    await collect_all(resources, report_id)
+
+    # then: the evidence is stored as ever (clip, snapshot, analysis), without the copy, and the log says why
+    [stored] = await evidence_of(resources, report_id)
+    assert (stored.status, stored.reason, stored.playable_clip_key) == (EvidenceStatus.READY, "partial", None)
+    assert sorted(await resources.storage.list_keys(f"cctv/evidence/{stored.id}/")) == [
+        f"cctv/evidence/{stored.id}/{name}" for name in ("clip.ts", "snapshot.jpg")
+    ]
+    evidence = await officer_evidence(api, resources, report_id)
+    assert evidence["status"] == "READY"
+    assert evidence["clipUrl"]
+    assert evidence["playableClipUrl"] is None
+    assert [record.getMessage() for record in caplog.records if record.name == "domain.cctv_collect"] == [
+        f"evidence {stored.id}: no playable copy of the clip (ffmpeg_error)"
+    ]
 
 
 async def test_only_cameras_that_see_the_point_are_matched_preferred_kind_first_at_most_three(

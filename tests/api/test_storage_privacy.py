@@ -21,7 +21,7 @@ from tests.api.test_workflow import staff_member
 from tests.factories import REPORT, REQUEST_UPLOAD, Api, Citizen, jpeg_with_gps
 
 TOMANG_OFFICE = "kel-31.73.02.1003"
-EVIDENCE = "query Evidence($id: ID!) { report(id: $id) { cctvEvidence { clipUrl snapshotUrl } } }"
+EVIDENCE = "query Evidence($id: ID!) { report(id: $id) { cctvEvidence { clipUrl playableClipUrl snapshotUrl } } }"
 REQUEST_EXPORT = """
 mutation Export($since: Date!, $until: Date!) {
   requestPerformanceExport(level: KELURAHAN, since: $since, until: $until) { id }
@@ -119,6 +119,7 @@ async def test_every_link_the_api_hands_out_lives_no_longer_than_its_setting(
     assert saved["data"]["saveCamera"]["errors"] == []
     base = f"cctv-evidence/{uuid.uuid4()}"
     await resources.storage.write(f"{base}/clip.ts", b"\x47" * 188, content_type="video/mp2t")
+    await resources.storage.write(f"{base}/clip.mp4", b"\x00\x00\x00\x18ftypisom", content_type="video/mp4")
     await resources.storage.write(f"{base}/snapshot.jpg", jpeg_with_gps(), content_type="image/jpeg")
     now = datetime.now(UTC)
     async with resources.unit_of_work() as session:
@@ -128,7 +129,8 @@ async def test_every_link_the_api_hands_out_lives_no_longer_than_its_setting(
             CctvEvidence(
                 report_id=uuid.UUID(report_id), camera_id=camera_id, rank=1, distance_m=40.0,
                 status=EvidenceStatus.READY, window_start=now - timedelta(seconds=30), window_end=now,
-                clip_key=f"{base}/clip.ts", snapshot_key=f"{base}/snapshot.jpg", summary={"camera": code},
+                clip_key=f"{base}/clip.ts", playable_clip_key=f"{base}/clip.mp4", snapshot_key=f"{base}/snapshot.jpg",
+                summary={"camera": code},
             )
         )  # fmt: skip
     today = datetime.now(UTC).date().isoformat()
@@ -145,11 +147,11 @@ async def test_every_link_the_api_hands_out_lives_no_longer_than_its_setting(
 
     # then: each link lives exactly as long as its setting says, from now, and works
     links = [mine[0]["url"], mine[0]["thumbnailUrl"], staff[0]["url"], staff[0]["thumbnailUrl"]]
-    links += [evidence["clipUrl"], evidence["snapshotUrl"]]
+    links += [evidence["clipUrl"], evidence["playableClipUrl"], evidence["snapshotUrl"]]
     for url in links:
         assert_lives(url, settings.download_url_ttl_s)
     assert export["status"] == "READY"
     assert_lives(export["url"], settings.export_url_ttl_s)
     async with httpx.AsyncClient() as http:
         served = [(await http.get(url)).status_code for url in [*links, export["url"]]]
-    assert served == [200] * 7
+    assert served == [200] * 8

@@ -62,7 +62,7 @@ export const OfficerReport = graphql(`
       afterPhotos { id status url thumbnailUrl width height }
       cctvEvidence {
         id rank cameraName cameraKind distanceM status reason windowStart windowEnd health motionRatio
-        congestionIndex facesBlurred summary snapshotUrl clipUrl
+        congestionIndex facesBlurred summary snapshotUrl clipUrl playableClipUrl
         objects { label max mean }
       }
       comments(first: 50) {

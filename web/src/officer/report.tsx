@@ -143,11 +143,64 @@ function percent(value: number | null | undefined): string {
   return value === null || value === undefined ? '–' : `${Math.round(value * 100)}%`;
 }
 
-/** The clips are MPEG-TS (cut from the cameras' archive without re-encoding); few phone browsers play it. */
+/**
+ * The clips are MPEG-TS (cut from the cameras' archive without re-encoding), which few phone browsers play; the
+ * CCTV worker also stores an H.264 MP4 copy that they do (playableClipUrl). The original stays downloadable: it is
+ * the evidence. Evidence collected before the copies were made, or whose copy failed, has only the original.
+ */
 const CLIP_TYPE = 'video/mp2t';
 
+type EvidenceItem = ReportDetail['cctvEvidence'][number];
+
+function Original(props: { item: EvidenceItem; url: string }) {
+  return (
+    <p>
+      {t('cctv.original')}{' '}
+      <a href={props.url} type={CLIP_TYPE} download>
+        {t('cctv.downloadOriginal')}
+      </a>
+    </p>
+  );
+}
+
+function Clip(props: { item: EvidenceItem; tsPlayable: boolean; failed: boolean; onError: () => void }) {
+  const { item } = props;
+  const label = t('cctv.clip', { camera: item.cameraName });
+  const playable = item.playableClipUrl;
+  if (playable && !props.failed) {
+    return (
+      <>
+        <video
+          class="evidence-clip"
+          controls
+          preload="metadata"
+          playsInline
+          src={playable}
+          aria-label={label}
+          onError={props.onError}
+        >
+          {t('cctv.cannotPlay')}
+        </video>
+        {item.clipUrl ? <Original item={item} url={item.clipUrl} /> : null}
+      </>
+    );
+  }
+  if (!item.clipUrl) return null;
+  if (!props.tsPlayable || props.failed) {
+    return (
+      <p>
+        {t('cctv.cannotPlay')}{' '}
+        <a href={item.clipUrl} type={CLIP_TYPE} download>
+          {t('cctv.download')}
+        </a>
+      </p>
+    );
+  }
+  return <video class="evidence-clip" controls preload="none" src={item.clipUrl} aria-label={label} onError={props.onError} />;
+}
+
 function Evidence(props: { evidence: ReportDetail['cctvEvidence'] }) {
-  const playable = useMemo(() => document.createElement('video').canPlayType(CLIP_TYPE) !== '', []);
+  const tsPlayable = useMemo(() => document.createElement('video').canPlayType(CLIP_TYPE) !== '', []);
   const [unplayable, setUnplayable] = useState<string[]>([]);
   return (
     <ul class="list">
@@ -166,25 +219,12 @@ function Evidence(props: { evidence: ReportDetail['cctvEvidence'] }) {
           {item.snapshotUrl ? (
             <img class="evidence-snapshot" src={item.snapshotUrl} alt={t('cctv.snapshot', { camera: item.cameraName })} loading="lazy" />
           ) : null}
-          {item.clipUrl ? (
-            !playable || unplayable.includes(item.id) ? (
-              <p>
-                {t('cctv.cannotPlay')}{' '}
-                <a href={item.clipUrl} type={CLIP_TYPE} download>
-                  {t('cctv.download')}
-                </a>
-              </p>
-            ) : (
-              <video
-                class="evidence-clip"
-                controls
-                preload="none"
-                src={item.clipUrl}
-                aria-label={t('cctv.clip', { camera: item.cameraName })}
-                onError={() => setUnplayable((before) => [...before, item.id])}
-              />
-            )
-          ) : null}
+          <Clip
+            item={item}
+            tsPlayable={tsPlayable}
+            failed={unplayable.includes(item.id)}
+            onError={() => setUnplayable((before) => (before.includes(item.id) ? before : [...before, item.id]))}
+          />
           {item.status === 'READY' ? (
             <dl class="facts">
               <dt>{t('cctv.health')}</dt>
