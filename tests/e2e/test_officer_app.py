@@ -7,19 +7,23 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.async_api import Route, expect
 
+from domain.adapters import playable
 from domain.models import Camera, CctvEvidence
 from domain.models.enums import CameraKind, CameraSource, EvidenceStatus
 from domain.resources import Resources
+from tests import clips as synthetic
 from tests.e2e.processes import running
 from tests.e2e.webapps import (
     ROOT,
@@ -44,6 +48,17 @@ pytestmark = pytest.mark.e2e
 # Close to Tomang's point, each test a little apart, so that "similar reports nearby" finds only its own.
 NEAR_TOMANG = (-6.1702, 106.7903)
 AGENCY = "sudin-lingkungan-hidup-31.73"
+CLIP_SECONDS = 2.0
+# The player's metadata (duration, size) loaded, or the media error that stopped it.
+LOADED_METADATA = """(video) => new Promise((loaded, failed) => {
+  const stopped = () => failed(new Error(`media error ${video.error && video.error.code}`));
+  if (video.readyState >= 1) loaded(video.duration);
+  else if (video.error) stopped();
+  else {
+    video.addEventListener('loadedmetadata', () => loaded(video.duration), { once: true });
+    video.addEventListener('error', stopped, { once: true });
+  }
+})"""
 # Response templates seeded from data/jakarta/response_templates.csv.
 ON_THE_WAY = "Petugas kami sedang menuju lokasi untuk menindaklanjuti laporan Anda."
 TREE_REMOVED = "Pohon tumbang di lokasi sudah dievakuasi dan jalan sudah dapat dilalui kembali."
@@ -134,12 +149,19 @@ async def photo_processed(api: Api, citizen: Citizen, report_id: str) -> None:
     assert status == "READY", "the worker did not process the photo"
 
 
-async def cctv_evidence(resources: Resources, report_id: str, camera: str) -> None:
-    """What the CCTV worker leaves for a report: a clip and a snapshot in object storage, the analysis in a row."""
+async def cctv_evidence(resources: Resources, report_id: str, camera: str, *, rank: int = 1, copy: bool = True) -> str:
+    """What the CCTV worker leaves for a report: a clip, its browser-playable copy (made by the worker's own
+    transcoder from a synthetic 2 s clip) unless ``copy`` is off, as for evidence older than the copies, and a
+    snapshot in object storage, the analysis in a row. Returns the evidence's prefix in object storage."""
     code = f"officer-{uuid.uuid4().hex[:8]}"
     base = f"cctv-evidence/{uuid.uuid4()}"
     await resources.storage.write(f"{base}/clip.ts", b"\x47" * 188 * 4, content_type="video/mp2t")
     await resources.storage.write(f"{base}/snapshot.jpg", jpeg_with_gps(), content_type="image/jpeg")
+    if copy:
+        with tempfile.TemporaryDirectory(prefix="jsc-e2e-clip-") as folder:
+            source = await asyncio.to_thread(synthetic.still_clip, Path(folder) / "source.mp4", CLIP_SECONDS)
+            made = await asyncio.to_thread(playable.to_playable, source, Path(folder) / "clip.mp4")
+            await resources.storage.write_file(f"{base}/clip.mp4", made.path, content_type=playable.CONTENT_TYPE)
     now = datetime.now(UTC)
     summary = {
         "health": "OK",
@@ -158,11 +180,13 @@ async def cctv_evidence(resources: Resources, report_id: str, camera: str) -> No
         await session.flush()
         session.add(
             CctvEvidence(
-                report_id=uuid.UUID(report_id), camera_id=placed.id, rank=1, distance_m=35.0,
+                report_id=uuid.UUID(report_id), camera_id=placed.id, rank=rank, distance_m=35.0 + rank,
                 status=EvidenceStatus.READY, window_start=now - timedelta(seconds=30), window_end=now,
-                clip_key=f"{base}/clip.ts", snapshot_key=f"{base}/snapshot.jpg", summary=summary,
+                clip_key=f"{base}/clip.ts", playable_clip_key=f"{base}/clip.mp4" if copy else None,
+                snapshot_key=f"{base}/snapshot.jpg", summary=summary,
             )
         )  # fmt: skip
+    return base
 
 
 async def report(api: Api, lurah: Lurah, report_id: str) -> dict[str, Any]:
@@ -206,7 +230,8 @@ async def test_lurah_sees_filters_and_works_reports(
     tree_id = await file(api, citizen, tree, category="fallen-tree", photo_keys=[key])
     light_id = await file(api, citizen, light, category="street-light")
     await photo_processed(api, citizen, tree_id)
-    await cctv_evidence(resources, tree_id, "CCTV Simpang Tomang")
+    with_copy = await cctv_evidence(resources, tree_id, "CCTV Simpang Tomang")
+    without_copy = await cctv_evidence(resources, tree_id, "CCTV Jembatan Tomang", rank=2, copy=False)
 
     async with chromium() as browser, phone(browser, server, "officer-work") as held:
         page = held.page
@@ -270,9 +295,22 @@ async def test_lurah_sees_filters_and_works_reports(
         snapshot = page.get_by_role("img", name="Tangkapan layar kamera CCTV Simpang Tomang")
         await expect(snapshot).to_be_visible()
         assert await snapshot.evaluate("(image) => image.decode().then(() => image.naturalWidth)") == 640
-        await expect(page.get_by_text("car: 3")).to_be_visible()
-        # Chromium plays no MPEG-TS: the clip is offered for download instead of a player that cannot start.
-        await expect(page.get_by_role("link", name="Unduh klip")).to_have_attribute("href", re.compile("clip.ts"))
+        await expect(page.get_by_text("car: 3")).to_have_count(2)  # both cameras
+        # The H.264 copy plays in the page: Chromium reads its duration from the first bytes (faststart) ...
+        player = page.get_by_label("Klip kamera CCTV Simpang Tomang")
+        await expect(player).to_have_attribute("src", re.compile(f"{with_copy}/clip.mp4"))
+        await expect(player).to_have_attribute("preload", "metadata")
+        await expect(player).to_have_attribute("playsinline", "")
+        duration = await player.evaluate(LOADED_METADATA)
+        assert abs(duration - CLIP_SECONDS) <= 0.1  # within a frame at 10 fps
+        # ... and the original MPEG-TS, the evidence itself, stays downloadable.
+        original = page.get_by_role("link", name="Unduh klip asli")
+        await expect(original).to_have_attribute("href", re.compile(f"{with_copy}/clip.ts"))
+        # Evidence without a copy (collected before copies were made, or whose copy failed): Chromium plays no
+        # MPEG-TS, so the clip is offered for download instead of a player that cannot start.
+        await expect(page.get_by_label("Klip kamera CCTV Jembatan Tomang")).to_have_count(0)
+        download = page.get_by_role("link", name="Unduh klip", exact=True)
+        await expect(download).to_have_attribute("href", re.compile(f"{without_copy}/clip.ts"))
         await check_axe(held)
         await held.screenshot("officer-report")
 
