@@ -36,6 +36,9 @@ from tests.e2e.webapps import (
 )
 from tests.factories import LOG_IN, Api, Citizen, jpeg_with_gps
 
+# A spot of its own in Tomang, about 180 m from where the other tests file: the similar reports are the nearest
+# first, and a whole test run files many garbage reports at TOMANG itself.
+SIMILAR_SPOT = (TOMANG["latitude"] + 0.0012, TOMANG["longitude"] + 0.0011)
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "kata sandi warga 1"
@@ -168,7 +171,9 @@ async def test_a_similar_report_nearby_is_supported_instead_then_followed_and_co
     neighbour = await api.sign_up(name="Budi")
     # Its own words: other tests file garbage in Tomang too, and the list shows every similar report nearby.
     description = f"Sampah menumpuk di depan pasar {uuid.uuid4().hex[:6]}"
-    filed = await api.create_report(neighbour, category="garbage", description=description)
+    filed = await api.create_report(
+        neighbour, category="garbage", description=description, lat=SIMILAR_SPOT[0], lon=SIMILAR_SPOT[1]
+    )
     original = filed["report"]["id"]
     citizen = await api.sign_up(name="Rina", password=PASSWORD)
     lost = asyncio.Event()
@@ -182,7 +187,11 @@ async def test_a_similar_report_nearby_is_supported_instead_then_followed_and_co
             await route.continue_()
 
     # No service worker: the test intercepts the app's requests, which a service worker would hide.
-    async with chromium() as browser, phone(browser, server, "citizen-similar", service_workers="block") as held:
+    here = {"latitude": SIMILAR_SPOT[0], "longitude": SIMILAR_SPOT[1], "accuracy": 12}
+    async with (
+        chromium() as browser,
+        phone(browser, server, "citizen-similar", service_workers="block", geolocation=here) as held,
+    ):
         page = held.page
         await citizen_log_in(held, citizen.email, PASSWORD)
         await fill_report(page, "Sampah", "Sampah lagi")

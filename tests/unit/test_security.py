@@ -33,6 +33,13 @@ CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(P
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
+@pytest.fixture(autouse=True)
+def _now_is_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NOW as each test starts: tokens are decoded against the real clock, and a suite on a busy machine can run
+    longer than a token lives after this module was imported."""
+    monkeypatch.setitem(globals(), "NOW", datetime.now(UTC).replace(microsecond=0))
+
+
 def signed(*, key: str | None = None, algorithm: str = "HS256", **overrides: Any) -> str:
     """A token signed like ours unless told otherwise (issued at NOW); a claim overridden with None is left out."""
     now = NOW
