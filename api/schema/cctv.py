@@ -46,6 +46,7 @@ class Camera:
     active: bool = strawberry.field(description="Whether it is matched to new reports.")
     public_snapshots: bool = strawberry.field(description="Whether its face-blurred snapshots may be public.")
     has_no_stopping_zone: bool = strawberry.field(description="Whether a no-stopping zone is drawn on its frame.")
+    watch_interval_s: float = strawberry.field(description="While active, it is sampled every this many seconds.")
     unit_id: strawberry.Private[int | None]
 
     @strawberry.field(description="The unit told of its alerts (else the report's unit).")
@@ -70,6 +71,7 @@ class Camera:
             active=m.active,
             public_snapshots=m.public_snapshots,
             has_no_stopping_zone=bool(m.no_stopping_zone),
+            watch_interval_s=m.watch_interval_s,
             unit_id=m.unit_id,
         )
 
