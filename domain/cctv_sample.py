@@ -14,18 +14,26 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from domain import cctv_archive
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import cctv_archive, cctv_watch
 from domain.adapters import watch
 from domain.adapters.storage import ObjectMissingError, ObjectStorage
 from domain.cctv_observation import ObjectSeen, Observation
 from domain.cctv_rules import CameraHealth
 from domain.cctv_watch import HealthThresholds, Picture, Sample, Target, picture_health, should_detect
+from domain.jobs import JobBuffer, JobRequest
 from domain.models import CameraSource
+from domain.resources import Resources
+from domain.settings import Settings
+
+Defer = Callable[[AsyncSession, list[JobRequest]], Awaitable[int]]
 
 _BANDWIDTH = re.compile(r"BANDWIDTH=(\d+)")
 
@@ -80,6 +88,60 @@ def _parse_date(value: str) -> datetime | None:
     except ValueError:
         return None
     return moment.astimezone(UTC) if moment.tzinfo else None
+
+
+def sample_settings(settings: Settings) -> SampleSettings:
+    return SampleSettings(
+        open_timeout_s=settings.cctv_watch_timeout_s,
+        read_timeout_s=settings.cctv_watch_timeout_s,
+        min_motion=settings.cctv_watch_min_motion,
+        detector_model=settings.cctv_detector_model,
+        face_model=settings.cctv_face_model,
+    )
+
+
+def health_thresholds(settings: Settings) -> HealthThresholds:
+    streaks = dict(cctv_watch.DEFAULT_STREAKS)
+    streaks[CameraHealth.OFFLINE] = settings.cctv_watch_offline_samples
+    return HealthThresholds(streaks=streaks)
+
+
+async def sample_camera(res: Resources, *, camera_id: int, defer: Defer) -> str:
+    """One sample of one camera, as the `cctv.watch_sample` job takes it: a read, the sample without a
+    transaction, the snapshot stored when an alert rule may fire, then the watch row and alerts in one
+    transaction (``defer`` inserts the notification jobs in it). Returns what happened, for the job's result."""
+    async with res.unit_of_work() as session:
+        target = await cctv_watch.load_target(session, camera_id=camera_id)
+    if target is None:
+        return "gone"
+    limits = health_thresholds(res.settings)
+    sample = await take(res.storage, sample_settings(res.settings), limits, target, now=datetime.now(UTC))
+    observation, snapshot_key = sample.observation, None
+    if (
+        observation is not None
+        and observation.snapshot_jpeg
+        and cctv_watch.rule_alerts_possible(target.rules, observation)
+    ):
+        snapshot_key = f"cctv/watch/{target.code}/{observation.taken_at:%Y%m%dT%H%M%S%f}Z.jpg"
+        await res.storage.write(snapshot_key, observation.snapshot_jpeg, content_type="image/jpeg")
+    jobs = JobBuffer()
+    async with res.unit_of_work() as session:
+        await cctv_watch.record_sample(
+            session,
+            target=target,
+            sample=sample,
+            limits=limits,
+            stale_after=timedelta(seconds=res.settings.cctv_watch_stale_s),
+            now=datetime.now(UTC),
+            jobs=jobs,
+            snapshot_key=snapshot_key,
+        )
+        await defer(session, jobs.drain())
+    if sample.error is not None:
+        return sample.error
+    if sample.unchanged:
+        return "unchanged"
+    return "detected" if observation is not None and observation.detected else "sampled"
 
 
 def is_hls(url: str) -> bool:

@@ -215,6 +215,7 @@ class Settings(BaseSettings):
     cctv_public_snapshots: bool = Field(
         False, description="the public may see face-blurred snapshots of cameras marked public_snapshots"
     )
+    cctv_watch_enabled: bool = Field(True, description="active cameras are sampled continuously by the workers")
     cctv_watch_timeout_s: float = Field(5.0, description="a watched camera that does not answer within this is offline")
     cctv_watch_offline_samples: int = Field(3, ge=1, description="samples without media before a camera is offline")
     cctv_watch_stale_s: float = Field(60.0, description="a live stream whose newest segment is this old is offline")

@@ -15,7 +15,6 @@ from procrastinate import RetryStrategy
 from procrastinate.jobs import Status
 
 from domain import cctv, cctv_collect, cctv_sample, cctv_watch
-from domain.cctv_rules import CameraHealth
 from domain.jobs import JobBuffer
 from workers.queue import defer_in_transaction, send_jobs
 from workers.runtime import app, resources
@@ -88,23 +87,6 @@ async def sweep_cctv(timestamp: int) -> int:
 # --- continuous watching (domain/cctv_watch.py) ----------------------------------------------------------------
 
 
-def _sample_settings() -> cctv_sample.SampleSettings:
-    s = resources().settings
-    return cctv_sample.SampleSettings(
-        open_timeout_s=s.cctv_watch_timeout_s,
-        read_timeout_s=s.cctv_watch_timeout_s,
-        min_motion=s.cctv_watch_min_motion,
-        detector_model=s.cctv_detector_model,
-        face_model=s.cctv_face_model,
-    )
-
-
-def _limits() -> cctv_watch.HealthThresholds:
-    streaks = dict(cctv_watch.DEFAULT_STREAKS)
-    streaks[CameraHealth.OFFLINE] = resources().settings.cctv_watch_offline_samples
-    return cctv_watch.HealthThresholds(streaks=streaks)
-
-
 @app.periodic(cron=f"* * * * * */{cctv_watch.TICK_S}", periodic_id="cctv.watch_tick")
 @app.task(name="cctv.watch_tick", queue=cctv_watch.QUEUE, queueing_lock="cctv.watch_tick")
 async def watch_tick(timestamp: int) -> int:
@@ -114,6 +96,8 @@ async def watch_tick(timestamp: int) -> int:
         log.warning("sample job %s of a dead worker (%s) is dropped; its camera is due again", job.id, job.worker_id)
         await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
     res = resources()
+    if not res.settings.cctv_watch_enabled:
+        return 0
     jobs = JobBuffer()
     async with res.unit_of_work() as session:
         due = await cctv_watch.claim_due(session, now=datetime.now(UTC), jobs=jobs)
@@ -124,35 +108,4 @@ async def watch_tick(timestamp: int) -> int:
 @app.task(name="cctv.watch_sample", queue=cctv_watch.QUEUE)
 async def watch_sample(camera_id: int, due_at: str) -> str:
     """One sample of one camera: read, look, detect when something moved, store, alert what starts."""
-    res = resources()
-    async with res.unit_of_work() as session:
-        target = await cctv_watch.load_target(session, camera_id=camera_id)
-    if target is None:
-        return "gone"
-    limits = _limits()
-    sample = await cctv_sample.take(res.storage, _sample_settings(), limits, target, now=datetime.now(UTC))
-    snapshot_key = None
-    observation = sample.observation
-    if (
-        observation is not None
-        and observation.snapshot_jpeg
-        and cctv_watch.rule_alerts_possible(target.rules, observation)
-    ):
-        snapshot_key = f"cctv/watch/{target.code}/{observation.taken_at:%Y%m%dT%H%M%S%fZ}.jpg"
-        await res.storage.write(snapshot_key, observation.snapshot_jpeg, content_type="image/jpeg")
-    jobs = JobBuffer()
-    async with res.unit_of_work() as session:
-        await cctv_watch.record_sample(
-            session,
-            target=target,
-            sample=sample,
-            limits=limits,
-            stale_after=timedelta(seconds=res.settings.cctv_watch_stale_s),
-            now=datetime.now(UTC),
-            jobs=jobs,
-            snapshot_key=snapshot_key,
-        )
-        await defer_in_transaction(session, jobs.drain())
-    return sample.error or (
-        "unchanged" if sample.unchanged else "detected" if observation and observation.detected else "sampled"
-    )
+    return await cctv_sample.sample_camera(resources(), camera_id=camera_id, defer=defer_in_transaction)

@@ -126,7 +126,10 @@ def test_the_newest_segment_of_a_live_playlist_with_its_date() -> None:
 
 
 def test_a_master_playlist_gives_its_lightest_variant() -> None:
-    playlist = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=2000000\nhigh/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=400000\nlow/index.m3u8\n"
+    playlist = (
+        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=2000000\nhigh/index.m3u8\n"
+        "#EXT-X-STREAM-INF:BANDWIDTH=400000\nlow/index.m3u8\n"
+    )
 
     assert newest_segment(playlist, "http://cam.example/master.m3u8") == (None, "http://cam.example/low/index.m3u8")
 
