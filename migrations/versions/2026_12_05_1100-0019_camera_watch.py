@@ -85,10 +85,16 @@ def upgrade() -> None:
         sa.Column("grey", sa.LargeBinary(), nullable=True, comment="the last sample, small and grey (PGM-like)"),
         sa.Column("reference", sa.LargeBinary(), nullable=True, comment="the view it should show, small and grey"),
         sa.Column("reference_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("health", sa.String(length=16), server_default="OK", nullable=False, comment="the health alerted last"),
+        sa.Column(
+            "health", sa.String(length=16), server_default="OK", nullable=False, comment="the health alerted last"
+        ),
         sa.Column("health_since", sa.DateTime(timezone=True), nullable=True),
         sa.Column(
-            "candidate", sa.String(length=16), server_default="OK", nullable=False, comment="what the last samples showed"
+            "candidate",
+            sa.String(length=16),
+            server_default="OK",
+            nullable=False,
+            comment="what the last samples showed",
         ),
         sa.Column(
             "streak", sa.Integer(), server_default="0", nullable=False, comment="samples in a row showing candidate"

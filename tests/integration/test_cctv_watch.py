@@ -5,14 +5,17 @@ processes for the scheduling: at the interval, never two at once, a killed worke
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pytest
@@ -27,6 +30,7 @@ from tests import clips
 from tests.fakes.hls import LiveCameras, serving
 
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 WAIT_S = 60.0  # a failure guard only: every wait ends as soon as the row it waits for is there
 
 
@@ -129,7 +133,7 @@ def stream(live: tuple[LiveCameras, str], scene: Callable[[int], bytes]) -> tupl
 async def test_motion_gates_the_detector(resources: Resources, live: tuple[LiveCameras, str]) -> None:
     # given a still street, then something moving through it
     scenes = {"still": _still}
-    name, url = stream(live, lambda n: scenes["still"](n))
+    _, url = stream(live, lambda n: scenes["still"](n))
     camera_id = await add_camera(resources, url)
 
     # when it is sampled: first, still, still, then moving, moving
@@ -279,10 +283,13 @@ async def only_these_cameras(resources: Resources) -> AsyncIterator[list[int]]:
         await session.execute(update(Camera).where(Camera.id.in_(mine)).values(active=False))
 
 
-async def until(check: Callable[[], object], what: str) -> None:
-    async with asyncio.timeout(WAIT_S):
-        while not await check():  # type: ignore[misc]
-            await asyncio.sleep(0.1)
+async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Polls a row (or the server's signal) until it says so; the deadline only fails a test that hangs."""
+    deadline = time.monotonic() + WAIT_S
+    while not await check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {what} within {WAIT_S:g} s")
+        await asyncio.sleep(0.1)
 
 
 async def sample_jobs(resources: Resources, camera_id: int) -> list[tuple[str, str, int | None]]:
@@ -323,11 +330,11 @@ async def test_two_workers_sample_a_camera_at_its_interval_and_never_twice_at_on
     due = [datetime.fromisoformat(d) for _, d, _ in jobs]
     assert cameras.most_at_once[name] == 1
     assert len(jobs) >= 4
-    assert all(later - earlier >= timedelta(seconds=2) for earlier, later in zip(due, due[1:], strict=False))
+    assert all(later - earlier >= timedelta(seconds=2) for earlier, later in itertools.pairwise(due))
 
 
-async def _has(value: object, test: Callable[[object], bool]) -> bool:
-    return test(await value)  # type: ignore[misc]
+async def _has(value: Awaitable[T], test: Callable[[T], bool]) -> bool:
+    return test(await value)
 
 
 async def test_the_camera_of_a_killed_worker_is_taken_by_the_other_at_the_next_tick(
