@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from procrastinate import RetryStrategy
 from procrastinate.jobs import Status
+from sqlalchemy import text
 
 from domain import cctv, cctv_collect, cctv_sample, cctv_watch
 from domain.jobs import JobBuffer
@@ -109,3 +110,37 @@ async def watch_tick(timestamp: int) -> int:
 async def watch_sample(camera_id: int, due_at: str) -> str:
     """One sample of one camera: read, look, detect when something moved, store, alert what starts."""
     return await cctv_sample.sample_camera(resources(), camera_id=camera_id, defer=defer_in_transaction)
+
+
+_REMOVE_SAMPLE_JOBS = text(
+    """
+    DELETE FROM procrastinate_jobs WHERE id IN (
+        SELECT j.id FROM procrastinate_jobs j
+        WHERE j.queue_name = :queue AND j.task_name = 'cctv.watch_sample'
+          AND j.status IN ('succeeded', 'failed', 'cancelled', 'aborted')
+          AND NOT EXISTS (SELECT 1 FROM procrastinate_events e WHERE e.job_id = j.id AND e.at > :before)
+        ORDER BY j.id
+        LIMIT :batch
+    )
+    """
+)
+CLEANUP_BATCH = 5000
+
+
+@app.periodic(cron="* * * * *", periodic_id="cctv.watch_cleanup")
+@app.task(name="cctv.watch_cleanup", queue=cctv_watch.QUEUE, queueing_lock="cctv.watch_cleanup")
+async def watch_cleanup(timestamp: int) -> int:
+    """Deletes finished sample jobs after JSC_CCTV_WATCH_KEEP_JOBS_S: a camera sampled every 10 s makes 8,640
+    jobs a day, which jobs.remove_old's 72 hours would keep by the hundred million at a city's scale."""
+    res = resources()
+    before = datetime.now(UTC) - timedelta(seconds=res.settings.cctv_watch_keep_jobs_s)
+    total = 0
+    while True:
+        async with res.unit_of_work() as session:
+            result = await session.execute(
+                _REMOVE_SAMPLE_JOBS, {"queue": cctv_watch.QUEUE, "before": before, "batch": CLEANUP_BATCH}
+            )
+        removed = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        total += removed
+        if removed < CLEANUP_BATCH:
+            return total

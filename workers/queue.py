@@ -35,6 +35,7 @@ QUEUES = {
     "cctv.sweep": "maintenance",
     "cctv.watch_tick": "cctv-watch",
     "cctv.watch_sample": "cctv-watch",
+    "cctv.watch_cleanup": "cctv-watch",
     "idempotency.sweep": "maintenance",
     "jobs.retry_stalled": "maintenance",
     "jobs.remove_old": "maintenance",

@@ -371,3 +371,41 @@ async def test_the_camera_of_a_killed_worker_is_taken_by_the_other_at_the_next_t
     statuses = [s for s, _, _ in await sample_jobs(resources, camera_id)]
     assert statuses[0] == "failed"
     assert "succeeded" in statuses[1:]
+
+
+async def test_finished_sample_jobs_are_removed_after_the_setting_and_the_rest_kept(resources: Resources) -> None:
+    from workers.cctv import watch_cleanup, watch_sample
+    from workers.runtime import app
+
+    keep_s = resources.settings.cctv_watch_keep_jobs_s
+    async with app.open_async():
+        # given three sample jobs: one finished long ago, one finished lately, one still waiting since long ago
+        ids = {
+            name: await watch_sample.configure(queueing_lock=f"test-cleanup-{uuid.uuid4()}").defer_async(
+                camera_id=0, due_at=name
+            )
+            for name in ("old", "recent", "waiting")
+        }
+        async with resources.unit_of_work() as session:
+            await session.execute(
+                text("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id IN (:old, :recent)"), ids
+            )
+            await session.execute(
+                text(
+                    "UPDATE procrastinate_events SET at = at - make_interval(secs => :age) "
+                    "WHERE job_id IN (:old, :waiting)"
+                ),
+                {**ids, "age": keep_s + 60},
+            )
+
+        # when the cleanup runs
+        await watch_cleanup(timestamp=0)
+
+    # then only the old finished one is gone
+    async with resources.unit_of_work() as session:
+        left = set(
+            await session.scalars(
+                text("SELECT id FROM procrastinate_jobs WHERE id = ANY(:ids)"), {"ids": list(ids.values())}
+            )
+        )
+    assert left == {ids["recent"], ids["waiting"]}
