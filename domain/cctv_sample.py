@@ -13,6 +13,7 @@ What a sample reads, by source:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from domain.settings import Settings
 
 Defer = Callable[[AsyncSession, list[JobRequest]], Awaitable[int]]
 
+MAX_MEDIA_NAME = 1000
 _BANDWIDTH = re.compile(r"BANDWIDTH=(\d+)")
 
 
@@ -144,6 +146,12 @@ async def sample_camera(res: Resources, *, camera_id: int, defer: Defer) -> str:
     return "detected" if observation is not None and observation.detected else "sampled"
 
 
+def media_name(uri: str) -> str:
+    """What the watch row keeps of the segment read (camera_watch.last_media is at most 1000 characters): the URI,
+    or its sha256 when a signed URL is longer."""
+    return uri if len(uri) <= MAX_MEDIA_NAME else "sha256:" + hashlib.sha256(uri.encode()).hexdigest()
+
+
 def is_hls(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in {"http", "https"} and parts.path.endswith(".m3u8")
@@ -165,7 +173,7 @@ async def take(
                 open_timeout_s=settings.open_timeout_s,
                 read_timeout_s=settings.read_timeout_s,
             )
-            media = Media(target.source, None)
+            media = Media("frame", None)  # not the URL: it holds the camera's credentials
     except watch.MediaUnavailable as exc:
         return Sample(error=exc.reason)
     if frame is None:
@@ -185,8 +193,8 @@ def _from_hls(settings: SampleSettings, target: Target) -> tuple[Media, watch.Ma
             url = str(found[1])
             continue
         segment, at = found
-        media = Media(segment, at if isinstance(at, datetime) else None)
-        if segment == target.last_media:
+        media = Media(media_name(segment), at if isinstance(at, datetime) else None)
+        if media.name == target.last_media:
             return media, None
         data = watch.fetch_url(segment, timeout_s=settings.read_timeout_s)
         return media, watch.decode_keyframe(data, newest=True)

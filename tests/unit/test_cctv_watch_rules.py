@@ -3,12 +3,13 @@ times, and the m3u8 reading."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from domain.cctv_rules import CameraHealth
-from domain.cctv_sample import newest_segment
+from domain.cctv_sample import media_name, newest_segment
 from domain.cctv_watch import (
     HealthChange,
     HealthState,
@@ -138,3 +139,12 @@ def test_a_master_playlist_gives_its_lightest_variant() -> None:
 def test_what_is_no_playlist_with_segments_is_refused(text: str) -> None:
     with pytest.raises(ValueError):  # noqa: PT011
         newest_segment(text, "http://cam.example/index.m3u8")
+
+
+def test_a_segment_uri_too_long_for_the_watch_row_is_kept_as_its_hash() -> None:
+    short = "http://cam.example/seg-1.ts"
+    signed = short + "?token=" + "x" * 2000
+
+    assert media_name(short) == short
+    assert media_name(signed) == "sha256:" + hashlib.sha256(signed.encode()).hexdigest()
+    assert media_name(signed) != media_name(signed + "y")
