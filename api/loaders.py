@@ -14,7 +14,7 @@ from strawberry.dataloader import DataLoader
 
 from api.context import Context
 from domain import cctv, community, workflow
-from domain.models import Camera, CctvEvidence, Photo, Report, ReportComment, ReportStatusChange, User
+from domain.models import Camera, CameraWatch, CctvEvidence, Photo, Report, ReportComment, ReportStatusChange, User
 from domain.reference import ReferenceData
 
 M = TypeVar("M")
@@ -29,6 +29,7 @@ class Loaders:
         self.kota = self._reference(lambda ref: ref.kota)
         self.unit = self._reference(lambda ref: ref.units)
         self.user = self._by_id(User, User.id)
+        self.camera_watch = self._by_id(CameraWatch, CameraWatch.camera_id)
         self.photos_of_report = self._grouped(Photo, Photo.report_id, order=(Photo.position,))
         self.history_of_report = self._grouped(
             ReportStatusChange,

@@ -32,7 +32,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import cctv_archive, cctv_rules, notifications
 from domain.errors import DomainError
 from domain.jobs import JobBuffer
-from domain.models import AlertRule, Camera, CameraKind, CameraSource, CctvAlert, CctvEvidence, EvidenceStatus, Report
+from domain.models import (
+    AlertRule,
+    Camera,
+    CameraKind,
+    CameraSource,
+    CameraWatch,
+    CctvAlert,
+    CctvEvidence,
+    EvidenceStatus,
+    Report,
+)
 from domain.reference import ReferenceData
 from domain.settings import Settings
 
@@ -61,6 +71,10 @@ class CameraInput:
     public_snapshots: bool = False
     unit_code: str | None = None
     no_stopping_zone: list[list[float]] | None = None
+    watch_interval_s: float = 10.0
+
+
+MIN_WATCH_INTERVAL_S, MAX_WATCH_INTERVAL_S = 1.0, 3600.0
 
 
 def validate_camera(data: CameraInput) -> None:
@@ -81,6 +95,12 @@ def validate_camera(data: CameraInput) -> None:
         parts = urlsplit(data.source)
         if parts.scheme not in STREAM_SCHEMES or not parts.hostname or len(data.source) > 1000:
             raise DomainError("INVALID_SOURCE", "A stream source is an http(s) or rtsp(s) URL.", field="source")
+    if not MIN_WATCH_INTERVAL_S <= data.watch_interval_s <= MAX_WATCH_INTERVAL_S:
+        raise DomainError(
+            "INVALID_INTERVAL",
+            f"A camera is sampled every {MIN_WATCH_INTERVAL_S:g} to {MAX_WATCH_INTERVAL_S:g} seconds.",
+            field="watchIntervalS",
+        )
     zone = data.no_stopping_zone
     if zone is not None and (len(zone) < 3 or any(len(p) != 2 or min(p) < 0 for p in zone)):
         raise DomainError(
@@ -120,6 +140,7 @@ def cameras_from_geojson(collection: Any) -> list[CameraInput]:
                 public_snapshots=bool(props.get("public_snapshots", False)),
                 unit_code=props.get("unit_code"),
                 no_stopping_zone=props.get("no_stopping_zone"),
+                watch_interval_s=float(props.get("watch_interval_s", 10.0)),
             )
             validate_camera(data)
         except DomainError as exc:
@@ -153,7 +174,10 @@ async def save_camera(session: AsyncSession, reference: ReferenceData, *, data: 
     camera.source_kind, camera.source = data.source_kind, data.source
     camera.active, camera.public_snapshots = data.active, data.public_snapshots
     camera.unit_id, camera.no_stopping_zone = unit_id, data.no_stopping_zone
+    camera.watch_interval_s = data.watch_interval_s
     await session.flush()
+    # Its watch row, due at once: continuous watching (domain/cctv_watch.py) samples every active camera.
+    await session.execute(insert(CameraWatch).values(camera_id=camera.id).on_conflict_do_nothing())
     return camera, created
 
 

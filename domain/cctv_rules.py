@@ -22,6 +22,10 @@ class CameraHealth(StrEnum):
     BLACK = "BLACK"
     FROZEN = "FROZEN"
     COVERED = "COVERED"
+    # Only continuous watching tells these (domain/cctv_watch.py): a clip either comes or it does not, and it
+    # has no reference frame to compare with.
+    MOVED = "MOVED"
+    OFFLINE = "OFFLINE"
 
 
 class LonLat(NamedTuple):

@@ -215,6 +215,14 @@ class Settings(BaseSettings):
     cctv_public_snapshots: bool = Field(
         False, description="the public may see face-blurred snapshots of cameras marked public_snapshots"
     )
+    cctv_watch_enabled: bool = Field(True, description="active cameras are sampled continuously by the workers")
+    cctv_watch_timeout_s: float = Field(5.0, description="a watched camera that does not answer within this is offline")
+    cctv_watch_offline_samples: int = Field(3, ge=1, description="samples without media before a camera is offline")
+    cctv_watch_stale_s: float = Field(60.0, description="a live stream whose newest segment is this old is offline")
+    cctv_watch_keep_jobs_s: float = Field(600.0, description="finished sample jobs are deleted this long after")
+    cctv_watch_min_motion: float = Field(
+        0.002, description="share of the picture that must change since the last sample for the detector to run"
+    )
 
     @model_validator(mode="after")
     def production_is_locked_down(self) -> Settings:

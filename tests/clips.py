@@ -126,3 +126,22 @@ def traffic_clip(path: Path, seconds: float, width: int = 1280, height: int = 72
         return frame
 
     return write_clip(path, round(seconds * fps), draw, fps=fps)
+
+
+def ts_segment(frames: list[Frame], fps: float = FPS, keyframe_every: int = 10) -> bytes:
+    """An H.264 MPEG-TS segment of the frames (PyAV's libx264), a keyframe every ``keyframe_every`` frames: what
+    a live camera's HLS segment or an NVR's archive segment holds."""
+    import io
+
+    import av
+
+    height, width = frames[0].shape[:2]
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mpegts") as container:
+        stream = container.add_stream("libx264", rate=round(fps))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"g": str(keyframe_every), "preset": "ultrafast"}
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")))
+        container.mux(stream.encode())
+    return out.getvalue()

@@ -33,6 +33,9 @@ def _load_stack_env() -> None:
 
 _load_stack_env()
 os.environ.setdefault("JSC_ENVIRONMENT", "test")
+# The workers other tests start would otherwise sample every camera the suite made and alert their units;
+# tests/integration/test_cctv_watch.py turns it on for its own workers.
+os.environ.setdefault("JSC_CCTV_WATCH_ENABLED", "false")
 
 from domain import jakarta  # noqa: E402
 from domain.resources import Resources  # noqa: E402

@@ -1,20 +1,27 @@
 """CCTV tasks: match a report to cameras, collect one camera's clip, and the sweep that re-defers lost work.
 
 The `cctv` queue is apart from the others so that video work, which takes seconds to minutes, never delays
-photos or notifications; at scale it runs on machines of its own (`jsc worker --queue cctv`).
+photos or notifications; at scale it runs on machines of its own (`jsc worker --queue cctv`). Continuous
+watching has the `cctv-watch` queue (`jsc worker --queue cctv-watch`): its tick and its short sample jobs.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from procrastinate import RetryStrategy
+from procrastinate.jobs import Status
+from sqlalchemy import text
 
-from domain import cctv, cctv_collect
+from domain import cctv, cctv_collect, cctv_sample, cctv_watch
 from domain.jobs import JobBuffer
 from workers.queue import defer_in_transaction, send_jobs
 from workers.runtime import app, resources
+from workers.tasks import STALLED_AFTER_S
+
+log = logging.getLogger(__name__)
 
 MATCH_GRACE = timedelta(minutes=2)
 
@@ -76,3 +83,64 @@ async def sweep_cctv(timestamp: int) -> int:
             cctv.collect_job(jobs, res.settings, evidence, camera)
         await cctv.touch_pending(session, [evidence.id for evidence, _ in pending])
     return await send_jobs(app, jobs.drain())
+
+
+# --- continuous watching (domain/cctv_watch.py) ----------------------------------------------------------------
+
+
+@app.periodic(cron=f"* * * * * */{cctv_watch.TICK_S}", periodic_id="cctv.watch_tick")
+@app.task(name="cctv.watch_tick", queue=cctv_watch.QUEUE, queueing_lock="cctv.watch_tick")
+async def watch_tick(timestamp: int) -> int:
+    """Hands out the cameras that are due (one sample job each, with the camera's lock), after giving back the
+    sample jobs of dead workers, whose locks would keep their cameras from being sampled."""
+    for job in await app.job_manager.get_stalled_jobs(queue=cctv_watch.QUEUE, seconds_since_heartbeat=STALLED_AFTER_S):
+        log.warning("sample job %s of a dead worker (%s) is dropped; its camera is due again", job.id, job.worker_id)
+        await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
+    res = resources()
+    if not res.settings.cctv_watch_enabled:
+        return 0
+    jobs = JobBuffer()
+    async with res.unit_of_work() as session:
+        due = await cctv_watch.claim_due(session, now=datetime.now(UTC), jobs=jobs)
+        await defer_in_transaction(session, jobs.drain())
+    return due
+
+
+@app.task(name="cctv.watch_sample", queue=cctv_watch.QUEUE)
+async def watch_sample(camera_id: int, due_at: str) -> str:
+    """One sample of one camera: read, look, detect when something moved, store, alert what starts."""
+    return await cctv_sample.sample_camera(resources(), camera_id=camera_id, defer=defer_in_transaction)
+
+
+_REMOVE_SAMPLE_JOBS = text(
+    """
+    DELETE FROM procrastinate_jobs WHERE id IN (
+        SELECT j.id FROM procrastinate_jobs j
+        WHERE j.queue_name = :queue AND j.task_name = 'cctv.watch_sample'
+          AND j.status IN ('succeeded', 'failed', 'cancelled', 'aborted')
+          AND NOT EXISTS (SELECT 1 FROM procrastinate_events e WHERE e.job_id = j.id AND e.at > :before)
+        ORDER BY j.id
+        LIMIT :batch
+    )
+    """
+)
+CLEANUP_BATCH = 5000
+
+
+@app.periodic(cron="* * * * *", periodic_id="cctv.watch_cleanup")
+@app.task(name="cctv.watch_cleanup", queue=cctv_watch.QUEUE, queueing_lock="cctv.watch_cleanup")
+async def watch_cleanup(timestamp: int) -> int:
+    """Deletes finished sample jobs after JSC_CCTV_WATCH_KEEP_JOBS_S: a camera sampled every 10 s makes 8,640
+    jobs a day, which jobs.remove_old's 72 hours would keep by the hundred million at a city's scale."""
+    res = resources()
+    before = datetime.now(UTC) - timedelta(seconds=res.settings.cctv_watch_keep_jobs_s)
+    total = 0
+    while True:
+        async with res.unit_of_work() as session:
+            result = await session.execute(
+                _REMOVE_SAMPLE_JOBS, {"queue": cctv_watch.QUEUE, "before": before, "batch": CLEANUP_BATCH}
+            )
+        removed = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        total += removed
+        if removed < CLEANUP_BATCH:
+            return total

@@ -33,6 +33,9 @@ QUEUES = {
     "cctv.match": "cctv",
     "cctv.collect": "cctv",
     "cctv.sweep": "maintenance",
+    "cctv.watch_tick": "cctv-watch",
+    "cctv.watch_sample": "cctv-watch",
+    "cctv.watch_cleanup": "cctv-watch",
     "idempotency.sweep": "maintenance",
     "jobs.retry_stalled": "maintenance",
     "jobs.remove_old": "maintenance",
@@ -60,6 +63,7 @@ async def defer_in_transaction(session: AsyncSession, requests: list[JobRequest]
             "queue": QUEUES.get(r.task, "default"),
             "task": r.task,
             "queueing_lock": r.queueing_lock,
+            "lock": r.lock,
             "args": r.kwargs,
             "scheduled_at": r.schedule_at.isoformat() if r.schedule_at else None,
         }
@@ -77,6 +81,7 @@ async def send_jobs(app: procrastinate.App, requests: list[JobRequest]) -> int:
             name=request.task,
             queue=QUEUES.get(request.task, "default"),
             queueing_lock=request.queueing_lock,
+            lock=request.lock,
             schedule_at=request.schedule_at,
         )
         try:

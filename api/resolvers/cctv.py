@@ -17,7 +17,7 @@ from api.context import Context
 from api.errors import ClientError, ErrorCode
 from api.resolvers.common import error_code
 from api.schema.cctv import AlertKindEnum, Camera, CameraKindEnum, CameraSourceEnum, CctvAlert
-from domain import cctv, cctv_rules, models
+from domain import cctv, cctv_rules, cctv_watch, models
 from domain.errors import DomainError
 
 MAX_ALERTS = 100
@@ -42,6 +42,9 @@ class CameraInput:
     no_stopping_zone: list[list[float]] | None = strawberry.field(
         default=None, description="Pixel polygon [[x, y], ...] where vehicles must not stop."
     )
+    watch_interval_s: float = strawberry.field(
+        default=10.0, description="While active, it is sampled every this many seconds (1-3600)."
+    )
 
 
 @strawberry.input(description="Alert thresholds for one camera or for every camera of a kind; null turns one off.")
@@ -64,6 +67,7 @@ class CameraErrorCode(enum.Enum):
     INVALID_VIEW = "INVALID_VIEW"
     INVALID_SOURCE = "INVALID_SOURCE"
     INVALID_ZONE = "INVALID_ZONE"
+    INVALID_INTERVAL = "INVALID_INTERVAL"
     UNKNOWN_UNIT = "UNKNOWN_UNIT"
     UNKNOWN_CAMERA = "UNKNOWN_CAMERA"
     CAMERA_OR_KIND = "CAMERA_OR_KIND"
@@ -194,6 +198,7 @@ class CctvMutations:
             public_snapshots=input.public_snapshots,
             unit_code=input.unit_code,
             no_stopping_zone=input.no_stopping_zone,
+            watch_interval_s=input.watch_interval_s,
         )
         try:
             _require_admin(context)
@@ -214,6 +219,21 @@ class CctvMutations:
         try:
             _require_admin(context)
             camera = await context.db(lambda s: cctv.set_camera_active(s, code=code, active=active))
+        except DomainError as exc:
+            return _camera_failed(context, exc)
+        return CameraPayload(camera=Camera.from_model(camera, admin=True), created=False, errors=[])
+
+    @strawberry.mutation(
+        description="Take the camera's next good picture as the view it should show (admins): after it was turned "
+        "on purpose, so that it is no longer alerted as moved."
+    )
+    async def reset_camera_reference(
+        self, info: Info, code: Annotated[str, strawberry.argument(description="Camera code.")]
+    ) -> CameraPayload:
+        context: Context = info.context
+        try:
+            _require_admin(context)
+            camera = await context.db(lambda s: cctv_watch.reset_reference(s, code=code))
         except DomainError as exc:
             return _camera_failed(context, exc)
         return CameraPayload(camera=Camera.from_model(camera, admin=True), created=False, errors=[])

@@ -30,6 +30,33 @@ async def _presign(info: Info, key: str | None) -> str | None:
     return await info.context.storage.presign_get(key, expires_s=info.context.settings.download_url_ttl_s)
 
 
+@strawberry.type(description="How continuous watching finds a camera now.")
+class CameraWatchState:
+    health: str = strawberry.field(
+        description="OK, or the state alerted last and not over: OFFLINE, BLACK, FROZEN, COVERED or MOVED."
+    )
+    health_since: datetime | None = strawberry.field(description="When the health last changed.")
+    last_sample_at: datetime | None = strawberry.field(description="When it was last sampled.")
+    last_media_at: datetime | None = strawberry.field(description="The time of the newest media it sent.")
+    samples: int = strawberry.field(description="Samples taken.")
+    detections: int = strawberry.field(description="Samples the detector ran on (something had moved).")
+    failures: int = strawberry.field(description="Samples that got no picture.")
+    last_error: str | None = strawberry.field(description="Why the last sample got no picture (no_answer, ...).")
+
+    @classmethod
+    def from_model(cls, m: models.CameraWatch) -> CameraWatchState:
+        return cls(
+            health=m.health,
+            health_since=m.health_since,
+            last_sample_at=m.last_sample_at,
+            last_media_at=m.last_media_at,
+            samples=m.samples,
+            detections=m.detections,
+            failures=m.failures,
+            last_error=m.last_error,
+        )
+
+
 @strawberry.type(description="A CCTV camera of the city's registry.")
 class Camera:
     code: str = strawberry.field(description="Stable code, e.g. pintu-air-manggarai-1.")
@@ -46,11 +73,18 @@ class Camera:
     active: bool = strawberry.field(description="Whether it is matched to new reports.")
     public_snapshots: bool = strawberry.field(description="Whether its face-blurred snapshots may be public.")
     has_no_stopping_zone: bool = strawberry.field(description="Whether a no-stopping zone is drawn on its frame.")
+    watch_interval_s: float = strawberry.field(description="While active, it is sampled every this many seconds.")
     unit_id: strawberry.Private[int | None]
+    id: strawberry.Private[int]
 
     @strawberry.field(description="The unit told of its alerts (else the report's unit).")
     async def unit(self, info: Info) -> Unit | None:
         return await load_unit(info, self.unit_id)
+
+    @strawberry.field(description="Its continuous watching: health and the last sample; null before the first tick.")
+    async def watch(self, info: Info) -> CameraWatchState | None:
+        row = await info.context.loaders.camera_watch.load(self.id)
+        return CameraWatchState.from_model(row) if row else None
 
     @classmethod
     def from_model(cls, m: models.Camera, *, admin: bool) -> Camera:
@@ -70,7 +104,9 @@ class Camera:
             active=m.active,
             public_snapshots=m.public_snapshots,
             has_no_stopping_zone=bool(m.no_stopping_zone),
+            watch_interval_s=m.watch_interval_s,
             unit_id=m.unit_id,
+            id=m.id,
         )
 
 

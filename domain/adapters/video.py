@@ -668,6 +668,11 @@ def _jpeg(image: MatLike, quality: int) -> bytes:
     return data.tobytes()
 
 
+def snapshot_jpeg(image: MatLike, detections: Sequence[Detection], quality: int) -> bytes:
+    """The snapshot as published: boxes drawn on ``image`` (whose faces are already pixelated), as JPEG."""
+    return _jpeg(_draw(image, detections), quality)
+
+
 # --- one run over a clip ---------------------------------------------------------------------------------------
 
 

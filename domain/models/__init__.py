@@ -3,7 +3,7 @@
 from domain.models.accounts import AccountEvent, RefreshToken, User
 from domain.models.base import Base
 from domain.models.catalogue import Agency, Category, RoutingRule, Unit
-from domain.models.cctv import AlertRule, Camera, CctvAlert, CctvEvidence
+from domain.models.cctv import AlertRule, Camera, CameraWatch, CctvAlert, CctvEvidence
 from domain.models.community import AbuseFlag, ReportComment, ReportSupport
 from domain.models.enums import (
     STATUS_LABELS_ID,
@@ -45,6 +45,7 @@ __all__ = [
     "Camera",
     "CameraKind",
     "CameraSource",
+    "CameraWatch",
     "CaseArrival",
     "CaseEnding",
     "Category",

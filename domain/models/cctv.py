@@ -16,6 +16,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     UniqueConstraint,
@@ -53,6 +54,9 @@ class Camera(TimestampMixin, Base):
     )
     # Pixel polygon [[x, y], ...] in the camera's frame where vehicles must not stop (a busway, a junction box).
     no_stopping_zone: Mapped[list[list[float]] | None] = mapped_column(JSONB)
+    watch_interval_s: Mapped[float] = mapped_column(
+        Float, default=10.0, server_default="10", comment="an active camera is sampled this often (seconds)"
+    )
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
@@ -61,7 +65,38 @@ class Camera(TimestampMixin, Base):
         CheckConstraint("fov_deg > 0 AND fov_deg <= 360", name="fov"),
         CheckConstraint("range_m > 0 AND range_m <= 2000", name="range"),
         CheckConstraint("heading_deg >= 0 AND heading_deg < 360", name="heading"),
+        CheckConstraint("watch_interval_s >= 1 AND watch_interval_s <= 3600", name="watch_interval"),
     )
+
+
+class CameraWatch(Base):
+    """What any worker needs to take a camera's next sample: when it is due, the previous sample's small grey
+    picture (motion, frozen), the reference view (moved), and the health state with its streak.
+
+    One row per camera, written once by the tick that hands out the sample (next_due_at) and once by the sample
+    (the rest); see domain/cctv_watch.py.
+    """
+
+    __tablename__ = "camera_watch"
+
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
+    next_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_sample_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), comment="when it ended")
+    last_media_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), comment="the media's own time")
+    last_media: Mapped[str | None] = mapped_column(String(1000), comment="the segment read last (key or URI)")
+    grey: Mapped[bytes | None] = mapped_column(LargeBinary, comment="the last sample, small and grey (PGM-like)")
+    reference: Mapped[bytes | None] = mapped_column(LargeBinary, comment="the view it should show, small and grey")
+    reference_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    health: Mapped[str] = mapped_column(String(16), server_default="OK", comment="the health alerted last")
+    health_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    candidate: Mapped[str] = mapped_column(String(16), server_default="OK", comment="what the last samples showed")
+    streak: Mapped[int] = mapped_column(Integer, server_default="0", comment="samples in a row showing candidate")
+    samples: Mapped[int] = mapped_column(Integer, server_default="0")
+    detections: Mapped[int] = mapped_column(Integer, server_default="0", comment="samples the detector ran on")
+    failures: Mapped[int] = mapped_column(Integer, server_default="0", comment="samples without media")
+    last_error: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_camera_watch_next_due_at", "next_due_at"),)
 
 
 class AlertRule(Base):

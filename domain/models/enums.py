@@ -124,6 +124,12 @@ class AlertKind(enum.StrEnum):
     CROWD = "CROWD"  # more people than the camera's limit
     CONGESTION = "CONGESTION"  # the congestion index above the limit
     NO_STOPPING = "NO_STOPPING"  # a vehicle stopped in the no-stopping zone for longer than allowed
+    # Camera health, from continuous watching (domain/cctv_watch.py): raised once when the state starts.
+    CAMERA_OFFLINE = "CAMERA_OFFLINE"  # no media, or no answer, for several samples in a row
+    CAMERA_BLACK = "CAMERA_BLACK"  # the picture is black
+    CAMERA_FROZEN = "CAMERA_FROZEN"  # the same picture, bit for bit, sample after sample
+    CAMERA_COVERED = "CAMERA_COVERED"  # a picture without texture: a bag, a hand, paint, fog on the lens
+    CAMERA_MOVED = "CAMERA_MOVED"  # the view no longer matches the camera's reference frame
 
 
 class CaseArrival(enum.StrEnum):

@@ -108,6 +108,7 @@ EXPECTED: dict[str, str] = {
     "deleteRoutingRule": "UFFFFFFFA",
     "saveCamera": "UFFFFFFFA",
     "setCameraActive": "UFFFFFFFA",
+    "resetCameraReference": "UFFFFFFFA",
     "setAlertRule": "UFFFFFFFA",
     "requestPerformanceExport": "UFFAAAAAA",
     "supportReport": "URAAAAAFA",  # R: no supporting your own report
@@ -249,6 +250,7 @@ ANSWERS: dict[str, tuple[str, Check]] = {
         "camera { code active }",
         lambda a, w, r: (a["camera"]["code"], a["camera"]["active"]) == (w.camera_code, True),
     ),
+    "resetCameraReference": ("camera { code }", lambda a, w, r: a["camera"]["code"] == w.camera_code),
     "setAlertRule": (
         "rule { cameraCode crowdAbovePersons }",
         lambda a, w, r: (a["rule"]["cameraCode"], a["rule"]["crowdAbovePersons"]) == (w.camera_code, 30),
@@ -382,6 +384,7 @@ def arguments(world: World, role: str) -> dict[str, dict[str, Any]]:
         "deleteRoutingRule": {"id": world.routing_rule_id},
         "saveCamera": {"input": camera_input(f"cam-{uuid.uuid4().hex[:8]}")},
         "setCameraActive": {"code": world.camera_code, "active": True},
+        "resetCameraReference": {"code": world.camera_code},
         "setAlertRule": {"input": {"cameraCode": world.camera_code, "crowdAbovePersons": 30}},
         "requestPerformanceExport": period,
         "supportReport": {"reportId": world.report_id},

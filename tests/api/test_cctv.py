@@ -479,6 +479,8 @@ async def test_the_sweep_matches_reports_whose_job_was_lost(
         ({"noStoppingZone": [[0, 0], [10, 0]]}, "INVALID_ZONE"),
         ({"unitCode": "kel-nowhere"}, "UNKNOWN_UNIT"),
         ({"lat": 95.0}, "INVALID_LOCATION"),
+        ({"watchIntervalS": 0.5}, "INVALID_INTERVAL"),
+        ({"watchIntervalS": 7200.0}, "INVALID_INTERVAL"),
     ],
 )
 async def test_bad_cameras_are_refused_with_a_code_and_nothing_stored(
@@ -489,6 +491,31 @@ async def test_bad_cameras_are_refused_with_a_code_and_nothing_stored(
     assert [e["code"] for e in body["data"]["saveCamera"]["errors"]] == [code]
     async with resources.unit_of_work() as session:
         assert await session.scalar(select(Camera.id).where(Camera.code == camera["code"])) is None
+
+
+CAMERA_WATCH = """
+query { cameras(activeOnly: false) { code watchIntervalS watch { health samples lastSampleAt } } }
+"""
+RESET_REFERENCE = """
+mutation Reset($code: String!) { resetCameraReference(code: $code) { camera { code } errors { code } } }
+"""
+
+
+async def test_a_new_camera_is_due_for_watching_at_its_interval_and_its_reference_can_be_reset(
+    api: Api, admin: Citizen
+) -> None:
+    code = f"watched-{uuid.uuid4().hex[:6]}"
+
+    await save_camera(api, admin, code, watchIntervalS=2.5)
+
+    cameras = (await api.gql(CAMERA_WATCH, token=admin.token))["data"]["cameras"]
+    assert [c for c in cameras if c["code"] == code] == [
+        {"code": code, "watchIntervalS": 2.5, "watch": {"health": "OK", "samples": 0, "lastSampleAt": None}}
+    ]
+    reset = (await api.gql(RESET_REFERENCE, {"code": code}, token=admin.token))["data"]["resetCameraReference"]
+    assert reset == {"camera": {"code": code}, "errors": []}
+    unknown = (await api.gql(RESET_REFERENCE, {"code": "nowhere"}, token=admin.token))["data"]["resetCameraReference"]
+    assert unknown == {"camera": None, "errors": [{"code": "UNKNOWN_CAMERA"}]}
 
 
 async def test_only_admins_change_cameras(api: Api, resources: Resources, citizen: Citizen) -> None:

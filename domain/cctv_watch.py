@@ -1,0 +1,393 @@
+"""Continuous watching of cameras, spread over any number of workers, with PostgreSQL as the coordinator.
+
+How it is scheduled (workers/cctv.py runs it):
+1. `cctv.watch_tick`, a periodic task every 2 s (any worker may run it; procrastinate defers each tick once):
+   `claim_due` moves the `next_due_at` of every active camera that is due by its interval, in one statement, and
+   defers one `cctv.watch_sample` job per camera in the same transaction. Each job has the queueing lock
+   `watch:<camera>` (a second one is not queued while one waits) and the lock `watch:<camera>` (procrastinate
+   never starts a job while another of its lock runs): a camera is never sampled twice at once.
+2. `cctv.watch_sample`, on the `cctv-watch` queue, run by whichever worker is free: `load_target` (a read),
+   then `domain.cctv_sample.take` without a transaction (the newest media, a keyframe, motion, detection when
+   something moved), then `record_sample` (one UPDATE of the camera's watch row, plus alerts when something
+   starts).
+3. A worker that dies mid-sample leaves its job `doing`, holding the camera's lock; the tick hands such jobs
+   (workers without a heartbeat for STALLED_AFTER_S) back as failed, so the camera is sampled at its next due
+   time by another worker. Adding a worker adds capacity: jobs go to whoever fetches them.
+
+Writes per sample: the tick's UPDATE of the watch row, procrastinate's job row (insert, fetch, finish; its
+events table adds three rows), and the sample's UPDATE of the watch row; an alert adds its own rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import cctv, cctv_rules, notifications
+from domain.cctv_observation import Observation
+from domain.cctv_rules import CameraHealth
+from domain.jobs import JobBuffer
+from domain.models import AlertKind, Camera, CameraSource, CameraWatch, CctvAlert
+
+TICK_S = 2  # how often due cameras are handed out; the finest interval a camera can have in practice
+CLAIM_BATCH = 5000  # cameras handed out by one tick at most; the rest are due at the next
+QUEUE = "cctv-watch"
+
+# How many samples in a row must show a state before it is alerted: one black or covered keyframe may be a
+# passing truck or a lens being wiped; frozen needs three identical pictures (two equal differences).
+DEFAULT_STREAKS: Mapping[CameraHealth, int] = {
+    CameraHealth.OK: 1,
+    CameraHealth.OFFLINE: 3,
+    CameraHealth.BLACK: 2,
+    CameraHealth.COVERED: 2,
+    CameraHealth.FROZEN: 2,
+    CameraHealth.MOVED: 2,
+}
+HEALTH_ALERTS: Mapping[CameraHealth, AlertKind] = {
+    CameraHealth.OFFLINE: AlertKind.CAMERA_OFFLINE,
+    CameraHealth.BLACK: AlertKind.CAMERA_BLACK,
+    CameraHealth.FROZEN: AlertKind.CAMERA_FROZEN,
+    CameraHealth.COVERED: AlertKind.CAMERA_COVERED,
+    CameraHealth.MOVED: AlertKind.CAMERA_MOVED,
+}
+# The existing alert rules, evaluated on each observation until zones (domain.cctv_zones) take over: at most
+# one alert of a kind per camera in this long.
+RULE_COOLDOWN = timedelta(minutes=5)
+
+
+# --- decisions ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Picture:
+    """The numbers of one sample's keyframe that health is decided from (see domain.adapters.watch.Look)."""
+
+    luma: float
+    texture: float
+    difference: float | None  # to the previous sample
+    correlation: float | None  # of edges with the reference
+
+
+@dataclass(frozen=True)
+class HealthThresholds:
+    black_luma: float = 18.0
+    covered_texture: float = 20.0
+    frozen_diff: float = 0.05
+    moved_correlation: float = 0.35
+    streaks: Mapping[CameraHealth, int] = field(default_factory=lambda: dict(DEFAULT_STREAKS))
+
+
+def picture_health(picture: Picture, limits: HealthThresholds) -> CameraHealth:
+    """What one keyframe shows. In the clip analysis's order (black is also flat and unchanging; a covered lens is
+    also unchanging), then moved, which only a picture with texture can tell."""
+    if picture.luma < limits.black_luma:
+        return CameraHealth.BLACK
+    if picture.texture < limits.covered_texture:
+        return CameraHealth.COVERED
+    if picture.difference is not None and picture.difference < limits.frozen_diff:
+        return CameraHealth.FROZEN
+    if picture.correlation is not None and picture.correlation < limits.moved_correlation:
+        return CameraHealth.MOVED
+    return CameraHealth.OK
+
+
+@dataclass(frozen=True)
+class HealthState:
+    current: CameraHealth  # what was alerted last (OK: nothing is wrong, or it recovered)
+    candidate: CameraHealth  # what the latest samples show
+    streak: int  # how many samples in a row showed the candidate
+
+
+@dataclass(frozen=True)
+class HealthChange:
+    state: HealthState
+    started: CameraHealth | None = None  # a state to alert now
+    ended: CameraHealth | None = None  # the state that is over
+
+
+def next_health(state: HealthState, seen: CameraHealth, limits: HealthThresholds) -> HealthChange:
+    """The state after one more sample that showed ``seen``: a state becomes current (and is alerted, once) when
+    it has been seen in as many samples in a row as its streak asks; OK ends the current one the same way."""
+    streak = state.streak + 1 if seen == state.candidate else 1
+    after = HealthState(state.current, seen, streak)
+    if seen == state.current or streak < limits.streaks.get(seen, 1):
+        return HealthChange(after)
+    started = None if seen == CameraHealth.OK else seen
+    ended = None if state.current == CameraHealth.OK else state.current
+    return HealthChange(replace(after, current=seen), started, ended)
+
+
+def should_detect(*, motion: float, first: bool, min_motion: float) -> bool:
+    """Detection runs on a camera's first sample, then only when enough of the picture changed since the last."""
+    return first or motion >= min_motion
+
+
+def next_due(due: datetime, interval: timedelta, now: datetime) -> datetime:
+    """The following due time: one interval on, keeping the cadence; from now when the camera fell behind by
+    more than an interval (no workers for a while), so that a backlog is never sampled in a burst."""
+    following = due + interval
+    return following if following > now else now + interval
+
+
+# --- scheduling ---------------------------------------------------------------------------------------------------
+
+_CLAIM = text(
+    """
+    WITH due AS (
+        SELECT w.camera_id, w.next_due_at, c.watch_interval_s
+        FROM camera_watch w JOIN cameras c ON c.id = w.camera_id
+        WHERE c.active AND w.next_due_at <= :now
+        ORDER BY w.next_due_at
+        LIMIT :batch
+        FOR UPDATE OF w SKIP LOCKED
+    )
+    UPDATE camera_watch w
+    SET next_due_at = CASE
+        WHEN due.next_due_at + make_interval(secs => due.watch_interval_s) > :now
+        THEN due.next_due_at + make_interval(secs => due.watch_interval_s)
+        ELSE CAST(:now AS timestamptz) + make_interval(secs => due.watch_interval_s)
+    END
+    FROM due WHERE w.camera_id = due.camera_id
+    RETURNING w.camera_id, due.next_due_at
+    """
+)
+
+
+async def claim_due(session: AsyncSession, *, now: datetime, jobs: JobBuffer, batch: int = CLAIM_BATCH) -> int:
+    """Hands out every active camera that is due: its next due time moves on (next_due's rule, in SQL) and one
+    sample job is asked for each, with the camera's lock. Returns how many cameras were due."""
+    rows = (await session.execute(_CLAIM, {"now": now, "batch": batch})).all()
+    for camera_id, due_at in rows:
+        jobs.add(
+            "cctv.watch_sample",
+            queueing_lock=f"watch:{camera_id}",
+            lock=f"watch:{camera_id}",
+            camera_id=camera_id,
+            due_at=due_at.isoformat(),
+        )
+    return len(rows)
+
+
+async def reset_reference(session: AsyncSession, *, code: str) -> Camera:
+    """The camera's next good picture becomes its reference view (an admin turned it on purpose); a MOVED state
+    ends with it."""
+    camera = await cctv.camera_by_code(session, code)
+    await session.execute(insert(CameraWatch).values(camera_id=camera.id).on_conflict_do_nothing())
+    await session.execute(
+        update(CameraWatch).where(CameraWatch.camera_id == camera.id).values(reference=None, reference_at=None)
+    )
+    return camera
+
+
+# --- one sample ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a sample needs to know about its camera, read without holding a transaction."""
+
+    camera_id: int
+    code: str
+    source_kind: CameraSource
+    source: str
+    last_media: str | None
+    last_media_at: datetime | None
+    grey: bytes | None
+    reference: bytes | None
+    health: HealthState
+    first: bool
+    rules: cctv_rules.AlertRules
+
+
+async def load_target(session: AsyncSession, *, camera_id: int) -> Target | None:
+    """None when the camera is gone or switched off since the tick."""
+    query = (
+        select(Camera, CameraWatch)
+        .join(CameraWatch, CameraWatch.camera_id == Camera.id)
+        .where(Camera.id == camera_id, Camera.active)
+    )
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    camera, watch = row
+    return Target(
+        camera.id,
+        camera.code,
+        camera.source_kind,
+        camera.source,
+        watch.last_media,
+        watch.last_media_at,
+        watch.grey,
+        watch.reference,
+        HealthState(CameraHealth(watch.health), CameraHealth(watch.candidate), watch.streak),
+        watch.samples == 0,
+        await cctv.rules_for(session, camera),
+    )
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What one sample found: a picture (an observation), no new media yet (stale), or a failure."""
+
+    media: str | None = None  # the segment read (key or URI); None when nothing was read
+    media_at: datetime | None = None
+    grey: bytes | None = None
+    picture: Picture | None = None
+    observation: Observation | None = None
+    unchanged: bool = False  # the newest media is the one read last time: nothing new to look at
+    error: str | None = None  # the machine reason there was no picture
+
+
+async def record_sample(
+    session: AsyncSession,
+    *,
+    target: Target,
+    sample: Sample,
+    limits: HealthThresholds,
+    stale_after: timedelta,
+    now: datetime,
+    jobs: JobBuffer,
+    snapshot_key: str | None,
+) -> list[CctvAlert]:
+    """Stores the sample on the camera's watch row (one UPDATE) and raises what starts: a health alert once per
+    state, and the alert rules on the observation."""
+    seen = _seen(target, sample, limits, stale_after=stale_after, now=now)
+    change = next_health(target.health, seen, limits) if seen is not None else HealthChange(target.health)
+    values: dict[str, object] = {
+        "last_sample_at": now,
+        "samples": CameraWatch.samples + 1,
+        "health": change.state.current.value,
+        "candidate": change.state.candidate.value,
+        "streak": change.state.streak,
+        "last_error": sample.error,
+    }
+    if change.started or change.ended:
+        values["health_since"] = now
+    if sample.error is not None:
+        values["failures"] = CameraWatch.failures + 1
+    if sample.media is not None and not sample.unchanged:
+        values.update(last_media=sample.media, last_media_at=sample.media_at or now)
+    if sample.grey is not None:
+        values["grey"] = sample.grey
+        # The first good picture is the reference; a picture that is black, covered or frozen is no reference.
+        if target.reference is None and seen == CameraHealth.OK:
+            values.update(reference=sample.grey, reference_at=now)
+    if sample.observation is not None and sample.observation.detected:
+        values["detections"] = CameraWatch.detections + 1
+    await session.execute(update(CameraWatch).where(CameraWatch.camera_id == target.camera_id).values(**values))
+    raised = []
+    if change.started is not None:
+        kind = HEALTH_ALERTS[change.started]
+        raised.append(await _raise(session, target, kind, 1.0, 0.0, snapshot_key=None, jobs=jobs, now=now))
+    if sample.observation is not None and seen == CameraHealth.OK:
+        raised += await observe_with_alert_rules(
+            session, target=target, observation=sample.observation, snapshot_key=snapshot_key, jobs=jobs, now=now
+        )
+    return raised
+
+
+def _seen(
+    target: Target, sample: Sample, limits: HealthThresholds, *, stale_after: timedelta, now: datetime
+) -> CameraHealth | None:
+    """What this sample shows of the camera's health; None when it tells nothing new (the same segment again,
+    not for long)."""
+    if sample.error is not None:
+        return CameraHealth.OFFLINE
+    if sample.unchanged:
+        last = target.last_media_at
+        return CameraHealth.OFFLINE if last is not None and now - last > stale_after else None
+    assert sample.picture is not None, "a sample with media has a picture"
+    return picture_health(sample.picture, limits)
+
+
+async def _raise(
+    session: AsyncSession,
+    target: Target,
+    kind: AlertKind,
+    value: float,
+    threshold: float,
+    *,
+    snapshot_key: str | None,
+    jobs: JobBuffer,
+    now: datetime,
+) -> CctvAlert:
+    alert = CctvAlert(
+        id=uuid.uuid4(),
+        camera_id=target.camera_id,
+        kind=kind,
+        value=value,
+        threshold=threshold,
+        snapshot_key=snapshot_key,
+        created_at=now,
+    )
+    session.add(alert)
+    await session.flush()
+    camera = await session.get_one(Camera, target.camera_id)
+    if camera.unit_id is not None:
+        message = notifications.Message(
+            "CCTV_ALERT",
+            f"CCTV {camera.name}: {kind.value}",
+            f"{kind.value} {value:g} (batas {threshold:g})",
+            None,
+            {"alertId": str(alert.id), "cameraCode": camera.code},
+        )
+        await notifications.notify_unit(session, camera.unit_id, message, jobs=jobs, now=now)
+    return alert
+
+
+# --- the rules on an observation ----------------------------------------------------------------------------------
+# The one place that hands an observation to the rules. domain.cctv_zones.observe (zones, dwell, cooldowns per
+# rule) replaces this when it lands; until then the camera's existing thresholds (setAlertRule) apply to what one
+# sample can tell: the people counted. Congestion needs motion between close frames and no-stopping needs
+# dwell, which one keyframe per sample does not give; both stay with the clip analysis for now.
+
+
+async def observe_with_alert_rules(
+    session: AsyncSession,
+    *,
+    target: Target,
+    observation: Observation,
+    snapshot_key: str | None,
+    jobs: JobBuffer,
+    now: datetime,
+) -> list[CctvAlert]:
+    if not observation.detected:
+        return []
+    persons = sum(1 for o in observation.objects if o.label == "person")
+    inputs = cctv_rules.AlertInputs(
+        max_persons=persons, congestion_index=observation.congestion or 0.0, stopped_vehicles=()
+    )
+    raised = []
+    for alert in cctv_rules.evaluate_alerts(inputs, replace(target.rules, no_stopping_above_s=None)):
+        recent = await session.scalar(
+            text(
+                "SELECT 1 FROM cctv_alerts WHERE camera_id = :camera AND kind = :kind AND created_at > :since LIMIT 1"
+            ),
+            {"camera": target.camera_id, "kind": alert.kind.value, "since": now - RULE_COOLDOWN},
+        )
+        if recent is None:
+            raised.append(
+                await _raise(
+                    session,
+                    target,
+                    alert.kind,
+                    alert.value,
+                    alert.threshold,
+                    snapshot_key=snapshot_key,
+                    jobs=jobs,
+                    now=now,
+                )
+            )
+    return raised
+
+
+def rule_alerts_possible(rules: cctv_rules.AlertRules, observation: Observation) -> bool:
+    """Whether the observation could raise a rule alert, so that its snapshot is worth storing first."""
+    persons = sum(1 for o in observation.objects if o.label == "person")
+    return rules.crowd_above_persons is not None and persons > rules.crowd_above_persons

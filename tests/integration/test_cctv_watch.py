@@ -1,0 +1,411 @@
+"""Continuous watching on the test stack's PostgreSQL and S3: cameras served as live HLS from 127.0.0.1 (segments
+made here with PyAV from generated frames), samples taken in-process, and `jsc worker --queue cctv-watch`
+processes for the scheduling: at the interval, never two at once, a killed worker's camera taken over."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import pytest
+from sqlalchemy import select, text, update
+
+from domain import cctv, cctv_archive, cctv_sample, cctv_watch
+from domain.cctv_rules import CameraHealth
+from domain.jobs import JobRequest
+from domain.models import AlertKind, Camera, CameraKind, CameraSource, CameraWatch, CctvAlert
+from domain.resources import Resources
+from tests import clips
+from tests.fakes.hls import LiveCameras, serving
+
+ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+WAIT_S = 60.0  # a failure guard only: every wait ends as soon as the row it waits for is there
+
+
+# --- scenes: what a camera sends, segment by segment -------------------------------------------------------------
+
+BACKGROUND = clips.textured_background()
+
+
+def _still(n: int) -> bytes:
+    rng = np.random.default_rng(n)
+    return clips.ts_segment([clips.with_noise(BACKGROUND, rng) for _ in range(10)])
+
+
+def _moving(n: int) -> bytes:
+    rng = np.random.default_rng(n)
+    frame = clips.with_noise(BACKGROUND, rng)
+    x = 20 + (n * 67) % 240
+    frame[100:160, x : x + 50] = 250
+    return clips.ts_segment([frame] * 10)
+
+
+def _black(n: int) -> bytes:
+    rng = np.random.default_rng(n)
+    return clips.ts_segment([clips.with_noise(np.zeros_like(BACKGROUND), rng, sigma=2.0)] * 10)
+
+
+def _covered(n: int) -> bytes:
+    rng = np.random.default_rng(n)
+    return clips.ts_segment([clips.with_noise(np.full_like(BACKGROUND, 128), rng, sigma=1.5)] * 10)
+
+
+_FROZEN = clips.ts_segment([clips.with_noise(BACKGROUND, np.random.default_rng(99))] * 10)
+
+
+def _frozen(n: int) -> bytes:
+    return _FROZEN
+
+
+def _turned(n: int) -> bytes:
+    rng = np.random.default_rng(n)
+    return clips.ts_segment([clips.with_noise(np.roll(BACKGROUND, 64, axis=1), rng)] * 10)
+
+
+def _garbage(n: int) -> bytes:
+    return np.random.default_rng(n).integers(0, 256, 20_000, dtype=np.uint8).tobytes()
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[tuple[LiveCameras, str]]:
+    cameras = LiveCameras()
+    with serving(cameras.handler()) as url:
+        yield cameras, url
+
+
+async def add_camera(
+    resources: Resources, source: str, *, kind: CameraSource = CameraSource.STREAM, **extra: object
+) -> int:
+    code = f"watch-{uuid.uuid4().hex[:8]}"
+    data = cctv.CameraInput(
+        code=code, name=f"Watched {code}", operator="Dishub", kind=CameraKind.ROAD, lon=106.79, lat=-6.17,
+        heading_deg=90, fov_deg=60, range_m=100, source_kind=kind, source=source, **extra,  # type: ignore[arg-type]
+    )  # fmt: skip
+    reference = await resources.reference.get()
+    async with resources.unit_of_work() as session:
+        camera, _ = await cctv.save_camera(session, reference, data=data)
+        return camera.id
+
+
+async def no_defer(session: object, jobs: list[JobRequest]) -> int:
+    return 0
+
+
+async def sample(resources: Resources, camera_id: int) -> str:
+    return await cctv_sample.sample_camera(resources, camera_id=camera_id, defer=no_defer)  # type: ignore[arg-type]
+
+
+async def alerts_of(resources: Resources, camera_id: int) -> list[AlertKind]:
+    async with resources.unit_of_work() as session:
+        rows = await session.scalars(
+            select(CctvAlert.kind).where(CctvAlert.camera_id == camera_id).order_by(CctvAlert.created_at)
+        )
+        return list(rows)
+
+
+async def watch_row(resources: Resources, camera_id: int) -> CameraWatch:
+    async with resources.unit_of_work() as session:
+        return await session.get_one(CameraWatch, camera_id)
+
+
+def stream(live: tuple[LiveCameras, str], scene: Callable[[int], bytes]) -> tuple[str, str]:
+    cameras, url = live
+    name = uuid.uuid4().hex[:8]
+    cameras.add(name, scene)
+    return name, f"{url}/{name}/index.m3u8"
+
+
+# --- one sample at a time -----------------------------------------------------------------------------------------
+
+
+async def test_motion_gates_the_detector(resources: Resources, live: tuple[LiveCameras, str]) -> None:
+    # given a still street, then something moving through it
+    scenes = {"still": _still}
+    _, url = stream(live, lambda n: scenes["still"](n))
+    camera_id = await add_camera(resources, url)
+
+    # when it is sampled: first, still, still, then moving, moving
+    outcomes = [await sample(resources, camera_id) for _ in range(3)]
+    scenes["still"] = _moving
+    outcomes += [await sample(resources, camera_id) for _ in range(2)]
+
+    # then the detector ran on the first sample and on the moving ones only
+    assert outcomes == ["detected", "sampled", "sampled", "detected", "detected"]
+    row = await watch_row(resources, camera_id)
+    assert (row.samples, row.detections, row.health, row.failures) == (5, 3, "OK", 0)
+    assert row.reference is not None
+    assert await alerts_of(resources, camera_id) == []
+
+
+@pytest.mark.parametrize(
+    ("scene", "kind", "samples"),
+    [
+        (_black, AlertKind.CAMERA_BLACK, 4),
+        (_covered, AlertKind.CAMERA_COVERED, 4),
+        (_frozen, AlertKind.CAMERA_FROZEN, 5),
+        (_garbage, AlertKind.CAMERA_OFFLINE, 5),  # bytes that are no video: a health alert, not a crash
+    ],
+)
+async def test_each_health_state_raises_exactly_one_alert(
+    resources: Resources, live: tuple[LiveCameras, str], scene: Callable[[int], bytes], kind: AlertKind, samples: int
+) -> None:
+    _, url = stream(live, scene)
+    camera_id = await add_camera(resources, url)
+
+    for _ in range(samples):
+        await sample(resources, camera_id)
+
+    assert await alerts_of(resources, camera_id) == [kind]
+
+
+async def test_a_camera_that_does_not_answer_is_offline_once(resources: Resources) -> None:
+    camera_id = await add_camera(resources, "http://127.0.0.1:9/nobody/index.m3u8")
+
+    outcomes = [await sample(resources, camera_id) for _ in range(5)]
+
+    assert outcomes == ["no_answer"] * 5
+    assert await alerts_of(resources, camera_id) == [AlertKind.CAMERA_OFFLINE]
+    row = await watch_row(resources, camera_id)
+    assert (row.health, row.failures, row.last_error) == ("OFFLINE", 5, "no_answer")
+
+
+async def test_a_turned_camera_is_moved_once_until_an_admin_takes_its_new_view(
+    resources: Resources, live: tuple[LiveCameras, str]
+) -> None:
+    scenes: dict[str, Callable[[int], bytes]] = {"now": _still}
+    _, url = stream(live, lambda n: scenes["now"](n))
+    camera_id = await add_camera(resources, url)
+    await sample(resources, camera_id)  # the reference view
+
+    scenes["now"] = _turned
+    for _ in range(4):
+        await sample(resources, camera_id)
+    assert await alerts_of(resources, camera_id) == [AlertKind.CAMERA_MOVED]
+
+    # when an admin takes the new view as the reference, it is OK again and nothing more is raised
+    async with resources.unit_of_work() as session:
+        code = await session.scalar(select(Camera.code).where(Camera.id == camera_id))
+        await cctv_watch.reset_reference(session, code=str(code))
+    for _ in range(3):
+        await sample(resources, camera_id)
+    assert await alerts_of(resources, camera_id) == [AlertKind.CAMERA_MOVED]
+    assert (await watch_row(resources, camera_id)).health == CameraHealth.OK
+
+
+async def test_an_archive_camera_is_sampled_from_the_head_of_its_newest_segment(resources: Resources) -> None:
+    # given an archive with two segments this hour, the newer one of a black picture
+    prefix = f"cctv/watch-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC)
+    for age, scene in ((20, _still), (10, _black)):
+        key = cctv_archive.segment_key(prefix, now - timedelta(seconds=age))
+        await resources.storage.write(key, scene(age), content_type=cctv_archive.SEGMENT_CONTENT_TYPE)
+    camera_id = await add_camera(resources, prefix, kind=CameraSource.ARCHIVE)
+
+    # when it is sampled twice
+    outcomes = [await sample(resources, camera_id) for _ in range(2)]
+
+    # then the newest segment was read, and the second time there was nothing newer
+    row = await watch_row(resources, camera_id)
+    assert outcomes == ["sampled", "unchanged"]
+    assert row.last_media == cctv_archive.segment_key(prefix, now - timedelta(seconds=10))
+    assert (row.candidate, row.streak) == ("BLACK", 1)
+
+
+async def test_a_crowd_rule_is_alerted_with_its_snapshot_once_per_cooldown(
+    resources: Resources, live: tuple[LiveCameras, str]
+) -> None:
+    # the rules adapter (until zones land): a threshold of -1 people makes any detection a "crowd"
+    _, url = stream(live, _moving)
+    camera_id = await add_camera(resources, url)
+    async with resources.unit_of_work() as session:
+        code = await session.scalar(select(Camera.code).where(Camera.id == camera_id))
+        await session.execute(
+            text("INSERT INTO cctv_alert_rules (camera_id, crowd_above_persons) VALUES (:id, -1)"), {"id": camera_id}
+        )
+    assert code is not None
+
+    for _ in range(3):
+        await sample(resources, camera_id)
+
+    assert await alerts_of(resources, camera_id) == [AlertKind.CROWD]
+    async with resources.unit_of_work() as session:
+        key = await session.scalar(select(CctvAlert.snapshot_key).where(CctvAlert.camera_id == camera_id))
+    assert key is not None
+    assert (await resources.storage.read(key))[:3] == b"\xff\xd8\xff"
+
+
+# --- workers ------------------------------------------------------------------------------------------------------
+
+
+def start_watcher(log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "worker", "--queue", "cctv-watch", "--concurrency", "2"],
+            cwd=ROOT,
+            env={**os.environ, "JSC_CCTV_WATCH_ENABLED": "true", "JSC_CCTV_WATCH_TIMEOUT_S": "30"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop(*procs: subprocess.Popen[bytes]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+async def only_these_cameras(resources: Resources) -> AsyncIterator[list[int]]:
+    """Other tests' cameras switched off while this test's workers watch, and this test's afterwards."""
+    mine: list[int] = []
+    async with resources.unit_of_work() as session:
+        await session.execute(update(Camera).values(active=False))
+    yield mine
+    async with resources.unit_of_work() as session:
+        await session.execute(update(Camera).where(Camera.id.in_(mine)).values(active=False))
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Polls a row (or the server's signal) until it says so; the deadline only fails a test that hangs."""
+    deadline = time.monotonic() + WAIT_S
+    while not await check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {what} within {WAIT_S:g} s")
+        await asyncio.sleep(0.1)
+
+
+async def sample_jobs(resources: Resources, camera_id: int) -> list[tuple[str, str, int | None]]:
+    async with resources.unit_of_work() as session:
+        rows = await session.execute(
+            text(
+                "SELECT status, args->>'due_at', worker_id FROM procrastinate_jobs "
+                "WHERE task_name = 'cctv.watch_sample' AND lock = :lock ORDER BY id"
+            ),
+            {"lock": f"watch:{camera_id}"},
+        )
+        return [(str(s), str(d), w) for s, d, w in rows]
+
+
+async def test_two_workers_sample_a_camera_at_its_interval_and_never_twice_at_once(
+    resources: Resources, live: tuple[LiveCameras, str], only_these_cameras: list[int], tmp_path: Path
+) -> None:
+    cameras, _ = live
+    name, url = stream(live, _still)
+    camera_id = await add_camera(resources, url, watch_interval_s=2.0)
+    only_these_cameras.append(camera_id)
+    cameras.hold(name)  # the first sample is held at its segment until a second job is waiting for the camera
+    workers = [start_watcher(tmp_path / "a.log"), start_watcher(tmp_path / "b.log")]
+    try:
+        await until(lambda: asyncio.to_thread(cameras.held[name].wait, 0.1), "a sample in progress")
+        await until(
+            lambda: _has(
+                sample_jobs(resources, camera_id),
+                lambda jobs: [s for s, _, _ in jobs if s in {"doing", "todo"}] == ["doing", "todo"],
+            ),
+            "a second sample waiting for the first",
+        )
+        cameras.release(name)
+        await until(lambda: _has(watch_row(resources, camera_id), lambda row: row.samples >= 3), "three samples")
+    finally:
+        stop(*workers)
+    jobs = [j for j in await sample_jobs(resources, camera_id) if j[0] == "succeeded"]
+    due = [datetime.fromisoformat(d) for _, d, _ in jobs]
+    assert cameras.most_at_once[name] == 1
+    assert len(jobs) >= 3
+    assert all(later - earlier >= timedelta(seconds=2) for earlier, later in itertools.pairwise(due))
+
+
+async def _has(value: Awaitable[T], test: Callable[[T], bool]) -> bool:
+    return test(await value)
+
+
+async def test_the_camera_of_a_killed_worker_is_taken_by_the_other_at_the_next_tick(
+    resources: Resources, live: tuple[LiveCameras, str], only_these_cameras: list[int], tmp_path: Path
+) -> None:
+    cameras, _ = live
+    name, url = stream(live, _still)
+    camera_id = await add_camera(resources, url, watch_interval_s=2.0)
+    only_these_cameras.append(camera_id)
+    cameras.hold(name)
+    first = start_watcher(tmp_path / "first.log")
+    second = None
+    try:
+        # given the first worker caught in the middle of the camera's sample
+        await until(lambda: asyncio.to_thread(cameras.held[name].wait, 0.1), "a sample in progress")
+        doing = [w for s, _, w in await sample_jobs(resources, camera_id) if s == "doing"]
+        assert len(doing) == 1
+        second = start_watcher(tmp_path / "second.log")
+
+        # when it is killed; its heartbeat stops (aged here: the stall is seen after 30 s without one)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        async with resources.unit_of_work() as session:
+            await session.execute(
+                text("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '60 s' WHERE id = :id"),
+                {"id": doing[0]},
+            )
+        cameras.release(name)
+
+        # then the next tick gives its job up and the other worker samples the camera
+        await until(lambda: _has(watch_row(resources, camera_id), lambda row: row.samples >= 1), "a sample")
+    finally:
+        stop(*(p for p in (first, second) if p is not None))
+    statuses = [s for s, _, _ in await sample_jobs(resources, camera_id)]
+    assert statuses[0] == "failed"
+    assert "succeeded" in statuses[1:]
+
+
+async def test_finished_sample_jobs_are_removed_after_the_setting_and_the_rest_kept(resources: Resources) -> None:
+    from workers.cctv import watch_cleanup, watch_sample
+    from workers.runtime import app
+
+    keep_s = resources.settings.cctv_watch_keep_jobs_s
+    async with app.open_async():
+        # given three sample jobs: one finished long ago, one finished lately, one still waiting since long ago
+        ids = {
+            name: await watch_sample.configure(queueing_lock=f"test-cleanup-{uuid.uuid4()}").defer_async(
+                camera_id=0, due_at=name
+            )
+            for name in ("old", "recent", "waiting")
+        }
+        async with resources.unit_of_work() as session:
+            await session.execute(
+                text("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id IN (:old, :recent)"), ids
+            )
+            await session.execute(
+                text(
+                    "UPDATE procrastinate_events SET at = at - make_interval(secs => :age) "
+                    "WHERE job_id IN (:old, :waiting)"
+                ),
+                {**ids, "age": keep_s + 60},
+            )
+
+        # when the cleanup runs
+        await watch_cleanup(timestamp=0)
+
+    # then only the old finished one is gone
+    async with resources.unit_of_work() as session:
+        left = set(
+            await session.scalars(
+                text("SELECT id FROM procrastinate_jobs WHERE id = ANY(:ids)"), {"ids": list(ids.values())}
+            )
+        )
+    assert left == {ids["recent"], ids["waiting"]}
