@@ -124,6 +124,7 @@ class AlertKind(enum.StrEnum):
     CROWD = "CROWD"  # more people than the camera's limit
     CONGESTION = "CONGESTION"  # the congestion index above the limit
     NO_STOPPING = "NO_STOPPING"  # a vehicle stopped in the no-stopping zone for longer than allowed
+    BUSWAY = "BUSWAY"  # a vehicle that is not a bus in a TransJakarta lane
 
 
 class CaseArrival(enum.StrEnum):
