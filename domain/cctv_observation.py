@@ -6,7 +6,6 @@ Plain values only: the sampler fills it in a worker, the rules read it, tests bu
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,7 +29,7 @@ class ObjectSeen:
 
 @dataclass(frozen=True)
 class Observation:
-    camera_id: uuid.UUID
+    camera_id: int  # cameras.id (an identity column, not a UUID)
     taken_at: datetime  # the media time of the sampled frame (aware, UTC)
     frame_size: tuple[int, int]  # width, height of the frame the boxes refer to
     health: CameraHealth

@@ -20,12 +20,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from domain.cctv_observation import Observation, ObjectSeen
 from domain.cctv_rules import CameraHealth, point_in_polygon
-from domain.models.enums import AlertKind
+from domain.models.enums import AlertKind, ZonePurpose
 
 VEHICLES = frozenset({"bicycle", "car", "motorcycle", "bus", "truck"})
 # What may not use a busway: everything on wheels that is not a bus (a TransJakarta or any other).
@@ -37,12 +36,6 @@ MATCH_FOOT_SHARE = 0.5
 MAX_MISSED = 2  # samples a track survives without being found (a passing bus hides a parked angkot)
 MAX_GAP = timedelta(seconds=120)  # a longer gap between samples: nobody is known to have stayed, tracks start again
 MAX_POLYGON_POINTS = 64
-
-
-class ZonePurpose(StrEnum):
-    BUSWAY = "BUSWAY"  # a TransJakarta lane: only buses may be in it
-    NO_STOPPING = "NO_STOPPING"  # where vehicles must not stand: angkot ngetem, a junction box, a bus stop mouth
-    CROWD_AREA = "CROWD_AREA"  # where people gather: a plaza, a station entrance, a market
 
 
 # The rule kinds each zone purpose can carry; a rule without a zone watches the whole view.

@@ -3,7 +3,7 @@
 from domain.models.accounts import AccountEvent, RefreshToken, User
 from domain.models.base import Base
 from domain.models.catalogue import Agency, Category, RoutingRule, Unit
-from domain.models.cctv import AlertRule, Camera, CctvAlert, CctvEvidence
+from domain.models.cctv import AlertRule, Camera, CameraZone, CctvAlert, CctvEvidence, WatchRule, ZoneState
 from domain.models.community import AbuseFlag, ReportComment, ReportSupport
 from domain.models.enums import (
     STATUS_LABELS_ID,
@@ -24,6 +24,7 @@ from domain.models.enums import (
     Role,
     RoutingHandler,
     UnitKind,
+    ZonePurpose,
 )
 from domain.models.geo import Kecamatan, Kelurahan, Kota
 from domain.models.idempotency import IdempotencyKey
@@ -43,6 +44,7 @@ __all__ = [
     "AlertRule",
     "Base",
     "Camera",
+    "CameraZone",
     "CameraKind",
     "CameraSource",
     "CaseArrival",
@@ -82,4 +84,7 @@ __all__ = [
     "Unit",
     "UnitKind",
     "User",
+    "WatchRule",
+    "ZonePurpose",
+    "ZoneState",
 ]

@@ -127,6 +127,14 @@ class AlertKind(enum.StrEnum):
     BUSWAY = "BUSWAY"  # a vehicle that is not a bus in a TransJakarta lane
 
 
+class ZonePurpose(enum.StrEnum):
+    """What a zone drawn on a camera's view is for (domain/cctv_zone_rules.py says which rules each carries)."""
+
+    BUSWAY = "BUSWAY"  # a TransJakarta lane: only buses may be in it
+    NO_STOPPING = "NO_STOPPING"  # where vehicles must not stand: angkot ngetem, a junction box, a bus stop's mouth
+    CROWD_AREA = "CROWD_AREA"  # where people gather: a plaza, a station entrance, a market
+
+
 class CaseArrival(enum.StrEnum):
     """How a unit came to hold a report (a case: one unit's spell with one report)."""
 

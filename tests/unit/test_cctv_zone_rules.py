@@ -4,7 +4,6 @@ of every sample."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -29,7 +28,7 @@ from domain.cctv_zone_rules import (
 from domain.models.enums import AlertKind
 
 T0 = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
-CAMERA = uuid.UUID(int=1)
+CAMERA = 1
 FRAME = (1280, 720)
 # The busway: the right-hand lane, bottom half of a 1280x720 reference frame.
 BUSWAY = Zone(1, ZonePurpose.BUSWAY, ((640, 360), (1280, 360), (1280, 720), (640, 720)), FRAME)
