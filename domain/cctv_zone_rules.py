@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.cctv_observation import Observation, ObjectSeen
+from domain.cctv_observation import ObjectSeen, Observation
 from domain.cctv_rules import CameraHealth, point_in_polygon
 from domain.models.enums import AlertKind, ZonePurpose
 
@@ -229,7 +229,13 @@ def dump_state(state: WatchState) -> dict[str, Any]:
             for t in state.tracks
         ],
         "rules": {
-            key: {"last": _time(r.last_alert_at), "alerted": sorted(r.alerted), "k": r.streak, "since": _time(r.since), "run": _time(r.run)}
+            key: {
+                "last": _time(r.last_alert_at),
+                "alerted": sorted(r.alerted),
+                "k": r.streak,
+                "since": _time(r.since),
+                "run": _time(r.run),
+            }
             for key, r in state.rules.items()
         },
     }

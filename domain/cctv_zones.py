@@ -185,9 +185,7 @@ async def delete_watch_rule(session: AsyncSession, *, camera_code: str, zone_nam
 
 async def zones_of_cameras(session: AsyncSession, camera_ids: list[int]) -> list[CameraZone]:
     return list(
-        await session.scalars(
-            select(CameraZone).where(CameraZone.camera_id.in_(camera_ids)).order_by(CameraZone.name)
-        )
+        await session.scalars(select(CameraZone).where(CameraZone.camera_id.in_(camera_ids)).order_by(CameraZone.name))
     )
 
 
@@ -315,9 +313,8 @@ async def observe(
             objects=_objects(one),
             created_at=now,
         )
-        session.add(alert)
-        await session.flush()
         if rule_row is not None and rule_row.report_category_id is not None:
+            # Before the alert's INSERT, so that its NOTIFY carries the report.
             alert.report_id = await _report_for(
                 session,
                 camera,
@@ -330,6 +327,8 @@ async def observe(
                 jobs=jobs,
                 now=now,
             )
+        session.add(alert)
+        await session.flush()
         if camera.unit_id is not None:
             message = notifications.Message(
                 "CCTV_ALERT",

@@ -112,7 +112,9 @@ class WatchRule(Base):
         ForeignKey("cctv_zones.id", ondelete="CASCADE"), comment="NULL: the whole view"
     )
     kind: Mapped[AlertKind] = mapped_column(text_enum(AlertKind, "watch_rule_kind"))
-    threshold: Mapped[float] = mapped_column(Float, comment="people, congestion index, vehicles; unused for NO_STOPPING")
+    threshold: Mapped[float] = mapped_column(
+        Float, comment="people, congestion index, vehicles; unused for NO_STOPPING"
+    )
     dwell_s: Mapped[float] = mapped_column(Float)
     cooldown_s: Mapped[float] = mapped_column(Float)
     hold_samples: Mapped[int] = mapped_column(SmallInteger)

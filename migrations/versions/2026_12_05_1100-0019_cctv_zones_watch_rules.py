@@ -13,11 +13,35 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from migrations.helpers import execute_script
+
 revision: str = "0019"
 down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The command center's live alerts (migration 0008's trigger) learn the zone and the report an alert is about.
+ALERT_NOTIFY = """
+CREATE OR REPLACE FUNCTION jsc_cctv_alert_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('cctv_alerts', json_build_object(
+        'id', NEW.id, 'cameraId', NEW.camera_id, 'kind', NEW.kind, 'value', NEW.value,
+        'threshold', NEW.threshold, 'evidenceId', NEW.evidence_id, 'createdAt', NEW.created_at,
+        'zoneId', NEW.zone_id, 'reportId', NEW.report_id
+    )::text);
+    RETURN NULL;
+END $$;
+"""
+OLD_ALERT_NOTIFY = """
+CREATE OR REPLACE FUNCTION jsc_cctv_alert_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('cctv_alerts', json_build_object(
+        'id', NEW.id, 'cameraId', NEW.camera_id, 'kind', NEW.kind, 'value', NEW.value,
+        'threshold', NEW.threshold, 'evidenceId', NEW.evidence_id, 'createdAt', NEW.created_at
+    )::text);
+    RETURN NULL;
+END $$;
+"""
 OLD_KINDS = "'CROWD', 'CONGESTION', 'NO_STOPPING'"
 NEW_KINDS = "'CROWD', 'CONGESTION', 'NO_STOPPING', 'BUSWAY'"
 
@@ -91,9 +115,7 @@ def upgrade() -> None:
             nullable=True,
             comment="file a report of this category with the first alert",
         ),
-        sa.Column(
-            "open_report_id", sa.Uuid(), nullable=True, comment="the report its alerts add to while it is open"
-        ),
+        sa.Column("open_report_id", sa.Uuid(), nullable=True, comment="the report its alerts add to while it is open"),
         sa.CheckConstraint(
             "threshold >= 0 AND dwell_s >= 0 AND cooldown_s >= 0 AND hold_samples BETWEEN 1 AND 10",
             name=op.f("ck_cctv_watch_rules_values"),
@@ -155,9 +177,11 @@ def upgrade() -> None:
     )
     op.drop_constraint(op.f("ck_cctv_alerts_alert_kind"), "cctv_alerts", type_="check")
     op.create_check_constraint(op.f("ck_cctv_alerts_alert_kind"), "cctv_alerts", f"kind IN ({NEW_KINDS})")
+    execute_script(ALERT_NOTIFY)
 
 
 def downgrade() -> None:
+    execute_script(OLD_ALERT_NOTIFY)
     op.execute("DELETE FROM cctv_alerts WHERE kind = 'BUSWAY'")
     op.drop_constraint(op.f("ck_cctv_alerts_alert_kind"), "cctv_alerts", type_="check")
     op.create_check_constraint(op.f("ck_cctv_alerts_alert_kind"), "cctv_alerts", f"kind IN ({OLD_KINDS})")

@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import select, update
 
 from domain import accounts, cctv, cctv_rules, cctv_zones
-from domain.cctv_observation import Observation, ObjectSeen
+from domain.cctv_observation import ObjectSeen, Observation
 from domain.cctv_rules import CameraHealth
 from domain.jobs import JobBuffer
 from domain.models import (
@@ -158,11 +158,13 @@ async def test_a_car_in_the_busway_alerts_once_with_snapshot_rule_zone_and_objec
         stored = await session.get_one(CctvAlert, alert.id)
         rule_id, zone_id = stored.rule_id, stored.zone_id
         assert stored.objects == [{"track": 1, "label": "car", "box": [400, 250, 60, 40], "confidence": 0.9}]
-        assert stored.report_id is None and stored.evidence_id is None
+        assert stored.report_id is None
+        assert stored.evidence_id is None
         assert stored.created_at == T0 + timedelta(seconds=12)
         inbox = (await session.scalars(select(Notification.data).where(Notification.user_id == officer))).all()
         state = await session.get_one(ZoneState, camera_id)
-    assert rule_id is not None and zone_id is not None
+    assert rule_id is not None
+    assert zone_id is not None
     assert inbox == [{"alertId": str(alert.id), "cameraCode": code, "kind": "CCTV_ALERT"}]
     assert stored.snapshot_key is not None
     assert await resources.storage.read(stored.snapshot_key) == jpeg(41)
@@ -217,7 +219,8 @@ async def test_an_auto_report_is_filed_once_later_alerts_add_to_it_and_a_closed_
     # then: one alert per stay (at 30 s into each); the first filed a report, the second added to it
     assert [i for i, _ in raised] == [3, 11]
     first, second = raised[0][1][0], raised[1][1][0]
-    assert first.report_id is not None and second.report_id == first.report_id
+    assert first.report_id is not None
+    assert second.report_id == first.report_id
     async with resources.unit_of_work() as session:
         report = await session.get_one(Report, first.report_id)
         reporter = await session.get_one(User, report.reporter_id)
@@ -244,7 +247,8 @@ async def test_an_auto_report_is_filed_once_later_alerts_add_to_it_and_a_closed_
     # then: a new report
     [(index, [alert])] = third
     assert index == 3
-    assert alert.report_id is not None and alert.report_id != first.report_id
+    assert alert.report_id is not None
+    assert alert.report_id != first.report_id
     async with resources.unit_of_work() as session:
         filed = (
             await session.scalars(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.cctv_observation import Observation, ObjectSeen
+from domain.cctv_observation import ObjectSeen, Observation
 from domain.cctv_rules import CameraHealth
 from domain.cctv_zone_rules import (
     Raised,
@@ -216,7 +216,12 @@ def test_a_car_that_leaves_and_comes_back_alerts_again_only_after_the_cooldown()
 
 def test_a_busway_threshold_counts_vehicles_in_the_lane_at_sample_time() -> None:
     second = moved(CAR_IN_BUSWAY, dx=250)
-    samples = [sample(0, CAR_IN_BUSWAY), sample(1, CAR_IN_BUSWAY), sample(2, CAR_IN_BUSWAY, second), sample(3, CAR_IN_BUSWAY, second)]
+    samples = [
+        sample(0, CAR_IN_BUSWAY),
+        sample(1, CAR_IN_BUSWAY),
+        sample(2, CAR_IN_BUSWAY, second),
+        sample(3, CAR_IN_BUSWAY, second),
+    ]
     assert run(samples, [BUSWAY], [busway_rule(threshold=1)]) == [(3, "busway", 2.0, (1, 2))]
 
 
