@@ -282,10 +282,14 @@ async def observe(
     camera = await session.get(Camera, observation.camera_id)
     if camera is None or not camera.active:
         return []
-    row = await _locked_state(session, camera.id)
     zone_rows = list(await session.scalars(select(CameraZone).where(CameraZone.camera_id == camera.id)))
     zones = {z.id: _pure_zone(z) for z in zone_rows}
     rules, rule_rows = await _rules(session, camera, zones)
+    if not rules:
+        # Nothing to judge, nothing written: most cameras have no rules. A state left from rules since removed
+        # is stale by the time new ones come (a gap of minutes starts the stays again).
+        return []
+    row = await _locked_state(session, camera.id)
     state, raised = cctv_zone_rules.step(
         cctv_zone_rules.load_state(row.state), observation, list(zones.values()), rules
     )

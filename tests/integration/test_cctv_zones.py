@@ -283,3 +283,10 @@ async def test_a_switched_off_or_unknown_camera_is_not_judged(resources: Resourc
         await cctv.set_camera_active(session, code=code, active=False)
     assert await observe_each(resources, [sample(camera_id, 0, CAR_IN_BUSWAY)]) == []
     assert await observe_each(resources, [sample(-1, 0, CAR_IN_BUSWAY)]) == []
+
+
+async def test_a_camera_without_rules_is_judged_without_a_write(resources: Resources) -> None:
+    camera_id, _ = await make_camera(resources)
+    assert await observe_each(resources, [sample(camera_id, n, CAR_IN_BUSWAY) for n in range(3)]) == []
+    async with resources.unit_of_work() as session:
+        assert await session.get(ZoneState, camera_id) is None

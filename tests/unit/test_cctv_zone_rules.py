@@ -345,3 +345,38 @@ def test_each_rule_alerts_on_its_own_in_the_order_given() -> None:
 def test_raised_names_its_rule() -> None:
     _, raised = step(WatchState(), sample(0, CAR_IN_BUSWAY), [BUSWAY], [busway_rule(hold_samples=1)])
     assert raised == [Raised(busway_rule(hold_samples=1), 1.0, raised[0].objects)]
+
+
+def test_samples_of_another_frame_size_see_the_zones_scaled() -> None:
+    half = ObjectSeen("car", (400, 250, 60, 40), 0.9)  # CAR_IN_BUSWAY in a 640x360 sample
+    samples = [sample(n, half, frame=(640, 360)) for n in range(3)]
+    assert run(samples, [BUSWAY], [busway_rule()]) == [(1, "busway", 1.0, (1,))]
+    outside = ObjectSeen("car", (100, 250, 60, 40), 0.9)  # in the kerb lane of the small frame
+    assert run([sample(n, outside, frame=(640, 360)) for n in range(3)], [BUSWAY], [busway_rule()]) == []
+
+
+def test_a_congestion_episode_after_the_cooldown_alerts_again() -> None:
+    values = [0.9, 0.9, 0.1, 0.1, 0.9, 0.9, 0.9]
+    samples = [sample(n, congestion=v) for n, v in enumerate(values)]
+    rule = Rule("jam", AlertKind.CONGESTION, None, 0.7, dwell_s=0, cooldown_s=30, hold_samples=2)
+    # held at 10 s (alert; cooldown to 40 s), ended at 30 s, held again at 50 s
+    assert run(samples, [], [rule]) == [(1, "jam", 0.9, ()), (5, "jam", 0.9, ())]
+
+
+def test_the_state_survives_json_unchanged() -> None:
+    state = WatchState()
+    for n in range(4):
+        state, _ = step(state, sample(n, ANGKOT_AT_KERB, *people(2)), [KERB, PLAZA], [kerb_rule(), crowd_rule()])
+    assert load_state(json.loads(json.dumps(dump_state(state)))) == state
+    assert load_state(None) == WatchState()
+    assert load_state({}) == WatchState()
+
+
+def test_a_rule_added_later_starts_with_no_stays_and_no_cooldown() -> None:
+    state = WatchState()
+    for n in range(3):
+        state, raised = step(state, sample(n, CAR_IN_BUSWAY), [BUSWAY], [])
+        assert raised == []
+    # the car has been held in the lane all along: the new rule alerts at its first sample
+    _, raised = step(state, sample(3, CAR_IN_BUSWAY), [BUSWAY], [busway_rule()])
+    assert [(r.rule.key, r.value) for r in raised] == [("busway", 1.0)]
