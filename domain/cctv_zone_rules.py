@@ -448,15 +448,15 @@ def step(
 ) -> tuple[WatchState, list[Raised]]:
     """The state after one sample and the alerts it raises, in the order of ``rules``.
 
-    A sample no newer than the last one changes nothing (a retried or late job must not alert twice); a sample
-    whose picture is not healthy (black, frozen, covered) teaches nothing: a frozen picture would make every car
-    look parked.
+    A sample no newer than the last one changes nothing (a retried or late job must not alert twice). Nor does
+    a sample whose picture is not healthy (black, frozen, covered): a frozen picture would make every car look
+    parked. It counts as no sample at all, so a picture bad for longer than ``MAX_GAP`` starts the stays again.
     """
     at = observation.taken_at
     if state.taken_at is not None and at <= state.taken_at:
         return state, []
     if observation.health != CameraHealth.OK:
-        return replace(state, taken_at=at), []
+        return state, []
     if state.taken_at is not None and at - state.taken_at > MAX_GAP:
         rules_after_gap = {k: RuleState(last_alert_at=r.last_alert_at) for k, r in state.rules.items()}
         state = replace(state, tracks=(), rules=rules_after_gap)

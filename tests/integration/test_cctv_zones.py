@@ -4,13 +4,14 @@ and objects and reach the unit; a rule files one report at a time and later aler
 
 from __future__ import annotations
 
+import asyncio
 import io
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from PIL import Image
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from domain import accounts, cctv, cctv_rules, cctv_zones
 from domain.cctv_observation import ObjectSeen, Observation
@@ -290,3 +291,40 @@ async def test_a_camera_without_rules_is_judged_without_a_write(resources: Resou
     assert await observe_each(resources, [sample(camera_id, n, CAR_IN_BUSWAY) for n in range(3)]) == []
     async with resources.unit_of_work() as session:
         assert await session.get(ZoneState, camera_id) is None
+
+
+async def test_two_workers_given_the_same_sample_at_once_alert_once(resources: Resources) -> None:
+    # given: a busway rule that alerts at the first sample
+    camera_id, code = await make_camera(resources)
+    await zone_and_rule(resources, code, ZonePurpose.BUSWAY, BUSWAY, AlertKind.BUSWAY, hold_samples=1)
+    observation = sample(camera_id, 0, CAR_IN_BUSWAY)
+
+    # when: one worker judges it and, before it commits, another worker gets the same sample
+    async with resources.sessions() as first, first.begin():
+        raised = await cctv_zones.observe(
+            first,
+            observation=observation,
+            now=T0,
+            jobs=JobBuffer(),
+            storage=resources.storage,
+            settings=resources.settings,
+            reference=await resources.reference.get(),
+        )
+        second = asyncio.create_task(observe_each(resources, [observation]))
+        # the signal: the second worker's session waits for the camera's state row
+        async with resources.sessions() as probe:
+            for _ in range(1000):
+                waiting = await probe.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                )
+                if waiting or second.done():
+                    break
+                await asyncio.sleep(0.01)
+        assert waiting == 1
+
+    # then: the first alerts, the second waited, then found the sample already judged
+    assert [a.kind for a in raised] == [AlertKind.BUSWAY]
+    assert await second == []

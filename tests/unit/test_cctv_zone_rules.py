@@ -324,6 +324,11 @@ def test_congestion_is_continuous_and_unmeasured_samples_change_nothing() -> Non
 def test_an_unhealthy_picture_raises_nothing_and_a_replayed_sample_is_ignored() -> None:
     frozen = [sample(n, ANGKOT_AT_KERB, health=CameraHealth.FROZEN) for n in range(10)]
     assert run(frozen, [KERB], [kerb_rule()]) == []
+    # a picture black for 3 minutes in the middle of a stay: the stay starts again after it
+    black = [sample(n, health=CameraHealth.BLACK) for n in range(3, 21)]
+    after = [sample(n, ANGKOT_AT_KERB) for n in range(21, 30)]
+    samples = [*[sample(n, ANGKOT_AT_KERB) for n in range(3)], *black, *after]
+    assert run(samples, [KERB], [kerb_rule()]) == [(27, "kerb", 60.0, (2,))]
     state, first = step(WatchState(), sample(0, CAR_IN_BUSWAY), [BUSWAY], [busway_rule(hold_samples=1)])
     assert [r.rule.key for r in first] == ["busway"]
     again, replayed = step(state, sample(0, CAR_IN_BUSWAY), [BUSWAY], [busway_rule(hold_samples=1)])
