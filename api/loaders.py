@@ -14,7 +14,18 @@ from strawberry.dataloader import DataLoader
 
 from api.context import Context
 from domain import cctv, community, workflow
-from domain.models import Camera, CameraWatch, CctvEvidence, Photo, Report, ReportComment, ReportStatusChange, User
+from domain.models import (
+    Camera,
+    CameraWatch,
+    CameraZone,
+    CctvEvidence,
+    Photo,
+    Report,
+    ReportComment,
+    ReportStatusChange,
+    User,
+    WatchRule,
+)
 from domain.reference import ReferenceData
 
 M = TypeVar("M")
@@ -42,6 +53,8 @@ class Loaders:
         self.support_count = DataLoader(load_fn=self._support_counts)
         self.supported_by_me = DataLoader(load_fn=self._supported_by_me)
         self.followed_by_me = DataLoader(load_fn=self._followed_by_me)
+        self.zones_of_camera = self._grouped(CameraZone, CameraZone.camera_id, order=(CameraZone.name,))
+        self.rules_of_camera = self._grouped(WatchRule, WatchRule.camera_id, order=(WatchRule.id,))
 
     async def _comments(
         self, keys: list[tuple[uuid.UUID, tuple[datetime, uuid.UUID] | None, int]]

@@ -29,7 +29,7 @@ class ObjectSeen:
 
 @dataclass(frozen=True)
 class Observation:
-    camera_id: int  # cameras.id
+    camera_id: int  # cameras.id (an identity column, not a UUID)
     taken_at: datetime  # the media time of the sampled frame (aware, UTC)
     frame_size: tuple[int, int]  # width, height of the frame the boxes refer to
     health: CameraHealth

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import templates
+from domain import cctv_zones, templates
 from domain.models import Kelurahan
 
 KELURAHAN_FILE = "jakarta_kelurahan.geojson"
@@ -124,8 +124,8 @@ _DERIVE_BOUNDARIES = [
 
 
 async def load_catalogue(session: AsyncSession, *, data_dir: Path) -> None:
-    """Agencies, their offices (one per kota for a Suku Dinas), the categories and the response templates; safe to
-    re-run."""
+    """Agencies, their offices (one per kota for a Suku Dinas), the categories, the response templates and the
+    account that files the cameras' automatic reports; safe to re-run."""
     for row in read_csv(data_dir / "agencies.csv"):
         await session.execute(
             text(
@@ -187,6 +187,7 @@ async def load_catalogue(session: AsyncSession, *, data_dir: Path) -> None:
         )
     )
     await templates.seed_templates(session, data_dir=data_dir)
+    await cctv_zones.system_reporter_id(session)
 
 
 async def _counts(session: AsyncSession, *, skipped: bool) -> ImportResult:

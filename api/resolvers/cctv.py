@@ -16,8 +16,18 @@ from api.access import guarded
 from api.context import Context
 from api.errors import ClientError, ErrorCode
 from api.resolvers.common import error_code
-from api.schema.cctv import AlertKindEnum, Camera, CameraKindEnum, CameraSourceEnum, CctvAlert
-from domain import cctv, cctv_rules, cctv_watch, models
+from api.schema.cctv import (
+    AlertKindEnum,
+    AlertObject,
+    Camera,
+    CameraKindEnum,
+    CameraSourceEnum,
+    CameraZone,
+    CctvAlert,
+    WatchRule,
+    ZonePurposeEnum,
+)
+from domain import cctv, cctv_rules, cctv_watch, cctv_zones, models
 from domain.errors import DomainError
 
 MAX_ALERTS = 100
@@ -103,6 +113,103 @@ class AlertRulePayload:
     errors: list[CameraError] = strawberry.field(description="Empty on success.")
 
 
+@strawberry.input(description="A zone drawn on a camera's view, in pixels of the frame it was drawn on.")
+class CameraZoneInput:
+    camera_code: str = strawberry.field(description="The camera.")
+    name: str = strawberry.field(
+        description="The zone's name on this camera (1-100 characters); saving it again redraws it."
+    )
+    purpose: ZonePurposeEnum = strawberry.field(description="What it is for.")  # type: ignore[valid-type]
+    polygon: list[list[float]] = strawberry.field(
+        description="3 to 64 points [[x, y], ...] inside the reference frame, edges not crossing."
+    )
+    frame_width: int = strawberry.field(description="Width of the reference frame (16-8192 pixels).")
+    frame_height: int = strawberry.field(description="Height of the reference frame (16-8192 pixels).")
+
+
+@strawberry.enum(description="Why a zone change failed.")
+class CameraZoneErrorCode(enum.Enum):
+    FORBIDDEN = "FORBIDDEN"
+    UNKNOWN_CAMERA = "UNKNOWN_CAMERA"
+    UNKNOWN_ZONE = "UNKNOWN_ZONE"
+    INVALID_NAME = "INVALID_NAME"
+    INVALID_FRAME = "INVALID_FRAME"
+    INVALID_POLYGON = "INVALID_POLYGON"
+    OUT_OF_FRAME = "OUT_OF_FRAME"
+    SELF_INTERSECTING = "SELF_INTERSECTING"
+    ZONE_HAS_RULES = "ZONE_HAS_RULES"
+
+
+@strawberry.type(description="A zone problem.")
+class CameraZoneError:
+    code: CameraZoneErrorCode = strawberry.field(description="Machine-readable reason.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+    field: str | None = strawberry.field(description="The input field at fault.")
+
+
+@strawberry.type(description="Result of saveCameraZone or deleteCameraZone.")
+class CameraZonePayload:
+    zone: CameraZone | None = strawberry.field(description="The zone as saved; null on error or after a deletion.")
+    errors: list[CameraZoneError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="A rule of continuous watching: one kind of alert in a zone or on the whole view.")
+class WatchRuleInput:
+    camera_code: str = strawberry.field(description="The camera.")
+    zone_name: str | None = strawberry.field(default=None, description="The zone; null for the whole view.")
+    kind: AlertKindEnum = strawberry.field(  # type: ignore[valid-type]
+        description="BUSWAY (busway zones), NO_STOPPING (no-stopping zones or the view), CROWD (crowd areas or the "
+        "view), CONGESTION (the view)."
+    )
+    threshold: float = strawberry.field(
+        default=0.0, description="Alert above: people (CROWD), index below 1 (CONGESTION), vehicles (BUSWAY)."
+    )
+    dwell_s: float = strawberry.field(
+        default=0.0, description="Seconds it must last (NO_STOPPING: a vehicle standing still) before it alerts."
+    )
+    cooldown_s: float = strawberry.field(default=300.0, description="Seconds after an alert before the next one.")
+    hold_samples: int = strawberry.field(
+        default=2, description="Samples in a row (1-10) an object's foot must be inside the zone to count."
+    )
+    report_category: str | None = strawberry.field(
+        default=None, description="File a report of this category with an alert (one open report at a time)."
+    )
+
+
+@strawberry.enum(description="Why a watch rule change failed.")
+class WatchRuleErrorCode(enum.Enum):
+    FORBIDDEN = "FORBIDDEN"
+    UNKNOWN_CAMERA = "UNKNOWN_CAMERA"
+    UNKNOWN_ZONE = "UNKNOWN_ZONE"
+    UNKNOWN_RULE = "UNKNOWN_RULE"
+    UNKNOWN_CATEGORY = "UNKNOWN_CATEGORY"
+    KIND_NOT_FOR_ZONE = "KIND_NOT_FOR_ZONE"
+    INVALID_THRESHOLD = "INVALID_THRESHOLD"
+
+
+@strawberry.type(description="A watch rule problem.")
+class WatchRuleError:
+    code: WatchRuleErrorCode = strawberry.field(description="Machine-readable reason.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+    field: str | None = strawberry.field(description="The input field at fault.")
+
+
+@strawberry.type(description="Result of saveWatchRule or deleteWatchRule.")
+class WatchRulePayload:
+    rule: WatchRule | None = strawberry.field(description="The rule as saved; null on error or after a deletion.")
+    errors: list[WatchRuleError] = strawberry.field(description="Empty on success.")
+
+
+def _zone_failed(context: Context, exc: DomainError) -> CameraZonePayload:
+    code = error_code(context, exc, CameraZoneErrorCode)
+    return CameraZonePayload(zone=None, errors=[CameraZoneError(code=code, message=exc.message, field=exc.field)])
+
+
+def _rule_failed(context: Context, exc: DomainError) -> WatchRulePayload:
+    code = error_code(context, exc, WatchRuleErrorCode)
+    return WatchRulePayload(rule=None, errors=[WatchRuleError(code=code, message=exc.message, field=exc.field)])
+
+
 def _require_admin(context: Context) -> None:
     if context.require_viewer().role != models.Role.ADMIN:
         raise DomainError("FORBIDDEN", "Only admins change cameras and alert rules.")
@@ -115,8 +222,18 @@ def _camera_failed(context: Context, exc: DomainError) -> CameraPayload:
     )
 
 
-def _alert(m: models.CctvAlert, camera_code: str) -> CctvAlert:
+def _objects(raw: list[dict[str, Any]] | None) -> list[AlertObject]:
+    return [
+        AlertObject(track=o["track"], label=o["label"], box=list(o["box"]), confidence=o["confidence"])
+        for o in raw or []
+    ]
+
+
+def _alert(m: models.CctvAlert, camera_code: str, zone_name: str | None) -> CctvAlert:
     return CctvAlert(
+        zone_name=zone_name,
+        report_id=strawberry.ID(str(m.report_id)) if m.report_id else None,
+        objects=_objects(m.objects),
         id=strawberry.ID(str(m.id)),
         kind=m.kind,
         value=m.value,
@@ -163,18 +280,19 @@ class CctvQueries:
         if not 1 <= first <= MAX_ALERTS:
             raise ClientError(ErrorCode.BAD_USER_INPUT, f"`first` must be between 1 and {MAX_ALERTS}.")
 
-        async def run(session: AsyncSession) -> list[tuple[models.CctvAlert, str]]:
+        async def run(session: AsyncSession) -> list[tuple[models.CctvAlert, str, str | None]]:
             query = (
-                select(models.CctvAlert, models.Camera.code)
+                select(models.CctvAlert, models.Camera.code, models.CameraZone.name)
                 .join(models.Camera, models.Camera.id == models.CctvAlert.camera_id)
+                .outerjoin(models.CameraZone, models.CameraZone.id == models.CctvAlert.zone_id)
                 .order_by(models.CctvAlert.created_at.desc(), models.CctvAlert.id)
                 .limit(first)
             )
             if since is not None:
                 query = query.where(models.CctvAlert.created_at >= since)
-            return [(a, code) for a, code in (await session.execute(query))]
+            return [(a, code, zone) for a, code, zone in (await session.execute(query))]
 
-        return [_alert(a, code) for a, code in await context.db(run)]
+        return [_alert(a, code, zone) for a, code, zone in await context.db(run)]
 
 
 @strawberry.type
@@ -261,6 +379,93 @@ class CctvMutations:
             errors=[],
         )
 
+    @strawberry.mutation(description="Draw a zone on a camera's view, or redraw the one of that name (admins).")
+    async def save_camera_zone(self, info: Info, input: CameraZoneInput) -> CameraZonePayload:
+        context: Context = info.context
+        try:
+            _require_admin(context)
+            zone = await context.db(
+                lambda s: cctv_zones.save_zone(
+                    s,
+                    camera_code=input.camera_code,
+                    name=input.name,
+                    purpose=input.purpose,
+                    polygon=input.polygon,
+                    frame_size=(input.frame_width, input.frame_height),
+                )
+            )
+        except DomainError as exc:
+            return _zone_failed(context, exc)
+        return CameraZonePayload(zone=CameraZone.from_model(zone), errors=[])
+
+    @strawberry.mutation(description="Remove a zone and its rules; its alerts stay (admins).")
+    async def delete_camera_zone(
+        self,
+        info: Info,
+        camera_code: Annotated[str, strawberry.argument(description="The camera.")],
+        name: Annotated[str, strawberry.argument(description="The zone's name.")],
+    ) -> CameraZonePayload:
+        context: Context = info.context
+        try:
+            _require_admin(context)
+            await context.db(lambda s: cctv_zones.delete_zone(s, camera_code=camera_code, name=name))
+        except DomainError as exc:
+            return _zone_failed(context, exc)
+        return CameraZonePayload(zone=None, errors=[])
+
+    @strawberry.mutation(description="Set a camera's watch rule of a kind in a zone or on the whole view (admins).")
+    async def save_watch_rule(self, info: Info, input: WatchRuleInput) -> WatchRulePayload:
+        context: Context = info.context
+        data = cctv_zones.RuleInput(
+            camera_code=input.camera_code,
+            zone_name=input.zone_name,
+            kind=models.AlertKind(input.kind),
+            threshold=input.threshold,
+            dwell_s=input.dwell_s,
+            cooldown_s=input.cooldown_s,
+            hold_samples=input.hold_samples,
+            report_category=input.report_category,
+        )
+        try:
+            _require_admin(context)
+            reference = await context.resources.reference.get()
+            rule = await context.db(lambda s: cctv_zones.save_watch_rule(s, reference, data=data))
+        except DomainError as exc:
+            return _rule_failed(context, exc)
+        return WatchRulePayload(
+            rule=WatchRule(
+                zone_name=input.zone_name,
+                kind=rule.kind,
+                threshold=rule.threshold,
+                dwell_s=rule.dwell_s,
+                cooldown_s=rule.cooldown_s,
+                hold_samples=rule.hold_samples,
+                report_category=input.report_category,
+                open_report_id=strawberry.ID(str(rule.open_report_id)) if rule.open_report_id else None,
+            ),
+            errors=[],
+        )
+
+    @strawberry.mutation(description="Remove a camera's watch rule (admins); its alerts stay.")
+    async def delete_watch_rule(
+        self,
+        info: Info,
+        camera_code: Annotated[str, strawberry.argument(description="The camera.")],
+        kind: Annotated[AlertKindEnum, strawberry.argument(description="The rule's kind.")],  # type: ignore[valid-type]
+        zone_name: Annotated[str | None, strawberry.argument(description="The zone; null for the whole view.")] = None,
+    ) -> WatchRulePayload:
+        context: Context = info.context
+        try:
+            _require_admin(context)
+            await context.db(
+                lambda s: cctv_zones.delete_watch_rule(
+                    s, camera_code=camera_code, zone_name=zone_name, kind=models.AlertKind(kind)
+                )
+            )
+        except DomainError as exc:
+            return _rule_failed(context, exc)
+        return WatchRulePayload(rule=None, errors=[])
+
 
 def _live_alert(raw: dict[str, Any], codes: dict[int, str]) -> CctvAlert:
     evidence = raw.get("evidenceId")
@@ -272,6 +477,7 @@ def _live_alert(raw: dict[str, Any], codes: dict[int, str]) -> CctvAlert:
         camera_code=codes.get(int(raw["cameraId"]), str(raw["cameraId"])),
         evidence_id=strawberry.ID(str(evidence)) if evidence else None,
         created_at=datetime.fromisoformat(raw["createdAt"]),
+        report_id=strawberry.ID(str(raw["reportId"])) if raw.get("reportId") else None,
         snapshot_key=None,
     )
 

@@ -22,6 +22,9 @@ EvidenceStatusEnum = strawberry.enum(
     models.EvidenceStatus, name="EvidenceStatus", description="Where a camera's evidence for a report is."
 )
 AlertKindEnum = strawberry.enum(models.AlertKind, name="AlertKind", description="What a CCTV alert is about.")
+ZonePurposeEnum = strawberry.enum(
+    models.ZonePurpose, name="ZonePurpose", description="What a zone drawn on a camera's view is for."
+)
 
 
 async def _presign(info: Info, key: str | None) -> str | None:
@@ -57,6 +60,39 @@ class CameraWatchState:
         )
 
 
+@strawberry.type(description="A polygon drawn on a camera's view, in pixels of the frame it was drawn on.")
+class CameraZone:
+    name: str = strawberry.field(description="Its name, unique on the camera.")
+    purpose: ZonePurposeEnum = strawberry.field(description="What it is for.")  # type: ignore[valid-type]
+    polygon: list[list[float]] = strawberry.field(description="[[x, y], ...] in pixels of the reference frame.")
+    frame_width: int = strawberry.field(description="Width of the reference frame; samples of other sizes scale.")
+    frame_height: int = strawberry.field(description="Height of the reference frame.")
+    id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, m: models.CameraZone) -> CameraZone:
+        return cls(
+            name=m.name,
+            purpose=m.purpose,
+            polygon=m.polygon,
+            frame_width=m.frame_width,
+            frame_height=m.frame_height,
+            id=m.id,
+        )
+
+
+@strawberry.type(description="A rule of continuous watching on one camera, in a zone or on the whole view.")
+class WatchRule:
+    zone_name: str | None = strawberry.field(description="The zone; null for the whole view.")
+    kind: AlertKindEnum = strawberry.field(description="What it alerts on.")  # type: ignore[valid-type]
+    threshold: float = strawberry.field(description="People (CROWD), index (CONGESTION), vehicles (BUSWAY); above.")
+    dwell_s: float = strawberry.field(description="Seconds the condition must last before it alerts.")
+    cooldown_s: float = strawberry.field(description="Seconds after an alert before the rule alerts again.")
+    hold_samples: int = strawberry.field(description="Samples in a row an object must be inside to count.")
+    report_category: str | None = strawberry.field(description="The category of the report it files, if it does.")
+    open_report_id: strawberry.ID | None = strawberry.field(description="The report its alerts add to now.")
+
+
 @strawberry.type(description="A CCTV camera of the city's registry.")
 class Camera:
     code: str = strawberry.field(description="Stable code, e.g. pintu-air-manggarai-1.")
@@ -85,6 +121,30 @@ class Camera:
     async def watch(self, info: Info) -> CameraWatchState | None:
         row = await info.context.loaders.camera_watch.load(self.id)
         return CameraWatchState.from_model(row) if row else None
+
+    @strawberry.field(description="The zones drawn on its view (busway lanes, no-stopping kerbs, crowd areas).")
+    async def zones(self, info: Info) -> list[CameraZone]:
+        return [CameraZone.from_model(z) for z in await info.context.loaders.zones_of_camera.load(self.id)]
+
+    @strawberry.field(description="Its rules of continuous watching.")
+    async def watch_rules(self, info: Info) -> list[WatchRule]:
+        zones = {z.id: z.name for z in await info.context.loaders.zones_of_camera.load(self.id)}
+        out = []
+        for r in await info.context.loaders.rules_of_camera.load(self.id):
+            category = await info.context.loaders.category.load(r.report_category_id) if r.report_category_id else None
+            out.append(
+                WatchRule(
+                    zone_name=zones.get(r.zone_id) if r.zone_id is not None else None,
+                    kind=r.kind,
+                    threshold=r.threshold,
+                    dwell_s=r.dwell_s,
+                    cooldown_s=r.cooldown_s,
+                    hold_samples=r.hold_samples,
+                    report_category=category.code if category is not None else None,
+                    open_report_id=strawberry.ID(str(r.open_report_id)) if r.open_report_id else None,
+                )
+            )
+        return out
 
     @classmethod
     def from_model(cls, m: models.Camera, *, admin: bool) -> Camera:
@@ -186,7 +246,15 @@ class CctvEvidence:
         )
 
 
-@strawberry.type(description="A CCTV alert: a crowd, a jam, or a vehicle stopped where it must not.")
+@strawberry.type(description="One object an alert is about, as the camera's sample saw it.")
+class AlertObject:
+    track: int = strawberry.field(description="The object's number while the camera follows it.")
+    label: str = strawberry.field(description="person, bicycle, car, motorcycle, bus or truck.")
+    box: list[int] = strawberry.field(description="x, y, width, height in the sample's pixels.")
+    confidence: float = strawberry.field(description="The detector's confidence, 0-1.")
+
+
+@strawberry.type(description="A CCTV alert: a crowd, a jam, a vehicle stopped where it must not, one in a busway.")
 class CctvAlert:
     id: strawberry.ID = strawberry.field(description="Alert id.")
     kind: AlertKindEnum = strawberry.field(description="What it is about.")  # type: ignore[valid-type]
@@ -195,7 +263,16 @@ class CctvAlert:
     camera_code: str = strawberry.field(description="The camera.")
     evidence_id: strawberry.ID | None = strawberry.field(description="The evidence it came from.")
     created_at: datetime = strawberry.field(description="When it was raised.")
-    snapshot_key: strawberry.Private[str | None]
+    zone_name: str | None = strawberry.field(
+        default=None, description="The zone it is about; null for the whole view or a clip's alert."
+    )
+    report_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The report its rule filed or added it to, if any."
+    )
+    objects: list[AlertObject] = strawberry.field(
+        default_factory=list, description="The objects it is about (vehicles, people); empty for a clip's alert."
+    )
+    snapshot_key: strawberry.Private[str | None] = None
 
     @strawberry.field(description="Short-lived URL of the snapshot (faces blurred).")
     async def snapshot_url(self, info: Info) -> str | None:

@@ -3,7 +3,16 @@
 from domain.models.accounts import AccountEvent, RefreshToken, User
 from domain.models.base import Base
 from domain.models.catalogue import Agency, Category, RoutingRule, Unit
-from domain.models.cctv import AlertRule, Camera, CameraWatch, CctvAlert, CctvEvidence
+from domain.models.cctv import (
+    AlertRule,
+    Camera,
+    CameraWatch,
+    CameraZone,
+    CctvAlert,
+    CctvEvidence,
+    WatchRule,
+    ZoneState,
+)
 from domain.models.community import AbuseFlag, ReportComment, ReportSupport
 from domain.models.enums import (
     STATUS_LABELS_ID,
@@ -24,6 +33,7 @@ from domain.models.enums import (
     Role,
     RoutingHandler,
     UnitKind,
+    ZonePurpose,
 )
 from domain.models.geo import Kecamatan, Kelurahan, Kota
 from domain.models.idempotency import IdempotencyKey
@@ -46,6 +56,7 @@ __all__ = [
     "CameraKind",
     "CameraSource",
     "CameraWatch",
+    "CameraZone",
     "CaseArrival",
     "CaseEnding",
     "Category",
@@ -83,4 +94,7 @@ __all__ = [
     "Unit",
     "UnitKind",
     "User",
+    "WatchRule",
+    "ZonePurpose",
+    "ZoneState",
 ]

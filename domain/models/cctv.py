@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, TimestampMixin, text_enum
-from domain.models.enums import AlertKind, CameraKind, CameraSource, EvidenceStatus
+from domain.models.enums import AlertKind, CameraKind, CameraSource, EvidenceStatus, ZonePurpose
 
 
 class Camera(TimestampMixin, Base):
@@ -114,6 +114,71 @@ class AlertRule(Base):
     __table_args__ = (CheckConstraint("(camera_id IS NULL) <> (kind IS NULL)", name="camera_or_kind"),)
 
 
+class CameraZone(Base):
+    """A polygon drawn on a camera's view, with a purpose: a busway lane, a no-stopping kerb, a crowd area.
+
+    Its points are pixels of a reference frame of ``frame_width`` x ``frame_height`` (the frame it was drawn
+    on); a sample of another size sees it scaled.
+    """
+
+    __tablename__ = "cctv_zones"
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    purpose: Mapped[ZonePurpose] = mapped_column(text_enum(ZonePurpose, "zone_purpose"))
+    polygon: Mapped[list[list[float]]] = mapped_column(JSONB, comment="[[x, y], ...] in reference-frame pixels")
+    frame_width: Mapped[int] = mapped_column(Integer)
+    frame_height: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (UniqueConstraint("camera_id", "name"),)
+
+
+class WatchRule(Base):
+    """A rule of continuous watching: one kind of alert on one camera, in a zone or on the whole view, with its
+    threshold, dwell time, cooldown and held membership; optionally filing a report (one open at a time)."""
+
+    __tablename__ = "cctv_watch_rules"
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    zone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cctv_zones.id", ondelete="CASCADE"), comment="NULL: the whole view"
+    )
+    kind: Mapped[AlertKind] = mapped_column(text_enum(AlertKind, "watch_rule_kind"))
+    threshold: Mapped[float] = mapped_column(
+        Float, comment="people, congestion index, vehicles; unused for NO_STOPPING"
+    )
+    dwell_s: Mapped[float] = mapped_column(Float)
+    cooldown_s: Mapped[float] = mapped_column(Float)
+    hold_samples: Mapped[int] = mapped_column(SmallInteger)
+    report_category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id"), comment="file a report of this category with the first alert"
+    )
+    open_report_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("reports.id", ondelete="SET NULL"), comment="the report its alerts add to while it is open"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("camera_id", "zone_id", "kind", postgresql_nulls_not_distinct=True),
+        CheckConstraint(
+            "threshold >= 0 AND dwell_s >= 0 AND cooldown_s >= 0 AND hold_samples BETWEEN 1 AND 10", name="values"
+        ),
+    )
+
+
+class ZoneState(Base):
+    """What continuous watching remembers of one camera between samples (tracks, stays, cooldowns): one row,
+    so that whichever worker takes the next sample continues where the last one stopped."""
+
+    __tablename__ = "cctv_zone_state"
+
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class CctvEvidence(Base):
     """One camera's clip around a report's time, its analysis and snapshot (officers only; see api/resolvers)."""
 
@@ -161,6 +226,14 @@ class CctvAlert(Base):
     value: Mapped[float] = mapped_column(Float)
     threshold: Mapped[float] = mapped_column(Float)
     snapshot_key: Mapped[str | None] = mapped_column(String(500))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("cctv_watch_rules.id", ondelete="SET NULL"))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("cctv_zones.id", ondelete="SET NULL"))
+    objects: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSONB, comment="[{track, label, box, confidence}, ...]: what the alert is about"
+    )
+    report_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("reports.id", ondelete="SET NULL"), index=True, comment="the report it filed or added to"
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (

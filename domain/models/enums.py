@@ -130,6 +130,15 @@ class AlertKind(enum.StrEnum):
     CAMERA_FROZEN = "CAMERA_FROZEN"  # the same picture, bit for bit, sample after sample
     CAMERA_COVERED = "CAMERA_COVERED"  # a picture without texture: a bag, a hand, paint, fog on the lens
     CAMERA_MOVED = "CAMERA_MOVED"  # the view no longer matches the camera's reference frame
+    BUSWAY = "BUSWAY"  # a vehicle that is not a bus in a TransJakarta lane
+
+
+class ZonePurpose(enum.StrEnum):
+    """What a zone drawn on a camera's view is for (domain/cctv_zone_rules.py says which rules each carries)."""
+
+    BUSWAY = "BUSWAY"  # a TransJakarta lane: only buses may be in it
+    NO_STOPPING = "NO_STOPPING"  # where vehicles must not stand: angkot ngetem, a junction box, a bus stop's mouth
+    CROWD_AREA = "CROWD_AREA"  # where people gather: a plaza, a station entrance, a market
 
 
 class CaseArrival(enum.StrEnum):

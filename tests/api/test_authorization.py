@@ -110,6 +110,10 @@ EXPECTED: dict[str, str] = {
     "setCameraActive": "UFFFFFFFA",
     "resetCameraReference": "UFFFFFFFA",
     "setAlertRule": "UFFFFFFFA",
+    "saveCameraZone": "UFFFFFFFA",
+    "deleteCameraZone": "UFFFFFFFA",
+    "saveWatchRule": "UFFFFFFFA",
+    "deleteWatchRule": "UFFFFFFFA",
     "requestPerformanceExport": "UFFAAAAAA",
     "supportReport": "URAAAAAFA",  # R: no supporting your own report
     "addComment": "UAAAAAAFA",
@@ -255,6 +259,16 @@ ANSWERS: dict[str, tuple[str, Check]] = {
         "rule { cameraCode crowdAbovePersons }",
         lambda a, w, r: (a["rule"]["cameraCode"], a["rule"]["crowdAbovePersons"]) == (w.camera_code, 30),
     ),
+    "saveCameraZone": (
+        "zone { name purpose }",
+        lambda a, w, r: (a["zone"]["name"], a["zone"]["purpose"]) == ("kerb", "NO_STOPPING"),
+    ),
+    "deleteCameraZone": ("zone { name }", lambda a, w, r: a["zone"] is None),
+    "saveWatchRule": (
+        "rule { zoneName kind }",
+        lambda a, w, r: (a["rule"]["zoneName"], a["rule"]["kind"]) == ("lane", "BUSWAY"),
+    ),
+    "deleteWatchRule": ("rule { kind }", lambda a, w, r: a["rule"] is None),
     "requestPerformanceExport": ("status level", lambda a, w, r: (a["status"], a["level"]) == ("PENDING", "KELURAHAN")),
     "supportReport": (
         "report { supportCount supportedByMe }",
@@ -386,6 +400,19 @@ def arguments(world: World, role: str) -> dict[str, dict[str, Any]]:
         "setCameraActive": {"code": world.camera_code, "active": True},
         "resetCameraReference": {"code": world.camera_code},
         "setAlertRule": {"input": {"cameraCode": world.camera_code, "crowdAbovePersons": 30}},
+        "saveCameraZone": {
+            "input": {
+                "cameraCode": world.camera_code,
+                "name": "kerb",
+                "purpose": "NO_STOPPING",
+                "polygon": [[0, 360], [640, 360], [640, 720], [0, 720]],
+                "frameWidth": 1280,
+                "frameHeight": 720,
+            }
+        },
+        "deleteCameraZone": {"cameraCode": world.camera_code, "name": "lane"},
+        "saveWatchRule": {"input": {"cameraCode": world.camera_code, "zoneName": "lane", "kind": "BUSWAY"}},
+        "deleteWatchRule": {"cameraCode": world.camera_code, "kind": "CROWD"},
         "requestPerformanceExport": period,
         "supportReport": {"reportId": world.report_id},
         "addComment": {"reportId": world.report_id, "body": "Masih ada di sana"},
@@ -499,6 +526,24 @@ async def world(api: Api, resources: Resources) -> World:
         admin,
         "mutation S($input: CameraInput!) { saveCamera(input: $input) { camera { code } errors { code } } }",
         input=camera_input(camera_code := f"cam-{uuid.uuid4().hex[:8]}"),
+    )
+    # A busway lane on the camera's view and a crowd rule on its whole view, for the calls that remove them.
+    await run(
+        admin,
+        "mutation Z($input: CameraZoneInput!) { saveCameraZone(input: $input) { zone { name } errors { code } } }",
+        input={
+            "cameraCode": camera_code,
+            "name": "lane",
+            "purpose": "BUSWAY",
+            "polygon": [[640, 360], [1280, 360], [1280, 720], [640, 720]],
+            "frameWidth": 1280,
+            "frameHeight": 720,
+        },
+    )
+    await run(
+        admin,
+        "mutation W($input: WatchRuleInput!) { saveWatchRule(input: $input) { rule { kind } errors { code } } }",
+        input={"cameraCode": camera_code, "kind": "CROWD", "threshold": 30},
     )
     rule = await run(
         admin,
