@@ -110,22 +110,16 @@ def health_thresholds(settings: Settings) -> HealthThresholds:
 
 async def sample_camera(res: Resources, *, camera_id: int, defer: Defer) -> str:
     """One sample of one camera, as the `cctv.watch_sample` job takes it: a read, the sample without a
-    transaction, the snapshot stored when an alert rule may fire, then the watch row and alerts in one
-    transaction (``defer`` inserts the notification jobs in it). Returns what happened, for the job's result."""
+    transaction, then the watch row and what the rules raise in one transaction (``defer`` inserts the
+    notification jobs in it). Returns what happened, for the job's result."""
     async with res.unit_of_work() as session:
         target = await cctv_watch.load_target(session, camera_id=camera_id)
     if target is None:
         return "gone"
     limits = health_thresholds(res.settings)
     sample = await take(res.storage, sample_settings(res.settings), limits, target, now=datetime.now(UTC))
-    observation, snapshot_key = sample.observation, None
-    if (
-        observation is not None
-        and observation.snapshot_jpeg
-        and cctv_watch.rule_alerts_possible(target.rules, observation)
-    ):
-        snapshot_key = f"cctv/watch/{target.code}/{observation.taken_at:%Y%m%dT%H%M%S%f}Z.jpg"
-        await res.storage.write(snapshot_key, observation.snapshot_jpeg, content_type="image/jpeg")
+    observation = sample.observation
+    reference = await res.reference.get()
     jobs = JobBuffer()
     async with res.unit_of_work() as session:
         await cctv_watch.record_sample(
@@ -136,7 +130,9 @@ async def sample_camera(res: Resources, *, camera_id: int, defer: Defer) -> str:
             stale_after=timedelta(seconds=res.settings.cctv_watch_stale_s),
             now=datetime.now(UTC),
             jobs=jobs,
-            snapshot_key=snapshot_key,
+            storage=res.storage,
+            settings=res.settings,
+            reference=reference,
         )
         await defer(session, jobs.drain())
     if sample.error is not None:

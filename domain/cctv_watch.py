@@ -29,11 +29,14 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import cctv, cctv_rules, notifications
+from domain import cctv, cctv_rules, cctv_zones, notifications
+from domain.adapters.storage import ObjectStorage
 from domain.cctv_observation import Observation
 from domain.cctv_rules import CameraHealth
 from domain.jobs import JobBuffer
 from domain.models import AlertKind, Camera, CameraSource, CameraWatch, CctvAlert
+from domain.reference import ReferenceData
+from domain.settings import Settings
 
 TICK_S = 2  # how often due cameras are handed out; the finest interval a camera can have in practice
 CLAIM_BATCH = 5000  # cameras handed out by one tick at most; the rest are due at the next
@@ -58,7 +61,6 @@ HEALTH_ALERTS: Mapping[CameraHealth, AlertKind] = {
 }
 # The existing alert rules, evaluated on each observation until zones (domain.cctv_zones) take over: at most
 # one alert of a kind per camera in this long.
-RULE_COOLDOWN = timedelta(minutes=5)
 
 
 # --- decisions ---------------------------------------------------------------------------------------------------
@@ -253,10 +255,13 @@ async def record_sample(
     stale_after: timedelta,
     now: datetime,
     jobs: JobBuffer,
-    snapshot_key: str | None,
+    storage: ObjectStorage,
+    settings: Settings,
+    reference: ReferenceData,
 ) -> list[CctvAlert]:
     """Stores the sample on the camera's watch row (one UPDATE) and raises what starts: a health alert once per
-    state, and the alert rules on the observation."""
+    state, and what the camera's zones and rules make of the observation (domain/cctv_zones.py: dwell,
+    cooldowns, automatic reports; it stores the snapshot of what it alerts)."""
     seen = _seen(target, sample, limits, stale_after=stale_after, now=now)
     change = next_health(target.health, seen, limits) if seen is not None else HealthChange(target.health)
     values: dict[str, object] = {
@@ -286,8 +291,14 @@ async def record_sample(
         kind = HEALTH_ALERTS[change.started]
         raised.append(await _raise(session, target, kind, 1.0, 0.0, snapshot_key=None, jobs=jobs, now=now))
     if sample.observation is not None and seen == CameraHealth.OK:
-        raised += await observe_with_alert_rules(
-            session, target=target, observation=sample.observation, snapshot_key=snapshot_key, jobs=jobs, now=now
+        raised += await cctv_zones.observe(
+            session,
+            observation=sample.observation,
+            now=now,
+            jobs=jobs,
+            storage=storage,
+            settings=settings,
+            reference=reference,
         )
     return raised
 
@@ -341,53 +352,3 @@ async def _raise(
     return alert
 
 
-# --- the rules on an observation ----------------------------------------------------------------------------------
-# The one place that hands an observation to the rules. domain.cctv_zones.observe (zones, dwell, cooldowns per
-# rule) replaces this when it lands; until then the camera's existing thresholds (setAlertRule) apply to what one
-# sample can tell: the people counted. Congestion needs motion between close frames and no-stopping needs
-# dwell, which one keyframe per sample does not give; both stay with the clip analysis for now.
-
-
-async def observe_with_alert_rules(
-    session: AsyncSession,
-    *,
-    target: Target,
-    observation: Observation,
-    snapshot_key: str | None,
-    jobs: JobBuffer,
-    now: datetime,
-) -> list[CctvAlert]:
-    if not observation.detected:
-        return []
-    persons = sum(1 for o in observation.objects if o.label == "person")
-    inputs = cctv_rules.AlertInputs(
-        max_persons=persons, congestion_index=observation.congestion or 0.0, stopped_vehicles=()
-    )
-    raised = []
-    for alert in cctv_rules.evaluate_alerts(inputs, replace(target.rules, no_stopping_above_s=None)):
-        recent = await session.scalar(
-            text(
-                "SELECT 1 FROM cctv_alerts WHERE camera_id = :camera AND kind = :kind AND created_at > :since LIMIT 1"
-            ),
-            {"camera": target.camera_id, "kind": alert.kind.value, "since": now - RULE_COOLDOWN},
-        )
-        if recent is None:
-            raised.append(
-                await _raise(
-                    session,
-                    target,
-                    alert.kind,
-                    alert.value,
-                    alert.threshold,
-                    snapshot_key=snapshot_key,
-                    jobs=jobs,
-                    now=now,
-                )
-            )
-    return raised
-
-
-def rule_alerts_possible(rules: cctv_rules.AlertRules, observation: Observation) -> bool:
-    """Whether the observation could raise a rule alert, so that its snapshot is worth storing first."""
-    persons = sum(1 for o in observation.objects if o.label == "person")
-    return rules.crowd_above_persons is not None and persons > rules.crowd_above_persons

@@ -226,7 +226,8 @@ async def test_an_archive_camera_is_sampled_from_the_head_of_its_newest_segment(
 async def test_a_crowd_rule_is_alerted_with_its_snapshot_once_per_cooldown(
     resources: Resources, live: tuple[LiveCameras, str]
 ) -> None:
-    # the rules adapter (until zones land): a threshold of -1 people makes any detection a "crowd"
+    # the camera's crowd threshold, judged on every sample by domain/cctv_zones.py: -1 people makes any
+    # detection a "crowd"
     _, url = stream(live, _moving)
     camera_id = await add_camera(resources, url)
     async with resources.unit_of_work() as session:
