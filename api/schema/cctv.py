@@ -46,11 +46,29 @@ class Camera:
     active: bool = strawberry.field(description="Whether it is matched to new reports.")
     public_snapshots: bool = strawberry.field(description="Whether its face-blurred snapshots may be public.")
     has_no_stopping_zone: bool = strawberry.field(description="Whether a no-stopping zone is drawn on its frame.")
+    id: strawberry.Private[int]
     unit_id: strawberry.Private[int | None]
 
     @strawberry.field(description="The unit told of its alerts (else the report's unit).")
     async def unit(self, info: Info) -> Unit | None:
         return await load_unit(info, self.unit_id)
+
+    @strawberry.field(
+        description="What its newest analysed video showed: OK, BLACK, FROZEN or COVERED; null before any (staff)."
+    )
+    async def health(self, info: Info) -> str | None:
+        return (await info.context.loaders.camera_latest.load(self.id)).health
+
+    @strawberry.field(description="When its newest alert was raised; null if it never raised one (staff).")
+    async def last_alert_at(self, info: Info) -> datetime | None:
+        return (await info.context.loaders.camera_latest.load(self.id)).last_alert_at
+
+    @strawberry.field(
+        description="Short-lived URL of its newest snapshot, of an alert or of a report's evidence (faces blurred); "
+        "null if none (staff)."
+    )
+    async def latest_snapshot_url(self, info: Info) -> str | None:
+        return await _presign(info, (await info.context.loaders.camera_latest.load(self.id)).snapshot_key)
 
     @classmethod
     def from_model(cls, m: models.Camera, *, admin: bool) -> Camera:
@@ -70,6 +88,7 @@ class Camera:
             active=m.active,
             public_snapshots=m.public_snapshots,
             has_no_stopping_zone=bool(m.no_stopping_zone),
+            id=m.id,
             unit_id=m.unit_id,
         )
 
