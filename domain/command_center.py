@@ -98,16 +98,25 @@ class CameraLatest:
 
 
 async def latest_of_cameras(session: AsyncSession, camera_ids: list[int]) -> dict[int, CameraLatest]:
-    """Two queries for any number of cameras: the newest alert of each, the newest ready evidence of each."""
-    alerts = await session.execute(
-        select(CctvAlert.camera_id, CctvAlert.created_at, CctvAlert.snapshot_key)
+    """Three queries for any number of cameras: the newest alert of each, the newest with a snapshot, the newest
+    ready evidence."""
+    newest = await session.execute(
+        select(CctvAlert.camera_id, CctvAlert.created_at)
         .where(CctvAlert.camera_id.in_(camera_ids))
+        .ext(distinct_on(CctvAlert.camera_id))
+        .order_by(CctvAlert.camera_id, CctvAlert.created_at.desc())
+    )
+    found: dict[int, dict[str, object]] = {camera_id: {"last_alert_at": at} for camera_id, at in newest}
+    # The newest alert that has a snapshot: a later alert without one (a live sample that kept no picture) leaves
+    # the last picture on the wall.
+    pictured = await session.execute(
+        select(CctvAlert.camera_id, CctvAlert.created_at, CctvAlert.snapshot_key)
+        .where(CctvAlert.camera_id.in_(camera_ids), CctvAlert.snapshot_key.is_not(None))
         .ext(distinct_on(CctvAlert.camera_id))
         .order_by(CctvAlert.camera_id, CctvAlert.created_at.desc(), CctvAlert.id)
     )
-    found: dict[int, dict[str, object]] = {}
-    for camera_id, at, key in alerts:
-        found[camera_id] = {"last_alert_at": at, "alert_snapshot_key": key, "alert_snapshot_at": at if key else None}
+    for camera_id, at, key in pictured:
+        found.setdefault(camera_id, {}).update(alert_snapshot_key=key, alert_snapshot_at=at)
     evidence = await session.execute(
         select(CctvEvidence.camera_id, CctvEvidence.updated_at, CctvEvidence.snapshot_key, CctvEvidence.summary)
         .where(CctvEvidence.camera_id.in_(camera_ids), CctvEvidence.status == EvidenceStatus.READY)

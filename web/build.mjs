@@ -1,6 +1,6 @@
 // Builds everything the API serves from web/ into api/static/ (run by scripts/bootstrap.sh after `npm ci`):
 //   vendor/                  MapLibre GL JS (BSD-3, the map pages) and Chart.js (MIT, the dashboard), copied
-//   officer/, app/           the two installable apps: index.html (bundle and styles inside), service worker,
+//   officer/, command/, app/ the installable apps: index.html (bundle and styles inside), service worker,
 //                            manifest, icons
 //   trusted-documents.json   every GraphQL document the apps and pages send, by the sha256 of its text
 //   web-build.json           what was built and how big it is (docs/benchmarks.md reports it)
@@ -27,6 +27,12 @@ const APPS = {
     name: 'CROP Petugas Jakarta',
     shortName: 'CROP',
     description: 'Antrian kerja petugas kelurahan, kecamatan dan suku dinas.',
+    theme: '#0b5394',
+  },
+  command: {
+    name: 'Pusat Komando Jakarta',
+    shortName: 'Komando',
+    description: 'Peta laporan, kamera CCTV, peringatan dan pintu air Jakarta, langsung.',
     theme: '#0b5394',
   },
   app: {

@@ -28,6 +28,7 @@ query { floodgateLevels { camera { code kind } siaga3Cm siaga2Cm siaga1Cm levelC
 SAVE_CAMERA = "mutation S($input: CameraInput!) { saveCamera(input: $input) { camera { code } errors { code } } }"
 JAKARTA_BARAT = "31.73"
 TOMANG_UNIT = "kel-31.73.02.1003"
+SECOND = timedelta(seconds=1)
 
 
 async def stats(api: Api, who: Citizen, flt: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -133,11 +134,16 @@ async def test_a_camera_shows_its_newest_alert_snapshot_and_health(
             created_at=now,
         )
         session.add(alert)
+        later = CctvAlert(
+            camera_id=camera, kind=AlertKind.CONGESTION, value=0.9, threshold=0.5, created_at=now + SECOND
+        )
+        session.add(later)
 
-    # then the registry shows the health, the alert's time and the newer snapshot (the alert's)
+    # then the registry shows the health, the newest alert's time and the newest snapshot (the first alert's: the
+    # later alert kept no picture)
     seen = await cameras(api, admin, code)
     assert seen["health"] == "FROZEN"
-    assert datetime.fromisoformat(seen["lastAlertAt"]) == now
+    assert datetime.fromisoformat(seen["lastAlertAt"]) == now + SECOND
     assert f"cctv-snapshots/{code}/alert.jpg" in seen["latestSnapshotUrl"]
 
 
