@@ -34,6 +34,7 @@ const APPS = {
     shortName: 'Komando',
     description: 'Peta laporan, kamera CCTV, peringatan dan pintu air Jakarta, langsung.',
     theme: '#0b5394',
+    orientation: 'any', // a wall is landscape, the mayor's phone portrait
   },
   app: {
     name: 'Lapor Jakarta',
@@ -140,7 +141,7 @@ function manifest(app, config) {
     start_url: './',
     scope: './',
     display: 'standalone',
-    orientation: 'portrait',
+    orientation: config.orientation ?? 'portrait',
     background_color: '#f3f4f6',
     theme_color: config.theme,
     icons: [
