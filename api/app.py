@@ -27,6 +27,7 @@ from strawberry.http.types import QueryParams
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage, SubscribeMessagePayload
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from api.access import ACCOUNT_CHANNEL, AccountWatch
 from api.context import Context
@@ -42,7 +43,7 @@ from api.webapps import webapp_routes
 from domain import log_redaction
 from domain.access import TOKEN_EXPIRED
 from domain.resources import Resources
-from domain.security import access_token_expired, decode_access_token
+from domain.security import AccessClaims, access_token_expired, decode_access_token
 from domain.settings import Settings, get_settings
 
 log = logging.getLogger("api")
@@ -177,14 +178,26 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         # strawberry sends bytes as binary WebSocket frames, which graphql-transport-ws clients do not read.
         return orjson.dumps(data).decode()
 
+    def _bearer(self, header: str) -> tuple[AccessClaims | None, str | None]:
+        """The viewer a bearer header speaks for, and why it does not when it came but does not count."""
+        if header[:7].lower() != "bearer ":
+            return None, None
+        token = header[7:].strip()
+        viewer = decode_access_token(self.resources.settings, token)
+        expired = viewer is None and access_token_expired(self.resources.settings, token)
+        return viewer, TOKEN_EXPIRED if expired else None
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        # A browser's WebSocket cannot send an Authorization header: its page sends the same header in the
+        # connection_init payload ({"Authorization": "Bearer ..."}), read here before any operation runs.
+        params = context.connection_params or {}
+        header = params.get("Authorization", params.get("authorization"))
+        if context.viewer is None and context.viewer_problem is None and isinstance(header, str):
+            context.viewer, context.viewer_problem = self._bearer(header)
+        return UNSET
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        viewer = problem = None
-        header = request.headers.get("authorization", "")
-        if header[:7].lower() == "bearer ":
-            token = header[7:].strip()
-            viewer = decode_access_token(self.resources.settings, token)
-            if viewer is None and access_token_expired(self.resources.settings, token):
-                problem = TOKEN_EXPIRED
+        viewer, problem = self._bearer(request.headers.get("authorization", ""))
         # Whether the token still speaks for its account is checked before each operation (api/access.py).
         context = Context(
             request=request,

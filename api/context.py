@@ -44,6 +44,8 @@ class Context:
     alerts: ReportEventHub | None = None
     map_cache: MapCache | None = None
     accounts: AccountWatch | None = None
+    # A WebSocket's connection_init payload (strawberry sets it): where a browser puts its bearer token.
+    connection_params: dict[str, object] | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     jobs: JobBuffer = field(default_factory=JobBuffer)
     rollback_only: bool = False

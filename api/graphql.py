@@ -22,6 +22,7 @@ from api.extensions import CachedParse, OperationBoundary, ReadOnlyAuditors, Ref
 from api.limits import cost_limit_rule
 from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.cctv import CctvMutations, CctvQueries, CctvSubscriptions
+from api.resolvers.command_center import CommandCenterQueries
 from api.resolvers.community import CommunityMutations, CommunityQueries
 from api.resolvers.notifications import NotificationMutations, NotificationQueries
 from api.resolvers.performance import PerformanceMutations, PerformanceQueries
@@ -45,6 +46,7 @@ Query = merge_types(
         RoutingQueries,
         PublicMapQueries,
         CctvQueries,
+        CommandCenterQueries,
         PerformanceQueries,
         CommunityQueries,
         TemplateQueries,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from api.context import Context
-from domain import cctv, community, workflow
+from domain import cctv, command_center, community, workflow
 from domain.models import (
     Camera,
     CameraWatch,
@@ -55,6 +55,7 @@ class Loaders:
         self.followed_by_me = DataLoader(load_fn=self._followed_by_me)
         self.zones_of_camera = self._grouped(CameraZone, CameraZone.camera_id, order=(CameraZone.name,))
         self.rules_of_camera = self._grouped(WatchRule, WatchRule.camera_id, order=(WatchRule.id,))
+        self.camera_latest = DataLoader(load_fn=self._camera_latest)
 
     async def _comments(
         self, keys: list[tuple[uuid.UUID, tuple[datetime, uuid.UUID] | None, int]]
@@ -93,6 +94,10 @@ class Loaders:
         for evidence, camera in rows:
             groups[evidence.report_id].append((evidence, camera))
         return [groups.get(key, []) for key in keys]
+
+    async def _camera_latest(self, keys: list[int]) -> Sequence[command_center.CameraLatest]:
+        found = await self._context.db(lambda session: command_center.latest_of_cameras(session, keys))
+        return [found.get(key, command_center.CameraLatest()) for key in keys]
 
     def _reference(self, table: Callable[[ReferenceData], Mapping[int, M]]) -> DataLoader[int, M | None]:
         """Rows of the process's reference snapshot (see domain/reference.py): no query per request."""

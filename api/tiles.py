@@ -39,7 +39,14 @@ def _filter(request: Request) -> public_map.MapFilter:
         parsed = tuple(ReportStatus(s) for s in statuses) if statuses is not None else None
     except ValueError as exc:
         raise DomainError("INVALID_FILTER", f"Unknown status in {statuses}.", field="statuses") from exc
-    return public_map.MapFilter(categories=listed("categories"), statuses=parsed)
+    units = listed("units")
+    if units is not None and not all(u.isdigit() and len(u) <= 9 for u in units):
+        raise DomainError("INVALID_FILTER", "units are unit ids (numbers).", field="units")
+    return public_map.MapFilter(
+        categories=listed("categories"),
+        statuses=parsed,
+        unit_ids=tuple(int(u) for u in units) if units is not None else None,
+    )
 
 
 async def _tile(

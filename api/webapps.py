@@ -1,4 +1,5 @@
-"""The installable web apps (/officer for staff, /app for citizens), built from web/ into api/static/<app>/.
+"""The installable web apps (/officer for staff, /command for the command center's wall, /app for citizens),
+built from web/ into api/static/<app>/.
 
 Each app is one page holding its bundle and stylesheet (screens are addressed by the URL's hash), a service worker
 and a web manifest, all revalidated on every load (ETag), so a new version reaches phones as soon as they are
@@ -22,7 +23,7 @@ from starlette.types import Scope
 
 from domain.settings import Settings
 
-APPS = ("officer", "app")
+APPS = ("officer", "command", "app")
 
 
 def origin(url: str | None) -> str | None:

@@ -46,7 +46,7 @@ PHONE = {
     "timezone_id": "Asia/Jakarta",
 }
 # The control that makes each app's first screen usable: the submit button of its form (log in, sign up).
-READY = {"officer": "Masuk", "app": "Daftar"}
+READY = {"officer": "Masuk", "command": "Masuk", "app": "Daftar"}
 READY_SCRIPT = """(name) => [...document.querySelectorAll('form button[type=submit]')]
     .some((button) => button.textContent.trim() === name && !button.disabled && button.offsetParent !== null)"""
 

@@ -350,5 +350,3 @@ async def _raise(
         )
         await notifications.notify_unit(session, camera.unit_id, message, jobs=jobs, now=now)
     return alert
-
-

@@ -432,6 +432,7 @@ def run(p: Profile) -> None:
         f"  GraphQL API   http://127.0.0.1:{p.api_port}/graphql   (GraphiQL in a browser)\n"
         f"  Citizen app   http://127.0.0.1:{p.api_port}/app       (Qlue: sign up, file a report from a phone)\n"
         f"  Officer app   http://127.0.0.1:{p.api_port}/officer   (CROP; demo logins below)\n"
+        f"  Command wall  http://127.0.0.1:{p.api_port}/command   (command center wall, or the mayor's phone; staff)\n"
         f"  Public map    http://127.0.0.1:{p.api_port}/map\n"
         f"  Dashboard     http://127.0.0.1:{p.api_port}/dashboard   (auditors; `make demo-data` fills it)\n"
         f"  Health        http://127.0.0.1:{p.api_port}/healthz (alive), /readyz (database, S3, LISTEN)\n"

@@ -1,6 +1,6 @@
 // Builds everything the API serves from web/ into api/static/ (run by scripts/bootstrap.sh after `npm ci`):
 //   vendor/                  MapLibre GL JS (BSD-3, the map pages) and Chart.js (MIT, the dashboard), copied
-//   officer/, app/           the two installable apps: index.html (bundle and styles inside), service worker,
+//   officer/, command/, app/ the installable apps: index.html (bundle and styles inside), service worker,
 //                            manifest, icons
 //   trusted-documents.json   every GraphQL document the apps and pages send, by the sha256 of its text
 //   web-build.json           what was built and how big it is (docs/benchmarks.md reports it)
@@ -28,6 +28,13 @@ const APPS = {
     shortName: 'CROP',
     description: 'Antrian kerja petugas kelurahan, kecamatan dan suku dinas.',
     theme: '#0b5394',
+  },
+  command: {
+    name: 'Pusat Komando Jakarta',
+    shortName: 'Komando',
+    description: 'Peta laporan, kamera CCTV, peringatan dan pintu air Jakarta, langsung.',
+    theme: '#0b5394',
+    orientation: 'any', // a wall is landscape, the mayor's phone portrait
   },
   app: {
     name: 'Lapor Jakarta',
@@ -134,7 +141,7 @@ function manifest(app, config) {
     start_url: './',
     scope: './',
     display: 'standalone',
-    orientation: 'portrait',
+    orientation: config.orientation ?? 'portrait',
     background_color: '#f3f4f6',
     theme_color: config.theme,
     icons: [

@@ -146,6 +146,27 @@ class Camera:
             )
         return out
 
+    @strawberry.field(
+        description="Its health: as continuous watching finds it now (OK, OFFLINE, BLACK, FROZEN, COVERED, MOVED), "
+        "else what its newest analysed video showed; null before either (staff)."
+    )
+    async def health(self, info: Info) -> str | None:
+        watch = await info.context.loaders.camera_watch.load(self.id)
+        if watch is not None and watch.samples > 0:
+            return str(watch.health)
+        return (await info.context.loaders.camera_latest.load(self.id)).health
+
+    @strawberry.field(description="When its newest alert was raised; null if it never raised one (staff).")
+    async def last_alert_at(self, info: Info) -> datetime | None:
+        return (await info.context.loaders.camera_latest.load(self.id)).last_alert_at
+
+    @strawberry.field(
+        description="Short-lived URL of its newest snapshot, of an alert or of a report's evidence (faces blurred); "
+        "null if none (staff)."
+    )
+    async def latest_snapshot_url(self, info: Info) -> str | None:
+        return await _presign(info, (await info.context.loaders.camera_latest.load(self.id)).snapshot_key)
+
     @classmethod
     def from_model(cls, m: models.Camera, *, admin: bool) -> Camera:
         point = to_shape(m.location)

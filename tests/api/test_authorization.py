@@ -75,6 +75,8 @@ EXPECTED: dict[str, str] = {
     "cityStats": "AAAAAAAAA",
     "cameras": "UFFAAAAAA",
     "cctvAlerts": "UFFAAAAAA",
+    "wallStats": "UFFAAAAAA",
+    "floodgateLevels": "UFFAAAAAA",
     "unitPerformance": "UFFAAAAAA",
     "leaderboard": "UFFAAAAAA",
     "unitTimeSeries": "UFFAAAAAA",
@@ -183,6 +185,8 @@ ANSWERS: dict[str, tuple[str, Check]] = {
     "cityStats": ("key total", lambda a, w, r: sum(g["total"] for g in a) >= 2),
     "cameras": ("code", lambda a, w, r: w.camera_code in ids(a, "code")),
     "cctvAlerts": ("id cameraCode", lambda a, w, r: w.alert_id in ids(a, "id")),
+    "wallStats": ("open byUnit { key }", lambda a, w, r: a["open"] >= 1 and w.lurah_unit in ids(a["byUnit"], "key")),
+    "floodgateLevels": ("camera { code }", lambda a, w, r: w.camera_code in ids(a, "camera", "code")),
     "unitPerformance": (
         "unit { code } figures { received }",
         lambda a, w, r: any(u["unit"]["code"] == w.lurah_unit and u["figures"]["received"] >= 2 for u in a),

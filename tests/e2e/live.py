@@ -51,13 +51,16 @@ class Subscriber:
         token: str | None = None,
         field: str,
         id_of: Callable[[dict[str, Any]], str],
+        token_in_init: bool = False,
     ) -> Subscriber:
+        """`token_in_init`: the token goes in the connection_init payload, as a browser must send it."""
+        header = {"Authorization": f"Bearer {token}"} if token else None
         socket = await websockets.connect(
             f"ws://{host.removeprefix('http://')}/graphql",
             subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-            additional_headers={"Authorization": f"Bearer {token}"} if token else None,
+            additional_headers=None if token_in_init else header,
         )
-        await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+        await socket.send(json.dumps({"type": "connection_init", "payload": header if token_in_init else {}}))
         assert json.loads(await socket.recv())["type"] == "connection_ack"
         await socket.send(
             json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables or {}}})

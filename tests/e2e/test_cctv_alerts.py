@@ -43,9 +43,14 @@ def crowd_alert(alert_id: str) -> dict[str, Any]:
             "createdAt": datetime.now(UTC).isoformat()}  # fmt: skip
 
 
-async def subscribe(server: str, token: str) -> Subscriber:
+async def subscribe(server: str, token: str, *, token_in_init: bool = False) -> Subscriber:
     return await Subscriber.open(
-        server, SUBSCRIBE, token=token, field="cctvAlertRaised", id_of=lambda alert: str(alert["id"])
+        server,
+        SUBSCRIBE,
+        token=token,
+        field="cctvAlertRaised",
+        id_of=lambda alert: str(alert["id"]),
+        token_in_init=token_in_init,
     )
 
 
@@ -83,6 +88,28 @@ async def test_staff_get_crowd_alerts_live_and_citizens_cannot_subscribe(
     }  # fmt: skip
     denied = await refused.message()
     assert denied["type"] in {"error", "next"}, denied
+    errors = denied["payload"] if denied["type"] == "error" else denied["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    await watching.close()
+    await refused.close()
+
+
+async def test_a_browser_sends_its_token_in_connection_init(server: str, api: Api, resources: Resources) -> None:
+    # given staff and a citizen whose WebSockets carry their tokens in connection_init (a browser cannot add headers)
+    auditor = await staff_member(api, resources, Role.AUDITOR)
+    citizen = await api.sign_up()
+    watching = await subscribe(server, auditor.token, token_in_init=True)
+    refused = await subscribe(server, citizen.token, token_in_init=True)
+    await watching.registered(resources, "cctv_alerts", crowd_alert)
+
+    # when a crowd alert is raised
+    code = f"hi-{uuid.uuid4().hex[:6]}"
+    await raise_alerts(resources, code)
+
+    # then the staff member gets it and the citizen is refused as a citizen, not as nobody
+    message = await watching.message()
+    assert message["payload"]["data"]["cctvAlertRaised"]["cameraCode"] == code
+    denied = await refused.message()
     errors = denied["payload"] if denied["type"] == "error" else denied["payload"]["errors"]
     assert errors[0]["extensions"]["code"] == "FORBIDDEN"
     await watching.close()

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.e2e
 
 FIRST_SCREEN = {
     "officer": ("Masuk sebagai petugas", "Log in as an officer"),
+    "command": ("Masuk ke pusat komando", "Log in to the command center"),
     "app": ("Lapor Jakarta", "Report Jakarta"),
 }
 
@@ -29,7 +30,7 @@ def server(database: None) -> Iterator[str]:
         yield urls[0]
 
 
-@pytest.mark.parametrize("app", ["officer", "app"])
+@pytest.mark.parametrize("app", ["officer", "command", "app"])
 def test_app_is_served_installable(server: str, app: str) -> None:
     with httpx.Client(base_url=server) as http:
         redirect = http.get(f"/{app}")
@@ -60,7 +61,7 @@ def test_app_is_served_installable(server: str, app: str) -> None:
     assert (worker.status_code, worker.headers["cache-control"]) == (200, "no-cache")
 
 
-@pytest.mark.parametrize("app", ["officer", "app"])
+@pytest.mark.parametrize("app", ["officer", "command", "app"])
 async def test_app_opens_offline_in_either_language_and_passes_axe(server: str, app: str) -> None:
     indonesian, english = FIRST_SCREEN[app]
     async with chromium() as browser, phone(browser, server, f"shell-{app}") as held:

@@ -15,7 +15,7 @@ import { ConnectionBanner, ErrorMessage, Loading, OutboxPanel, SavedAt, StatusBa
 import { BulkBar } from './bulk';
 import { apiFilter, filtersRoute, parseFilters, type QueueFilters, STATUSES } from './filters';
 import { isNew, lastLook, markSeen, newestChange } from './lastLook';
-import { Live } from './live';
+import { Live } from '../shared/live';
 import { AreaMap, kelurahanOf, type MapPoint } from './map';
 import { BottomNav, refreshUnread } from './nav';
 import { Categories, OfficerQueue, type QueueItem, ReportSummary } from './queries';

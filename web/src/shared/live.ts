@@ -1,8 +1,11 @@
 // Live updates over graphql-transport-ws (the protocol api/static/live.js speaks for the public map):
 // connection_init → connection_ack → subscribe → next… The subscription goes as a trusted document (its id,
 // never its text). Any failure (offline, a restart, the server ending it) is followed by a quiet reconnect with
-// capped, jittered backoff, so the queue works without live updates and picks them up again.
+// capped, jittered backoff, so the queue works without live updates and picks them up again. A staff subscription
+// (`authorized`) sends the access token in connection_init, the one place a browser's WebSocket can carry it, and
+// refreshes an expired token before it connects again.
 import type { TypedDocumentString } from '../gql/graphql';
+import { session } from './session';
 
 const PROTOCOL = 'graphql-transport-ws';
 const FIRST_RETRY_MS = 1_000;
@@ -10,7 +13,14 @@ const LAST_RETRY_MS = 60_000;
 
 export type LiveState = 'connecting' | 'open' | 'retrying' | 'stopped';
 
-type Message = { type: string; id?: string; payload?: { data?: unknown } };
+type GraphQLError = { extensions?: { code?: string } };
+type Message = { type: string; id?: string; payload?: { data?: unknown; errors?: GraphQLError[] } | GraphQLError[] };
+
+/** Whether the server ended the subscription because its token no longer counts. */
+function unauthenticated(message: Message): boolean {
+  const errors = Array.isArray(message.payload) ? message.payload : (message.payload?.errors ?? []);
+  return errors.some((error) => error.extensions?.code === 'UNAUTHENTICATED');
+}
 
 export class Live<R, V> {
   private socket: WebSocket | null = null;
@@ -25,7 +35,10 @@ export class Live<R, V> {
     private variables: V,
     private readonly onData: (data: R) => void,
     private readonly onState: (state: LiveState) => void = () => {},
+    private readonly authorized = false,
   ) {}
+
+  private refreshFirst = false;
 
   /** Back online: reconnect now rather than at the end of the backoff. */
   private readonly resume = () => {
@@ -69,6 +82,15 @@ export class Live<R, V> {
   private connect(): void {
     this.timer = null;
     if (this.stopped) return;
+    if (this.refreshFirst) {
+      // The token stopped counting (UNAUTHENTICATED): a fresh one first; no session left means logged out.
+      this.refreshFirst = false;
+      session.refresh().then(
+        (fresh) => (fresh ? this.connect() : this.stop()),
+        () => this.retry(),
+      );
+      return;
+    }
     this.onState('connecting');
     let socket: WebSocket;
     try {
@@ -78,7 +100,10 @@ export class Live<R, V> {
       return;
     }
     this.socket = socket;
-    socket.onopen = () => this.send({ type: 'connection_init', payload: {} });
+    socket.onopen = () => {
+      const token = this.authorized ? session.accessToken() : null;
+      this.send({ type: 'connection_init', payload: token ? { Authorization: `Bearer ${token}` } : {} });
+    };
     socket.onmessage = (event) => this.receive(String(event.data));
     socket.onclose = () => {
       if (this.socket !== socket) return;
@@ -103,9 +128,13 @@ export class Live<R, V> {
       this.onState('open');
     } else if (message.type === 'ping') {
       this.send({ type: 'pong' });
-    } else if (message.type === 'next' && message.id === this.activeId && message.payload?.data) {
-      this.onData(message.payload.data as R);
+    } else if (message.type === 'next' && message.id === this.activeId) {
+      const payload = Array.isArray(message.payload) ? undefined : message.payload;
+      if (payload?.data) this.onData(payload.data as R);
+      // An error the subscription ended with; its `complete` follows.
+      else if (unauthenticated(message)) this.refreshFirst = this.authorized;
     } else if ((message.type === 'error' || message.type === 'complete') && message.id === this.activeId) {
+      if (unauthenticated(message)) this.refreshFirst = this.authorized;
       // Refused or ended by the server (RESYNC_REQUIRED, a restart): start again on a fresh connection.
       this.activeId = null;
       const socket = this.socket;

@@ -1,0 +1,187 @@
+"""The command-center wall's reads: report figures per kota and per unit (open, overdue, filed today) under the
+wall's filters, what each camera last showed (its health, its newest alert and snapshot), and the floodgates with
+their Siaga levels.
+
+The floodgates' water levels are not read yet (the gauge reader is another piece of work): `floodgate_levels`
+gives each floodgate camera with its thresholds and an empty series, so the wall's panel is ready for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.models import Camera, CameraKind, CctvAlert, CctvEvidence, EvidenceStatus, Report, ReportStatus
+from domain.sla import JAKARTA
+
+CLOSED = (ReportStatus.COMPLETED, ReportStatus.REJECTED, ReportStatus.DUPLICATE)
+
+
+@dataclass(frozen=True)
+class WallFilter:
+    """The wall's filters; None leaves a dimension open."""
+
+    category_ids: tuple[int, ...] | None = None
+    statuses: tuple[ReportStatus, ...] | None = None
+    unit_ids: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One row of the wall's statistics: a kota's or a unit's reports under the filter."""
+
+    key_id: int
+    open: int
+    overdue: int
+    filed_today: int
+
+
+def start_of_day(now: datetime) -> datetime:
+    """Midnight in Jakarta (WIB) of the day `now` falls in: "filed today" is Jakarta's day, wherever the server is."""
+    local = now.astimezone(JAKARTA)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _filtered(query: Select[int, int, int, int], flt: WallFilter) -> Select[int, int, int, int]:
+    if flt.category_ids is not None:
+        query = query.where(Report.category_id.in_(flt.category_ids))
+    if flt.statuses is not None:
+        query = query.where(Report.status.in_(flt.statuses))
+    if flt.unit_ids is not None:
+        query = query.where(Report.unit_id.in_(flt.unit_ids))
+    return query
+
+
+async def figures(session: AsyncSession, *, by: str, flt: WallFilter, now: datetime) -> list[Figures]:
+    """Open, overdue (open past its next deadline) and filed today, per kota (`by="kota"`) or unit (`"unit"`).
+    Every report counts, confidential ones too: the wall is for staff. Groups with nothing to show are left out."""
+    column = Report.kota_id if by == "kota" else Report.unit_id
+    is_open = Report.status.not_in(CLOSED)
+    query = (
+        select(
+            column,
+            func.count().filter(is_open),
+            func.count().filter(and_(Report.due_at.is_not(None), Report.due_at < now)),
+            func.count().filter(Report.created_at >= start_of_day(now)),
+        )
+        .group_by(column)
+        .order_by(column)
+    )
+    rows = await session.execute(_filtered(query, flt))
+    return [Figures(key, o, d, f) for key, o, d, f in rows if o or d or f]
+
+
+@dataclass(frozen=True)
+class CameraLatest:
+    """What a camera last showed: its newest alert and its newest ready evidence."""
+
+    last_alert_at: datetime | None = None
+    alert_snapshot_key: str | None = None
+    alert_snapshot_at: datetime | None = None
+    health: str | None = None
+    evidence_snapshot_key: str | None = None
+    evidence_snapshot_at: datetime | None = None
+
+    @property
+    def snapshot_key(self) -> str | None:
+        """The newer of the two snapshots (both are stored with faces blurred)."""
+        if self.alert_snapshot_key and (
+            self.evidence_snapshot_at is None
+            or (self.alert_snapshot_at is not None and self.alert_snapshot_at >= self.evidence_snapshot_at)
+        ):
+            return self.alert_snapshot_key
+        return self.evidence_snapshot_key or self.alert_snapshot_key
+
+
+async def latest_of_cameras(session: AsyncSession, camera_ids: list[int]) -> dict[int, CameraLatest]:
+    """Three queries for any number of cameras: the newest alert of each, the newest with a snapshot, the newest
+    ready evidence."""
+    newest = await session.execute(
+        select(CctvAlert.camera_id, CctvAlert.created_at)
+        .where(CctvAlert.camera_id.in_(camera_ids))
+        .ext(distinct_on(CctvAlert.camera_id))
+        .order_by(CctvAlert.camera_id, CctvAlert.created_at.desc())
+    )
+    found: dict[int, dict[str, object]] = {camera_id: {"last_alert_at": at} for camera_id, at in newest}
+    # The newest alert that has a snapshot: a later alert without one (a live sample that kept no picture) leaves
+    # the last picture on the wall.
+    pictured = await session.execute(
+        select(CctvAlert.camera_id, CctvAlert.created_at, CctvAlert.snapshot_key)
+        .where(CctvAlert.camera_id.in_(camera_ids), CctvAlert.snapshot_key.is_not(None))
+        .ext(distinct_on(CctvAlert.camera_id))
+        .order_by(CctvAlert.camera_id, CctvAlert.created_at.desc(), CctvAlert.id)
+    )
+    for camera_id, at, key in pictured:
+        found.setdefault(camera_id, {}).update(alert_snapshot_key=key, alert_snapshot_at=at)
+    evidence = await session.execute(
+        select(CctvEvidence.camera_id, CctvEvidence.updated_at, CctvEvidence.snapshot_key, CctvEvidence.summary)
+        .where(CctvEvidence.camera_id.in_(camera_ids), CctvEvidence.status == EvidenceStatus.READY)
+        .ext(distinct_on(CctvEvidence.camera_id))
+        .order_by(CctvEvidence.camera_id, CctvEvidence.updated_at.desc(), CctvEvidence.id)
+    )
+    for camera_id, at, key, summary in evidence:
+        health = (summary or {}).get("health")
+        found.setdefault(camera_id, {}).update(
+            health=str(health) if health else None, evidence_snapshot_key=key, evidence_snapshot_at=at if key else None
+        )
+    return {camera_id: CameraLatest(**values) for camera_id, values in found.items()}  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Siaga:
+    """A floodgate's alert levels in centimetres on its staff gauge: Siaga 3 (waspada), 2, 1 (the highest)."""
+
+    siaga3_cm: float
+    siaga2_cm: float
+    siaga1_cm: float
+
+
+# The Siaga levels DKI Jakarta's BPBD publishes for the gates of its flood bulletins, by a word of the camera's
+# code. A gate not listed has no thresholds until they are set (the wall shows its level uncoloured).
+SIAGA_LEVELS: dict[str, Siaga] = {
+    "manggarai": Siaga(750, 850, 950),
+    "karet": Siaga(450, 550, 650),
+    "pasar-ikan": Siaga(200, 220, 250),
+    "pulo-gadung": Siaga(550, 700, 770),
+    "katulampa": Siaga(80, 150, 200),
+    "depok": Siaga(200, 270, 350),
+}
+
+
+def siaga_of(camera_code: str) -> Siaga | None:
+    for word, levels in SIAGA_LEVELS.items():
+        if word in camera_code:
+            return levels
+    return None
+
+
+def siaga_level(level_cm: float, siaga: Siaga) -> int | None:
+    """1, 2 or 3 for the Siaga a level is at; None below Siaga 3 (normal)."""
+    if level_cm >= siaga.siaga1_cm:
+        return 1
+    if level_cm >= siaga.siaga2_cm:
+        return 2
+    if level_cm >= siaga.siaga3_cm:
+        return 3
+    return None
+
+
+@dataclass(frozen=True)
+class FloodgateLevel:
+    camera: Camera
+    siaga: Siaga | None
+    # (when, centimetres), oldest first: empty until the gauge reader stores levels.
+    series: tuple[tuple[datetime, float], ...]
+
+
+async def floodgate_levels(session: AsyncSession, *, hours: int) -> list[FloodgateLevel]:
+    """The active floodgate cameras, in code order, with their Siaga levels and the last `hours` of levels."""
+    del hours  # no levels are stored yet: every series is empty until the gauge reader writes them
+    cameras = await session.scalars(
+        select(Camera).where(Camera.active, Camera.kind == CameraKind.FLOODGATE).order_by(Camera.code)
+    )
+    return [FloodgateLevel(camera=c, siaga=siaga_of(c.code), series=()) for c in cameras]

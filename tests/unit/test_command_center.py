@@ -1,0 +1,47 @@
+"""The wall's pure decisions: the Siaga a level is at, a gate's levels by its code, Jakarta's day."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from domain.command_center import CameraLatest, Siaga, siaga_level, siaga_of, start_of_day
+
+MANGGARAI = Siaga(750, 850, 950)
+
+
+@pytest.mark.parametrize(
+    ("level", "siaga"), [(0, None), (749.9, None), (750, 3), (849, 3), (850, 2), (949, 2), (950, 1), (1200, 1)]
+)
+def test_a_level_is_at_the_highest_siaga_it_reached(level: float, siaga: int | None) -> None:
+    assert siaga_level(level, MANGGARAI) == siaga
+
+
+def test_a_gate_gets_its_levels_from_a_word_of_its_code() -> None:
+    assert siaga_of("pintu-air-manggarai-1") == MANGGARAI
+    assert siaga_of("pintu-air-lain") is None
+
+
+def test_today_is_jakartas_day() -> None:
+    # 18:30 UTC on the 4th is 01:30 on the 5th in Jakarta (UTC+7)
+    assert start_of_day(datetime(2026, 12, 4, 18, 30, tzinfo=UTC)) == datetime(2026, 12, 4, 17, 0, tzinfo=UTC)
+    assert start_of_day(datetime(2026, 12, 4, 16, 59, tzinfo=UTC)) == datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+
+
+def test_the_newer_snapshot_is_shown() -> None:
+    early, late = datetime(2026, 12, 5, 1, tzinfo=UTC), datetime(2026, 12, 5, 2, tzinfo=UTC)
+    assert (
+        CameraLatest(
+            alert_snapshot_key="a", alert_snapshot_at=late, evidence_snapshot_key="e", evidence_snapshot_at=early
+        ).snapshot_key
+        == "a"
+    )
+    assert (
+        CameraLatest(
+            alert_snapshot_key="a", alert_snapshot_at=early, evidence_snapshot_key="e", evidence_snapshot_at=late
+        ).snapshot_key
+        == "e"
+    )
+    assert CameraLatest(evidence_snapshot_key="e", evidence_snapshot_at=early).snapshot_key == "e"
+    assert CameraLatest().snapshot_key is None
