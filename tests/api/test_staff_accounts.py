@@ -191,9 +191,9 @@ async def test_closing_gives_the_officers_open_reports_back_to_the_unit(
         assert report.assignee_id is None
         released = list(
             await session.scalars(
-                select(ReportStatusChange).where(
-                    ReportStatusChange.report_id == report.id, ReportStatusChange.kind == HistoryKind.ASSIGNMENT
-                )
+                select(ReportStatusChange)
+                .where(ReportStatusChange.report_id == report.id, ReportStatusChange.kind == HistoryKind.ASSIGNMENT)
+                .order_by(ReportStatusChange.id)
             )
         )
     assert [(row.assignee_id, row.actor_id) for row in released] == [
