@@ -3,12 +3,11 @@
 // follow it as auditors, admins run it): it only reads what each of them may already read city-wide.
 import { render } from 'preact';
 import { language } from '../shared/i18n';
-import { LoginForm } from '../shared/login';
+import { StaffLoginScreen } from '../shared/login';
 import { registerServiceWorker } from '../shared/pwa';
 import { session } from '../shared/session';
 import { signal, useSignal } from '../shared/signal';
 import { openStore } from '../shared/store';
-import { LanguageSwitch, TopBar } from '../shared/ui';
 import { type CommandKey, t } from './strings';
 import { Wall } from './wall';
 
@@ -17,22 +16,7 @@ const STAFF = new Set(['OFFICER', 'AUDITOR', 'ADMIN']);
 const account = signal(session.account());
 
 function Login() {
-  return (
-    <main class="screen">
-      <TopBar title={t('title')} actions={<LanguageSwitch />} />
-      <h2>{t('login.title')}</h2>
-      <LoginForm
-        words={{
-          login: t('login.login'),
-          password: t('login.password'),
-          submit: t('login.submit'),
-          refused: (code) => t(`login.${code}` as CommandKey),
-        }}
-        accept={(role) => STAFF.has(role)}
-        notAllowed={t('login.notStaff')}
-      />
-    </main>
-  );
+  return <StaffLoginScreen say={(key) => t(key as CommandKey)} roles={STAFF} notAllowed={t('login.notStaff')} />;
 }
 
 function App() {

@@ -3,7 +3,7 @@
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
 import { language } from '../shared/i18n';
-import { LoginForm } from '../shared/login';
+import { StaffLoginScreen } from '../shared/login';
 import { startOutbox } from '../shared/outbox';
 import { registerServiceWorker } from '../shared/pwa';
 import { match, useRoute } from '../shared/router';
@@ -25,22 +25,7 @@ const STAFF = new Set(['OFFICER', 'ADMIN']);
 const account = signal(session.account());
 
 function Login() {
-  return (
-    <main class="screen">
-      <TopBar title={t('title')} actions={<LanguageSwitch />} />
-      <h2>{t('login.title')}</h2>
-      <LoginForm
-        words={{
-          login: t('login.login'),
-          password: t('login.password'),
-          submit: t('login.submit'),
-          refused: (code) => t(`login.${code}` as OfficerKey),
-        }}
-        accept={(role) => STAFF.has(role)}
-        notAllowed={t('login.notOfficer')}
-      />
-    </main>
-  );
+  return <StaffLoginScreen say={(key) => t(key as OfficerKey)} roles={STAFF} notAllowed={t('login.notOfficer')} />;
 }
 
 function AccountScreen() {

@@ -5,7 +5,7 @@ import { Refusal, request } from './api';
 import { language } from './i18n';
 import { session } from './session';
 import { useSignal } from './signal';
-import { ErrorMessage, Field, value } from './ui';
+import { ErrorMessage, Field, LanguageSwitch, TopBar, value } from './ui';
 
 export const LogIn = graphql(`
   mutation LogIn($login: String!, $password: String!) {
@@ -71,5 +71,27 @@ export function LoginForm(props: { words: LoginWords; accept?: (role: string) =>
         {props.words.submit}
       </button>
     </form>
+  );
+}
+
+/**
+ * A staff app's first screen (the officer app, the command wall): the app's name, the language, the form. `say`
+ * is the app's translator over its keys `title`, `login.title`, `login.login`, `login.password`, `login.submit`,
+ * `login.<LogInErrorCode>` (`notAllowed` is the refusal for other roles).
+ */
+export function StaffLoginScreen(props: { say: (key: string) => string; roles: ReadonlySet<string>; notAllowed: string }) {
+  const say = props.say;
+  const words = {
+    login: say('login.login'),
+    password: say('login.password'),
+    submit: say('login.submit'),
+    refused: (code: string) => say(`login.${code}`),
+  };
+  return (
+    <main class="screen">
+      <TopBar title={say('title')} actions={<LanguageSwitch />} />
+      <h2>{say('login.title')}</h2>
+      <LoginForm words={words} accept={(role) => props.roles.has(role)} notAllowed={props.notAllowed} />
+    </main>
   );
 }
