@@ -296,6 +296,45 @@ async def report_tile(reads: PublicReads, reference: ReferenceData, z: int, x: i
     return bytes(tile or b"")
 
 
+VERSION_ZOOM = 14  # map_tile_versions counts changes per tile of this zoom (migration 0022)
+
+
+def _version_tile(lon: float, lat: float) -> tuple[int, int]:
+    """The VERSION_ZOOM tile of a point, as jsc_tile14 computes it in SQL."""
+    n = 2**VERSION_ZOOM
+    lat_r = math.radians(max(-85.0511, min(85.0511, lat)))
+    x = math.floor((lon + 180.0) / 360.0 * n)
+    y = math.floor((1.0 - math.log(math.tan(lat_r) + 1.0 / math.cos(lat_r)) / math.pi) / 2.0 * n)
+    return min(n - 1, max(0, x)), min(n - 1, max(0, y))
+
+
+def report_tile_version_range(z: int, x: int, y: int) -> tuple[int, int, int, int]:
+    """The VERSION_ZOOM tiles (x0, y0, x1, y1) whose changes can alter report tile z/x/y: its own area, widened
+    by what may reach in from outside it: a cluster's cells overlap the tile's edge (one cell), and a report of a
+    sensitive category is shown at a rounded point up to SENSITIVE_DEG from where it is."""
+    check_tile(z, x, y)
+    west, south, east, north = _tile_bounds(z, x, y)
+    margin = SENSITIVE_DEG
+    if z <= CLUSTER_MAX_ZOOM:
+        margin += CELL_LEVELS[cluster_grid(z)[0]]
+    x0, y0 = _version_tile(west - margin, north + margin)
+    x1, y1 = _version_tile(east + margin, south - margin)
+    return x0, y0, x1, y1
+
+
+async def report_tile_version(reads: PublicReads, z: int, x: int, y: int) -> int:
+    """A number that grows whenever anything report tile z/x/y shows may have changed: the committed changes
+    counted in the tiles around it and city-wide (map_tile_versions). Read it before rendering: the tile is then
+    at least as new as its version, so an ETag made from it can never describe an older tile."""
+    x0, y0, x1, y1 = report_tile_version_range(z, x, y)
+    version = await reads.scalar(
+        "SELECT coalesce(sum(changes), 0) FROM map_tile_versions "
+        "WHERE (tx BETWEEN :x0 AND :x1 AND ty BETWEEN :y0 AND :y1) OR (tx = -1 AND ty = -1)",
+        {"x0": x0, "x1": x1, "y0": y0, "y1": y1},
+    )
+    return int(version or 0)
+
+
 async def kelurahan_tile(reads: PublicReads, z: int, x: int, y: int) -> bytes:
     """The base layer: kelurahan outlines with their names (layer `kelurahan`), simplified for the zoom."""
     check_tile(z, x, y)

@@ -40,7 +40,7 @@ from domain.models.idempotency import IdempotencyKey
 from domain.models.limits import RateLimit
 from domain.models.notifications import Device, Notification
 from domain.models.performance import Export, ReportCase
-from domain.models.reports import Photo, Report, ReportCell, ReportFollower, ReportStatusChange
+from domain.models.reports import MapTileVersion, Photo, Report, ReportCell, ReportFollower, ReportStatusChange
 from domain.models.templates import ResponseTemplate
 
 __all__ = [
@@ -72,6 +72,7 @@ __all__ = [
     "Kecamatan",
     "Kelurahan",
     "Kota",
+    "MapTileVersion",
     "Notification",
     "Photo",
     "PhotoKind",

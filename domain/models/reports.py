@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
     SmallInteger,
     String,
     Text,
@@ -211,3 +212,21 @@ class ReportCell(Base):
     count: Mapped[int] = mapped_column(BigInteger, default=0)
     sum_lon: Mapped[float] = mapped_column(Float, default=0.0)
     sum_lat: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class MapTileVersion(Base):
+    """Committed changes per zoom-14 tile of what the public map shows, counted by a deferred trigger on reports
+    (migration 0022); (-1, -1) counts city-wide changes. A report tile's ETag is the sum over the tiles around it,
+    so a revalidation is answered without rendering (api/tiles.py)."""
+
+    __tablename__ = "map_tile_versions"
+    __table_args__ = (
+        {
+            "comment": "Committed changes per zoom-14 tile of the public map (report tiles' ETags); (-1, -1) counts "
+            "city-wide ones"
+        },
+    )
+
+    tx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ty: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    changes: Mapped[int] = mapped_column(BigInteger, server_default="1")

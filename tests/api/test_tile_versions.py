@@ -1,0 +1,139 @@
+"""Report tiles revalidate without rendering: their ETag comes from change counters kept by the database
+(migration 0022), and every change the tile shows (a new report, a moved, hidden or deleted one, a category made
+sensitive) gives a new ETag, while changes elsewhere leave it alone."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from domain import public_map
+from domain.resources import Resources
+from tests.factories import Api
+from tests.public_views import tile_of
+
+# A quiet spot of its own (Cakung, Jakarta Timur), and one in another kota.
+HERE = (-6.1835, 106.9431)
+ELSEWHERE = (-6.1712, 106.7912)
+
+
+@pytest.fixture
+def not_rendered(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts report tiles rendered while the test runs."""
+    rendered: list[int] = []
+    render = public_map.report_tile
+
+    async def counting(*args: object, **kwargs: object) -> bytes:
+        rendered.append(1)
+        return await render(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(public_map, "report_tile", counting)
+    return rendered
+
+
+async def _get(client: httpx.AsyncClient, path: str, etag: str | None = None) -> httpx.Response:
+    return await client.get(path, headers={"If-None-Match": etag} if etag else {})
+
+
+async def test_an_unchanged_tile_is_revalidated_without_rendering_and_a_change_renews_it(
+    api: Api, resources: Resources, not_rendered: list[int]
+) -> None:
+    client: httpx.AsyncClient = api.client
+    citizen = await api.sign_up()
+    first = await api.create_report(citizen, lat=HERE[0], lon=HERE[1])
+    points = "/tiles/reports/17/{}/{}.pbf".format(*tile_of(*HERE, 17))
+    clusters = "/tiles/reports/12/{}/{}.pbf".format(*tile_of(*HERE, 12))
+    tiles = {path: await _get(client, path) for path in (points, clusters)}
+    assert all(r.status_code == 200 and r.headers["etag"] for r in tiles.values())
+    assert first["report"]["id"].encode() in tiles[points].content
+    rendered_before = len(not_rendered)
+
+    # Nothing changed here: 304, and no tile rendered. A report in another kota changes nothing here either.
+    await api.create_report(citizen, lat=ELSEWHERE[0], lon=ELSEWHERE[1])
+    for path, response in tiles.items():
+        again = await _get(client, path, response.headers["etag"])
+        assert again.status_code == 304, path
+        assert again.headers["etag"] == response.headers["etag"]
+    assert len(not_rendered) == rendered_before
+
+    # A new report here: both tiles are new, and the new one is in them.
+    second = await api.create_report(citizen, lat=HERE[0] + 0.0001, lon=HERE[1] + 0.0001)
+    renewed = {path: await _get(client, path, r.headers["etag"]) for path, r in tiles.items()}
+    assert all(r.status_code == 200 for r in renewed.values())
+    assert second["report"]["id"].encode() in renewed[points].content
+    assert renewed[clusters].content != tiles[clusters].content
+
+    # Hidden from the public (as moderation does it), then shown again: a new tile each time.
+    for confidential in (True, False):
+        async with resources.unit_of_work() as session:
+            await session.execute(
+                text("UPDATE reports SET confidential = :c WHERE id = :id"),
+                {"c": confidential, "id": second["report"]["id"]},
+            )
+        after = await _get(client, points, renewed[points].headers["etag"])
+        assert after.status_code == 200
+        assert (second["report"]["id"].encode() in after.content) is not confidential
+        renewed[points] = after
+
+    # A category made sensitive moves its reports' public points everywhere: every tile is new.
+    async with resources.unit_of_work() as session:
+        await session.execute(text("UPDATE categories SET sensitive = NOT sensitive WHERE code = 'garbage'"))
+    try:
+        assert (await _get(client, points, renewed[points].headers["etag"])).status_code == 200
+    finally:
+        async with resources.unit_of_work() as session:
+            await session.execute(text("UPDATE categories SET sensitive = NOT sensitive WHERE code = 'garbage'"))
+
+
+async def test_a_report_just_outside_a_cluster_tile_that_moves_its_cluster_renews_it(api: Api) -> None:
+    """A cluster's cells overlap the tile's edge: a report beside the tile can change a cluster drawn in it."""
+    client: httpx.AsyncClient = api.client
+    citizen = await api.sign_up()
+    # A zoom-14 tile near here whose east edge cuts a cluster cell well beyond the rounding of sensitive points.
+    cell = public_map.CELL_LEVELS[public_map.cluster_grid(14)[0]]
+    x, y = tile_of(*HERE, 14)
+    while True:
+        east = public_map._tile_bounds(14, x, y)[2]
+        beyond = (math.floor(east / cell) + 1) * cell - east  # how far the cell reaches past the edge
+        if beyond > 3 * public_map.SENSITIVE_DEG:
+            break
+        x -= 1  # westwards, into the city
+    path = f"/tiles/reports/14/{x}/{y}.pbf"
+    assert (await api.create_report(citizen, lat=HERE[0], lon=east - 0.0005))["report"]
+    before = await _get(client, path)
+    made = await api.create_report(citizen, lat=HERE[0], lon=east + beyond / 2)
+    assert made["report"], made
+    after = await _get(client, path, before.headers["etag"])
+    assert after.status_code == 200
+
+
+async def test_a_rolled_back_change_counts_nothing(resources: Resources) -> None:
+    async with resources.unit_of_work() as session:
+        before = await session.scalar(text("SELECT coalesce(sum(changes), 0) FROM map_tile_versions"))
+    try:
+        async with resources.unit_of_work() as session:
+            await session.execute(
+                text("UPDATE reports SET confidential = NOT confidential WHERE id IN (SELECT id FROM reports LIMIT 5)")
+            )
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    async with resources.unit_of_work() as session:
+        assert await session.scalar(text("SELECT coalesce(sum(changes), 0) FROM map_tile_versions")) == before
+
+
+async def test_the_version_tiles_agree_with_the_database(resources: Resources) -> None:
+    rng = random.Random(7)
+    points = [(rng.uniform(106.6, 107.0), rng.uniform(-6.4, -6.05)) for _ in range(200)]
+    points += [(-180.0, 0.0), (179.9999, 85.0511), (0.0, -85.0511)]
+    async with resources.unit_of_work() as session:
+        for lon, lat in points:
+            tile = await session.scalar(
+                text("SELECT jsc_tile14(jsonb_build_object('lon', CAST(:lon AS float8), 'lat', CAST(:lat AS float8)))"),
+                {"lon": lon, "lat": lat},
+            )
+            assert tuple(tile) == public_map._version_tile(lon, lat), (lon, lat)
