@@ -132,6 +132,9 @@ async def silently_confidential(resources: Resources, report_id: str, confidenti
         await session.execute(
             text("UPDATE reports SET confidential = :c WHERE id = :id"), {"c": confidential, "id": report_id}
         )
+        # The map tiles' change counting (a deferred trigger, migration 0022) runs now: ALTER TABLE refuses while
+        # trigger events are pending.
+        await session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
         await session.execute(text("ALTER TABLE reports ENABLE TRIGGER reports_events_update"))
 
 
