@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, async_playwright, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.factories import LOG_IN, Api, Citizen
 
@@ -196,11 +197,21 @@ async def in_queue(page: Page, description: str) -> Locator:
     of the session may come first: the queue is sorted by deadline, and a new report's is the latest)."""
     queue = page.get_by_role("list", name="Laporan di antrian")
     entry = queue.get_by_role("link", name=re.compile(re.escape(description)))
-    await expect(queue).to_have_attribute("aria-busy", "false")
-    while not await entry.count():
+    more = page.get_by_role("button", name="Tampilkan lebih banyak")
+    for _ in range(40):
+        # A live event may refresh the queue at any moment: the list then reloads, the button is disabled while it
+        # does and may be gone after (everything fits on the first page). Look again after each settle.
+        await expect(queue).to_have_attribute("aria-busy", "false")
+        await expect(entry.or_(more).first).to_be_visible()
+        if await entry.count():
+            break
         before = await queue.get_by_role("listitem").count()
-        await page.get_by_role("button", name="Tampilkan lebih banyak").click()
-        await expect(queue.get_by_role("listitem")).not_to_have_count(before)
+        try:
+            await more.click(timeout=5_000)
+        except PlaywrightTimeoutError:
+            continue
+        with contextlib.suppress(AssertionError):  # a refresh in between may leave the same count: look again
+            await expect(queue.get_by_role("listitem")).not_to_have_count(before, timeout=5_000)
     await expect(entry).to_be_visible()
     return entry
 
