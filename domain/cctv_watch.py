@@ -10,9 +10,15 @@ How it is scheduled (workers/cctv.py runs it):
    then `domain.cctv_sample.take` without a transaction (the newest media, a keyframe, motion, detection when
    something moved), then `record_sample` (one UPDATE of the camera's watch row, plus alerts when something
    starts).
-3. A worker that dies mid-sample leaves its job `doing`, holding the camera's lock; the tick hands such jobs
-   (workers without a heartbeat for STALLED_AFTER_S) back as failed, so the camera is sampled at its next due
-   time by another worker. Adding a worker adds capacity: jobs go to whoever fetches them.
+3. A sample holds a lease on its camera for as long as it runs: a transaction-scoped advisory lock
+   (`sample_lease`), taken on a connection of its own. A worker that dies mid-sample (SIGKILL, a lost machine,
+   a PostgreSQL restart) leaves its job `doing`, holding procrastinate's lock on the camera, but its connection
+   and so its lease are gone at once; the next tick hands such jobs (`orphaned_samples`: started more than
+   LEASE_GRACE_S ago and no lease held) back as failed, and the camera is sampled at its next due time by any
+   worker, seconds after the death instead of after procrastinate's heartbeat timeout (STALLED_AFTER_S, still
+   checked: it is what frees the samples that were running when PostgreSQL restarted, which lost their leases
+   alive). A sample that finds its camera's lease taken does nothing: never two at once, even if a job
+   was handed back wrongly. Adding a worker adds capacity: jobs go to whoever fetches them.
 
 Writes per sample: the tick's UPDATE of the watch row, procrastinate's job row (insert, fetch, finish; its
 events table adds three rows), and the sample's UPDATE of the watch row; an alert adds its own rows.
@@ -21,13 +27,14 @@ events table adds three rows), and the sample's UPDATE of the watch row; an aler
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from domain import cctv, cctv_rules, cctv_zones, notifications
 from domain.adapters.storage import ObjectStorage
@@ -174,6 +181,46 @@ async def claim_due(session: AsyncSession, *, now: datetime, jobs: JobBuffer, ba
             due_at=due_at.isoformat(),
         )
     return len(rows)
+
+
+# The advisory lock class of a camera's sample lease (two-key form: class, camera id); "JW", for jsc watch.
+LEASE_CLASS = 0x4A57
+# A job started this long ago without its lease is orphaned; the lease is taken within milliseconds of the start.
+LEASE_GRACE_S = 5.0
+_TAKE_LEASE = text("SELECT pg_try_advisory_xact_lock(:class, :camera)")
+_ORPHANED = text(
+    """
+    SELECT j.id FROM procrastinate_jobs j
+    WHERE j.queue_name = :queue AND j.task_name = 'cctv.watch_sample' AND j.status = 'doing'
+      AND EXISTS (
+          SELECT 1 FROM procrastinate_events e
+          WHERE e.job_id = j.id AND e.type = 'started' AND e.at < :before AND e.at > pg_postmaster_start_time())
+      AND NOT EXISTS (
+          SELECT 1 FROM pg_locks l
+          WHERE l.locktype = 'advisory'
+            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND l.classid::text = :class AND l.objsubid = 2 AND l.objid::text = j.args->>'camera_id')
+    ORDER BY j.id
+    """
+)
+
+
+@asynccontextmanager
+async def sample_lease(engine: AsyncEngine, camera_id: int) -> AsyncIterator[bool]:
+    """Holds the camera's lease while the block runs, on a connection of its own, in a transaction that does
+    nothing else (the sample's own writes are short transactions of their own); yields whether it was had."""
+    async with engine.connect() as connection, connection.begin():
+        yield bool(await connection.scalar(_TAKE_LEASE, {"class": LEASE_CLASS, "camera": camera_id}))
+
+
+async def orphaned_samples(session: AsyncSession, *, now: datetime) -> list[int]:
+    """The sample jobs still `doing` whose worker no longer holds the camera's lease: it died. Only jobs started
+    since PostgreSQL itself started: a restart ends every lease while the samples that held them may still run
+    (their workers reconnect); those are left to the heartbeat check."""
+    rows = await session.scalars(
+        _ORPHANED, {"queue": QUEUE, "class": str(LEASE_CLASS), "before": now - timedelta(seconds=LEASE_GRACE_S)}
+    )
+    return list(rows)
 
 
 async def reset_reference(session: AsyncSession, *, code: str) -> Camera:

@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from procrastinate import RetryStrategy
+from procrastinate.exceptions import ConnectorException
 from procrastinate.jobs import Status
 from sqlalchemy import text
 
@@ -93,10 +94,15 @@ async def sweep_cctv(timestamp: int) -> int:
 async def watch_tick(timestamp: int) -> int:
     """Hands out the cameras that are due (one sample job each, with the camera's lock), after giving back the
     sample jobs of dead workers, whose locks would keep their cameras from being sampled."""
+    res = resources()
+    async with res.unit_of_work() as session:
+        orphaned = await cctv_watch.orphaned_samples(session, now=datetime.now(UTC))
+    for job_id in orphaned:
+        log.warning("sample job %s lost its worker (its lease is gone); its camera is due again", job_id)
+        await _give_back(job_id)
     for job in await app.job_manager.get_stalled_jobs(queue=cctv_watch.QUEUE, seconds_since_heartbeat=STALLED_AFTER_S):
         log.warning("sample job %s of a dead worker (%s) is dropped; its camera is due again", job.id, job.worker_id)
-        await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
-    res = resources()
+        await _give_back(job.id)
     if not res.settings.cctv_watch_enabled:
         return 0
     jobs = JobBuffer()
@@ -106,10 +112,27 @@ async def watch_tick(timestamp: int) -> int:
     return due
 
 
+async def _give_back(job_id: int | None) -> None:
+    """Ends a dead worker's sample job as failed, which frees its camera's lock; one that ended meanwhile (both
+    checks found it, or its worker was only slow) is left as it is."""
+    if job_id is None:
+        return
+    try:
+        await app.job_manager.finish_job_by_id_async(job_id, status=Status.FAILED, delete_job=False)
+    except ConnectorException:
+        log.info("sample job %s had already ended", job_id)
+
+
 @app.task(name="cctv.watch_sample", queue=cctv_watch.QUEUE)
 async def watch_sample(camera_id: int, due_at: str) -> str:
-    """One sample of one camera: read, look, detect when something moved, store, alert what starts."""
-    return await cctv_sample.sample_camera(resources(), camera_id=camera_id, defer=defer_in_transaction)
+    """One sample of one camera: read, look, detect when something moved, store, alert what starts; under the
+    camera's lease, so that the tick sees at once when the worker running it is gone."""
+    res = resources()
+    async with cctv_watch.sample_lease(res.engine, camera_id) as leased:
+        if not leased:
+            log.warning("camera %s is being sampled elsewhere; this sample (due %s) is skipped", camera_id, due_at)
+            return "busy"
+        return await cctv_sample.sample_camera(res, camera_id=camera_id, defer=defer_in_transaction)
 
 
 _REMOVE_SAMPLE_JOBS = text(

@@ -5,6 +5,7 @@ processes for the scheduling: at the interval, never two at once, a killed worke
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import signal
@@ -28,6 +29,7 @@ from domain.models import AlertKind, Camera, CameraKind, CameraSource, CameraWat
 from domain.resources import Resources
 from tests import clips
 from tests.fakes.hls import LiveCameras, serving
+from workers.tasks import STALLED_AFTER_S
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -250,12 +252,12 @@ async def test_a_crowd_rule_is_alerted_with_its_snapshot_once_per_cooldown(
 # --- workers ------------------------------------------------------------------------------------------------------
 
 
-def start_watcher(log: Path) -> subprocess.Popen[bytes]:
+def start_watcher(log: Path, *, timeout_s: float = 30) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "cli.main", "worker", "--queue", "cctv-watch", "--concurrency", "2"],
             cwd=ROOT,
-            env={**os.environ, "JSC_CCTV_WATCH_ENABLED": "true", "JSC_CCTV_WATCH_TIMEOUT_S": "30"},
+            env={**os.environ, "JSC_CCTV_WATCH_ENABLED": "true", "JSC_CCTV_WATCH_TIMEOUT_S": str(timeout_s)},
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -355,20 +357,19 @@ async def test_the_camera_of_a_killed_worker_is_taken_by_the_other_at_the_next_t
         assert len(doing) == 1
         second = start_watcher(tmp_path / "second.log")
 
-        # when it is killed; its heartbeat stops (aged here: the stall is seen after 30 s without one)
+        # when it is killed (its connection, and so the camera's lease, goes with it)
         first.send_signal(signal.SIGKILL)
         first.wait()
-        async with resources.unit_of_work() as session:
-            await session.execute(
-                text("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '60 s' WHERE id = :id"),
-                {"id": doing[0]},
-            )
+        killed = time.monotonic()
         cameras.release(name)
 
-        # then the next tick gives its job up and the other worker samples the camera
+        # then a tick soon after gives its job up and the other worker samples the camera, long before the dead
+        # worker's heartbeat would be missed (STALLED_AFTER_S)
         await until(lambda: _has(watch_row(resources, camera_id), lambda row: row.samples >= 1), "a sample")
+        taken_after = time.monotonic() - killed
     finally:
         stop(*(p for p in (first, second) if p is not None))
+    assert taken_after < cctv_watch.LEASE_GRACE_S + 3 * cctv_watch.TICK_S + 5 < STALLED_AFTER_S
     statuses = [s for s, _, _ in await sample_jobs(resources, camera_id)]
     assert statuses[0] == "failed"
     assert "succeeded" in statuses[1:]
@@ -410,3 +411,138 @@ async def test_finished_sample_jobs_are_removed_after_the_setting_and_the_rest_k
             )
         )
     assert left == {ids["recent"], ids["waiting"]}
+
+
+# --- faults: a killed worker, a camera that hangs, a stream of garbage, PostgreSQL restarted -----------------------
+
+
+def _postgres() -> tuple[Callable[[], None], Callable[[], None]]:
+    """Stops and starts the test stack's own PostgreSQL (scripts/stack.py)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import stack  # type: ignore[import-not-found]
+
+    profile = stack.Profile("test")
+    return (lambda: stack.pg_stop(profile)), (lambda: stack.pg_start(profile))
+
+
+async def _sample_ends(resources: Resources, camera_ids: list[int]) -> dict[int, datetime | None]:
+    async with resources.unit_of_work() as session:
+        rows = await session.execute(
+            select(CameraWatch.camera_id, CameraWatch.last_sample_at).where(CameraWatch.camera_id.in_(camera_ids))
+        )
+        return {row.camera_id: row.last_sample_at for row in rows}
+
+
+async def _worker_ids(resources: Resources) -> list[int]:
+    async with resources.unit_of_work() as session:
+        return list(await session.scalars(text("SELECT id FROM procrastinate_workers")))
+
+
+async def _live_workers(resources: Resources, since: datetime) -> int:
+    async with resources.unit_of_work() as session:
+        found = await session.scalar(
+            text("SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat >= :since"), {"since": since}
+        )
+        return int(found or 0)
+
+
+async def test_watching_outlives_a_killed_worker_a_hanging_camera_garbage_and_a_postgresql_restart(
+    resources: Resources, live: tuple[LiveCameras, str], only_these_cameras: list[int], tmp_path: Path
+) -> None:
+    interval = 2.0
+    cameras, _ = live
+    steady: list[int] = []
+    names: dict[int, str] = {}
+    for _ in range(3):
+        name, url = stream(live, _still)
+        steady.append(await add_camera(resources, url, watch_interval_s=interval))
+        names[steady[-1]] = name
+    hanging_name, hanging_url = stream(live, _still)
+    cameras.hold(hanging_name)  # answers the playlist, then never the segment
+    faulty = {
+        await add_camera(resources, hanging_url, watch_interval_s=interval): AlertKind.CAMERA_OFFLINE,
+        await add_camera(resources, stream(live, _garbage)[1], watch_interval_s=interval): AlertKind.CAMERA_OFFLINE,
+        await add_camera(resources, stream(live, _black)[1], watch_interval_s=interval): AlertKind.CAMERA_BLACK,
+    }
+    only_these_cameras.extend([*steady, *faulty])
+    pg_stop, pg_start = _postgres()
+    ends: dict[int, set[datetime]] = {camera_id: set() for camera_id in steady}
+    polling = True
+
+    async def record() -> None:  # every sample end of the steady cameras, as the watch rows show them
+        while polling:
+            with contextlib.suppress(Exception):  # PostgreSQL is away for a while on purpose
+                for camera_id, at in (await _sample_ends(resources, steady)).items():
+                    if at is not None:
+                        ends[camera_id].add(at)
+            await asyncio.sleep(0.2)
+
+    def first_end_after(camera_id: int, moment: datetime) -> datetime | None:
+        return min((at for at in ends[camera_id] if at > moment), default=None)
+
+    # three workers, started one after the other so that each one's procrastinate id is known
+    workers: dict[int, subprocess.Popen[bytes]] = {}
+    before = set(await _worker_ids(resources))
+    for n in range(3):
+        proc = start_watcher(tmp_path / f"{n}.log", timeout_s=3)
+        await until(lambda: _has(_worker_ids(resources), lambda ids: bool(set(ids) - before)), "a new worker")
+        (new,) = set(await _worker_ids(resources)) - before
+        workers[new] = proc
+        before.add(new)
+    recorder = asyncio.create_task(record())
+    try:
+        # given every camera watched: the steady ones sampled, the faulty ones alerted
+        await until(lambda: _has(_sample_ends(resources, steady), lambda e: all(e.values())), "steady cameras sampled")
+        await until(
+            lambda: _has(
+                asyncio.gather(*(alerts_of(resources, c) for c in faulty)), lambda found: all(len(a) for a in found)
+            ),
+            "the faulty cameras' alerts",
+        )
+
+        # when the worker in the middle of a steady camera's sample is SIGKILLed (before its 3 s timeout)
+        cameras.hold(names[steady[0]])
+        await until(lambda: asyncio.to_thread(cameras.held[names[steady[0]]].wait, 0.05), "a sample in progress")
+        holder = next(w for s, _, w in await sample_jobs(resources, steady[0]) if s == "doing")
+        assert holder in workers
+        workers[holder].send_signal(signal.SIGKILL)
+        workers.pop(holder).wait()
+        killed = datetime.now(UTC)
+        cameras.release(names[steady[0]])
+        await asyncio.sleep(3 * interval + cctv_watch.LEASE_GRACE_S)
+        workers[0] = start_watcher(tmp_path / "back.log", timeout_s=3)  # and started again
+
+        # and PostgreSQL is restarted in the middle of another one's sample
+        cameras.hold(names[steady[1]])
+        await until(lambda: asyncio.to_thread(cameras.held[names[steady[1]]].wait, 0.1), "a sample in progress")
+        await asyncio.to_thread(pg_stop)
+        await asyncio.sleep(1)
+        await asyncio.to_thread(pg_start)
+        cameras.release(names[steady[1]])
+        await resources.close()  # this process's pools: their connections died with the server
+        restarted = datetime.now(UTC)
+        await until(lambda: _has(_live_workers(resources, restarted), lambda n: n >= 1), "a worker reconnected")
+        reconnected = datetime.now(UTC)
+        await asyncio.sleep(3 * interval + cctv_watch.LEASE_GRACE_S)
+    finally:
+        polling = False
+        await recorder
+        stop(*workers.values())
+        for name in names.values():
+            cameras.release(name)
+        cameras.release(hanging_name)
+
+    # then no steady camera went unwatched for longer than two intervals once a worker could take it: after the
+    # kill, as soon as the dead worker's lease is seen gone (not a heartbeat timeout later), and after the restart
+    limit = timedelta(seconds=2 * interval + cctv_watch.TICK_S)
+    for moment in (killed + timedelta(seconds=cctv_watch.LEASE_GRACE_S), reconnected):
+        for camera_id in steady:
+            resumed = first_end_after(camera_id, moment)
+            assert resumed is not None, (camera_id, moment)
+            assert resumed - moment <= limit, (camera_id, moment, resumed)
+    # each camera was sampled by one worker at a time, and nothing was alerted twice
+    assert [cameras.most_at_once[names[camera_id]] for camera_id in steady] == [1] * len(steady)
+    for camera_id in steady:
+        assert await alerts_of(resources, camera_id) == []
+    for camera_id, kind in faulty.items():
+        assert await alerts_of(resources, camera_id) == [kind]
