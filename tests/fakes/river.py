@@ -52,6 +52,7 @@ class Scene:
 class Sample:
     frame: cctv_river.ColourFrame
     covered: float  # share of the water really covered by garbage
+    picture: npt.NDArray[np.uint8]  # the full picture (RGB), for a camera that streams it
 
 
 def water_mask_full() -> npt.NDArray[np.bool_]:
@@ -72,9 +73,23 @@ def _blob(rng: np.random.Generator, size: tuple[int, int]) -> npt.NDArray[np.boo
     return radius <= 1.0 - 0.25 * rng.random((h, w))  # type: ignore[no-any-return]
 
 
+def _bank(seed: int) -> npt.NDArray[np.float64]:
+    """The far bank: a row of houses and trees (edges that stay put, which the camera's health checks need)."""
+    rng = np.random.default_rng(1000 + seed)
+    bank = np.empty((FULL_H, FULL_W, 3))
+    bank[:] = (88.0, 96.0, 78.0)
+    x = 0
+    while x < FULL_W:
+        width, height = int(rng.integers(12, 40)), int(rng.integers(10, 38))
+        bank[max(0, 40 - height) : 40, x : x + width] = rng.uniform(60, 220, 3)
+        x += width + int(rng.integers(0, 6))
+    return bank
+
+
 def scene(spec: Scene) -> list[Sample]:
     rng = np.random.default_rng(spec.seed)
     water = water_mask_full()
+    bank = _bank(spec.seed)
     ys, xs = np.mgrid[0:FULL_H, 0:FULL_W].astype(np.float64)
     bank_line = 40.0 * SCALE / 3 - xs * (10.0 * SCALE / 3) / FULL_W
     shadow = np.where((ys - bank_line) < 18 + 6 * np.sin(xs / 23), 0.62, 1.0)
@@ -126,9 +141,10 @@ def scene(spec: Scene) -> list[Sample]:
             gy, gx = 90 + int(rng.integers(0, 10)), 200 + int(rng.integers(0, 10))
             patch = picture[gy : gy + 30, gx : gx + 60]
             patch[rng.random(patch.shape[:2]) < 0.33] = 255.0
-        picture[~water] = np.array([90.0, 95.0, 80.0]) * light  # the bank
+        picture[~water] = bank[~water] * light
         covered = float((garbage & water).sum()) / float(water.sum())
-        samples.append(Sample(_shrink(picture), covered))
+        full = np.clip(np.round(picture), 0, 255).astype(np.uint8)
+        samples.append(Sample(_shrink(picture), covered, full))
     return samples
 
 

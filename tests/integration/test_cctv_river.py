@@ -4,22 +4,28 @@ if another worker took it; the water's background lives in the camera's state ro
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
-from domain import cctv_zones
+from domain import cctv_sample, cctv_zones
 from domain.cctv_observation import Observation
 from domain.cctv_rules import CameraHealth
-from domain.models import AlertKind, CctvAlert, Notification, ZonePurpose, ZoneState
+from domain.models import AlertKind, Camera, CctvAlert, Notification, ZonePurpose, ZoneState
 from domain.resources import Resources
+from tests import clips
 from tests.fakes import river
+from tests.fakes.hls import LiveCameras, serving
+from tests.integration.test_cctv_watch import no_defer
 from tests.integration.test_cctv_zones import T0, UNIT, jpeg, make_camera, observe_each, officer_of
 
 WATER = [[float(x), float(y)] for x, y in river.WATER_POLYGON]
 
 
-async def river_camera(resources: Resources) -> tuple[int, str]:
+async def river_camera(resources: Resources, *, dwell_s: float = 30) -> tuple[int, str]:
     camera_id, code = await make_camera(resources)
     reference = await resources.reference.get()
     async with resources.unit_of_work() as session:
@@ -39,7 +45,7 @@ async def river_camera(resources: Resources) -> tuple[int, str]:
                 zone_name="kali",
                 kind=AlertKind.RIVER_GARBAGE,
                 threshold=0.01,
-                dwell_s=30,
+                dwell_s=dwell_s,
                 cooldown_s=3600,
                 hold_samples=2,
             ),
@@ -103,3 +109,37 @@ async def test_clean_water_in_sun_and_at_dusk_alerts_nothing(resources: Resource
 
     # then: nothing
     assert raised == []
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[tuple[LiveCameras, str]]:
+    cameras = LiveCameras()
+    with serving(cameras.handler()) as url:
+        yield cameras, url
+
+
+async def test_a_live_river_stream_with_garbage_alerts_once_through_the_sampler(
+    resources: Resources, live: tuple[LiveCameras, str]
+) -> None:
+    # given: a river camera streaming live HLS (H.264) of a river that carries garbage from the 8th sample on
+    scene = river.scene(river.Scene("many", 1.0, 14, seed=3))
+    cameras, base = live
+    name = uuid.uuid4().hex[:8]
+    cameras.add(name, lambda n: clips.ts_segment([scene[min(n, len(scene) - 1)].picture[..., ::-1].copy()] * 10))
+    # (no dwell: the samples come as fast as the sampler takes them, with the time they are taken)
+    camera_id, _ = await river_camera(resources, dwell_s=0)
+    async with resources.unit_of_work() as session:
+        camera = await session.get_one(Camera, camera_id)
+        camera.source = f"{base}/{name}/index.m3u8"
+
+    # when: the sampler takes 30 samples, as the cctv-watch jobs would
+    outcomes = [
+        await cctv_sample.sample_camera(resources, camera_id=camera_id, defer=no_defer)  # type: ignore[arg-type]
+        for _ in range(30)
+    ]
+
+    # then: every sample was read, and the garbage raised one alert
+    assert "unchanged" not in outcomes
+    async with resources.unit_of_work() as session:
+        kinds = (await session.scalars(select(CctvAlert.kind).where(CctvAlert.camera_id == camera_id))).all()
+    assert kinds == [AlertKind.RIVER_GARBAGE]
