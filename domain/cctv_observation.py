@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from domain.cctv_river import ColourFrame
 from domain.cctv_rules import CameraHealth
 
 
@@ -39,3 +40,5 @@ class Observation:
     congestion: float | None = None  # the congestion index when it was measured
     # The frame as JPEG with faces and heads pixelated (never the raw frame): what an alert keeps as its snapshot.
     snapshot_jpeg: bytes | None = field(default=None, repr=False)
+    # The frame shrunk to a small colour picture, for the river garbage rule (domain/cctv_river.py).
+    colour: ColourFrame | None = field(default=None, repr=False)

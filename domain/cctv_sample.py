@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import cctv_archive, cctv_watch
+from domain import cctv_archive, cctv_river, cctv_watch
 from domain.adapters import watch
 from domain.adapters.storage import ObjectMissingError, ObjectStorage
 from domain.cctv_observation import ObjectSeen, Observation
@@ -253,6 +253,7 @@ def _analyse(
         detected=detected,
         objects=objects,
         snapshot_jpeg=snapshot,
+        colour=watch.small_colour(frame, cctv_river.WIDTH) if health == CameraHealth.OK else None,
     )
     return Sample(
         media=media.name,

@@ -1,6 +1,6 @@
 """Pure decisions over a camera's sequence of samples: zones drawn on its view, objects followed from sample to
-sample, and the rules that alert on them (busway, no stopping, crowd, congestion), each with its dwell time,
-its cooldown and a membership held for a number of samples.
+sample, and the rules that alert on them (busway, no stopping, crowd, congestion, river garbage), each with its
+dwell time, its cooldown and a membership held for a number of samples.
 
 Everything here is plain values: ``step`` takes the state left by the previous sample, one
 ``domain.cctv_observation.Observation`` and the camera's zones and rules, and returns the next state and what
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from domain import cctv_river
 from domain.cctv_observation import ObjectSeen, Observation
 from domain.cctv_rules import CameraHealth, point_in_polygon
 from domain.models.enums import AlertKind, ZonePurpose
@@ -43,6 +44,7 @@ RULES_BY_PURPOSE: dict[ZonePurpose, frozenset[AlertKind]] = {
     ZonePurpose.BUSWAY: frozenset({AlertKind.BUSWAY}),
     ZonePurpose.NO_STOPPING: frozenset({AlertKind.NO_STOPPING}),
     ZonePurpose.CROWD_AREA: frozenset({AlertKind.CROWD}),
+    ZonePurpose.WATER: frozenset({AlertKind.RIVER_GARBAGE}),
 }
 WHOLE_VIEW_RULES = frozenset({AlertKind.CROWD, AlertKind.CONGESTION, AlertKind.NO_STOPPING})
 
@@ -65,7 +67,8 @@ class Rule:
     """One alert rule of one camera. ``key`` names it in the stored state; ``zone`` None is the whole view.
 
     ``threshold``: CROWD people (alert above), CONGESTION index 0-1 (above), BUSWAY vehicles (above; 0 means any),
-    NO_STOPPING is decided by ``dwell_s`` alone (threshold unused).
+    NO_STOPPING is decided by ``dwell_s`` alone (threshold unused), RIVER_GARBAGE the share 0-1 of the WATER zone
+    covered by floating debris (above).
     """
 
     key: str
@@ -189,6 +192,8 @@ class WatchState:
     next_track: int = 1
     tracks: tuple[Track, ...] = ()
     rules: dict[str, RuleState] = field(default_factory=dict)
+    # Per WATER zone id with a river garbage rule: the water's background (cctv_river.encode_background).
+    water: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -238,6 +243,7 @@ def dump_state(state: WatchState) -> dict[str, Any]:
             }
             for key, r in state.rules.items()
         },
+        "water": {str(k): v for k, v in state.water.items()},
     }
 
 
@@ -263,7 +269,8 @@ def load_state(raw: dict[str, Any] | None) -> WatchState:
         key: RuleState(_parse(r["last"]), frozenset(r["alerted"]), r["k"], _parse(r["since"]), _parse(r["run"]))
         for key, r in raw.get("rules", {}).items()
     }
-    return WatchState(_parse(raw.get("t")), raw.get("n", 1), tracks, rules)
+    water = {int(k): v for k, v in raw.get("water", {}).items()}
+    return WatchState(_parse(raw.get("t")), raw.get("n", 1), tracks, rules, water)
 
 
 # --- following objects -------------------------------------------------------------------------------------------
@@ -443,6 +450,30 @@ def _condition_rule(
     return replace(state, alerted=frozenset({"*"}), last_alert_at=at), Raised(rule, measured, tuple(objects))
 
 
+def _river(
+    rule: Rule, observation: Observation, backgrounds: dict[int, str]
+) -> tuple[float | None, tuple[Track, ...], str | None]:
+    """The share of the rule's water covered by debris (None when the sample has no colour picture), the blobs
+    as objects in the frame's pixels, and the water's background for the next sample."""
+    colour, zone = observation.colour, rule.zone
+    if zone is None:
+        return None, (), None
+    if colour is None:
+        return None, (), backgrounds.get(zone.id)
+    shape = (colour.height, colour.width)
+    scale = (colour.width / zone.frame_size[0], colour.height / zone.frame_size[1])
+    water = cctv_river.polygon_mask(zone.polygon, scale, (colour.width, colour.height))
+    background = cctv_river.decode_background(backgrounds.get(zone.id), shape)
+    debris, background = cctv_river.measure(colour, water, background)
+    sx, sy = observation.frame_size[0] / colour.width, observation.frame_size[1] / colour.height
+    at = observation.taken_at
+    blobs = tuple(
+        Track(i, "debris", (round(x * sx), round(y * sy), round(w * sx), round(h * sy)), 1.0, at, at, (x, y, w, h))
+        for i, (x, y, w, h) in enumerate(debris.boxes, start=1)
+    )
+    return debris.share, blobs, cctv_river.encode_background(background)
+
+
 def step(
     state: WatchState, observation: Observation, zones: Sequence[Zone], rules: Sequence[Rule]
 ) -> tuple[WatchState, list[Raised]]:
@@ -462,6 +493,7 @@ def step(
         state = replace(state, tracks=(), rules=rules_after_gap)
     tracks, next_id = follow(state, observation, zones)
     rule_states: dict[str, RuleState] = {}
+    water: dict[int, str] = {}
     raised: list[Raised] = []
     for rule in rules:
         current = state.rules.get(rule.key, RuleState())
@@ -474,9 +506,14 @@ def step(
                 if t.label == "person" and not t.missed and (rule.zone is None or rule.zone.id in t.streaks)
             ]
             current, alert = _condition_rule(rule, current, float(len(people)), people, at)
+        elif rule.kind == AlertKind.RIVER_GARBAGE:
+            share, blobs, background = _river(rule, observation, state.water)
+            if rule.zone is not None and background is not None:
+                water[rule.zone.id] = background
+            current, alert = _condition_rule(rule, current, share, blobs, at)
         else:
             current, alert = _condition_rule(rule, current, observation.congestion, (), at)
         rule_states[rule.key] = current
         if alert is not None:
             raised.append(alert)
-    return WatchState(at, next_id, tracks, rule_states), raised
+    return WatchState(at, next_id, tracks, rule_states, water), raised

@@ -140,6 +140,8 @@ def validate_rule(data: RuleInput, purpose: ZonePurpose | None) -> None:
         )
     if data.kind == AlertKind.CONGESTION and data.threshold >= 1:
         raise DomainError("INVALID_THRESHOLD", "The congestion index is below 1.", field="threshold")
+    if data.kind == AlertKind.RIVER_GARBAGE and data.threshold >= 1:
+        raise DomainError("INVALID_THRESHOLD", "The covered share of the water is below 1.", field="threshold")
 
 
 async def save_watch_rule(session: AsyncSession, reference: ReferenceData, *, data: RuleInput) -> WatchRule:

@@ -159,10 +159,13 @@ class WatchRuleInput:
     zone_name: str | None = strawberry.field(default=None, description="The zone; null for the whole view.")
     kind: AlertKindEnum = strawberry.field(  # type: ignore[valid-type]
         description="BUSWAY (busway zones), NO_STOPPING (no-stopping zones or the view), CROWD (crowd areas or the "
-        "view), CONGESTION (the view)."
+        "view), CONGESTION (the view), RIVER_GARBAGE (WATER zones; experimental, add it only where its figures in "
+        "README.md are good enough for the river)."
     )
     threshold: float = strawberry.field(
-        default=0.0, description="Alert above: people (CROWD), index below 1 (CONGESTION), vehicles (BUSWAY)."
+        default=0.0,
+        description="Alert above: people (CROWD), index below 1 (CONGESTION), vehicles (BUSWAY), share below 1 of "
+        "the water covered by floating debris (RIVER_GARBAGE).",
     )
     dwell_s: float = strawberry.field(
         default=0.0, description="Seconds it must last (NO_STOPPING: a vehicle standing still) before it alerts."

@@ -85,7 +85,9 @@ class CameraZone:
 class WatchRule:
     zone_name: str | None = strawberry.field(description="The zone; null for the whole view.")
     kind: AlertKindEnum = strawberry.field(description="What it alerts on.")  # type: ignore[valid-type]
-    threshold: float = strawberry.field(description="People (CROWD), index (CONGESTION), vehicles (BUSWAY); above.")
+    threshold: float = strawberry.field(
+        description="People (CROWD), index (CONGESTION), vehicles (BUSWAY), covered share (RIVER_GARBAGE); above."
+    )
     dwell_s: float = strawberry.field(description="Seconds the condition must last before it alerts.")
     cooldown_s: float = strawberry.field(description="Seconds after an alert before the rule alerts again.")
     hold_samples: int = strawberry.field(description="Samples in a row an object must be inside to count.")
@@ -279,7 +281,7 @@ class AlertObject:
 class CctvAlert:
     id: strawberry.ID = strawberry.field(description="Alert id.")
     kind: AlertKindEnum = strawberry.field(description="What it is about.")  # type: ignore[valid-type]
-    value: float = strawberry.field(description="What was measured (people, index, seconds).")
+    value: float = strawberry.field(description="What was measured (people, index, seconds, covered share).")
     threshold: float = strawberry.field(description="The camera's limit it crossed.")
     camera_code: str = strawberry.field(description="The camera.")
     evidence_id: strawberry.ID | None = strawberry.field(description="The evidence it came from.")

@@ -25,6 +25,7 @@ from cv2.typing import MatLike
 
 from domain.adapters import video
 from domain.cctv_observation import ObjectSeen
+from domain.cctv_river import ColourFrame
 
 MAX_MEDIA_BYTES = 16 * 1024 * 1024  # a 10 s segment of 1080p at 8 Mbit/s is 10 MB
 
@@ -153,6 +154,14 @@ def small_grey(frame: MatLike, width: int) -> MatLike:
     size = (width, max(1, round(height * width / full_width)))
     small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
     return cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (3, 3), 0)
+
+
+def small_colour(frame: MatLike, width: int) -> ColourFrame:
+    """The frame shrunk to ``width`` pixels wide as raw RGB, what the river garbage rule looks at."""
+    height, full_width = frame.shape[:2]
+    size = (width, max(1, round(height * width / full_width)))
+    small = cv2.cvtColor(cv2.resize(frame, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+    return ColourFrame(size[0], size[1], small.tobytes())
 
 
 def encode_grey(grey: MatLike) -> bytes:

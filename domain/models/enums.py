@@ -131,6 +131,7 @@ class AlertKind(enum.StrEnum):
     CAMERA_COVERED = "CAMERA_COVERED"  # a picture without texture: a bag, a hand, paint, fog on the lens
     CAMERA_MOVED = "CAMERA_MOVED"  # the view no longer matches the camera's reference frame
     BUSWAY = "BUSWAY"  # a vehicle that is not a bus in a TransJakarta lane
+    RIVER_GARBAGE = "RIVER_GARBAGE"  # floating debris covering a share of a WATER zone (experimental, off by default)
 
 
 class ZonePurpose(enum.StrEnum):
@@ -139,6 +140,7 @@ class ZonePurpose(enum.StrEnum):
     BUSWAY = "BUSWAY"  # a TransJakarta lane: only buses may be in it
     NO_STOPPING = "NO_STOPPING"  # where vehicles must not stand: angkot ngetem, a junction box, a bus stop's mouth
     CROWD_AREA = "CROWD_AREA"  # where people gather: a plaza, a station entrance, a market
+    WATER = "WATER"  # the surface of a river or canal, watched for floating garbage
 
 
 class CaseArrival(enum.StrEnum):
