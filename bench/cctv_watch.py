@@ -534,8 +534,15 @@ def judge(results: list[PhaseResult]) -> int:
         f"  2 workers / 1 worker at 2 s: {scaling:.2f}x ({both.done_per_s:.1f} vs {one.done_per_s:.1f} samples/s)"
         f"{note}; target >= {MIN_SCALING:g}x: {'met' if scaling_ok else 'NOT MET'}"
     )
+    missed = [r for r in results if r.alert_latency_s is None]
+    latencies = ", ".join(
+        f"{r.phase.interval_s:g} s x{r.phase.workers}: {r.alert_latency_s:.1f} s"
+        for r in results
+        if r.alert_latency_s is not None
+    )
+    print(f"  black-picture alert latency: {latencies}; phases without the alert: {len(missed)} (must be 0)")
     print(f"  machine load now {load_average()}")
-    return 0 if per_core_ok and scaling_ok else 1
+    return 0 if per_core_ok and scaling_ok and not missed else 1
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
