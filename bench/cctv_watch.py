@@ -21,7 +21,8 @@ What it does:
 Cameras per core = interval / the workers' CPU seconds per sample (the 2-worker phase of that interval). The
 targets (the exit code is 1 when one is missed): at a 2 s interval at least 80 cameras per core, with the lag
 p99 under 2 s while every due sample is taken (at least 95 %); and 2 workers doing at least 1.8x the samples of
-one, judged where one worker could not keep up (so --cameras must overload one worker; the defaults do).
+one, judged where one worker could not keep up (so --cameras must overload one worker; the defaults do). A phase
+whose black picture raised no alert fails the run too.
 
 The machine is shared: the load average before and after each phase is printed beside its figures.
 """
