@@ -114,3 +114,12 @@ bench-webapps: setup
 	@$(PY) scripts/stack.py up --profile bench >/dev/null
 	@set -a; . .stack/bench/env; set +a; $(PY) bench/webapps.py $(BENCH_ARGS); status=$$?; \
 	  $(PY) scripts/stack.py down --profile bench >/dev/null; exit $$status
+
+# Continuous watching: N live HLS cameras on 127.0.0.1 sampled by 1 and then 2 `jsc worker --queue cctv-watch`
+# processes at 10 s and 2 s intervals, on the bench stack; BENCH_ARGS=--quick for the short version. See
+# docs/benchmarks.md and docs/scale.md.
+.PHONY: bench-cctv-watch
+bench-cctv-watch: setup
+	@$(PY) scripts/stack.py up --profile bench >/dev/null
+	@set -a; . .stack/bench/env; set +a; $(PY) bench/cctv_watch.py $(BENCH_ARGS); status=$$?; \
+	  $(PY) scripts/stack.py down --profile bench >/dev/null; exit $$status
