@@ -6,6 +6,7 @@ Plain values only: the sampler fills it in a worker, the rules read it, tests bu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,7 +39,9 @@ class Observation:
     detected: bool  # whether the detector ran on this sample (it runs only when something moved)
     objects: tuple[ObjectSeen, ...] = ()  # empty when the detector did not run or found nothing
     congestion: float | None = None  # the congestion index when it was measured
-    # The frame as JPEG with faces and heads pixelated (never the raw frame): what an alert keeps as its snapshot.
-    snapshot_jpeg: bytes | None = field(default=None, repr=False)
+    # Makes the frame as JPEG with faces and heads pixelated (never the raw frame): what an alert keeps as its
+    # snapshot. Made only when an alert is raised: the face detector on a 720p frame costs more than all the rest
+    # of a sample (docs/benchmarks.md, continuous watch), and most samples raise nothing.
+    snapshot: Callable[[], bytes] | None = field(default=None, repr=False, compare=False)
     # The frame shrunk to a small colour picture, for the river garbage rule (domain/cctv_river.py).
     colour: ColourFrame | None = field(default=None, repr=False)

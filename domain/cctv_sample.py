@@ -241,7 +241,7 @@ def _analyse(
         motion=seen.motion, first=target.first or target.grey is None, min_motion=settings.min_motion
     )
     objects: tuple[ObjectSeen, ...] = ()
-    snapshot = None
+    snapshot: Callable[[], bytes] | None = None
     if detected:
         objects, snapshot = watch.detect(frame, detector_model=settings.detector_model, face_model=settings.face_model)
     observation = Observation(
@@ -252,7 +252,7 @@ def _analyse(
         motion=seen.motion,
         detected=detected,
         objects=objects,
-        snapshot_jpeg=snapshot,
+        snapshot=snapshot,
         colour=watch.small_colour(frame, cctv_river.WIDTH) if health == CameraHealth.OK else None,
     )
     return Sample(

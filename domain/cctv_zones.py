@@ -16,6 +16,7 @@ watch rule of that kind covers the whole view.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
@@ -300,9 +301,10 @@ async def observe(
         await session.flush()
         return []
     snapshot_key = None
-    if observation.snapshot_jpeg is not None:
+    snapshot = await asyncio.to_thread(observation.snapshot) if observation.snapshot is not None else None
+    if snapshot is not None:
         snapshot_key = f"cctv/alerts/{camera.code}/{observation.taken_at:%Y/%m/%d}/{uuid.uuid4()}.jpg"
-        await storage.write(snapshot_key, observation.snapshot_jpeg, content_type="image/jpeg")
+        await storage.write(snapshot_key, snapshot, content_type="image/jpeg")
     alerts = []
     for one in raised:
         rule_row = rule_rows.get(one.rule.key)
@@ -326,7 +328,7 @@ async def observe(
                 camera,
                 rule_row,
                 alert,
-                observation,
+                snapshot,
                 storage=storage,
                 settings=settings,
                 reference=reference,
@@ -354,7 +356,7 @@ async def _report_for(
     camera: Camera,
     rule: WatchRule,
     alert: CctvAlert,
-    observation: Observation,
+    snapshot: bytes | None,
     *,
     storage: ObjectStorage,
     settings: Settings,
@@ -377,17 +379,17 @@ async def _report_for(
     keys = []
     try:
         async with session.begin_nested():
-            if observation.snapshot_jpeg is not None:
+            if snapshot is not None:
                 photo_id = uuid.uuid4()
                 key = f"{upload_prefix(reporter)}{photo_id}"
-                await storage.write(key, observation.snapshot_jpeg, content_type="image/jpeg")
+                await storage.write(key, snapshot, content_type="image/jpeg")
                 session.add(
                     Photo(
                         id=photo_id,
                         owner_id=reporter,
                         upload_key=key,
                         content_type="image/jpeg",
-                        declared_bytes=len(observation.snapshot_jpeg),
+                        declared_bytes=len(snapshot),
                         status=PhotoStatus.REQUESTED,
                     )
                 )

@@ -14,6 +14,7 @@ import io
 import math
 import threading
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.error import URLError
@@ -242,17 +243,23 @@ class _Models(threading.local):
 _models = _Models()
 
 
-def detect(frame: MatLike, *, detector_model: Path, face_model: Path) -> tuple[tuple[ObjectSeen, ...], bytes]:
-    """YOLOX-Nano's people and vehicles in the frame, and the snapshot: boxes drawn, faces (YuNet) and the head
-    of every person pixelated, as the clip analysis makes it."""
+def detect(
+    frame: MatLike, *, detector_model: Path, face_model: Path
+) -> tuple[tuple[ObjectSeen, ...], Callable[[], bytes]]:
+    """YOLOX-Nano's people and vehicles in the frame, and how to make the snapshot when it is wanted: boxes drawn,
+    faces (YuNet) and the head of every person pixelated, as the clip analysis makes it."""
     cv2.setNumThreads(1)
     detector, faces = _models.get(detector_model, face_model)
     detections = detector.detect(frame)
     settings = video.AnalysisSettings()
-    snapshot, _ = faces.blur(frame)
-    snapshot = video.pixelate_heads(snapshot, detections, settings)
-    jpeg = video.snapshot_jpeg(snapshot, detections, settings.jpeg_quality)
+
+    def snapshot() -> bytes:
+        cv2.setNumThreads(1)
+        blurred, _ = faces.blur(frame)
+        blurred = video.pixelate_heads(blurred, detections, settings)
+        return video.snapshot_jpeg(blurred, detections, settings.jpeg_quality)
+
     seen = tuple(
         ObjectSeen(d.label, (d.box.x, d.box.y, d.box.w, d.box.h), round(float(d.score), 3)) for d in detections
     )
-    return seen, jpeg
+    return seen, snapshot

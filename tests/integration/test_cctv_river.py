@@ -62,7 +62,7 @@ def samples(camera_id: int, spec: river.Scene) -> list[Observation]:
             health=CameraHealth.OK,
             motion=0.3,
             detected=True,
-            snapshot_jpeg=jpeg(60 + n),
+            snapshot=lambda n=n: jpeg(60 + n),
             colour=one.frame,
         )
         for n, one in enumerate(river.scene(spec))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -100,7 +101,7 @@ def sample(camera_id: int, n: int, *objects: ObjectSeen, **extra: Any) -> Observ
         motion=0.2,
         detected=True,
         objects=tuple(ObjectSeen(o.label, tuple(v // 2 for v in o.box), o.confidence) for o in objects),  # type: ignore[arg-type]
-        snapshot_jpeg=jpeg(40 + n),
+        snapshot=lambda: jpeg(40 + n),
         **extra,
     )
 
@@ -170,6 +171,27 @@ async def test_a_car_in_the_busway_alerts_once_with_snapshot_rule_zone_and_objec
     assert stored.snapshot_key is not None
     assert await resources.storage.read(stored.snapshot_key) == jpeg(41)
     assert state.state["t"] == (T0 + timedelta(seconds=50)).isoformat()
+
+
+async def test_the_snapshot_is_made_only_for_the_sample_that_alerts(resources: Resources) -> None:
+    # given: a busway camera whose samples count the snapshots made (blurring faces costs most of a sample)
+    camera_id, code = await make_camera(resources)
+    await zone_and_rule(resources, code, ZonePurpose.BUSWAY, BUSWAY, AlertKind.BUSWAY)
+    made: list[int] = []
+
+    def counted(n: int) -> Observation:
+        def snapshot() -> bytes:
+            made.append(n)
+            return jpeg(40 + n)
+
+        return replace(sample(camera_id, n, CAR_IN_BUSWAY), snapshot=snapshot)
+
+    # when: six samples with a car in the lane, which alert once (at the second)
+    raised = await observe_each(resources, [counted(n) for n in range(6)])
+
+    # then: one snapshot was made, for that one
+    assert [i for i, _ in raised] == [1]
+    assert made == [1]
 
 
 async def test_the_state_carries_over_between_workers_and_a_replayed_sample_alerts_nothing(
