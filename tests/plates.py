@@ -3,7 +3,7 @@ tests/integration/test_plate_accuracy.py and bench/plates.py).
 
 Each plate is drawn like a TNKB (white characters on black for private cars, or black on white, a thin border,
 the validity month under the number), warped in perspective, placed on a frame of the shared footage, then
-blurred, noised and JPEG-compressed; the reader gets a "vehicle crop" of about 2.5 plate widths around it.
+blurred, noised and JPEG-compressed; the reader gets a "vehicle crop" of about 2.6 plate widths around it.
 Seeded, so that a figure can be reproduced.
 
     uv run python -m bench.plates --plates 180        # accuracy by plate width; exits 1 below the targets
