@@ -9,6 +9,7 @@ Chinese circle, ``1`` as ``|``) before the plate's grammar is checked in ``domai
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,12 +17,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 import onnxruntime as ort
-import rapidocr_onnxruntime
 from cv2.typing import MatLike
 
 from domain.plates import CharChoice, Line, PlateRead, best_plate
 
-MODELS = Path(rapidocr_onnxruntime.__file__).parent / "models"
+
+def _models_dir() -> Path:
+    """The wheel's models folder, found without importing the package (its code is not ours to run)."""
+    spec = importlib.util.find_spec("rapidocr_onnxruntime")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("rapidocr-onnxruntime, which ships the plate OCR models, is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+MODELS = _models_dir()
 DET_MODEL = MODELS / "ch_PP-OCRv4_det_infer.onnx"
 REC_MODEL = MODELS / "ch_PP-OCRv4_rec_infer.onnx"
 LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")

@@ -100,3 +100,18 @@ async def test_no_alert_payload_carries_a_plate(api: Api, resources: Resources) 
     fields = (await api.gql(ALERT_FIELDS, token=enforcer.token))["data"]["__type"]["fields"]
 
     assert not [f["name"] for f in fields if "plate" in f["name"].lower()]
+
+
+async def test_enforcement_staff_change_nothing(api: Api, resources: Resources) -> None:
+    # given: an enforcement officer (staff only to find the alerts whose plates they read)
+    enforcer = await staff_member(api, resources, Role.ENFORCEMENT)
+
+    # when: they try to switch a camera's rule to read plates
+    body = await api.gql(
+        'mutation { saveWatchRule(input: {cameraCode: "x", kind: BUSWAY, readPlates: true}) { errors { code } } }',
+        token=enforcer.token,
+    )
+
+    # then: refused before any resolver runs, as auditors are
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
