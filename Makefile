@@ -75,6 +75,11 @@ bench-map: setup
 bench-cctv: setup
 	@$(PY) bench/cctv.py $(BENCH_ARGS)
 
+# Licence plate reading accuracy by plate width, on plates rendered on the shared footage; see docs/benchmarks.md.
+.PHONY: bench-plates
+bench-plates: setup
+	@$(PY) bench/plates.py $(BENCH_ARGS)
+
 # Auditors' figures at 1,000,000 simulated reports (database jsc_perfbench on the bench stack, generated once and
 # kept); see docs/benchmarks.md.
 .PHONY: bench-performance

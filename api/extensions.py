@@ -102,23 +102,29 @@ AUDITOR_MUTATIONS = frozenset(
 )
 
 
+# Staff who read and never change: auditors, and enforcement staff (who are staff only to find the alerts whose
+# plates they read; domain/plate_reading.py).
+READ_ONLY_ROLES = frozenset({Role.AUDITOR, Role.ENFORCEMENT})
+
+
 class ReadOnlyAuditors(SchemaExtension):
-    """Auditors read everything and change nothing: one of their mutations runs only when every root field is
-    on AUDITOR_MUTATIONS, so a mutation added later is refused to them until someone decides otherwise."""
+    """Auditors (and enforcement staff) read everything and change nothing: one of their mutations runs only when
+    every root field is on AUDITOR_MUTATIONS, so a mutation added later is refused to them until someone decides
+    otherwise."""
 
     def on_execute(self) -> Iterator[None]:
         execution = self.execution_context
         context = execution.context
         viewer = context.viewer if isinstance(context, Context) else None
         document = execution.graphql_document
-        if viewer is not None and viewer.role == Role.AUDITOR and document is not None:
+        if viewer is not None and viewer.role in READ_ONLY_ROLES and document is not None:
             refused = sorted(_mutation_fields(document, execution.operation_name) - AUDITOR_MUTATIONS)
             if refused:
                 execution.result = ExecutionResult(
                     data=None,
                     errors=[
                         GraphQLError(
-                            "Auditors can read everything but change nothing.",
+                            "Auditors and enforcement staff can read but change nothing.",
                             extensions={"code": ErrorCode.FORBIDDEN.value, "fields": refused},
                         )
                     ],

@@ -34,6 +34,7 @@ from domain.errors import DomainError
 from domain.jobs import JobBuffer
 from domain.models import (
     AlertKind,
+    AlertPlate,
     Camera,
     CameraZone,
     CctvAlert,
@@ -47,6 +48,7 @@ from domain.models import (
     ZoneState,
 )
 from domain.photos import upload_prefix
+from domain.plates import PlateReader
 from domain.reference import ReferenceData
 from domain.settings import Settings
 
@@ -56,6 +58,8 @@ SYSTEM_REPORTER_EMAIL = "cctv@sistem.jsc.invalid"  # .invalid: no one can sign u
 LEGACY_COOLDOWN_S = 600.0  # setAlertRule thresholds judged continuously: at most one alert per 10 minutes
 LEGACY_HOLD_SAMPLES = 2
 MAX_NAME = 100
+# The rules whose alerts name violators: only theirs may read plates (issue 17 §2), and only when switched on.
+PLATE_RULES = frozenset({AlertKind.BUSWAY, AlertKind.NO_STOPPING})
 
 
 # --- zones and rules (admins) ------------------------------------------------------------------------------------
@@ -127,6 +131,7 @@ class RuleInput:
     cooldown_s: float
     hold_samples: int
     report_category: str | None = None
+    read_plates: bool = False
 
 
 def validate_rule(data: RuleInput, purpose: ZonePurpose | None) -> None:
@@ -143,6 +148,10 @@ def validate_rule(data: RuleInput, purpose: ZonePurpose | None) -> None:
         raise DomainError("INVALID_THRESHOLD", "The congestion index is below 1.", field="threshold")
     if data.kind == AlertKind.RIVER_GARBAGE and data.threshold >= 1:
         raise DomainError("INVALID_THRESHOLD", "The covered share of the water is below 1.", field="threshold")
+    if data.read_plates and data.kind not in PLATE_RULES:
+        raise DomainError(
+            "PLATES_NOT_FOR_KIND", "Only busway and no-stopping rules read the plates of violators.", field="readPlates"
+        )
 
 
 async def save_watch_rule(session: AsyncSession, reference: ReferenceData, *, data: RuleInput) -> WatchRule:
@@ -168,6 +177,7 @@ async def save_watch_rule(session: AsyncSession, reference: ReferenceData, *, da
         session.add(rule)
     rule.threshold, rule.dwell_s, rule.cooldown_s = data.threshold, data.dwell_s, data.cooldown_s
     rule.hold_samples, rule.report_category_id = data.hold_samples, category_id
+    rule.read_plates = data.read_plates
     await session.flush()
     return rule
 
@@ -279,9 +289,11 @@ async def observe(
     storage: ObjectStorage,
     settings: Settings,
     reference: ReferenceData,
+    plate_reader: PlateReader | None = None,
 ) -> list[CctvAlert]:
     """Judges one sample of a watched camera: the alerts it raised, stored and notified (none for a camera that
-    is gone or switched off, or a sample older than one already judged)."""
+    is gone or switched off, or a sample older than one already judged). A rule that reads plates has them read
+    on its alert's vehicles by ``plate_reader`` and stored apart (AlertPlate), never in the alert itself."""
     camera = await session.get(Camera, observation.camera_id)
     if camera is None or not camera.active:
         return []
@@ -337,6 +349,8 @@ async def observe(
             )
         session.add(alert)
         await session.flush()
+        if rule_row is not None and rule_row.read_plates and plate_reader is not None:
+            await _read_plates(session, alert, one, snapshot, observation.frame_size, plate_reader)
         if camera.unit_id is not None:
             message = notifications.Message(
                 "CCTV_ALERT",
@@ -349,6 +363,27 @@ async def observe(
         alerts.append(alert)
     await session.flush()
     return alerts
+
+
+async def _read_plates(
+    session: AsyncSession,
+    alert: CctvAlert,
+    raised: cctv_zone_rules.Raised,
+    snapshot: bytes | None,
+    frame_size: tuple[int, int],
+    plate_reader: PlateReader,
+) -> None:
+    """The plates of the alert's vehicles, read on its (face-blurred) snapshot; a vehicle whose plate does not read
+    as one is left out rather than stored as a guess."""
+    if snapshot is None or not raised.objects:
+        return
+    reads = await asyncio.to_thread(
+        plate_reader.read_vehicles, snapshot, frame_size, [track.box for track in raised.objects]
+    )
+    for track, read in zip(raised.objects, reads, strict=True):
+        if read is not None:
+            session.add(AlertPlate(alert_id=alert.id, track=track.id, text=read.text, confidence=read.confidence))
+    await session.flush()
 
 
 async def _report_for(

@@ -28,7 +28,7 @@ from domain.models import (
     User,
 )
 
-STAFF_ROLES = frozenset({Role.OFFICER, Role.AUDITOR, Role.ADMIN})
+STAFF_ROLES = frozenset({Role.OFFICER, Role.AUDITOR, Role.ADMIN, Role.ENFORCEMENT})
 REASON_MAX = 500
 
 
@@ -42,7 +42,7 @@ def check_reason(reason: str) -> str:
 def check_move(role: Role, unit_id: int | None) -> None:
     """Staff only (a citizen account is the holder's, and signs up by itself); officers, and only they, in a unit."""
     if role not in STAFF_ROLES:
-        raise DomainError("INVALID_ROLE", "Staff accounts are officers, auditors or admins.", field="role")
+        raise DomainError("INVALID_ROLE", "Staff accounts are officers, auditors, admins or enforcement.", field="role")
     if (role == Role.OFFICER) != (unit_id is not None):
         raise DomainError("UNIT_REQUIRED", "Officers, and only officers, belong to a unit.", field="unit")
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from collections.abc import AsyncGenerator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -19,6 +20,7 @@ from api.resolvers.common import error_code
 from api.schema.cctv import (
     AlertKindEnum,
     AlertObject,
+    AlertPlate,
     Camera,
     CameraKindEnum,
     CameraSourceEnum,
@@ -27,7 +29,7 @@ from api.schema.cctv import (
     WatchRule,
     ZonePurposeEnum,
 )
-from domain import cctv, cctv_rules, cctv_watch, cctv_zones, models
+from domain import cctv, cctv_rules, cctv_watch, cctv_zones, models, plate_reading
 from domain.errors import DomainError
 
 MAX_ALERTS = 100
@@ -177,6 +179,11 @@ class WatchRuleInput:
     report_category: str | None = strawberry.field(
         default=None, description="File a report of this category with an alert (one open report at a time)."
     )
+    read_plates: bool = strawberry.field(
+        default=False,
+        description="BUSWAY and NO_STOPPING only: read the violators' licence plates with each alert (off by "
+        "default; only enforcement staff can see them, every read audited).",
+    )
 
 
 @strawberry.enum(description="Why a watch rule change failed.")
@@ -188,6 +195,7 @@ class WatchRuleErrorCode(enum.Enum):
     UNKNOWN_CATEGORY = "UNKNOWN_CATEGORY"
     KIND_NOT_FOR_ZONE = "KIND_NOT_FOR_ZONE"
     INVALID_THRESHOLD = "INVALID_THRESHOLD"
+    PLATES_NOT_FOR_KIND = "PLATES_NOT_FOR_KIND"
 
 
 @strawberry.type(description="A watch rule problem.")
@@ -296,6 +304,38 @@ class CctvQueries:
             return [(a, code, zone) for a, code, zone in (await session.execute(query))]
 
         return [_alert(a, code, zone) for a, code, zone in await context.db(run)]
+
+    @strawberry.field(
+        description="The licence plates read with a busway or no-stopping alert: enforcement staff only "
+        "(FORBIDDEN for everyone else); every call is recorded with who, when and from where."
+    )
+    async def alert_plates(
+        self, info: Info, alert_id: Annotated[strawberry.ID, strawberry.argument(description="The alert.")]
+    ) -> list[AlertPlate]:
+        context: Context = info.context
+        viewer = context.require_staff("Only enforcement staff read licence plates.")
+        if not plate_reading.may_read_plates(viewer.role):
+            raise ClientError(ErrorCode.FORBIDDEN, "Only enforcement staff read licence plates.")
+        try:
+            alert = uuid.UUID(str(alert_id))
+        except ValueError:
+            raise ClientError(ErrorCode.BAD_USER_INPUT, "`alertId` is not an alert id.") from None
+        client = context.request.client
+        try:
+            rows = await context.db(
+                lambda s: plate_reading.alert_plates(
+                    s,
+                    reader_id=viewer.user_id,
+                    reader_role=viewer.role,
+                    alert_id=alert,
+                    client_address=client.host if client is not None else None,
+                    request_id=context.request_id,
+                    now=datetime.now(UTC),
+                )
+            )
+        except DomainError as exc:
+            raise ClientError(ErrorCode(exc.code), exc.message) from None
+        return [AlertPlate.from_model(r) for r in rows]
 
 
 @strawberry.type
@@ -428,6 +468,7 @@ class CctvMutations:
             cooldown_s=input.cooldown_s,
             hold_samples=input.hold_samples,
             report_category=input.report_category,
+            read_plates=input.read_plates,
         )
         try:
             _require_admin(context)
@@ -445,6 +486,7 @@ class CctvMutations:
                 hold_samples=rule.hold_samples,
                 report_category=input.report_category,
                 open_report_id=strawberry.ID(str(rule.open_report_id)) if rule.open_report_id else None,
+                read_plates=rule.read_plates,
             ),
             errors=[],
         )

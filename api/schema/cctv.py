@@ -93,6 +93,9 @@ class WatchRule:
     hold_samples: int = strawberry.field(description="Samples in a row an object must be inside to count.")
     report_category: str | None = strawberry.field(description="The category of the report it files, if it does.")
     open_report_id: strawberry.ID | None = strawberry.field(description="The report its alerts add to now.")
+    read_plates: bool = strawberry.field(
+        default=False, description="Whether its alerts have the violators' plates read (for enforcement staff)."
+    )
 
 
 @strawberry.type(description="A CCTV camera of the city's registry.")
@@ -144,6 +147,7 @@ class Camera:
                     hold_samples=r.hold_samples,
                     report_category=category.code if category is not None else None,
                     open_report_id=strawberry.ID(str(r.open_report_id)) if r.open_report_id else None,
+                    read_plates=r.read_plates,
                 )
             )
         return out
@@ -300,3 +304,14 @@ class CctvAlert:
     @strawberry.field(description="Short-lived URL of the snapshot (faces blurred).")
     async def snapshot_url(self, info: Info) -> str | None:
         return await _presign(info, self.snapshot_key)
+
+
+@strawberry.type(description="A licence plate read on one vehicle of a busway or no-stopping alert (enforcement).")
+class AlertPlate:
+    track: int = strawberry.field(description="The alert's object (objects[].track) it was read on.")
+    text: str = strawberry.field(description="The plate, normalised: 'B 1234 XYZ'.")
+    confidence: float = strawberry.field(description="The OCR's mean character confidence, 0-1.")
+
+    @classmethod
+    def from_model(cls, m: models.AlertPlate) -> AlertPlate:
+        return cls(track=m.track, text=m.text, confidence=m.confidence)

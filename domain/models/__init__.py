@@ -4,12 +4,14 @@ from domain.models.accounts import AccountEvent, RefreshToken, User
 from domain.models.base import Base
 from domain.models.catalogue import Agency, Category, RoutingRule, Unit
 from domain.models.cctv import (
+    AlertPlate,
     AlertRule,
     Camera,
     CameraWatch,
     CameraZone,
     CctvAlert,
     CctvEvidence,
+    PlateReadEvent,
     WatchRule,
     ZoneState,
 )
@@ -50,6 +52,7 @@ __all__ = [
     "AccountEventKind",
     "Agency",
     "AlertKind",
+    "AlertPlate",
     "AlertRule",
     "Base",
     "Camera",
@@ -77,6 +80,7 @@ __all__ = [
     "Photo",
     "PhotoKind",
     "PhotoStatus",
+    "PlateReadEvent",
     "PushStatus",
     "RateLimit",
     "RefreshToken",

@@ -8,6 +8,7 @@ from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -159,12 +160,19 @@ class WatchRule(Base):
     open_report_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("reports.id", ondelete="SET NULL"), comment="the report its alerts add to while it is open"
     )
+    read_plates: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default="false",
+        comment="BUSWAY and NO_STOPPING only: read the violators' plates with each alert",
+    )
 
     __table_args__ = (
         UniqueConstraint("camera_id", "zone_id", "kind", postgresql_nulls_not_distinct=True),
         CheckConstraint(
             "threshold >= 0 AND dwell_s >= 0 AND cooldown_s >= 0 AND hold_samples BETWEEN 1 AND 10", name="values"
         ),
+        CheckConstraint("NOT read_plates OR kind IN ('BUSWAY', 'NO_STOPPING')", name="plates_for_violations"),
     )
 
 
@@ -241,3 +249,35 @@ class CctvAlert(Base):
         UniqueConstraint("evidence_id", "kind"),
         Index("ix_cctv_alerts_camera_created", "camera_id", "created_at"),
     )
+
+
+class AlertPlate(Base):
+    """A licence plate read on one vehicle of an alert: enforcement staff only (domain/plate_reading.py), never in
+    the alert's public or staff payloads."""
+
+    __tablename__ = "cctv_alert_plates"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cctv_alerts.id", ondelete="CASCADE"))
+    track: Mapped[int] = mapped_column(Integer, comment="the alert's object (objects[].track) it was read on")
+    text: Mapped[str] = mapped_column(String(16), comment="normalised: 'B 1234 XYZ'")
+    confidence: Mapped[float] = mapped_column(Float, comment="the OCR's mean character confidence, 0-1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (UniqueConstraint("alert_id", "track"),)
+
+
+class PlateReadEvent(Base):
+    """Append-only audit of every look at an alert's plates: who, when, which alert, from where."""
+
+    __tablename__ = "plate_read_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    # No foreign key to the alert: the audit outlives an alert deleted with its camera.
+    alert_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    # No cascade: staff accounts are closed, never deleted.
+    reader_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    client_address: Mapped[str | None] = mapped_column(String(64), comment="the reader's address as the API saw it")
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    plates: Mapped[int] = mapped_column(SmallInteger, comment="how many plates the read returned")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

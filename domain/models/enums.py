@@ -8,6 +8,9 @@ class Role(enum.StrEnum):
     OFFICER = "OFFICER"
     AUDITOR = "AUDITOR"
     ADMIN = "ADMIN"
+    # Traffic enforcement (Dishub, police liaison): the only staff who may read the licence plates of busway and
+    # no-stopping violators, each read audited (domain/plate_reading.py).
+    ENFORCEMENT = "ENFORCEMENT"
 
 
 class AccountEventKind(enum.StrEnum):

@@ -358,12 +358,19 @@ async def test_the_auditor_is_refused_every_mutation_but_their_own_sessions(
         assert await session.scalar(select(func.count()).select_from(ReportStatusChange)) == history_before
 
 
+# The one read kept from auditors: licence plates are for enforcement staff only (domain/plate_reading.py).
+NOT_FOR_AUDITORS = frozenset({"alertPlates"})
+
+
 async def test_the_auditor_may_run_every_query(api: Api, auditor: Citizen, settings: Settings) -> None:
     schema = build_schema(settings)._schema
     for name, field in schema.query_type.fields.items():
         document, variables = operation("query", name, field)
         body = await api.gql(document, variables, token=auditor.token)
         codes = [e["extensions"]["code"] for e in body.get("errors", [])]
+        if name in NOT_FOR_AUDITORS:
+            assert codes == ["FORBIDDEN"], (name, body)
+            continue
         assert not {"FORBIDDEN", "UNAUTHENTICATED", "INTERNAL_SERVER_ERROR", "GRAPHQL_VALIDATION_FAILED"} & set(
             codes
         ), (name, body)
