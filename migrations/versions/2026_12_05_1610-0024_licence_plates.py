@@ -87,5 +87,9 @@ def downgrade() -> None:
     op.drop_table("cctv_alert_plates")
     op.drop_constraint(op.f("ck_cctv_watch_rules_plates_for_violations"), "cctv_watch_rules", type_="check")
     op.drop_column("cctv_watch_rules", "read_plates")
-    # Fails while an ENFORCEMENT account exists: an operator decides what such staff become, not a migration.
+    # Enforcement staff read what auditors read, plates apart; with the plates gone they become auditors (and so
+    # do the roles in their account history), which gives none of them more than they had.
+    op.execute("UPDATE users SET role = 'AUDITOR' WHERE role = 'ENFORCEMENT'")
+    op.execute("UPDATE account_events SET from_role = 'AUDITOR' WHERE from_role = 'ENFORCEMENT'")
+    op.execute("UPDATE account_events SET to_role = 'AUDITOR' WHERE to_role = 'ENFORCEMENT'")
     _roles(OLD_ROLES)

@@ -61,7 +61,7 @@ async def one_alert(resources: Resources, camera_id: int, reader: PlateReader) -
         motion=1.0,
         detected=True,
         objects=(CAR,),
-        snapshot_jpeg=snapshot_with_plate("B 1234 XYZ"),
+        snapshot=lambda: snapshot_with_plate("B 1234 XYZ"),
     )
     async with resources.unit_of_work() as session:
         [alert] = await cctv_zones.observe(
