@@ -21,6 +21,7 @@ from urllib.error import URLError
 import av
 import cv2
 import numpy as np
+import numpy.typing as npt
 from cv2.typing import MatLike
 
 from domain.adapters import video
@@ -153,6 +154,11 @@ def small_grey(frame: MatLike, width: int) -> MatLike:
     size = (width, max(1, round(height * width / full_width)))
     small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
     return cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (3, 3), 0)
+
+
+def full_grey(frame: MatLike) -> npt.NDArray[np.uint8]:
+    """The frame in grey at full size, for reading a gauge (domain/gauge_reading.py): its marks are a few pixels."""
+    return np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
 
 
 def encode_grey(grey: MatLike) -> bytes:
