@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, true
+from sqlalchemy import func, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -255,30 +255,37 @@ async def record_level(
 # --- the command wall ------------------------------------------------------------------------------------------------
 
 
-async def floodgates(session: AsyncSession, *, limit: int) -> list[tuple[Floodgate, FloodgateLevel | None]]:
-    """The gates by name with their latest reading (one index probe per gate through the series' key)."""
-    latest = (
+SPARKLINE_POINTS = 120  # a series is cut into this many buckets at most, each its highest reading
+
+
+async def latest(session: AsyncSession, *, floodgate_ids: list[int]) -> dict[int, FloodgateLevel]:
+    """Each gate's newest reading (one backward probe of the series' key per gate)."""
+    newest = (
         select(FloodgateLevel)
         .where(FloodgateLevel.floodgate_id == Floodgate.id)
         .order_by(FloodgateLevel.at.desc())
         .limit(1)
         .lateral()
     )
-    reading = aliased(FloodgateLevel, latest)
-    query = select(Floodgate, reading).outerjoin(reading, true()).order_by(Floodgate.name).limit(limit)
-    return [(gate, level) for gate, level in (await session.execute(query)).all()]
+    reading = aliased(FloodgateLevel, newest)
+    query = select(reading).select_from(Floodgate).join(reading, true()).where(Floodgate.id.in_(floodgate_ids))
+    return {row.floodgate_id: row for row in await session.scalars(query)}
 
 
 async def series(
-    session: AsyncSession, *, floodgate_ids: list[int], since: datetime
-) -> dict[int, list[FloodgateLevel]]:
-    """Each gate's readings since ``since``, oldest first (one range of the series' key per gate)."""
-    rows = await session.scalars(
-        select(FloodgateLevel)
+    session: AsyncSession, *, floodgate_ids: list[int], since: datetime, now: datetime
+) -> dict[int, list[tuple[datetime, float]]]:
+    """Each gate's readings since ``since`` for a sparkline, oldest first: at most SPARKLINE_POINTS buckets, each
+    its highest reading (a flood's peak is what the wall must not smooth away). One range of the key per gate."""
+    bucket = timedelta(seconds=max(1.0, (now - since).total_seconds() / SPARKLINE_POINTS))
+    start = func.date_bin(bucket, FloodgateLevel.at, since)
+    rows = await session.execute(
+        select(FloodgateLevel.floodgate_id, start, func.max(FloodgateLevel.level_cm))
         .where(FloodgateLevel.floodgate_id.in_(floodgate_ids), FloodgateLevel.at >= since)
-        .order_by(FloodgateLevel.floodgate_id, FloodgateLevel.at)
+        .group_by(FloodgateLevel.floodgate_id, start)
+        .order_by(FloodgateLevel.floodgate_id, start)
     )
-    found: dict[int, list[FloodgateLevel]] = {i: [] for i in floodgate_ids}
-    for row in rows:
-        found[row.floodgate_id].append(row)
+    found: dict[int, list[tuple[datetime, float]]] = {i: [] for i in floodgate_ids}
+    for gate_id, at, level_cm in rows:
+        found[gate_id].append((at, float(level_cm)))
     return found
