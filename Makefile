@@ -75,6 +75,11 @@ bench-map: setup
 bench-cctv: setup
 	@$(PY) bench/cctv.py $(BENCH_ARGS)
 
+# The floodgate gauge reader's error on generated frames of a known level (no stack needed); see README.md.
+.PHONY: bench-gauge
+bench-gauge: setup
+	@$(PY) bench/gauge.py $(BENCH_ARGS)
+
 # Auditors' figures at 1,000,000 simulated reports (database jsc_perfbench on the bench stack, generated once and
 # kept); see docs/benchmarks.md.
 .PHONY: bench-performance

@@ -46,9 +46,20 @@ def test_a_reading_follows_the_water_not_the_board() -> None:
     assert abs(readings[1].level_cm - 1000) < 10
 
 
-@pytest.mark.parametrize("what", ["dark", "covered", "out_of_view"])
-def test_a_board_that_cannot_be_read_is_refused(what: str) -> None:
+def test_the_marks_may_be_clicked_from_the_bottom_up() -> None:
     made = make_frame(800.0, seed=3)
+    bottom_up = Gauge(made.gauge.polygon, tuple(reversed(made.gauge.marks)), made.gauge.frame_size)
+
+    reading = read_level(grey(made.frame), bottom_up)
+
+    assert reading is not None
+    assert abs(reading.level_cm - 800) < 10
+
+
+@pytest.mark.parametrize("what", ["dark", "covered", "out_of_view", "submerged", "below_the_board"])
+def test_a_board_that_cannot_be_read_is_refused(what: str) -> None:
+    level = {"submerged": 1140.0, "below_the_board": 560.0}.get(what, 800.0)  # the board shows 600-1100 cm
+    made = make_frame(level, seed=3)
     frame = grey(made.frame)
     if what == "dark":
         frame = (frame * 0.03).astype(np.uint8)
