@@ -99,16 +99,13 @@ async def test_a_rising_river_is_recorded_and_alerted_once_per_siaga_level(
     assert inbox[0]["kind"] == "CCTV_ALERT"
     assert (gate.siaga, gate.candidate) == (Siaga.SIAGA_3, Siaga.SIAGA_3)
 
-    # and the command wall's queries find the latest reading and the day's series
+    # and the command wall's queries find the latest reading and the day's peak (12-minute buckets of 24 h)
+    now = datetime.now(UTC)
     async with resources.unit_of_work() as session:
-        listed = dict(await floodgates.floodgates(session, limit=100))
-        latest = next(level for g, level in listed.items() if g.id == gate.id)
-        series = await floodgates.series(
-            session, floodgate_ids=[gate.id], since=datetime.now(UTC) - timedelta(hours=24)
-        )
-    assert latest is not None
-    assert latest.at == rows[-1].at
-    assert [r.at for r in series[gate.id]] == [r.at for r in rows]
+        latest = await floodgates.latest(session, floodgate_ids=[gate.id])
+        series = await floodgates.series(session, floodgate_ids=[gate.id], since=now - timedelta(hours=24), now=now)
+    assert latest[gate.id].at == rows[-1].at
+    assert max(cm for _, cm in series[gate.id]) == max(r.level_cm for r in rows)
 
 
 async def test_a_gauge_and_a_gate_are_checked_before_they_are_stored(resources: Resources) -> None:
