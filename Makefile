@@ -80,6 +80,11 @@ bench-cctv: setup
 bench-plates: setup
 	@$(PY) bench/plates.py $(BENCH_ARGS)
 
+# The floodgate gauge reader's error on generated frames of a known level (no stack needed); see README.md.
+.PHONY: bench-gauge
+bench-gauge: setup
+	@$(PY) bench/gauge.py $(BENCH_ARGS)
+
 # Auditors' figures at 1,000,000 simulated reports (database jsc_perfbench on the bench stack, generated once and
 # kept); see docs/benchmarks.md.
 .PHONY: bench-performance

@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import cctv_archive, cctv_river, cctv_watch
+from domain import cctv_archive, cctv_river, cctv_watch, gauge_reading
 from domain.adapters import watch
 from domain.adapters.plates import VehiclePlates
 from domain.adapters.storage import ObjectMissingError, ObjectStorage
@@ -248,6 +248,9 @@ def _analyse(
     )
     objects: tuple[ObjectSeen, ...] = ()
     snapshot: Callable[[], bytes] | None = None
+    level = None
+    if target.gauge is not None and health == CameraHealth.OK:
+        level = gauge_reading.read_level(watch.full_grey(frame), target.gauge)
     if detected:
         objects, snapshot = watch.detect(frame, detector_model=settings.detector_model, face_model=settings.face_model)
     observation = Observation(
@@ -267,4 +270,5 @@ def _analyse(
         grey=seen.grey_png,
         picture=picture,
         observation=observation,
+        level=level,
     )

@@ -36,7 +36,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from domain import cctv, cctv_rules, cctv_zones, notifications
+from domain import cctv, cctv_rules, cctv_zones, floodgates, gauge_reading, notifications
 from domain.adapters.storage import ObjectStorage
 from domain.cctv_observation import Observation
 from domain.cctv_rules import CameraHealth
@@ -253,6 +253,7 @@ class Target:
     health: HealthState
     first: bool
     rules: cctv_rules.AlertRules
+    gauge: gauge_reading.Gauge | None = None  # a staff gauge to read the water level on (domain/floodgates.py)
 
 
 async def load_target(session: AsyncSession, *, camera_id: int) -> Target | None:
@@ -278,6 +279,7 @@ async def load_target(session: AsyncSession, *, camera_id: int) -> Target | None
         HealthState(CameraHealth(watch.health), CameraHealth(watch.candidate), watch.streak),
         watch.samples == 0,
         await cctv.rules_for(session, camera),
+        await floodgates.gauge_of(session, camera.id),
     )
 
 
@@ -292,6 +294,7 @@ class Sample:
     observation: Observation | None = None
     unchanged: bool = False  # the newest media is the one read last time: nothing new to look at
     error: str | None = None  # the machine reason there was no picture
+    level: gauge_reading.Reading | None = None  # the water level read on the camera's gauge, when it could be
 
 
 async def record_sample(
@@ -309,8 +312,9 @@ async def record_sample(
     plate_reader: PlateReader | None = None,
 ) -> list[CctvAlert]:
     """Stores the sample on the camera's watch row (one UPDATE) and raises what starts: a health alert once per
-    state, and what the camera's zones and rules make of the observation (domain/cctv_zones.py: dwell,
-    cooldowns, automatic reports; it stores the snapshot of what it alerts)."""
+    state, what the camera's zones and rules make of the observation (domain/cctv_zones.py: dwell,
+    cooldowns, automatic reports; it stores the snapshot of what it alerts), and the water level read on its
+    gauge (domain/floodgates.py: one row in its gate's series, FLOODGATE_SIAGA when a higher level is entered)."""
     seen = _seen(target, sample, limits, stale_after=stale_after, now=now)
     change = next_health(target.health, seen, limits) if seen is not None else HealthChange(target.health)
     values: dict[str, object] = {
@@ -350,6 +354,23 @@ async def record_sample(
             reference=reference,
             plate_reader=plate_reader,
         )
+    if sample.level is not None and seen == CameraHealth.OK:
+        entered = await floodgates.record_level(
+            session, camera_id=target.camera_id, reading=sample.level, at=sample.media_at or now, now=now
+        )
+        if entered is not None:
+            raised.append(
+                await _raise(
+                    session,
+                    target,
+                    AlertKind.FLOODGATE_SIAGA,
+                    entered.level_cm,
+                    entered.threshold_cm,
+                    snapshot_key=None,
+                    jobs=jobs,
+                    now=now,
+                )
+            )
     return raised
 
 

@@ -2,19 +2,21 @@
 wall's filters, what each camera last showed (its health, its newest alert and snapshot), and the floodgates with
 their Siaga levels.
 
-The floodgates' water levels are not read yet (the gauge reader is another piece of work): `floodgate_levels`
-gives each floodgate camera with its thresholds and an empty series, so the wall's panel is ready for them.
+`floodgate_levels` gives each floodgate camera (and each camera with a staff gauge) with its gate's Siaga levels,
+its newest reading and a sparkline of its gate's readings (domain/floodgates.py). A floodgate camera without a
+gauge keeps the levels its code names (SIAGA_LEVELS) and no readings.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import floodgates, models
 from domain.models import Camera, CameraKind, CctvAlert, CctvEvidence, EvidenceStatus, Report, ReportStatus
 from domain.sla import JAKARTA
 
@@ -159,29 +161,48 @@ def siaga_of(camera_code: str) -> Siaga | None:
     return None
 
 
-def siaga_level(level_cm: float, siaga: Siaga) -> int | None:
-    """1, 2 or 3 for the Siaga a level is at; None below Siaga 3 (normal)."""
-    if level_cm >= siaga.siaga1_cm:
-        return 1
-    if level_cm >= siaga.siaga2_cm:
-        return 2
-    if level_cm >= siaga.siaga3_cm:
-        return 3
-    return None
-
-
 @dataclass(frozen=True)
 class FloodgateLevel:
     camera: Camera
     siaga: Siaga | None
-    # (when, centimetres), oldest first: empty until the gauge reader stores levels.
+    # (when, centimetres), oldest first: the gate's readings in buckets, each its highest (floodgates.series).
     series: tuple[tuple[datetime, float], ...]
+    latest: tuple[datetime, float] | None = None  # the gate's newest reading
+    held: int | None = None  # the Siaga (1-3) the gate's alerting holds, None for normal or without a gate
 
 
-async def floodgate_levels(session: AsyncSession, *, hours: int) -> list[FloodgateLevel]:
-    """The active floodgate cameras, in code order, with their Siaga levels and the last `hours` of levels."""
-    del hours  # no levels are stored yet: every series is empty until the gauge reader writes them
-    cameras = await session.scalars(
-        select(Camera).where(Camera.active, Camera.kind == CameraKind.FLOODGATE).order_by(Camera.code)
-    )
-    return [FloodgateLevel(camera=c, siaga=siaga_of(c.code), series=()) for c in cameras]
+HELD = {models.Siaga.SIAGA_3: 3, models.Siaga.SIAGA_2: 2, models.Siaga.SIAGA_1: 1}
+
+
+async def floodgate_levels(session: AsyncSession, *, hours: int, now: datetime) -> list[FloodgateLevel]:
+    """The active floodgate cameras and cameras with a gauge, in code order, with their Siaga levels, their
+    gate's newest reading and the last `hours` of its readings."""
+    rows = (
+        await session.execute(
+            select(Camera, models.CameraGauge.floodgate_id)
+            .outerjoin(models.CameraGauge, models.CameraGauge.camera_id == Camera.id)
+            .where(Camera.active, or_(Camera.kind == CameraKind.FLOODGATE, models.CameraGauge.camera_id.is_not(None)))
+            .order_by(Camera.code)
+        )
+    ).all()
+    gate_ids = sorted({gate_id for _, gate_id in rows if gate_id is not None})
+    gates = {g.id: g for g in await session.scalars(select(models.Floodgate).where(models.Floodgate.id.in_(gate_ids)))}
+    newest = await floodgates.latest(session, floodgate_ids=gate_ids)
+    sparklines = await floodgates.series(session, floodgate_ids=gate_ids, since=now - timedelta(hours=hours), now=now)
+    answer = []
+    for camera, gate_id in rows:
+        gate = gates.get(gate_id) if gate_id is not None else None
+        if gate is None:
+            answer.append(FloodgateLevel(camera=camera, siaga=siaga_of(camera.code), series=()))
+            continue
+        reading = newest.get(gate.id)
+        answer.append(
+            FloodgateLevel(
+                camera=camera,
+                siaga=Siaga(gate.siaga3_cm, gate.siaga2_cm, gate.siaga1_cm),
+                series=tuple(sparklines[gate.id]),
+                latest=(reading.at, reading.level_cm) if reading is not None else None,
+                held=HELD.get(gate.siaga),
+            )
+        )
+    return answer

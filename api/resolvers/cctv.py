@@ -22,14 +22,16 @@ from api.schema.cctv import (
     AlertObject,
     AlertPlate,
     Camera,
+    CameraGauge,
     CameraKindEnum,
     CameraSourceEnum,
     CameraZone,
     CctvAlert,
+    Floodgate,
     WatchRule,
     ZonePurposeEnum,
 )
-from domain import cctv, cctv_rules, cctv_watch, cctv_zones, models, plate_reading
+from domain import cctv, cctv_rules, cctv_watch, cctv_zones, floodgates, models, plate_reading
 from domain.errors import DomainError
 
 MAX_ALERTS = 100
@@ -209,6 +211,84 @@ class WatchRuleError:
 class WatchRulePayload:
     rule: WatchRule | None = strawberry.field(description="The rule as saved; null on error or after a deletion.")
     errors: list[WatchRuleError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="A floodgate and its Siaga levels; saving one of the same name changes its levels.")
+class FloodgateInput:
+    name: str = strawberry.field(description="Its name (1-100 characters), e.g. Pintu Air Manggarai.")
+    siaga3_cm: float = strawberry.field(description="Siaga 3 (waspada) from this level, cm on its gauge.")
+    siaga2_cm: float = strawberry.field(description="Siaga 2 from this level; above Siaga 3.")
+    siaga1_cm: float = strawberry.field(description="Siaga 1 from this level; above Siaga 2.")
+    hold_samples: int = strawberry.field(
+        default=3, description="Readings in a row (1-10) a higher level must show before it alerts."
+    )
+    cooldown_s: float = strawberry.field(
+        default=3600.0, description="Seconds (0-604800) after a level's alert before entering it again re-alerts."
+    )
+
+
+@strawberry.enum(description="Why a floodgate change failed.")
+class FloodgateErrorCode(enum.Enum):
+    FORBIDDEN = "FORBIDDEN"
+    INVALID_NAME = "INVALID_NAME"
+    INVALID_LEVELS = "INVALID_LEVELS"
+    INVALID_HOLD = "INVALID_HOLD"
+
+
+@strawberry.type(description="A floodgate problem.")
+class FloodgateError:
+    code: FloodgateErrorCode = strawberry.field(description="Machine-readable reason.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+    field: str | None = strawberry.field(description="The input field at fault.")
+
+
+@strawberry.type(description="Result of saveFloodgate.")
+class FloodgatePayload:
+    floodgate: Floodgate | None = strawberry.field(description="The floodgate as saved; null on error.")
+    errors: list[FloodgateError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="A staff gauge on a camera's view, in pixels of the frame it was drawn on.")
+class CameraGaugeInput:
+    camera_code: str = strawberry.field(description="The camera (one gauge per camera; saving again redraws it).")
+    floodgate_name: str = strawberry.field(description="The floodgate whose level it shows.")
+    polygon: list[list[float]] = strawberry.field(description="3 to 64 points [[x, y], ...] around the gauge.")
+    marks: list[list[float]] = strawberry.field(
+        description="2 to 16 calibration marks [[x, y, cm], ...] in order along the gauge's axis: two give a "
+        "linear scale, three or more also fit the perspective of a tilted view."
+    )
+    frame_width: int = strawberry.field(description="Width of the reference frame (16-8192 pixels).")
+    frame_height: int = strawberry.field(description="Height of the reference frame (16-8192 pixels).")
+
+
+@strawberry.enum(description="Why a gauge change failed.")
+class CameraGaugeErrorCode(enum.Enum):
+    FORBIDDEN = "FORBIDDEN"
+    UNKNOWN_CAMERA = "UNKNOWN_CAMERA"
+    UNKNOWN_FLOODGATE = "UNKNOWN_FLOODGATE"
+    UNKNOWN_GAUGE = "UNKNOWN_GAUGE"
+    INVALID_FRAME = "INVALID_FRAME"
+    INVALID_POLYGON = "INVALID_POLYGON"
+    OUT_OF_FRAME = "OUT_OF_FRAME"
+    INVALID_CALIBRATION = "INVALID_CALIBRATION"
+
+
+@strawberry.type(description="A gauge problem.")
+class CameraGaugeError:
+    code: CameraGaugeErrorCode = strawberry.field(description="Machine-readable reason.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+    field: str | None = strawberry.field(description="The input field at fault.")
+
+
+@strawberry.type(description="Result of saveCameraGauge or deleteCameraGauge.")
+class CameraGaugePayload:
+    gauge: CameraGauge | None = strawberry.field(description="The gauge as saved; null on error or after a deletion.")
+    errors: list[CameraGaugeError] = strawberry.field(description="Empty on success.")
+
+
+def _gauge_failed(context: Context, exc: DomainError) -> CameraGaugePayload:
+    code = error_code(context, exc, CameraGaugeErrorCode)
+    return CameraGaugePayload(gauge=None, errors=[CameraGaugeError(code=code, message=exc.message, field=exc.field)])
 
 
 def _zone_failed(context: Context, exc: DomainError) -> CameraZonePayload:
@@ -440,6 +520,59 @@ class CctvMutations:
         except DomainError as exc:
             return _zone_failed(context, exc)
         return CameraZonePayload(zone=CameraZone.from_model(zone), errors=[])
+
+    @strawberry.mutation(description="Add a floodgate with its Siaga levels, or change the one of that name (admins).")
+    async def save_floodgate(self, info: Info, input: FloodgateInput) -> FloodgatePayload:
+        context: Context = info.context
+        levels = floodgates.Levels(input.siaga3_cm, input.siaga2_cm, input.siaga1_cm)
+        try:
+            _require_admin(context)
+            gate = await context.db(
+                lambda s: floodgates.save_floodgate(
+                    s, name=input.name, levels=levels, hold_samples=input.hold_samples, cooldown_s=input.cooldown_s
+                )
+            )
+        except DomainError as exc:
+            code = error_code(context, exc, FloodgateErrorCode)
+            return FloodgatePayload(
+                floodgate=None, errors=[FloodgateError(code=code, message=exc.message, field=exc.field)]
+            )
+        return FloodgatePayload(floodgate=Floodgate.from_model(gate), errors=[])
+
+    @strawberry.mutation(
+        description="Draw the staff gauge a camera reads a floodgate's level on, or redraw it (admins)."
+    )
+    async def save_camera_gauge(self, info: Info, input: CameraGaugeInput) -> CameraGaugePayload:
+        context: Context = info.context
+        try:
+            _require_admin(context)
+            gauge, gate = await context.db(
+                lambda s: floodgates.save_gauge(
+                    s,
+                    camera_code=input.camera_code,
+                    floodgate_name=input.floodgate_name,
+                    polygon=input.polygon,
+                    marks=input.marks,
+                    frame_size=(input.frame_width, input.frame_height),
+                )
+            )
+        except DomainError as exc:
+            return _gauge_failed(context, exc)
+        return CameraGaugePayload(
+            gauge=CameraGauge.from_model(gauge, camera_code=input.camera_code, floodgate_name=gate.name), errors=[]
+        )
+
+    @strawberry.mutation(description="Stop reading a level on a camera; its gate keeps the readings (admins).")
+    async def delete_camera_gauge(
+        self, info: Info, camera_code: Annotated[str, strawberry.argument(description="The camera.")]
+    ) -> CameraGaugePayload:
+        context: Context = info.context
+        try:
+            _require_admin(context)
+            await context.db(lambda s: floodgates.delete_gauge(s, camera_code=camera_code))
+        except DomainError as exc:
+            return _gauge_failed(context, exc)
+        return CameraGaugePayload(gauge=None, errors=[])
 
     @strawberry.mutation(description="Remove a zone and its rules; its alerts stay (admins).")
     async def delete_camera_zone(

@@ -63,10 +63,13 @@ class FloodgateLevel:
     siaga2_cm: float | None = strawberry.field(description="Siaga 2 from this level; null if not set.")
     siaga1_cm: float | None = strawberry.field(description="Siaga 1 (the highest) from this level; null if not set.")
     series: list[LevelReading] = strawberry.field(
-        description="Readings over the period asked, oldest first. Empty for now: no gauge is read yet."
+        description="The gate's readings over the period asked, oldest first, in at most 120 buckets (each its "
+        "highest reading, at its start); empty for a camera without a gauge."
     )
-    level_cm: float | None = strawberry.field(description="The newest reading; null without one.")
-    siaga: int | None = strawberry.field(description="1, 2 or 3 for the Siaga the newest reading is at; else null.")
+    level_cm: float | None = strawberry.field(description="The gate's newest reading; null without one.")
+    siaga: int | None = strawberry.field(
+        description="1, 2 or 3 for the Siaga the gate's readings hold (several in a row); null when normal."
+    )
 
 
 def _wall_filter(reference: ReferenceData, flt: WallFilterInput | None) -> command_center.WallFilter:
@@ -125,8 +128,8 @@ class CommandCenterQueries:
         )
 
     @strawberry.field(
-        description="The active floodgate cameras with their Siaga levels and water levels (staff only). No gauge "
-        "is read yet: every series is empty and every level null until the gauge reader stores them."
+        description="The active floodgate cameras (and cameras reading a staff gauge) with their Siaga levels and "
+        "their gate's water levels (staff only)."
     )
     async def floodgate_levels(
         self,
@@ -137,12 +140,13 @@ class CommandCenterQueries:
         viewer = context.require_staff()
         if not 1 <= hours <= MAX_SERIES_HOURS:
             raise ClientError(ErrorCode.BAD_USER_INPUT, f"`hours` must be between 1 and {MAX_SERIES_HOURS}.")
-        gates = await context.db(lambda s: command_center.floodgate_levels(s, hours=hours))
+        now = datetime.now(UTC)
+        gates = await context.db(lambda s: command_center.floodgate_levels(s, hours=hours, now=now))
         admin = viewer.role == models.Role.ADMIN
         answer = []
         for gate in gates:
             series = [LevelReading(at=at, level_cm=cm) for at, cm in gate.series]
-            level = series[-1].level_cm if series else None
+            level = gate.latest[1] if gate.latest is not None else None
             answer.append(
                 FloodgateLevel(
                     camera=Camera.from_model(gate.camera, admin=admin),
@@ -151,7 +155,7 @@ class CommandCenterQueries:
                     siaga1_cm=gate.siaga.siaga1_cm if gate.siaga else None,
                     series=series,
                     level_cm=level,
-                    siaga=command_center.siaga_level(level, gate.siaga) if level is not None and gate.siaga else None,
+                    siaga=gate.held,  # the gate's alerting state: one misread frame does not flip it
                 )
             )
         return answer

@@ -315,3 +315,49 @@ class AlertPlate:
     @classmethod
     def from_model(cls, m: models.AlertPlate) -> AlertPlate:
         return cls(track=m.track, text=m.text, confidence=m.confidence)
+
+
+@strawberry.type(
+    description="A floodgate (pintu air): a named site whose water level cameras read, with its Siaga levels."
+)
+class Floodgate:
+    name: str = strawberry.field(description="Its name, unique.")
+    siaga3_cm: float = strawberry.field(description="Siaga 3 (waspada) from this level, in cm on its staff gauge.")
+    siaga2_cm: float = strawberry.field(description="Siaga 2 from this level.")
+    siaga1_cm: float = strawberry.field(description="Siaga 1 (the highest) from this level.")
+    hold_samples: int = strawberry.field(description="Readings in a row a higher level must show before it alerts.")
+    cooldown_s: float = strawberry.field(
+        description="Seconds after a level's alert before entering it again alerts again."
+    )
+
+    @classmethod
+    def from_model(cls, m: models.Floodgate) -> Floodgate:
+        return cls(
+            name=m.name,
+            siaga3_cm=m.siaga3_cm,
+            siaga2_cm=m.siaga2_cm,
+            siaga1_cm=m.siaga1_cm,
+            hold_samples=m.hold_samples,
+            cooldown_s=m.cooldown_s,
+        )
+
+
+@strawberry.type(description="A staff gauge drawn on a camera's view, read at each sample for its floodgate.")
+class CameraGauge:
+    camera_code: str = strawberry.field(description="The camera.")
+    floodgate_name: str = strawberry.field(description="The floodgate it reads the level of.")
+    polygon: list[list[float]] = strawberry.field(description="[[x, y], ...] around the gauge, reference pixels.")
+    marks: list[list[float]] = strawberry.field(description="[[x, y, cm], ...] calibration marks along its axis.")
+    frame_width: int = strawberry.field(description="Width of the reference frame.")
+    frame_height: int = strawberry.field(description="Height of the reference frame.")
+
+    @classmethod
+    def from_model(cls, m: models.CameraGauge, *, camera_code: str, floodgate_name: str) -> CameraGauge:
+        return cls(
+            camera_code=camera_code,
+            floodgate_name=floodgate_name,
+            polygon=m.polygon,
+            marks=m.marks,
+            frame_width=m.frame_width,
+            frame_height=m.frame_height,
+        )

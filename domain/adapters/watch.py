@@ -22,6 +22,7 @@ from urllib.error import URLError
 import av
 import cv2
 import numpy as np
+import numpy.typing as npt
 from cv2.typing import MatLike
 
 from domain.adapters import video
@@ -163,6 +164,11 @@ def small_colour(frame: MatLike, width: int) -> ColourFrame:
     size = (width, max(1, round(height * width / full_width)))
     small = cv2.cvtColor(cv2.resize(frame, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
     return ColourFrame(size[0], size[1], small.tobytes())
+
+
+def full_grey(frame: MatLike) -> npt.NDArray[np.uint8]:
+    """The frame in grey at full size, for reading a gauge (domain/gauge_reading.py): its marks are a few pixels."""
+    return np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
 
 
 def encode_grey(grey: MatLike) -> bytes:

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, TimestampMixin, text_enum
-from domain.models.enums import AlertKind, CameraKind, CameraSource, EvidenceStatus, ZonePurpose
+from domain.models.enums import AlertKind, CameraKind, CameraSource, EvidenceStatus, Siaga, ZonePurpose
 
 
 class Camera(TimestampMixin, Base):
@@ -281,3 +281,60 @@ class PlateReadEvent(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     plates: Mapped[int] = mapped_column(SmallInteger, comment="how many plates the read returned")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Floodgate(Base):
+    """A floodgate (pintu air) or any site whose water level is watched: its Siaga levels, set per gate by staff,
+    and where its alerting stands (the level held, the one the latest readings show, when each was alerted)."""
+
+    __tablename__ = "floodgates"
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    siaga3_cm: Mapped[float] = mapped_column(Float)
+    siaga2_cm: Mapped[float] = mapped_column(Float)
+    siaga1_cm: Mapped[float] = mapped_column(Float)
+    hold_samples: Mapped[int] = mapped_column(SmallInteger)
+    cooldown_s: Mapped[float] = mapped_column(Float)
+    siaga: Mapped[Siaga] = mapped_column(text_enum(Siaga, "siaga"), server_default=Siaga.NORMAL.value)
+    candidate: Mapped[Siaga] = mapped_column(text_enum(Siaga, "siaga_candidate"), server_default=Siaga.NORMAL.value)
+    streak: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    alerted_at: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default="{}", comment="{siaga: ISO time of its last alert}"
+    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(
+            "siaga3_cm < siaga2_cm AND siaga2_cm < siaga1_cm AND hold_samples BETWEEN 1 AND 10 AND cooldown_s >= 0",
+            name="levels",
+        ),
+    )
+
+
+class CameraGauge(Base):
+    """A staff gauge drawn on a camera's view (polygon and calibration marks in pixels of the reference frame),
+    read at each sample for its floodgate (domain/gauge_reading.py)."""
+
+    __tablename__ = "camera_gauges"
+
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
+    floodgate_id: Mapped[int] = mapped_column(ForeignKey("floodgates.id", ondelete="CASCADE"), index=True)
+    polygon: Mapped[list[list[float]]] = mapped_column(JSONB, comment="[[x, y], ...] in reference-frame pixels")
+    marks: Mapped[list[list[float]]] = mapped_column(JSONB, comment="[[x, y, cm], ...] along the gauge's axis")
+    frame_width: Mapped[int] = mapped_column(Integer)
+    frame_height: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class FloodgateLevel(Base):
+    """One reading of a floodgate's water level: a small row per sample (no surrogate key), found by gate and
+    time through the primary key for the latest reading and the last day's series."""
+
+    __tablename__ = "floodgate_levels"
+
+    floodgate_id: Mapped[int] = mapped_column(ForeignKey("floodgates.id", ondelete="CASCADE"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
+    level_cm: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float)

@@ -135,6 +135,20 @@ class AlertKind(enum.StrEnum):
     CAMERA_MOVED = "CAMERA_MOVED"  # the view no longer matches the camera's reference frame
     BUSWAY = "BUSWAY"  # a vehicle that is not a bus in a TransJakarta lane
     RIVER_GARBAGE = "RIVER_GARBAGE"  # floating debris covering a share of a WATER zone (experimental, off by default)
+    FLOODGATE_SIAGA = "FLOODGATE_SIAGA"  # a floodgate's water level entered a higher Siaga level (domain/floodgates.py)
+
+
+class Siaga(enum.StrEnum):
+    """A floodgate's alert level, from calm to worst: Jakarta counts Siaga down from 4 (normal) to 1."""
+
+    NORMAL = "NORMAL"  # below the gate's Siaga 3 level (Siaga 4)
+    SIAGA_3 = "SIAGA_3"  # waspada: the river is high
+    SIAGA_2 = "SIAGA_2"  # kritis: flooding downstream is likely
+    SIAGA_1 = "SIAGA_1"  # bencana: flooding
+
+    @property
+    def rank(self) -> int:
+        return list(Siaga).index(self)
 
 
 class ZonePurpose(enum.StrEnum):

@@ -58,6 +58,12 @@ ROLES = (
 # UNAUTHENTICATED, F refused as FORBIDDEN (as a GraphQL error or a payload's code).
 # Public lists and the map are A for everyone and filter what they show; that is tested where they are.
 #                   anon, citizen, other citizen, lurah, other lurah, camat, agency, auditor, admin, enforcement
+GAUGE = {
+    "polygon": [[600, 100], [680, 100], [680, 600], [600, 600]],
+    "marks": [[640, 120, 1000], [640, 580, 600]],
+    "frameWidth": 1280,
+    "frameHeight": 720,
+}
 EXPECTED: dict[str, str] = {
     # --- queries
     "me": "AAAAAAAAAA",
@@ -118,6 +124,9 @@ EXPECTED: dict[str, str] = {
     "deleteCameraZone": "UFFFFFFFAF",
     "saveWatchRule": "UFFFFFFFAF",
     "deleteWatchRule": "UFFFFFFFAF",
+    "saveFloodgate": "UFFFFFFFAF",
+    "saveCameraGauge": "UFFFFFFFAF",
+    "deleteCameraGauge": "UFFFFFFFAF",
     "requestPerformanceExport": "UFFAAAAAAA",
     "supportReport": "URAAAAAFAF",  # R: no supporting your own report
     "addComment": "UAAAAAAFAF",
@@ -276,6 +285,12 @@ ANSWERS: dict[str, tuple[str, Check]] = {
         lambda a, w, r: (a["rule"]["zoneName"], a["rule"]["kind"]) == ("lane", "BUSWAY"),
     ),
     "deleteWatchRule": ("rule { kind }", lambda a, w, r: a["rule"] is None),
+    "saveFloodgate": ("floodgate { name siaga1Cm }", lambda a, w, r: a["floodgate"]["siaga1Cm"] == 950),
+    "saveCameraGauge": (
+        "gauge { cameraCode floodgateName }",
+        lambda a, w, r: (a["gauge"]["cameraCode"], a["gauge"]["floodgateName"]) == (w.camera_code, w.floodgate),
+    ),
+    "deleteCameraGauge": ("gauge { cameraCode }", lambda a, w, r: a["gauge"] is None),
     "requestPerformanceExport": ("status level", lambda a, w, r: (a["status"], a["level"]) == ("PENDING", "KELURAHAN")),
     "supportReport": (
         "report { supportCount supportedByMe }",
@@ -341,6 +356,7 @@ class World:
     alert_id: str
     devices: dict[str, str]  # a push token each person has registered
     filer: Citizen  # files the reports that the subscriptions are sent
+    floodgate: str  # a gate whose level the camera reads on a gauge
     event_id: str = ""  # the report or alert made for the subscription being tried
 
     def person(self, role: str) -> Citizen:
@@ -421,6 +437,9 @@ def arguments(world: World, role: str) -> dict[str, dict[str, Any]]:
         "deleteCameraZone": {"cameraCode": world.camera_code, "name": "lane"},
         "saveWatchRule": {"input": {"cameraCode": world.camera_code, "zoneName": "lane", "kind": "BUSWAY"}},
         "deleteWatchRule": {"cameraCode": world.camera_code, "kind": "CROWD"},
+        "saveFloodgate": {"input": {"name": world.floodgate, "siaga3Cm": 750, "siaga2Cm": 850, "siaga1Cm": 950}},
+        "saveCameraGauge": {"input": {**GAUGE, "cameraCode": world.camera_code, "floodgateName": world.floodgate}},
+        "deleteCameraGauge": {"cameraCode": world.camera_code},
         "requestPerformanceExport": period,
         "supportReport": {"reportId": world.report_id},
         "addComment": {"reportId": world.report_id, "body": "Masih ada di sana"},
@@ -554,6 +573,18 @@ async def world(api: Api, resources: Resources) -> World:
         "mutation W($input: WatchRuleInput!) { saveWatchRule(input: $input) { rule { kind } errors { code } } }",
         input={"cameraCode": camera_code, "kind": "CROWD", "threshold": 30},
     )
+    # A floodgate the camera reads on a staff gauge, for the calls that redraw and remove the gauge.
+    floodgate = f"Pintu Air Uji {uuid.uuid4().hex[:8]}"
+    await run(
+        admin,
+        "mutation F($input: FloodgateInput!) { saveFloodgate(input: $input) { floodgate { name } errors { code } } }",
+        input={"name": floodgate, "siaga3Cm": 750, "siaga2Cm": 850, "siaga1Cm": 950},
+    )
+    await run(
+        admin,
+        "mutation G($input: CameraGaugeInput!) { saveCameraGauge(input: $input) { gauge { marks } errors { code } } }",
+        input={**GAUGE, "cameraCode": camera_code, "floodgateName": floodgate},
+    )
     rule = await run(
         admin,
         "mutation R($input: SetRoutingRuleInput!) { setRoutingRule(input: $input) { rule { id } errors { code } } }",
@@ -602,6 +633,7 @@ async def world(api: Api, resources: Resources) -> World:
         alert_id=str(alert.id),
         devices=devices,
         filer=await api.sign_up(),
+        floodgate=floodgate,
     )
 
 

@@ -1,21 +1,13 @@
-"""The wall's pure decisions: the Siaga a level is at, a gate's levels by its code, Jakarta's day."""
+"""The wall's pure decisions: a gate's levels by its code, Jakarta's day (the Siaga a level is at is
+domain.floodgates.siaga_of, tests/unit/test_floodgate_rules.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
-from domain.command_center import CameraLatest, Siaga, siaga_level, siaga_of, start_of_day
+from domain.command_center import CameraLatest, Siaga, siaga_of, start_of_day
 
 MANGGARAI = Siaga(750, 850, 950)
-
-
-@pytest.mark.parametrize(
-    ("level", "siaga"), [(0, None), (749.9, None), (750, 3), (849, 3), (850, 2), (949, 2), (950, 1), (1200, 1)]
-)
-def test_a_level_is_at_the_highest_siaga_it_reached(level: float, siaga: int | None) -> None:
-    assert siaga_level(level, MANGGARAI) == siaga
 
 
 def test_a_gate_gets_its_levels_from_a_word_of_its_code() -> None:

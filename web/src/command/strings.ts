@@ -74,7 +74,7 @@ const id = {
   'floodgates.normal': 'Normal',
   'floodgates.siaga': 'Siaga {level}',
   'floodgates.sparkline': 'Ketinggian {hours} jam terakhir',
-  'floodgates.note': 'Pembacaan papan duga dari kamera belum tersedia.',
+  'floodgates.note': 'Dibaca kamera dari papan duga; Siaga berlaku setelah beberapa pembacaan berturut-turut.',
 };
 
 const en: typeof id = {
@@ -150,7 +150,7 @@ const en: typeof id = {
   'floodgates.normal': 'Normal',
   'floodgates.siaga': 'Siaga {level}',
   'floodgates.sparkline': 'Level over the last {hours} hours',
-  'floodgates.note': 'Gauge reading from the cameras is not available yet.',
+  'floodgates.note': 'Read by the cameras off the staff gauge; a Siaga holds after several readings in a row.',
 };
 
 export type CommandKey = keyof typeof id;
