@@ -178,7 +178,8 @@ async def test_floodgates_come_with_their_siaga_levels_and_no_readings_yet(api: 
         "series": [],
     }
     assert (gates[other]["siaga3Cm"], gates[other]["series"]) == (None, [])
-    assert {g["camera"]["kind"] for g in gates.values()} == {"FLOODGATE"}
+    # every other camera listed (other tests') is there for the gauge drawn on it, with its gate's levels
+    assert all(g["siaga3Cm"] is not None for g in gates.values() if g["camera"]["kind"] != "FLOODGATE")
 
 
 async def test_the_series_length_is_bounded(api: Api, admin: Citizen) -> None:
