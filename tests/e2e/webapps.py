@@ -202,7 +202,7 @@ async def in_queue(page: Page, description: str) -> Locator:
         # A live event may refresh the queue at any moment: the list then reloads, the button is disabled while it
         # does and may be gone after (everything fits on the first page). Look again after each settle.
         await expect(queue).to_have_attribute("aria-busy", "false")
-        await expect(entry.or_(more).first).to_be_visible()
+        await expect(entry.or_(more).first).to_be_visible(timeout=30_000)
         if await entry.count():
             break
         before = await queue.get_by_role("listitem").count()
