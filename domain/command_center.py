@@ -4,7 +4,8 @@ their Siaga levels.
 
 `floodgate_levels` gives each floodgate camera (and each camera with a staff gauge) with its gate's Siaga levels,
 its newest reading and a sparkline of its gate's readings (domain/floodgates.py). A floodgate camera without a
-gauge keeps the levels its code names (SIAGA_LEVELS) and no readings.
+gauge has neither levels nor readings: a gate's Siaga levels are set by staff per gate (saveFloodgate), in one
+place.
 """
 
 from __future__ import annotations
@@ -142,25 +143,6 @@ class Siaga:
     siaga1_cm: float
 
 
-# The Siaga levels DKI Jakarta's BPBD publishes for the gates of its flood bulletins, by a word of the camera's
-# code. A gate not listed has no thresholds until they are set (the wall shows its level uncoloured).
-SIAGA_LEVELS: dict[str, Siaga] = {
-    "manggarai": Siaga(750, 850, 950),
-    "karet": Siaga(450, 550, 650),
-    "pasar-ikan": Siaga(200, 220, 250),
-    "pulo-gadung": Siaga(550, 700, 770),
-    "katulampa": Siaga(80, 150, 200),
-    "depok": Siaga(200, 270, 350),
-}
-
-
-def siaga_of(camera_code: str) -> Siaga | None:
-    for word, levels in SIAGA_LEVELS.items():
-        if word in camera_code:
-            return levels
-    return None
-
-
 @dataclass(frozen=True)
 class FloodgateLevel:
     camera: Camera
@@ -193,7 +175,7 @@ async def floodgate_levels(session: AsyncSession, *, hours: int, now: datetime) 
     for camera, gate_id in rows:
         gate = gates.get(gate_id) if gate_id is not None else None
         if gate is None:
-            answer.append(FloodgateLevel(camera=camera, siaga=siaga_of(camera.code), series=()))
+            answer.append(FloodgateLevel(camera=camera, siaga=None, series=()))
             continue
         reading = newest.get(gate.id)
         answer.append(

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from domain.models import AlertKind, Camera, CctvAlert, CctvEvidence, EvidenceStatus, Report, Role, Unit
 from domain.resources import Resources
 from tests.api.test_cctv import camera_input
+from tests.api.test_floodgates_api import SAVE_GATE, SAVE_GAUGE, call, gauge_input
 from tests.api.test_workflow import staff_member
 from tests.factories import Api, Citizen
 
@@ -155,17 +156,21 @@ async def cameras(api: Api, who: Citizen, code: str) -> dict[str, Any]:
 
 
 async def test_floodgates_come_with_their_siaga_levels_and_no_readings_yet(api: Api, admin: Citizen) -> None:
-    # given a Manggarai floodgate camera, an unlisted floodgate and a river camera
+    # given a floodgate camera reading the gauge of a gate with its Siaga levels, a floodgate camera without a
+    # gauge and a river camera
     suffix = uuid.uuid4().hex[:6]
     manggarai, other, river = f"pintu-air-manggarai-{suffix}", f"pintu-air-x-{suffix}", f"kali-{suffix}"
     for code, kind in ((manggarai, "FLOODGATE"), (other, "FLOODGATE"), (river, "RIVER")):
         body = await api.gql(SAVE_CAMERA, {"input": camera_input(code, kind=kind)}, token=admin.token)
         assert body["data"]["saveCamera"]["errors"] == []
+    gate = {"name": f"Manggarai {suffix}", "siaga3Cm": 750, "siaga2Cm": 850, "siaga1Cm": 950}
+    assert (await call(api, admin, SAVE_GATE, input=gate))["errors"] == []
+    assert (await call(api, admin, SAVE_GAUGE, input=gauge_input(manggarai, gate["name"])))["errors"] == []
 
     # when the wall asks for the floodgates
     body = await api.gql(FLOODGATES, token=admin.token)
 
-    # then both floodgates are there, Manggarai with its levels, and nobody has readings yet
+    # then both floodgates are there, the one with a gauge with its gate's levels, and nobody has readings yet
     gates = {g["camera"]["code"]: g for g in body["data"]["floodgateLevels"]}
     assert river not in gates
     assert gates[manggarai] == {

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from domain.models import AlertKind, Camera, CctvAlert
 from domain.resources import Resources
+from tests.api.test_floodgates_api import SAVE_GATE, SAVE_GAUGE, gauge_input
 from tests.e2e.processes import running
 from tests.e2e.webapps import Staff, axe_violations, chromium, phone, staff_account
 from tests.factories import LOG_IN, Api, Citizen, jpeg_with_gps
@@ -34,7 +35,7 @@ WALL: dict[str, Any] = {
     "is_mobile": False,
     "has_touch": False,
 }
-# The Manggarai floodgate (its Siaga levels are known), a river and a road near it.
+# The Manggarai floodgate (its gate's Siaga levels set by staff), a river and a road near it.
 MANGGARAI = (-6.2087, 106.8500)
 SAVE_CAMERA = "mutation S($input: CameraInput!) { saveCamera(input: $input) { camera { code } errors { code } } }"
 STATS = "query S($filter: WallFilterInput) { wallStats(filter: $filter) { open overdue filedToday } }"
@@ -75,6 +76,12 @@ async def cameras(api: Api, resources: Resources, suffix: str) -> dict[str, str]
         }  # fmt: skip
         body = await api.gql(SAVE_CAMERA, {"input": camera}, token=admin)
         assert body["data"]["saveCamera"]["errors"] == [], body
+    # the floodgate camera reads the gauge of its gate, whose Siaga levels staff set
+    gate = {"name": f"Manggarai {suffix}", "siaga3Cm": 750, "siaga2Cm": 850, "siaga1Cm": 950}
+    body = await api.gql(SAVE_GATE, {"input": gate}, token=admin)
+    assert body["data"]["saveFloodgate"]["errors"] == [], body
+    body = await api.gql(SAVE_GAUGE, {"input": gauge_input(made["FLOODGATE"][0], gate["name"])}, token=admin)
+    assert body["data"]["saveCameraGauge"]["errors"] == [], body
     key = f"cctv-snapshots/{made['ROAD'][0]}/older.jpg"
     await resources.storage.write(key, jpeg_with_gps(), content_type="image/jpeg")
     await raise_alert(resources, made["ROAD"][0], snapshot_key=key, ago=timedelta(hours=2))

@@ -1,18 +1,11 @@
-"""The wall's pure decisions: a gate's levels by its code, Jakarta's day (the Siaga a level is at is
+"""The wall's pure decisions: Jakarta's day, the newer snapshot (the Siaga a level is at is
 domain.floodgates.siaga_of, tests/unit/test_floodgate_rules.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from domain.command_center import CameraLatest, Siaga, siaga_of, start_of_day
-
-MANGGARAI = Siaga(750, 850, 950)
-
-
-def test_a_gate_gets_its_levels_from_a_word_of_its_code() -> None:
-    assert siaga_of("pintu-air-manggarai-1") == MANGGARAI
-    assert siaga_of("pintu-air-lain") is None
+from domain.command_center import CameraLatest, start_of_day
 
 
 def test_today_is_jakartas_day() -> None:
