@@ -41,7 +41,7 @@ from domain.adapters.storage import ObjectStorage
 from domain.cctv_observation import Observation
 from domain.cctv_rules import CameraHealth
 from domain.jobs import JobBuffer
-from domain.models import AlertKind, Camera, CameraSource, CameraWatch, CctvAlert
+from domain.models import AlertKind, Camera, CameraGauge, CameraSource, CameraWatch, CctvAlert
 from domain.plates import PlateReader
 from domain.reference import ReferenceData
 from domain.settings import Settings
@@ -259,14 +259,15 @@ class Target:
 async def load_target(session: AsyncSession, *, camera_id: int) -> Target | None:
     """None when the camera is gone or switched off since the tick."""
     query = (
-        select(Camera, CameraWatch)
+        select(Camera, CameraWatch, CameraGauge)
         .join(CameraWatch, CameraWatch.camera_id == Camera.id)
+        .outerjoin(CameraGauge, CameraGauge.camera_id == Camera.id)
         .where(Camera.id == camera_id, Camera.active)
     )
     row = (await session.execute(query)).first()
     if row is None:
         return None
-    camera, watch = row
+    camera, watch, gauge = row
     return Target(
         camera.id,
         camera.code,
@@ -279,7 +280,9 @@ async def load_target(session: AsyncSession, *, camera_id: int) -> Target | None
         HealthState(CameraHealth(watch.health), CameraHealth(watch.candidate), watch.streak),
         watch.samples == 0,
         await cctv.rules_for(session, camera),
-        await floodgates.gauge_of(session, camera.id),
+        None
+        if gauge is None
+        else floodgates.as_gauge(gauge.polygon, gauge.marks, (gauge.frame_width, gauge.frame_height)),
     )
 
 

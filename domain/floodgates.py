@@ -148,11 +148,7 @@ async def save_gauge(
         raise DomainError("INVALID_POLYGON", GAUGE_MESSAGES["INVALID_POLYGON"], field="polygon")
     if any(len(m) != 3 for m in marks):
         raise DomainError("INVALID_CALIBRATION", GAUGE_MESSAGES["INVALID_CALIBRATION"], field="marks")
-    gauge = gauge_reading.Gauge(
-        tuple((float(x), float(y)) for x, y in polygon),
-        tuple((float(x), float(y), float(cm)) for x, y, cm in marks),
-        frame_size,
-    )
+    gauge = as_gauge(polygon, marks, frame_size)
     problem = gauge_reading.gauge_problem(gauge)
     if problem is not None:
         fields = {"INVALID_FRAME": "frameWidth", "INVALID_CALIBRATION": "marks"}
@@ -184,14 +180,12 @@ async def delete_gauge(session: AsyncSession, *, camera_code: str) -> None:
 # --- continuous watching -------------------------------------------------------------------------------------------
 
 
-async def gauge_of(session: AsyncSession, camera_id: int) -> gauge_reading.Gauge | None:
-    row = await session.get(CameraGauge, camera_id)
-    if row is None:
-        return None
+def as_gauge(polygon: list[list[float]], marks: list[list[float]], frame_size: tuple[int, int]) -> gauge_reading.Gauge:
+    """A gauge as drawn (the API's input, a stored row's JSON) as the reader takes it."""
     return gauge_reading.Gauge(
-        tuple((float(x), float(y)) for x, y in row.polygon),
-        tuple((float(x), float(y), float(cm)) for x, y, cm in row.marks),
-        (row.frame_width, row.frame_height),
+        tuple((float(x), float(y)) for x, y in polygon),
+        tuple((float(x), float(y), float(cm)) for x, y, cm in marks),
+        frame_size,
     )
 
 
