@@ -8,7 +8,7 @@ import type { OfficerCategoriesQuery, ReportEventsForQueueSubscription } from '.
 import { load, remember } from '../shared/data';
 import { formatDateTime, formatRelative, language } from '../shared/i18n';
 import { online } from '../shared/pwa';
-import { navigate } from '../shared/router';
+import { current, navigate } from '../shared/router';
 import { session } from '../shared/session';
 import { useSignal } from '../shared/signal';
 import { ConnectionBanner, ErrorMessage, Loading, OutboxPanel, SavedAt, StatusBadge, TopBar } from '../shared/ui';
@@ -55,7 +55,7 @@ function ToVerify(props: { filters: QueueFilters; refreshed: number }) {
   return (
     <section class="card fresh" aria-label={t('filters.verify')}>
       <p>{t(count.more ? 'queue.toVerifyMany' : 'queue.toVerify', { count: count.shown })}</p>
-      <button type="button" onClick={() => setFilters({ ...props.filters, verify: true })}>
+      <button type="button" onClick={() => setFilters({ verify: true })}>
         {t('queue.showToVerify')}
       </button>
     </section>
@@ -103,9 +103,11 @@ export function queueRoute(): string {
   return lastQueue;
 }
 
-function setFilters(filters: QueueFilters): void {
-  // Replaces the entry rather than adding one per change: the back button leaves the queue.
-  location.replace(`#${filtersRoute(filters)}`);
+function setFilters(change: Partial<QueueFilters>): void {
+  // Onto the filters the URL holds now, not the ones of the last render: two changes in quick succession (before
+  // the hashchange re-rendered) must not undo the first. Replaces the entry rather than adding one per change: the
+  // back button leaves the queue.
+  location.replace(`#${filtersRoute({ ...parseFilters(current()), ...change })}`);
 }
 
 export function QueueScreen(props: { route: string }) {
@@ -280,7 +282,7 @@ export function QueueScreen(props: { route: string }) {
             <select
               value={filters.status ?? ''}
               onChange={(event) =>
-                setFilters({ ...filters, status: (event.currentTarget.value || null) as QueueFilters['status'] })
+                setFilters({ status: (event.currentTarget.value || null) as QueueFilters['status'] })
               }
             >
               <option value="">{t('filters.statusOpen')}</option>
@@ -295,7 +297,7 @@ export function QueueScreen(props: { route: string }) {
             <span class="field-label">{t('filters.category')}</span>
             <select
               value={filters.category ?? ''}
-              onChange={(event) => setFilters({ ...filters, category: event.currentTarget.value || null })}
+              onChange={(event) => setFilters({ category: event.currentTarget.value || null })}
             >
               <option value="">{t('filters.categoryAll')}</option>
               {categories.map((category) => (
@@ -311,7 +313,7 @@ export function QueueScreen(props: { route: string }) {
               value={filters.overdue === null ? '' : filters.overdue ? '1' : '0'}
               onChange={(event) => {
                 const value = event.currentTarget.value;
-                setFilters({ ...filters, overdue: value === '' ? null : value === '1' });
+                setFilters({ overdue: value === '' ? null : value === '1' });
               }}
             >
               <option value="">{t('filters.deadlineAll')}</option>
@@ -323,7 +325,7 @@ export function QueueScreen(props: { route: string }) {
             <input
               type="checkbox"
               checked={filters.mine}
-              onChange={(event) => setFilters({ ...filters, mine: event.currentTarget.checked })}
+              onChange={(event) => setFilters({ mine: event.currentTarget.checked })}
             />
             {t('filters.mine')}
           </label>
@@ -331,7 +333,7 @@ export function QueueScreen(props: { route: string }) {
             <input
               type="checkbox"
               checked={filters.fresh}
-              onChange={(event) => setFilters({ ...filters, fresh: event.currentTarget.checked })}
+              onChange={(event) => setFilters({ fresh: event.currentTarget.checked })}
             />
             {t('filters.fresh')}
           </label>
@@ -340,7 +342,7 @@ export function QueueScreen(props: { route: string }) {
               <input
                 type="checkbox"
                 checked={filters.verify}
-                onChange={(event) => setFilters({ ...filters, verify: event.currentTarget.checked })}
+                onChange={(event) => setFilters({ verify: event.currentTarget.checked })}
               />
               {t('filters.verify')}
             </label>
@@ -352,7 +354,7 @@ export function QueueScreen(props: { route: string }) {
         <button
           type="button"
           aria-pressed={filters.view === 'map'}
-          onClick={() => setFilters({ ...filters, view: filters.view === 'map' ? 'list' : 'map' })}
+          onClick={() => setFilters({ view: filters.view === 'map' ? 'list' : 'map' })}
         >
           {t('queue.showMap')}
         </button>

@@ -2,7 +2,8 @@
 // or a shared link opens the same screen, offline too.
 import { useEffect, useState } from 'preact/hooks';
 
-function current(): string {
+/** The route the URL holds now (which a screen's last render may not have caught up with yet). */
+export function current(): string {
   return location.hash.replace(/^#/, '') || '/';
 }
 
