@@ -179,6 +179,7 @@ async def worker_command(concurrency: int, queues: list[str] | None) -> int:
     after a wait that doubles up to WORKER_RESTART_MAX_S while the database stays away. A database unreachable
     at start-up still ends the command (procrastinate's pool gives up after 30 s).
     """
+    from domain import cctv_watch
     from domain.photos import keep_uploads_backstop
     from workers.runtime import app, resources
 
@@ -199,6 +200,10 @@ async def worker_command(concurrency: int, queues: list[str] | None) -> int:
     options: dict[str, Any] = {"concurrency": concurrency, "install_signal_handlers": False}
     if queues:
         options["queues"] = queues
+    if not queues or cctv_watch.QUEUE in queues:
+        # Samples are handed out ahead and scheduled at their due time: procrastinate's NOTIFY comes at the
+        # hand-out, so without a short poll a sample would start up to its default 5 s late.
+        options["fetch_job_polling_interval"] = cctv_watch.POLL_S
     wait_s = 1.0
     async with app.open_async():
         try:

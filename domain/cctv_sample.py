@@ -113,12 +113,15 @@ def health_thresholds(settings: Settings) -> HealthThresholds:
 PLATES = VehiclePlates()
 
 
-async def sample_camera(res: Resources, *, camera_id: int, defer: Defer) -> str:
-    """One sample of one camera, as the `cctv.watch_sample` job takes it: a read, the sample without a
-    transaction, then the watch row and what the rules raise in one transaction (``defer`` inserts the
-    notification jobs in it). Returns what happened, for the job's result."""
-    async with res.unit_of_work() as session:
-        target = await cctv_watch.load_target(session, camera_id=camera_id)
+async def sample_camera(res: Resources, *, camera_id: int, defer: Defer, reader: AsyncSession | None = None) -> str:
+    """One sample of one camera, as the `cctv.watch_sample` job takes it: a read (on ``reader``, the lease's
+    session, when given), the sample without a transaction, then the watch row and what the rules raise in one
+    transaction (``defer`` inserts the notification jobs in it). Returns what happened, for the job's result."""
+    if reader is not None:
+        target = await cctv_watch.load_target(reader, camera_id=camera_id)
+    else:
+        async with res.unit_of_work() as session:
+            target = await cctv_watch.load_target(session, camera_id=camera_id)
     if target is None:
         return "gone"
     limits = health_thresholds(res.settings)
@@ -262,7 +265,9 @@ def _analyse(
         detected=detected,
         objects=objects,
         snapshot=snapshot,
-        colour=watch.small_colour(frame, cctv_river.WIDTH) if health == CameraHealth.OK else None,
+        colour=watch.small_colour(frame, cctv_river.WIDTH)
+        if health == CameraHealth.OK and target.watches_water
+        else None,
     )
     return Sample(
         media=media.name,

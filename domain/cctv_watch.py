@@ -2,8 +2,9 @@
 
 How it is scheduled (workers/cctv.py runs it):
 1. `cctv.watch_tick`, a periodic task every 2 s (any worker may run it; procrastinate defers each tick once):
-   `claim_due` moves the `next_due_at` of every active camera that is due by its interval, in one statement, and
-   defers one `cctv.watch_sample` job per camera in the same transaction. Each job has the queueing lock
+   `claim_due` moves the `next_due_at` of every active camera that is due before the next tick by its interval,
+   in one statement, and defers one `cctv.watch_sample` job per camera, scheduled at its due time, in the same
+   transaction (workers of the queue poll every POLL_S for jobs whose time has come). Each job has the queueing lock
    `watch:<camera>` (a second one is not queued while one waits) and the lock `watch:<camera>` (procrastinate
    never starts a job while another of its lock runs): a camera is never sampled twice at once.
 2. `cctv.watch_sample`, on the `cctv-watch` queue, run by whichever worker is free: `load_target` (a read),
@@ -41,12 +42,15 @@ from domain.adapters.storage import ObjectStorage
 from domain.cctv_observation import Observation
 from domain.cctv_rules import CameraHealth
 from domain.jobs import JobBuffer
-from domain.models import AlertKind, Camera, CameraGauge, CameraSource, CameraWatch, CctvAlert
+from domain.models import AlertKind, Camera, CameraGauge, CameraSource, CameraWatch, CctvAlert, WatchRule
 from domain.plates import PlateReader
 from domain.reference import ReferenceData
 from domain.settings import Settings
 
 TICK_S = 2  # how often due cameras are handed out; the finest interval a camera can have in practice
+# A worker of the cctv-watch queue looks for jobs whose time has come this often when idle: a sample is handed
+# out a tick ahead with its due time as the job's scheduled time, so this is how late past due it can start.
+POLL_S = 0.2
 CLAIM_BATCH = 5000  # cameras handed out by one tick at most; the rest are due at the next
 QUEUE = "cctv-watch"
 
@@ -152,7 +156,7 @@ _CLAIM = text(
     WITH due AS (
         SELECT w.camera_id, w.next_due_at, c.watch_interval_s
         FROM camera_watch w JOIN cameras c ON c.id = w.camera_id
-        WHERE c.active AND w.next_due_at <= :now
+        WHERE c.active AND w.next_due_at <= :horizon
         ORDER BY w.next_due_at
         LIMIT :batch
         FOR UPDATE OF w SKIP LOCKED
@@ -169,15 +173,25 @@ _CLAIM = text(
 )
 
 
-async def claim_due(session: AsyncSession, *, now: datetime, jobs: JobBuffer, batch: int = CLAIM_BATCH) -> int:
-    """Hands out every active camera that is due: its next due time moves on (next_due's rule, in SQL) and one
-    sample job is asked for each, with the camera's lock. Returns how many cameras were due."""
-    rows = (await session.execute(_CLAIM, {"now": now, "batch": batch})).all()
+async def claim_due(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    jobs: JobBuffer,
+    ahead: timedelta = timedelta(seconds=TICK_S),
+    batch: int = CLAIM_BATCH,
+) -> int:
+    """Hands out every active camera that is due before the next tick (``ahead``): its next due time moves on
+    (next_due's rule, in SQL) and one sample job is asked for each, with the camera's lock, scheduled at its due
+    time. A sample therefore starts at its due time (within the workers' POLL_S) instead of at the first tick
+    after it, which was up to a whole tick late. Returns how many cameras were handed out."""
+    rows = (await session.execute(_CLAIM, {"now": now, "horizon": now + ahead, "batch": batch})).all()
     for camera_id, due_at in rows:
         jobs.add(
             "cctv.watch_sample",
             queueing_lock=f"watch:{camera_id}",
             lock=f"watch:{camera_id}",
+            schedule_at=due_at if due_at > now else None,
             camera_id=camera_id,
             due_at=due_at.isoformat(),
         )
@@ -207,11 +221,17 @@ _ORPHANED = text(
 
 
 @asynccontextmanager
-async def sample_lease(engine: AsyncEngine, camera_id: int) -> AsyncIterator[bool]:
-    """Holds the camera's lease while the block runs, on a connection of its own, in a transaction that does
-    nothing else (the sample's own writes are short transactions of their own); yields whether it was had."""
+async def sample_lease(engine: AsyncEngine, camera_id: int) -> AsyncIterator[AsyncSession | None]:
+    """Holds the camera's lease while the block runs, on a connection of its own, in a transaction that writes
+    nothing (the sample's own writes are short transactions of their own). Yields None when the lease is taken
+    elsewhere, else a session on that transaction for the sample's reads (`load_target`), which so cost no
+    connection or transaction of their own."""
     async with engine.connect() as connection, connection.begin():
-        yield bool(await connection.scalar(_TAKE_LEASE, {"class": LEASE_CLASS, "camera": camera_id}))
+        if not await connection.scalar(_TAKE_LEASE, {"class": LEASE_CLASS, "camera": camera_id}):
+            yield None
+            return
+        async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+            yield session
 
 
 async def orphaned_samples(session: AsyncSession, *, now: datetime) -> list[int]:
@@ -254,12 +274,19 @@ class Target:
     first: bool
     rules: cctv_rules.AlertRules
     gauge: gauge_reading.Gauge | None = None  # a staff gauge to read the water level on (domain/floodgates.py)
+    watches_water: bool = False  # a river garbage rule wants the sample's small colour picture
 
 
 async def load_target(session: AsyncSession, *, camera_id: int) -> Target | None:
     """None when the camera is gone or switched off since the tick."""
+    river_rule = (
+        select(WatchRule.id)
+        .where(WatchRule.camera_id == Camera.id, WatchRule.kind == AlertKind.RIVER_GARBAGE)
+        .exists()
+        .label("watches_water")
+    )
     query = (
-        select(Camera, CameraWatch, CameraGauge)
+        select(Camera, CameraWatch, CameraGauge, river_rule)
         .join(CameraWatch, CameraWatch.camera_id == Camera.id)
         .outerjoin(CameraGauge, CameraGauge.camera_id == Camera.id)
         .where(Camera.id == camera_id, Camera.active)
@@ -267,7 +294,7 @@ async def load_target(session: AsyncSession, *, camera_id: int) -> Target | None
     row = (await session.execute(query)).first()
     if row is None:
         return None
-    camera, watch, gauge = row
+    camera, watch, gauge, watches_water = row
     return Target(
         camera.id,
         camera.code,
@@ -283,6 +310,7 @@ async def load_target(session: AsyncSession, *, camera_id: int) -> Target | None
         None
         if gauge is None
         else floodgates.as_gauge(gauge.polygon, gauge.marks, (gauge.frame_width, gauge.frame_height)),
+        bool(watches_water),
     )
 
 

@@ -90,10 +90,11 @@ async def sweep_cctv(timestamp: int) -> int:
 
 
 @app.periodic(cron=f"* * * * * */{cctv_watch.TICK_S}", periodic_id="cctv.watch_tick")
-@app.task(name="cctv.watch_tick", queue=cctv_watch.QUEUE, queueing_lock="cctv.watch_tick")
+@app.task(name="cctv.watch_tick", queue=cctv_watch.QUEUE, queueing_lock="cctv.watch_tick", priority=1)
 async def watch_tick(timestamp: int) -> int:
-    """Hands out the cameras that are due (one sample job each, with the camera's lock), after giving back the
-    sample jobs of dead workers, whose locks would keep their cameras from being sampled."""
+    """Hands out the cameras due before the next tick (one sample job each, with the camera's lock, scheduled at
+    its due time), after giving back the sample jobs of dead workers, whose locks would keep their cameras from
+    being sampled. It goes before waiting samples (priority 1), so that a busy queue still hands out and frees."""
     res = resources()
     async with res.unit_of_work() as session:
         orphaned = await cctv_watch.orphaned_samples(session, now=datetime.now(UTC))
@@ -128,11 +129,11 @@ async def watch_sample(camera_id: int, due_at: str) -> str:
     """One sample of one camera: read, look, detect when something moved, store, alert what starts; under the
     camera's lease, so that the tick sees at once when the worker running it is gone."""
     res = resources()
-    async with cctv_watch.sample_lease(res.engine, camera_id) as leased:
-        if not leased:
+    async with cctv_watch.sample_lease(res.engine, camera_id) as lease:
+        if lease is None:
             log.warning("camera %s is being sampled elsewhere; this sample (due %s) is skipped", camera_id, due_at)
             return "busy"
-        return await cctv_sample.sample_camera(res, camera_id=camera_id, defer=defer_in_transaction)
+        return await cctv_sample.sample_camera(res, camera_id=camera_id, defer=defer_in_transaction, reader=lease)
 
 
 _REMOVE_SAMPLE_JOBS = text(

@@ -25,6 +25,8 @@ from typing import Any
 import cv2
 import numpy as np
 import numpy.typing as npt
+import onnx
+import onnxruntime as ort
 from cv2.typing import MatLike
 
 from domain.cctv_rules import AlertInputs, CameraHealth, StoppedVehicle, camera_health, point_in_polygon
@@ -438,8 +440,19 @@ class CongestionMeter:
 # --- detection ---------------------------------------------------------------------------------------------
 
 
+def _any_input_size(model: Path) -> bytes:
+    """The ONNX model with its input's height and width (and so its outputs' row count) left free: the export
+    fixes them at 416x416, which onnxruntime enforces; the network itself is fully convolutional."""
+    proto = onnx.load(str(model))
+    for value in (*proto.graph.input, *proto.graph.output):
+        value.type.tensor_type.ClearField("shape")
+    return proto.SerializeToString()
+
+
 class ObjectDetector:
-    """YOLOX-Nano (COCO) through cv2.dnn. This export has no decode step: its raw grid output is decoded here.
+    """YOLOX-Nano (COCO) through onnxruntime, on one thread (the caller runs samples in parallel threads): 4.3 ms
+    a 320x192 input on this machine's cores, where cv2.dnn takes 7.3 ms for the same output (within 1e-5). This
+    export has no decode step: its raw grid output is decoded here.
 
     The input keeps the frame's aspect: the long side is ``detect_long_side`` and the short side is padded only
     up to a multiple of 32 (the largest stride), not to a square. YOLOX is fully convolutional, so objects come
@@ -447,7 +460,13 @@ class ObjectDetector:
     """
 
     def __init__(self, model: Path, settings: AnalysisSettings) -> None:
-        self._net = cv2.dnn.readNetFromONNX(str(model))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(
+            _any_input_size(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._input = self._session.get_inputs()[0].name
         self._settings = settings
         self._class_ids = np.array(list(COUNTED_CLASSES), dtype=np.intp)
         self._groups = np.array([NMS_GROUPS[label] for label in COUNTED_LABELS], dtype=np.intp)
@@ -457,8 +476,7 @@ class ObjectDetector:
         height, width = frame.shape[:2]
         scale = self._settings.detect_long_side / max(height, width)
         blob = self._letterbox(frame, scale)
-        self._net.setInput(blob)
-        raw = np.asarray(self._net.forward())[0]
+        raw = np.asarray(self._session.run(None, {self._input: blob})[0])[0]
         return self._decode(raw, blob.shape[2:], scale, width, height)
 
     def _letterbox(self, frame: MatLike, scale: float) -> MatLike:

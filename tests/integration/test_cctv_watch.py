@@ -24,7 +24,7 @@ from sqlalchemy import select, text, update
 
 from domain import cctv, cctv_archive, cctv_sample, cctv_watch
 from domain.cctv_rules import CameraHealth
-from domain.jobs import JobRequest
+from domain.jobs import JobBuffer, JobRequest
 from domain.models import AlertKind, Camera, CameraKind, CameraSource, CameraWatch, CctvAlert
 from domain.resources import Resources
 from tests import clips
@@ -305,6 +305,29 @@ async def sample_jobs(resources: Resources, camera_id: int) -> list[tuple[str, s
             {"lock": f"watch:{camera_id}"},
         )
         return [(str(s), str(d), w) for s, d, w in rows]
+
+
+async def test_a_tick_hands_out_what_is_due_before_the_next_one_scheduled_at_its_due_time(
+    resources: Resources, only_these_cameras: list[int]
+) -> None:
+    ids = [await add_camera(resources, f"rtsp://127.0.0.1:9/{n}") for n in range(3)]
+    only_these_cameras.extend(ids)
+    now = datetime.now(UTC)
+    late, soon, later = now - timedelta(seconds=3), now + timedelta(seconds=1), now + timedelta(seconds=3)
+    async with resources.unit_of_work() as session:
+        for camera_id, due in zip(ids, (late, soon, later), strict=True):
+            await session.execute(update(CameraWatch).where(CameraWatch.camera_id == camera_id).values(next_due_at=due))
+    jobs = JobBuffer()
+    async with resources.unit_of_work() as session:
+        assert await cctv_watch.claim_due(session, now=now, jobs=jobs, ahead=timedelta(seconds=2)) == 2
+    handed = {request.kwargs["camera_id"]: request for request in jobs.drain()}
+    assert set(handed) == set(ids[:2])  # the third is due after the next tick: that tick hands it out
+    assert handed[ids[0]].schedule_at is None  # overdue: at once
+    assert handed[ids[1]].schedule_at == soon  # not before its due time
+    assert datetime.fromisoformat(handed[ids[1]].kwargs["due_at"]) == soon
+    rows = {row.camera_id: row.next_due_at for row in [await watch_row(resources, i) for i in ids]}
+    interval = timedelta(seconds=10)  # the default
+    assert rows == {ids[0]: late + interval, ids[1]: soon + interval, ids[2]: later}
 
 
 async def test_two_workers_sample_a_camera_at_its_interval_and_never_twice_at_once(
