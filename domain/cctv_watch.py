@@ -275,6 +275,14 @@ class Target:
     rules: cctv_rules.AlertRules
     gauge: gauge_reading.Gauge | None = None  # a staff gauge to read the water level on (domain/floodgates.py)
     watches_water: bool = False  # a river garbage rule wants the sample's small colour picture
+    has_watch_rules: bool = True  # the camera has rules of its own (cctv_watch_rules); False skips their reads
+
+    @property
+    def judged(self) -> bool:
+        """Whether any rule looks at what the camera sees (domain/cctv_zones.py); most cameras have none, and
+        their samples then cost no reads of zones and rules."""
+        legacy = self.rules
+        return self.has_watch_rules or legacy.crowd_above_persons is not None or legacy.congestion_above is not None
 
 
 async def load_target(session: AsyncSession, *, camera_id: int) -> Target | None:
@@ -285,8 +293,9 @@ async def load_target(session: AsyncSession, *, camera_id: int) -> Target | None
         .exists()
         .label("watches_water")
     )
+    any_rule = select(WatchRule.id).where(WatchRule.camera_id == Camera.id).exists().label("has_watch_rules")
     query = (
-        select(Camera, CameraWatch, CameraGauge, river_rule)
+        select(Camera, CameraWatch, CameraGauge, river_rule, any_rule)
         .join(CameraWatch, CameraWatch.camera_id == Camera.id)
         .outerjoin(CameraGauge, CameraGauge.camera_id == Camera.id)
         .where(Camera.id == camera_id, Camera.active)
@@ -294,7 +303,7 @@ async def load_target(session: AsyncSession, *, camera_id: int) -> Target | None
     row = (await session.execute(query)).first()
     if row is None:
         return None
-    camera, watch, gauge, watches_water = row
+    camera, watch, gauge, watches_water, has_watch_rules = row
     return Target(
         camera.id,
         camera.code,
@@ -311,6 +320,7 @@ async def load_target(session: AsyncSession, *, camera_id: int) -> Target | None
         if gauge is None
         else floodgates.as_gauge(gauge.polygon, gauge.marks, (gauge.frame_width, gauge.frame_height)),
         bool(watches_water),
+        bool(has_watch_rules),
     )
 
 
@@ -374,7 +384,7 @@ async def record_sample(
     if change.started is not None:
         kind = HEALTH_ALERTS[change.started]
         raised.append(await _raise(session, target, kind, 1.0, 0.0, snapshot_key=None, jobs=jobs, now=now))
-    if sample.observation is not None and seen == CameraHealth.OK:
+    if sample.observation is not None and seen == CameraHealth.OK and target.judged:
         raised += await cctv_zones.observe(
             session,
             observation=sample.observation,

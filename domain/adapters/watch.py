@@ -1,11 +1,12 @@
 """One sample of a watched camera: the newest media's bytes in, a decoded keyframe, what it shows, and (when
 something moved) what the detector finds, with a snapshot whose faces and heads are pixelated.
 
-Decoding is PyAV: the segment is demuxed (packets only, no decoding) and the one keyframe packet wanted (the
-last, or the first of an archive segment's head) is decoded alone, so reading a 2-10 s segment costs one frame
-decode. Where that gives no picture, ``skip_frame="NONKEY"`` decodes every keyframe; a segment whose keyframes
-are missing (a cut-off part, an encoder that sends one keyframe a minute) falls back to decoding its frames until
-the first one comes out.
+Decoding costs one frame decode for a 2-10 s segment: the keyframe wanted (the last, or the first of an archive
+segment's head) is found in the MPEG-TS packets directly (domain/adapters/ts_keyframe.py) and decoded alone.
+Where that cannot tell, PyAV demuxes the segment and decodes the wanted keyframe packet alone; where that gives
+no picture, ``skip_frame="NONKEY"`` decodes every keyframe; a segment whose keyframes are missing (a cut-off
+part, an encoder that sends one keyframe a minute) falls back to decoding its frames until the first one comes
+out.
 Every function is synchronous and CPU- or network-bound: run it in a thread, never on an event loop. Each asks
 FFmpeg and OpenCV for one thread, so one sample uses one core.
 """
@@ -27,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from cv2.typing import MatLike
 
-from domain.adapters import video
+from domain.adapters import ts_keyframe, video
 from domain.cctv_observation import ObjectSeen
 from domain.cctv_river import ColourFrame
 
@@ -83,7 +84,9 @@ def decode_keyframe(data: bytes, *, newest: bool) -> MatLike:
     ``newest``, else the first. Raises MediaUnavailable (empty_media, corrupt_media, no_video, no_frames)."""
     if not data:
         raise MediaUnavailable("empty_media")
-    frame = _one_keyframe(data, newest=newest)
+    frame = ts_keyframe.decode_keyframe(data, newest=newest)
+    if frame is None:
+        frame = _one_keyframe(data, newest=newest)
     if frame is None:
         frame = _decode(data, keyframes_only=True, newest=newest)
     if frame is None:
