@@ -253,6 +253,12 @@ def _analyse(
         level = gauge_reading.read_level(watch.full_grey(frame), target.gauge)
     if detected:
         objects, snapshot = watch.detect(frame, detector_model=settings.detector_model, face_model=settings.face_model)
+    elif health == CameraHealth.OK:
+        # Nothing moved, yet an alert may still want this frame (a level read on a still gauge, garbage drifting
+        # too slowly to count as motion): the same blurred snapshot, the detector run only if it is made.
+        snapshot = watch.undetected_snapshot(
+            frame, detector_model=settings.detector_model, face_model=settings.face_model
+        )
     observation = Observation(
         camera_id=target.camera_id,
         taken_at=media.at or now,

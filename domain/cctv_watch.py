@@ -317,7 +317,8 @@ async def record_sample(
     """Stores the sample on the camera's watch row (one UPDATE) and raises what starts: a health alert once per
     state, what the camera's zones and rules make of the observation (domain/cctv_zones.py: dwell,
     cooldowns, automatic reports; it stores the snapshot of what it alerts), and the water level read on its
-    gauge (domain/floodgates.py: one row in its gate's series, FLOODGATE_SIAGA when a higher level is entered)."""
+    gauge (domain/floodgates.py: one row in its gate's series, FLOODGATE_SIAGA when a higher level is entered,
+    with the blurred snapshot of the frame the level was read on)."""
     seen = _seen(target, sample, limits, stale_after=stale_after, now=now)
     change = next_health(target.health, seen, limits) if seen is not None else HealthChange(target.health)
     values: dict[str, object] = {
@@ -369,12 +370,24 @@ async def record_sample(
                     AlertKind.FLOODGATE_SIAGA,
                     entered.level_cm,
                     entered.threshold_cm,
-                    snapshot_key=None,
+                    snapshot_key=await _level_snapshot(storage, target, sample, raised),
                     jobs=jobs,
                     now=now,
                 )
             )
     return raised
+
+
+async def _level_snapshot(
+    storage: ObjectStorage, target: Target, sample: Sample, raised: list[CctvAlert]
+) -> str | None:
+    """The blurred snapshot of the frame the level was read on: the one a zone alert of the same sample stored
+    (same frame, blurred once), else made now."""
+    made = next((alert.snapshot_key for alert in raised if alert.snapshot_key is not None), None)
+    if made is not None or sample.observation is None:
+        return made
+    stored = await cctv_zones.store_snapshot(storage, camera_code=target.code, observation=sample.observation)
+    return stored[0] if stored is not None else None
 
 
 def _seen(

@@ -273,6 +273,19 @@ async def _locked_state(session: AsyncSession, camera_id: int) -> ZoneState:
     return row
 
 
+async def store_snapshot(
+    storage: ObjectStorage, *, camera_code: str, observation: Observation
+) -> tuple[str, bytes] | None:
+    """Makes the sample's blurred snapshot (in a thread) and stores it where alerts keep theirs; its key and bytes,
+    or None when the sample has no picture to make one of."""
+    if observation.snapshot is None:
+        return None
+    snapshot = await asyncio.to_thread(observation.snapshot)
+    key = f"cctv/alerts/{camera_code}/{observation.taken_at:%Y/%m/%d}/{uuid.uuid4()}.jpg"
+    await storage.write(key, snapshot, content_type="image/jpeg")
+    return key, snapshot
+
+
 def _objects(raised: cctv_zone_rules.Raised) -> list[dict[str, object]]:
     return [
         {"track": t.id, "label": t.label, "box": list(t.box), "confidence": round(t.confidence, 3)}
@@ -312,11 +325,8 @@ async def observe(
     if not raised:
         await session.flush()
         return []
-    snapshot_key = None
-    snapshot = await asyncio.to_thread(observation.snapshot) if observation.snapshot is not None else None
-    if snapshot is not None:
-        snapshot_key = f"cctv/alerts/{camera.code}/{observation.taken_at:%Y/%m/%d}/{uuid.uuid4()}.jpg"
-        await storage.write(snapshot_key, snapshot, content_type="image/jpeg")
+    stored = await store_snapshot(storage, camera_code=camera.code, observation=observation)
+    snapshot_key, snapshot = stored if stored is not None else (None, None)
     alerts = []
     for one in raised:
         rule_row = rule_rows.get(one.rule.key)
