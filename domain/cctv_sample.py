@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import cctv_archive, cctv_river, cctv_watch, gauge_reading
 from domain.adapters import watch
-from domain.adapters.plates import VehiclePlates
 from domain.adapters.storage import ObjectMissingError, ObjectStorage
 from domain.cctv_observation import ObjectSeen, Observation
 from domain.cctv_rules import CameraHealth
@@ -109,10 +108,6 @@ def health_thresholds(settings: Settings) -> HealthThresholds:
     return HealthThresholds(streaks=streaks)
 
 
-# One per worker process; its OCR models load only when a rule that reads plates first alerts.
-PLATES = VehiclePlates()
-
-
 async def sample_camera(res: Resources, *, camera_id: int, defer: Defer) -> str:
     """One sample of one camera, as the `cctv.watch_sample` job takes it: a read, the sample without a
     transaction, then the watch row and what the rules raise in one transaction (``defer`` inserts the
@@ -138,7 +133,6 @@ async def sample_camera(res: Resources, *, camera_id: int, defer: Defer) -> str:
             storage=res.storage,
             settings=res.settings,
             reference=reference,
-            plate_reader=PLATES,
         )
         await defer(session, jobs.drain())
     if sample.error is not None:

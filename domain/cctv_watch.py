@@ -42,7 +42,6 @@ from domain.cctv_observation import Observation
 from domain.cctv_rules import CameraHealth
 from domain.jobs import JobBuffer
 from domain.models import AlertKind, Camera, CameraGauge, CameraSource, CameraWatch, CctvAlert
-from domain.plates import PlateReader
 from domain.reference import ReferenceData
 from domain.settings import Settings
 
@@ -312,7 +311,6 @@ async def record_sample(
     storage: ObjectStorage,
     settings: Settings,
     reference: ReferenceData,
-    plate_reader: PlateReader | None = None,
 ) -> list[CctvAlert]:
     """Stores the sample on the camera's watch row (one UPDATE) and raises what starts: a health alert once per
     state, what the camera's zones and rules make of the observation (domain/cctv_zones.py: dwell,
@@ -356,7 +354,6 @@ async def record_sample(
             storage=storage,
             settings=settings,
             reference=reference,
-            plate_reader=plate_reader,
         )
     if sample.level is not None and seen == CameraHealth.OK:
         entered = await floodgates.record_level(
