@@ -41,7 +41,8 @@ class Observation:
     congestion: float | None = None  # the congestion index when it was measured
     # Makes the frame as JPEG with faces and heads pixelated (never the raw frame): what an alert keeps as its
     # snapshot. Made only when an alert is raised: the face detector on a 720p frame costs more than all the rest
-    # of a sample (docs/benchmarks.md, continuous watch), and most samples raise nothing.
+    # of a sample (docs/benchmarks.md, continuous watch), and most samples raise nothing. Set for every picture
+    # of a healthy camera, detected or not (a still one's runs the detector for the heads when it is made).
     snapshot: Callable[[], bytes] | None = field(default=None, repr=False, compare=False)
     # The frame shrunk to a small colour picture, for the river garbage rule (domain/cctv_river.py).
     colour: ColourFrame | None = field(default=None, repr=False)

@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import cctv_archive, cctv_river, cctv_watch, gauge_reading
 from domain.adapters import watch
-from domain.adapters.plates import VehiclePlates
 from domain.adapters.storage import ObjectMissingError, ObjectStorage
 from domain.cctv_observation import ObjectSeen, Observation
 from domain.cctv_rules import CameraHealth
@@ -109,10 +108,6 @@ def health_thresholds(settings: Settings) -> HealthThresholds:
     return HealthThresholds(streaks=streaks)
 
 
-# One per worker process; its OCR models load only when a rule that reads plates first alerts.
-PLATES = VehiclePlates()
-
-
 async def sample_camera(res: Resources, *, camera_id: int, defer: Defer, reader: AsyncSession | None = None) -> str:
     """One sample of one camera, as the `cctv.watch_sample` job takes it: a read (on ``reader``, the lease's
     session, when given), the sample without a transaction, then the watch row and what the rules raise in one
@@ -141,7 +136,6 @@ async def sample_camera(res: Resources, *, camera_id: int, defer: Defer, reader:
             storage=res.storage,
             settings=res.settings,
             reference=reference,
-            plate_reader=PLATES,
         )
         await defer(session, jobs.drain())
     if sample.error is not None:
@@ -256,6 +250,12 @@ def _analyse(
         level = gauge_reading.read_level(watch.full_grey(frame), target.gauge)
     if detected:
         objects, snapshot = watch.detect(frame, detector_model=settings.detector_model, face_model=settings.face_model)
+    elif health == CameraHealth.OK:
+        # Nothing moved, yet an alert may still want this frame (a level read on a still gauge, garbage drifting
+        # too slowly to count as motion): the same blurred snapshot, the detector run only if it is made.
+        snapshot = watch.undetected_snapshot(
+            frame, detector_model=settings.detector_model, face_model=settings.face_model
+        )
     observation = Observation(
         camera_id=target.camera_id,
         taken_at=media.at or now,

@@ -43,7 +43,6 @@ from domain.cctv_observation import Observation
 from domain.cctv_rules import CameraHealth
 from domain.jobs import JobBuffer
 from domain.models import AlertKind, Camera, CameraGauge, CameraSource, CameraWatch, CctvAlert, WatchRule
-from domain.plates import PlateReader
 from domain.reference import ReferenceData
 from domain.settings import Settings
 
@@ -350,12 +349,12 @@ async def record_sample(
     storage: ObjectStorage,
     settings: Settings,
     reference: ReferenceData,
-    plate_reader: PlateReader | None = None,
 ) -> list[CctvAlert]:
     """Stores the sample on the camera's watch row (one UPDATE) and raises what starts: a health alert once per
     state, what the camera's zones and rules make of the observation (domain/cctv_zones.py: dwell,
     cooldowns, automatic reports; it stores the snapshot of what it alerts), and the water level read on its
-    gauge (domain/floodgates.py: one row in its gate's series, FLOODGATE_SIAGA when a higher level is entered)."""
+    gauge (domain/floodgates.py: one row in its gate's series, FLOODGATE_SIAGA when a higher level is entered,
+    with the blurred snapshot of the frame the level was read on)."""
     seen = _seen(target, sample, limits, stale_after=stale_after, now=now)
     change = next_health(target.health, seen, limits) if seen is not None else HealthChange(target.health)
     values: dict[str, object] = {
@@ -393,7 +392,6 @@ async def record_sample(
             storage=storage,
             settings=settings,
             reference=reference,
-            plate_reader=plate_reader,
         )
     if sample.level is not None and seen == CameraHealth.OK:
         entered = await floodgates.record_level(
@@ -407,12 +405,24 @@ async def record_sample(
                     AlertKind.FLOODGATE_SIAGA,
                     entered.level_cm,
                     entered.threshold_cm,
-                    snapshot_key=None,
+                    snapshot_key=await _level_snapshot(storage, target, sample, raised),
                     jobs=jobs,
                     now=now,
                 )
             )
     return raised
+
+
+async def _level_snapshot(
+    storage: ObjectStorage, target: Target, sample: Sample, raised: list[CctvAlert]
+) -> str | None:
+    """The blurred snapshot of the frame the level was read on: the one a zone alert of the same sample stored
+    (same frame, blurred once), else made now."""
+    made = next((alert.snapshot_key for alert in raised if alert.snapshot_key is not None), None)
+    if made is not None or sample.observation is None:
+        return made
+    stored = await cctv_zones.store_snapshot(storage, camera_code=target.code, observation=sample.observation)
+    return stored[0] if stored is not None else None
 
 
 def _seen(

@@ -8,7 +8,8 @@ sampler of continuous watching (workers, queue `cctv-watch`) hands every sample 
 3. stores each alert with its snapshot (the blurred frame of the sample, in object storage), its rule, zone and
    objects; the NOTIFY on `cctv_alerts` (migration 0008) reaches the staff subscription, and the camera's unit
    gets it in its inbox and as a push,
-4. files a report for a rule that asks for one, or adds the alert to the report it filed while that is open.
+4. files a report for a rule that asks for one, or adds the alert to the report it filed while that is open,
+5. asks for the plates of an alert whose rule reads them (`read_alert_plates`, a job of its own, see there).
 
 The camera's older thresholds (`setAlertRule`: crowd, congestion) still apply, as whole-view rules, where no
 watch rule of that kind covers the whole view.
@@ -28,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import cctv, cctv_zone_rules, notifications, reports
-from domain.adapters.storage import ObjectStorage
+from domain.adapters.storage import ObjectMissingError, ObjectStorage
 from domain.cctv_observation import Observation
 from domain.errors import DomainError
 from domain.jobs import JobBuffer
@@ -50,6 +51,7 @@ from domain.models import (
 from domain.photos import upload_prefix
 from domain.plates import PlateReader
 from domain.reference import ReferenceData
+from domain.resources import Resources
 from domain.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -273,6 +275,19 @@ async def _locked_state(session: AsyncSession, camera_id: int) -> ZoneState:
     return row
 
 
+async def store_snapshot(
+    storage: ObjectStorage, *, camera_code: str, observation: Observation
+) -> tuple[str, bytes] | None:
+    """Makes the sample's blurred snapshot (in a thread) and stores it where alerts keep theirs; its key and bytes,
+    or None when the sample has no picture to make one of."""
+    if observation.snapshot is None:
+        return None
+    snapshot = await asyncio.to_thread(observation.snapshot)
+    key = f"cctv/alerts/{camera_code}/{observation.taken_at:%Y/%m/%d}/{uuid.uuid4()}.jpg"
+    await storage.write(key, snapshot, content_type="image/jpeg")
+    return key, snapshot
+
+
 def _objects(raised: cctv_zone_rules.Raised) -> list[dict[str, object]]:
     return [
         {"track": t.id, "label": t.label, "box": list(t.box), "confidence": round(t.confidence, 3)}
@@ -289,11 +304,10 @@ async def observe(
     storage: ObjectStorage,
     settings: Settings,
     reference: ReferenceData,
-    plate_reader: PlateReader | None = None,
 ) -> list[CctvAlert]:
     """Judges one sample of a watched camera: the alerts it raised, stored and notified (none for a camera that
-    is gone or switched off, or a sample older than one already judged). A rule that reads plates has them read
-    on its alert's vehicles by ``plate_reader`` and stored apart (AlertPlate), never in the alert itself."""
+    is gone or switched off, or a sample older than one already judged). A rule that reads plates asks, with its
+    alert, for the `cctv.read_plates` job (`read_alert_plates`): the plates are read after this transaction."""
     camera = await session.get(Camera, observation.camera_id)
     if camera is None or not camera.active:
         return []
@@ -312,11 +326,8 @@ async def observe(
     if not raised:
         await session.flush()
         return []
-    snapshot_key = None
-    snapshot = await asyncio.to_thread(observation.snapshot) if observation.snapshot is not None else None
-    if snapshot is not None:
-        snapshot_key = f"cctv/alerts/{camera.code}/{observation.taken_at:%Y/%m/%d}/{uuid.uuid4()}.jpg"
-        await storage.write(snapshot_key, snapshot, content_type="image/jpeg")
+    stored = await store_snapshot(storage, camera_code=camera.code, observation=observation)
+    snapshot_key, snapshot = stored if stored is not None else (None, None)
     alerts = []
     for one in raised:
         rule_row = rule_rows.get(one.rule.key)
@@ -349,8 +360,16 @@ async def observe(
             )
         session.add(alert)
         await session.flush()
-        if rule_row is not None and rule_row.read_plates and plate_reader is not None:
-            await _read_plates(session, alert, one, snapshot, observation.frame_size, plate_reader)
+        if rule_row is not None and rule_row.read_plates and snapshot_key is not None and one.objects:
+            # In this transaction: the job exists if and only if the alert does.
+            width, height = observation.frame_size
+            jobs.add(
+                "cctv.read_plates",
+                queueing_lock=f"plates:{alert.id}",
+                alert_id=str(alert.id),
+                frame_width=width,
+                frame_height=height,
+            )
         if camera.unit_id is not None:
             message = notifications.Message(
                 "CCTV_ALERT",
@@ -365,25 +384,71 @@ async def observe(
     return alerts
 
 
-async def _read_plates(
-    session: AsyncSession,
-    alert: CctvAlert,
-    raised: cctv_zone_rules.Raised,
-    snapshot: bytes | None,
-    frame_size: tuple[int, int],
-    plate_reader: PlateReader,
-) -> None:
-    """The plates of the alert's vehicles, read on its (face-blurred) snapshot; a vehicle whose plate does not read
-    as one is left out rather than stored as a guess."""
-    if snapshot is None or not raised.objects:
-        return
-    reads = await asyncio.to_thread(
-        plate_reader.read_vehicles, snapshot, frame_size, [track.box for track in raised.objects]
-    )
-    for track, read in zip(raised.objects, reads, strict=True):
-        if read is not None:
-            session.add(AlertPlate(alert_id=alert.id, track=track.id, text=read.text, confidence=read.confidence))
-    await session.flush()
+async def read_alert_plates(
+    res: Resources, *, alert_id: uuid.UUID, frame_size: tuple[int, int], reader: PlateReader
+) -> int:
+    """Reads and stores the plates of an alert's vehicles (the `cctv.read_plates` job); returns how many were stored.
+
+    Why a job of its own, after the alert's transaction, rather than in `observe`: the OCR takes about 90 ms of a
+    core per vehicle, and `observe` holds the camera's zone state row FOR UPDATE until its transaction ends, so
+    reading there made every later sample of the camera wait on it, and a slow read held a pooled connection
+    idle in a transaction. Reading before the lock instead would mean guessing which vehicles are about to
+    alert, so reading plates of vehicles that break no rule: plates are read for violators only. What holds:
+    - the job is inserted in the alert's own transaction: no alert whose plates are never asked for, no job for
+      an alert rolled back;
+    - the OCR runs with no transaction open (the snapshot is read back from storage, the blurred one the alert
+      keeps: the raw frame is never kept), and the plates are stored in one short transaction, all or none;
+    - it is idempotent: a retry or a second job stores nothing twice (one plate per alert and vehicle, the
+      table's unique key), and an alert that already has its plates is not read again;
+    - the rule is asked again: an alert deleted, a rule deleted or switched off meanwhile reads nothing.
+    Until the job has run, `alertPlates` answers an empty list for the alert, as it does for a plate not read.
+    """
+    async with res.unit_of_work() as session:
+        wanted = await _plates_wanted(session, alert_id)
+    if wanted is None:
+        return 0
+    snapshot_key, objects = wanted
+    try:
+        snapshot = await res.storage.read(snapshot_key)
+    except ObjectMissingError:
+        log.warning("the snapshot of alert %s is gone; its plates are not read", alert_id)
+        return 0
+    reads = await asyncio.to_thread(reader.read_vehicles, snapshot, frame_size, [box for _, box in objects])
+    found = [(track, read) for (track, _), read in zip(objects, reads, strict=True) if read is not None]
+    if not found:
+        return 0
+    async with res.unit_of_work() as session:
+        if await session.get(CctvAlert, alert_id) is None:
+            return 0
+        stored = await session.execute(
+            insert(AlertPlate)
+            .values([{"alert_id": alert_id, "track": t, "text": r.text, "confidence": r.confidence} for t, r in found])
+            .on_conflict_do_nothing(index_elements=[AlertPlate.alert_id, AlertPlate.track])
+            .returning(AlertPlate.id)
+        )
+        return len(stored.all())
+
+
+async def _plates_wanted(
+    session: AsyncSession, alert_id: uuid.UUID
+) -> tuple[str, list[tuple[int, tuple[int, int, int, int]]]] | None:
+    """The alert's snapshot key and its vehicles (track, box), when its plates are still to be read."""
+    row = (
+        await session.execute(
+            select(CctvAlert.snapshot_key, CctvAlert.objects, WatchRule.read_plates)
+            .join(WatchRule, WatchRule.id == CctvAlert.rule_id)
+            .where(CctvAlert.id == alert_id)
+        )
+    ).first()
+    if row is None or not row.read_plates or row.snapshot_key is None:
+        return None
+    if await session.scalar(select(AlertPlate.id).where(AlertPlate.alert_id == alert_id).limit(1)) is not None:
+        return None
+    objects = [
+        (int(o["track"]), (int(o["box"][0]), int(o["box"][1]), int(o["box"][2]), int(o["box"][3])))
+        for o in row.objects or []
+    ]
+    return (row.snapshot_key, objects) if objects else None
 
 
 async def _report_for(

@@ -177,6 +177,24 @@ async def delete_gauge(session: AsyncSession, *, camera_code: str) -> None:
     await session.flush()
 
 
+async def floodgates_by_name(session: AsyncSession, *, first: int) -> list[Floodgate]:
+    """The gates in name order, at most ``first``."""
+    return list(await session.scalars(select(Floodgate).order_by(Floodgate.name).limit(first)))
+
+
+async def gauge_of_camera(session: AsyncSession, *, camera_code: str) -> tuple[CameraGauge, Floodgate] | None:
+    """The camera's gauge and the gate it reads; None when none is drawn on it (UNKNOWN_CAMERA for no camera)."""
+    camera = await cctv.camera_by_code(session, camera_code)
+    row = (
+        await session.execute(
+            select(CameraGauge, Floodgate)
+            .join(Floodgate, Floodgate.id == CameraGauge.floodgate_id)
+            .where(CameraGauge.camera_id == camera.id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 # --- continuous watching -------------------------------------------------------------------------------------------
 
 

@@ -16,7 +16,8 @@ from procrastinate.exceptions import ConnectorException
 from procrastinate.jobs import Status
 from sqlalchemy import text
 
-from domain import cctv, cctv_collect, cctv_sample, cctv_watch
+from domain import cctv, cctv_collect, cctv_sample, cctv_watch, cctv_zones
+from domain.adapters.plates import VehiclePlates
 from domain.jobs import JobBuffer
 from workers.queue import defer_in_transaction, send_jobs
 from workers.runtime import app, resources
@@ -25,6 +26,8 @@ from workers.tasks import STALLED_AFTER_S
 log = logging.getLogger(__name__)
 
 MATCH_GRACE = timedelta(minutes=2)
+# One per worker process; its OCR models load at its first plate read, never where no rule reads plates.
+PLATES = VehiclePlates()
 
 
 class TryAgain(Exception):
@@ -68,6 +71,15 @@ async def collect_evidence(evidence_id: str) -> str | None:
         await cctv.record_evidence(session, evidence_id=key, gathered=gathered, jobs=jobs, now=datetime.now(UTC))
         await defer_in_transaction(session, jobs.drain())
     return "READY"
+
+
+@app.task(name="cctv.read_plates", queue="cctv", retry=RetryStrategy(max_attempts=5, exponential_wait=2))
+async def read_plates(alert_id: str, frame_width: int, frame_height: int) -> int:
+    """The plates of a busway or no-stopping alert whose rule reads them, after the alert's transaction
+    (domain.cctv_zones.read_alert_plates says why); on the `cctv` queue, apart from the short samples."""
+    return await cctv_zones.read_alert_plates(
+        resources(), alert_id=uuid.UUID(alert_id), frame_size=(frame_width, frame_height), reader=PLATES
+    )
 
 
 @app.periodic(cron="* * * * *", periodic_id="cctv.sweep")

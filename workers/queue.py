@@ -32,6 +32,7 @@ QUEUES = {
     "reports.escalate": "maintenance",
     "cctv.match": "cctv",
     "cctv.collect": "cctv",
+    "cctv.read_plates": "cctv",
     "cctv.sweep": "maintenance",
     "cctv.watch_tick": "cctv-watch",
     "cctv.watch_sample": "cctv-watch",

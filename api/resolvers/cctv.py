@@ -35,6 +35,7 @@ from domain import cctv, cctv_rules, cctv_watch, cctv_zones, floodgates, models,
 from domain.errors import DomainError
 
 MAX_ALERTS = 100
+MAX_FLOODGATES = 100
 
 
 @strawberry.input(description="A camera: where it stands, where it looks, where its video comes from.")
@@ -313,6 +314,12 @@ def _camera_failed(context: Context, exc: DomainError) -> CameraPayload:
     )
 
 
+def _not_found(exc: DomainError, argument: str) -> ClientError:
+    """A code or name that names nothing, as a query refuses it: NOT_FOUND, the domain's code as its reason and
+    the query's argument at fault as its field."""
+    return ClientError(ErrorCode.NOT_FOUND, exc.message, reason=exc.code, field=argument)
+
+
 def _objects(raw: list[dict[str, Any]] | None) -> list[AlertObject]:
     return [
         AlertObject(track=o["track"], label=o["label"], box=list(o["box"]), confidence=o["confidence"])
@@ -384,6 +391,52 @@ class CctvQueries:
             return [(a, code, zone) for a, code, zone in (await session.execute(query))]
 
         return [_alert(a, code, zone) for a, code, zone in await context.db(run)]
+
+    @strawberry.field(
+        description="The floodgates in name order with their Siaga levels, at most 100 (public: the levels a gate "
+        "alerts at are published information)."
+    )
+    async def floodgates(
+        self, info: Info, first: Annotated[int, strawberry.argument(description="1 to 100.")] = MAX_FLOODGATES
+    ) -> list[Floodgate]:
+        context: Context = info.context
+        if not 1 <= first <= MAX_FLOODGATES:
+            raise ClientError(ErrorCode.BAD_USER_INPUT, f"`first` must be between 1 and {MAX_FLOODGATES}.")
+        return [
+            Floodgate.from_model(g) for g in await context.db(lambda s: floodgates.floodgates_by_name(s, first=first))
+        ]
+
+    @strawberry.field(
+        description="One floodgate and its Siaga levels (public); NOT_FOUND (reason UNKNOWN_FLOODGATE) for no such "
+        "gate."
+    )
+    async def floodgate(
+        self, info: Info, name: Annotated[str, strawberry.argument(description="Its name.")]
+    ) -> Floodgate:
+        context: Context = info.context
+        try:
+            gate = await context.db(lambda s: floodgates.floodgate_by_name(s, name))
+        except DomainError as exc:
+            raise _not_found(exc, "name") from None
+        return Floodgate.from_model(gate)
+
+    @strawberry.field(
+        description="The staff gauge drawn on a camera's view: its polygon, calibration marks, reference frame size "
+        "and gate (staff only); null when the camera has none; NOT_FOUND (reason UNKNOWN_CAMERA) for no such camera."
+    )
+    async def camera_gauge(
+        self, info: Info, camera_code: Annotated[str, strawberry.argument(description="The camera.")]
+    ) -> CameraGauge | None:
+        context: Context = info.context
+        context.require_staff()
+        try:
+            found = await context.db(lambda s: floodgates.gauge_of_camera(s, camera_code=camera_code))
+        except DomainError as exc:
+            raise _not_found(exc, "cameraCode") from None
+        if found is None:
+            return None
+        gauge, gate = found
+        return CameraGauge.from_model(gauge, camera_code=camera_code, floodgate_name=gate.name)
 
     @strawberry.field(
         description="The licence plates read with a busway or no-stopping alert: enforcement staff only "

@@ -291,17 +291,33 @@ def detect(
     """YOLOX-Nano's people and vehicles in the frame, and how to make the snapshot when it is wanted: boxes drawn,
     faces (YuNet) and the head of every person pixelated, as the clip analysis makes it."""
     cv2.setNumThreads(1)
-    detector, faces = _models.get(detector_model, face_model)
+    detector, _ = _models.get(detector_model, face_model)
     detections = detector.detect(frame)
-    settings = video.AnalysisSettings()
-
-    def snapshot() -> bytes:
-        cv2.setNumThreads(1)
-        blurred, _ = faces.blur(frame)
-        blurred = video.pixelate_heads(blurred, detections, settings)
-        return video.snapshot_jpeg(blurred, detections, settings.jpeg_quality)
-
     seen = tuple(
         ObjectSeen(d.label, (d.box.x, d.box.y, d.box.w, d.box.h), round(float(d.score), 3)) for d in detections
     )
-    return seen, snapshot
+    return seen, lambda: _blurred_jpeg(frame, detections, detector_model, face_model)
+
+
+def undetected_snapshot(frame: MatLike, *, detector_model: Path, face_model: Path) -> Callable[[], bytes]:
+    """How to make the snapshot of a frame the detector did not run on (nothing moved, yet an alert wants the
+    picture: a water level read on a still gauge). Heads are pixelated from the detector's person boxes, so the
+    detector runs when the snapshot is made, then the blur is detect's: only an alert ever pays for either."""
+
+    def snapshot() -> bytes:
+        cv2.setNumThreads(1)
+        detector, _ = _models.get(detector_model, face_model)
+        return _blurred_jpeg(frame, detector.detect(frame), detector_model, face_model)
+
+    return snapshot
+
+
+def _blurred_jpeg(frame: MatLike, detections: list[video.Detection], detector_model: Path, face_model: Path) -> bytes:
+    """The one way a watched frame leaves the worker: faces (YuNet) and the head of every person pixelated, the
+    boxes drawn, as JPEG. The models are this thread's (the snapshot is made in another thread than detection)."""
+    cv2.setNumThreads(1)
+    _, faces = _models.get(detector_model, face_model)
+    settings = video.AnalysisSettings()
+    blurred, _ = faces.blur(frame)
+    blurred = video.pixelate_heads(blurred, detections, settings)
+    return video.snapshot_jpeg(blurred, detections, settings.jpeg_quality)

@@ -95,6 +95,9 @@ EXPECTED: dict[str, str] = {
     "trendingReports": "AAAAAAAAAA",
     "responseTemplates": "UFFAAAAAAA",
     "alertPlates": "UFFFFFFFFA",  # licence plates: enforcement staff only, every read audited
+    "floodgates": "AAAAAAAAAA",  # a gate's Siaga levels are published information
+    "floodgate": "AAAAAAAAAA",
+    "cameraGauge": "UFFAAAAAAA",  # staff read how a camera is calibrated, as they read its zones; admins draw it
     # --- mutations
     "signUp": "AAAAAAAFAF",  # a new account is a change, and auditors change nothing (api/extensions.py)
     "logIn": "AAAAAAAAAA",
@@ -197,6 +200,14 @@ ANSWERS: dict[str, tuple[str, Check]] = {
     "cameras": ("code", lambda a, w, r: w.camera_code in ids(a, "code")),
     "cctvAlerts": ("id cameraCode", lambda a, w, r: w.alert_id in ids(a, "id")),
     "alertPlates": ("track text", lambda a, w, r: a == []),  # the world's alert read no plate
+    "floodgates": ("name", lambda a, w, r: len(a) >= 1),  # the world's gate, or those of other tests before it
+    "floodgate": ("name siaga1Cm", lambda a, w, r: (a["name"], a["siaga1Cm"]) == (w.floodgate, 950)),
+    "cameraGauge": (
+        "cameraCode floodgateName marks",
+        lambda a, w, r: (
+            (a["cameraCode"], a["floodgateName"], a["marks"]) == (w.camera_code, w.floodgate, GAUGE["marks"])
+        ),
+    ),
     "wallStats": ("open byUnit { key }", lambda a, w, r: a["open"] >= 1 and w.lurah_unit in ids(a["byUnit"], "key")),
     "floodgateLevels": ("camera { code }", lambda a, w, r: w.camera_code in ids(a, "camera", "code")),
     "unitPerformance": (
@@ -384,6 +395,9 @@ def arguments(world: World, role: str) -> dict[str, dict[str, Any]]:
         "mapGeoJSON": {"bbox": bbox, "first": 100},
         "cctvAlerts": {"first": 100},
         "alertPlates": {"alertId": world.alert_id},
+        "floodgates": {"first": 100},
+        "floodgate": {"name": world.floodgate},
+        "cameraGauge": {"cameraCode": world.camera_code},
         "abuseFlags": {"first": 100},
         "trendingReports": {"first": 50},
         "nearbyReports": {**at, "first": 100},

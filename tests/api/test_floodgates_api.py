@@ -128,3 +128,85 @@ async def test_the_wall_shows_the_gates_newest_level_its_held_siaga_and_a_sparkl
         assert len((await floodgates.series(
             session, floodgate_ids=[gate_id], since=now - timedelta(hours=1), now=now
         ))[gate_id]) == 5  # fmt: skip
+
+
+GAUGE = """
+query G($c: String!) {
+  cameraGauge(cameraCode: $c) { cameraCode floodgateName polygon marks frameWidth frameHeight }
+}
+"""
+GATE = "query F($n: String!) { floodgate(name: $n) { name siaga3Cm siaga2Cm siaga1Cm holdSamples cooldownS } }"
+GATES = "query L($first: Int!) { floodgates(first: $first) { name siaga1Cm } }"
+
+
+def refusal(body: dict[str, Any]) -> tuple[Any, ...]:
+    """The one error's code, reason and field, and that nothing came with it."""
+    [error] = body["errors"]
+    extensions = error["extensions"]
+    return extensions["code"], extensions.get("reason"), extensions.get("field"), body["data"]
+
+
+async def test_staff_read_a_cameras_gauge_as_drawn_and_no_one_else_does(
+    api: Api, admin: Citizen, citizen: Citizen, resources: Resources
+) -> None:
+    # given a gate and the gauge an admin drew on a camera, a camera without a gauge, and an auditor (staff who
+    # change nothing)
+    name, camera, bare = (
+        f"Pintu Air {uuid.uuid4().hex[:6]}",
+        f"gate-{uuid.uuid4().hex[:8]}",
+        f"gate-{uuid.uuid4().hex[:8]}",
+    )
+    await save_camera(api, admin, camera, kind="FLOODGATE")
+    await save_camera(api, admin, bare, kind="FLOODGATE")
+    await call(api, admin, SAVE_GATE, input=gate_input(name))
+    await call(api, admin, SAVE_GAUGE, input=gauge_input(camera, name, frameWidth=1920, frameHeight=1080))
+    auditor = await staff_member(api, resources, Role.AUDITOR)
+
+    # when each asks for the gauges
+    as_auditor = await api.gql(GAUGE, {"c": camera}, token=auditor.token)
+    as_admin = await api.gql(GAUGE, {"c": camera}, token=admin.token)
+    none_drawn = await api.gql(GAUGE, {"c": bare}, token=auditor.token)
+    unknown = await api.gql(GAUGE, {"c": "no-such-camera"}, token=auditor.token)
+    as_citizen = await api.gql(GAUGE, {"c": camera}, token=citizen.token)
+    anonymous = await api.gql(GAUGE, {"c": camera})
+
+    # then staff get the polygon, marks and frame as saved; a camera without a gauge has none; an unknown camera
+    # is NOT_FOUND with its reason; a citizen is FORBIDDEN and the public UNAUTHENTICATED, with nothing shown
+    drawn = {
+        "cameraCode": camera, "floodgateName": name, "polygon": POLYGON, "marks": MARKS,
+        "frameWidth": 1920, "frameHeight": 1080,
+    }  # fmt: skip
+    assert as_auditor == {"data": {"cameraGauge": drawn}}
+    assert as_admin == as_auditor
+    assert none_drawn == {"data": {"cameraGauge": None}}
+    assert refusal(unknown) == ("NOT_FOUND", "UNKNOWN_CAMERA", "cameraCode", {"cameraGauge": None})
+    assert refusal(as_citizen) == ("FORBIDDEN", None, None, {"cameraGauge": None})
+    assert refusal(anonymous)[0] == "UNAUTHENTICATED"
+    assert anonymous["data"] == {"cameraGauge": None}
+
+
+async def test_a_gates_siaga_levels_are_public_and_an_unknown_gate_is_not_found(api: Api, admin: Citizen) -> None:
+    # given a gate an admin saved with its levels (named to come first among the other tests' gates, in any
+    # collation, so that the first page of the list has it)
+    name = f"Aaa Pintu Air {uuid.uuid4().hex[:6]}"
+    await call(api, admin, SAVE_GATE, input=gate_input(name, cooldownS=1800))
+
+    # when anyone, logged in or not, asks for it, for the list, or for a gate that does not exist
+    one = await api.gql(GATE, {"n": name})
+    listed = await api.gql(GATES, {"first": 100})
+    unknown = await api.gql(GATE, {"n": "Pintu Air Tidak Ada"})
+    too_many = await api.gql(GATES, {"first": 101})
+
+    # then its levels are as saved; the list has it; an unknown gate is NOT_FOUND with its reason; a list longer
+    # than 100 is refused
+    assert one == {
+        "data": {
+            "floodgate": {
+                "name": name, "siaga3Cm": 750.0, "siaga2Cm": 850.0, "siaga1Cm": 950.0, "holdSamples": 2,
+                "cooldownS": 1800.0,
+            }
+        }
+    }  # fmt: skip
+    assert {"name": name, "siaga1Cm": 950.0} in listed["data"]["floodgates"]
+    assert refusal(unknown) == ("NOT_FOUND", "UNKNOWN_FLOODGATE", "name", None)
+    assert refusal(too_many)[:1] == ("BAD_USER_INPUT",)

@@ -5,15 +5,23 @@ UNAUTHENTICATED) and leave no row; no alert payload carries a plate."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from domain.models import AlertPlate, CctvAlert, PlateReadEvent, Role
+from domain import cctv_zones
+from domain.cctv_observation import Observation
+from domain.cctv_rules import CameraHealth
+from domain.jobs import JobBuffer
+from domain.models import AlertKind, AlertPlate, CctvAlert, PlateReadEvent, Role, ZonePurpose
 from domain.resources import Resources
 from tests.api.test_workflow import staff_member
 from tests.factories import Api, Citizen
-from tests.integration.test_cctv_zones import T0, make_camera
+from tests.integration.test_cctv_zones import BUSWAY, T0, make_camera, zone_and_rule
+from tests.integration.test_plate_reading import CAR, snapshot_with_plate
+from workers.queue import defer_in_transaction
 
 PLATES = "query P($alert: ID!) { alertPlates(alertId: $alert) { track text confidence } }"
 ALERT_FIELDS = '{ __type(name: "CctvAlert") { fields { name } } }'
@@ -115,3 +123,33 @@ async def test_enforcement_staff_change_nothing(api: Api, resources: Resources) 
     # then: refused before any resolver runs, as auditors are
     assert body["data"] is None
     assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
+
+
+async def test_the_worker_reads_an_alerts_plate_after_the_alert_and_enforcement_sees_it(
+    api: Api, resources: Resources, run_jobs: Callable[[], Awaitable[None]]
+) -> None:
+    # given: a busway lane whose rule reads plates, and an enforcement officer
+    camera_id, code = await make_camera(resources)
+    await zone_and_rule(resources, code, ZonePurpose.BUSWAY, BUSWAY, AlertKind.BUSWAY, hold_samples=1, read_plates=True)
+    enforcer = await staff_member(api, resources, Role.ENFORCEMENT)
+
+    # when: a car stands in the lane, judged as a sample is (its jobs inserted in its transaction), and the
+    # worker then runs what was queued
+    observation = Observation(
+        camera_id=camera_id, taken_at=T0, frame_size=(1280, 720), health=CameraHealth.OK, motion=1.0,
+        detected=True, objects=(CAR,), snapshot=lambda: snapshot_with_plate("B 1234 XYZ"),
+    )  # fmt: skip
+    jobs = JobBuffer()
+    async with resources.unit_of_work() as session:
+        [alert] = await cctv_zones.observe(
+            session, observation=observation, now=T0 + timedelta(seconds=2), jobs=jobs, storage=resources.storage,
+            settings=resources.settings, reference=await resources.reference.get(),
+        )  # fmt: skip
+        await defer_in_transaction(session, jobs.drain())
+    before = await api.gql(PLATES, {"alert": str(alert.id)}, token=enforcer.token)
+    await run_jobs()
+    after = await api.gql(PLATES, {"alert": str(alert.id)}, token=enforcer.token)
+
+    # then: no plate before the job ran, the violator's plate after it
+    assert before == {"data": {"alertPlates": []}}
+    assert [(p["track"], p["text"]) for p in after["data"]["alertPlates"]] == [(1, "B 1234 XYZ")]

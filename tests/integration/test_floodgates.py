@@ -8,10 +8,14 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import cv2
+import numpy as np
 import pytest
 from sqlalchemy import select
 
-from domain import floodgates
+from domain import cctv_sample, floodgates
+from domain.adapters import video
+from domain.adapters.video import Box
 from domain.errors import DomainError
 from domain.floodgates import Levels
 from domain.models import AlertKind, Camera, CctvAlert, Floodgate, FloodgateLevel, Notification, Siaga
@@ -135,3 +139,54 @@ async def test_a_gauge_and_a_gate_are_checked_before_they_are_stored(resources: 
         "UNKNOWN_CAMERA",
         "INVALID_CALIBRATION",
     )
+
+
+async def test_a_siaga_alert_keeps_the_blurred_snapshot_of_the_frame_the_level_was_read_on(
+    resources: Resources, live: tuple[LiveCameras, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a floodgate camera whose water stands in Siaga 3 while nothing moves (the detector never runs), and a
+    # face on the gauge where the face detector will find it
+    script = [800, 800, 800]
+    camera_id = await gate_and_camera(resources, live, script)
+    monkeypatch.setattr(cctv_sample, "should_detect", lambda **_: False)
+    face = _face_on_the_gauge()
+    faces_looked_for = []
+
+    def one_face(detector: object, image: np.ndarray) -> list[Box]:
+        faces_looked_for.append(image.shape)
+        return [face]
+
+    monkeypatch.setattr(video, "detect_faces", one_face)
+
+    # when it is sampled until the level is held (two readings) and alerted
+    outcomes = [await sample(resources, camera_id) for _ in script]
+
+    # then the alert has a snapshot in storage: a JPEG of the frame, made once (for the alert, not per sample),
+    # through the face blur: the face's region is pixelated
+    assert outcomes == ["sampled"] * 3
+    async with resources.unit_of_work() as session:
+        [alert] = list(await session.scalars(select(CctvAlert).where(CctvAlert.camera_id == camera_id)))
+    assert alert.kind == AlertKind.FLOODGATE_SIAGA
+    assert alert.snapshot_key is not None
+    assert alert.snapshot_key.startswith("cctv/alerts/")
+    stored = await resources.storage.read(alert.snapshot_key)
+    assert stored[:3] == b"\xff\xd8\xff"
+    picture = cv2.imdecode(np.frombuffer(stored, np.uint8), cv2.IMREAD_COLOR)
+    assert picture.shape == (720, 1280, 3)
+    assert faces_looked_for == [(720, 1280, 3)]
+    raw = make_frame(800, seed=1, view_seed=VIEW).frame
+    assert _detail(picture, face) < _detail(raw, face) / 4
+
+
+def _face_on_the_gauge() -> Box:
+    """A 60x60 box on the painted board above the water (its marks are the sharpest detail of the frame)."""
+    gauge = make_frame(800.0, seed=0, view_seed=VIEW).gauge
+    xs = [x for x, _ in gauge.polygon]
+    top = min(y for _, y in gauge.polygon)
+    return Box(round(sum(xs) / len(xs)) - 30, round(top) + 20, 60, 60)
+
+
+def _detail(image: np.ndarray, box: Box) -> float:
+    """The mean edge strength inside ``box``: what pixelation takes away."""
+    region = cv2.cvtColor(image[box.y + 8 : box.y + box.h - 8, box.x + 8 : box.x + box.w - 8], cv2.COLOR_BGR2GRAY)
+    return float(np.abs(cv2.Laplacian(region, cv2.CV_32F)).mean())
