@@ -342,6 +342,9 @@ async def test_two_workers_given_the_same_sample_at_once_alert_once(resources: R
                         " WHERE datname = current_database() AND wait_event_type = 'Lock'"
                     )
                 )
+                # pg_stat_activity is read once per transaction and kept: each look must be a new transaction,
+                # or a first look taken before the second worker reached the lock is all the loop ever sees.
+                await probe.rollback()
                 if waiting or second.done():
                     break
                 await asyncio.sleep(0.01)
