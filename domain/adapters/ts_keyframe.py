@@ -57,34 +57,35 @@ def keyframe_unit(data: bytes, *, newest: bool) -> bytes | None:
     return pes[9 + pes[8] :]
 
 
-def _section(packets: np.ndarray, index: int, offset: int) -> bytes:
-    """The PSI section that starts in packet ``index`` (after its pointer field)."""
-    payload = packets[index, offset:].tobytes()
-    return payload[1 + payload[0] :] if payload else b""
+def _table(
+    packets: np.ndarray, pid: np.ndarray, unit_start: np.ndarray, offset: np.ndarray, table_pid: int, table_id: int
+) -> tuple[bytes, int] | None:
+    """The first PSI section of ``table_id`` on ``table_pid`` (after the packet's pointer field), and where its
+    entries end (before the CRC); None when the segment has none."""
+    found = np.flatnonzero((pid == table_pid) & unit_start)
+    if not found.size:
+        return None
+    payload = packets[int(found[0]), int(offset[found[0]]) :].tobytes()
+    table = payload[1 + payload[0] :] if payload else b""
+    if len(table) < 12 or table[0] != table_id:
+        return None
+    return table, min(len(table), 3 + (((table[1] & 0x0F) << 8) | table[2])) - 4
 
 
 def _video_pid(packets: np.ndarray, pid: np.ndarray, unit_start: np.ndarray, offset: np.ndarray) -> int | None:
     """The PID of the first H.264 stream of the segment's first program, from its PAT and PMT."""
-    pat = np.flatnonzero((pid == 0) & unit_start)
-    if not pat.size:
+    pat = _table(packets, pid, unit_start, offset, 0, 0x00)
+    if pat is None:
         return None
-    table = _section(packets, int(pat[0]), int(offset[pat[0]]))
-    if len(table) < 12 or table[0] != 0x00:
-        return None
-    end = min(len(table), 3 + (((table[1] & 0x0F) << 8) | table[2])) - 4
+    table, end = pat
     pmt_pid = next(
         (((table[i + 2] & 0x1F) << 8) | table[i + 3] for i in range(8, end - 3, 4) if table[i] or table[i + 1]),
         None,
     )
-    if pmt_pid is None:
+    pmt = None if pmt_pid is None else _table(packets, pid, unit_start, offset, pmt_pid, 0x02)
+    if pmt is None:
         return None
-    pmt = np.flatnonzero((pid == pmt_pid) & unit_start)
-    if not pmt.size:
-        return None
-    table = _section(packets, int(pmt[0]), int(offset[pmt[0]]))
-    if len(table) < 16 or table[0] != 0x02:
-        return None
-    end = min(len(table), 3 + (((table[1] & 0x0F) << 8) | table[2])) - 4
+    table, end = pmt
     i = 12 + (((table[10] & 0x0F) << 8) | table[11])
     while i + 5 <= end:
         if table[i] == STREAM_TYPE_H264:

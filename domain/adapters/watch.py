@@ -3,10 +3,9 @@ something moved) what the detector finds, with a snapshot whose faces and heads 
 
 Decoding costs one frame decode for a 2-10 s segment: the keyframe wanted (the last, or the first of an archive
 segment's head) is found in the MPEG-TS packets directly (domain/adapters/ts_keyframe.py) and decoded alone.
-Where that cannot tell, PyAV demuxes the segment and decodes the wanted keyframe packet alone; where that gives
-no picture, ``skip_frame="NONKEY"`` decodes every keyframe; a segment whose keyframes are missing (a cut-off
-part, an encoder that sends one keyframe a minute) falls back to decoding its frames until the first one comes
-out.
+Where that cannot tell (another container, a keyframe not flagged, one that does not decode alone), PyAV with
+``skip_frame="NONKEY"`` decodes every keyframe; a segment whose keyframes are missing (a cut-off part, an encoder
+that sends one keyframe a minute) falls back to decoding its frames until the first one comes out.
 Every function is synchronous and CPU- or network-bound: run it in a thread, never on an event loop. Each asks
 FFmpeg and OpenCV for one thread, so one sample uses one core.
 """
@@ -86,43 +85,12 @@ def decode_keyframe(data: bytes, *, newest: bool) -> MatLike:
         raise MediaUnavailable("empty_media")
     frame = ts_keyframe.decode_keyframe(data, newest=newest)
     if frame is None:
-        frame = _one_keyframe(data, newest=newest)
-    if frame is None:
         frame = _decode(data, keyframes_only=True, newest=newest)
     if frame is None:
         frame = _decode(data, keyframes_only=False, newest=False)
     if frame is None:
         raise MediaUnavailable("no_frames")
     return frame
-
-
-# Enough bytes for the MPEG-TS tables and a keyframe's stream parameters; FFmpeg's default probe (5 MB, and
-# analysis of the frame rate) costs 2 ms more per sample and tells a sample nothing it uses.
-_QUICK_PROBE = {"probesize": "32768", "analyzeduration": "0"}
-
-
-def _one_keyframe(data: bytes, *, newest: bool) -> MatLike | None:
-    """The fast path: demux the whole segment (cheap), then decode the one keyframe packet wanted, alone. None
-    when that does not give a picture (no keyframe flagged, a stream whose parameters come later than the quick
-    probe reads, a packet that does not decode alone): the caller then decodes the slow way."""
-    try:
-        with av.open(io.BytesIO(data), mode="r", options=_QUICK_PROBE) as container:
-            if not container.streams.video:
-                return None
-            stream = container.streams.video[0]
-            stream.codec_context.thread_count = 1
-            chosen = None
-            for packet in container.demux(stream):
-                if packet.is_keyframe and packet.size:
-                    chosen = packet
-                    if not newest:
-                        break
-            if chosen is None:
-                return None
-            frames = [*stream.codec_context.decode(chosen), *stream.codec_context.decode(None)]
-    except (av.FFmpegError, ValueError, IndexError):
-        return None
-    return frames[0].to_ndarray(format="bgr24") if frames else None
 
 
 def _decode(data: bytes, *, keyframes_only: bool, newest: bool) -> MatLike | None:
