@@ -87,6 +87,7 @@ MIN_CAMERAS_PER_CORE = 80.0
 MIN_SCALING = 1.8
 MIN_TAKEN = 0.95  # share of due samples that must be taken for a phase to count as keeping up
 CODE_PREFIX = "bench-watch-"
+CPUS = frozenset(os.sched_getaffinity(0))  # the bench's CPUs, before it places anything
 
 
 # --- footage and the live cameras ---------------------------------------------------------------------------------
@@ -213,6 +214,7 @@ class PhaseResult:
     cpu_s: float  # the workers' CPU seconds in the steady window
     pg_cpu_s: float
     bench_cpu_s: float  # this process: the live cameras' server and the bench's own queries
+    other_cpu_s: float  # everything else on the machine (other engineers' work)
     all_samples: int  # finished during the whole phase
     commits: int
     rows_written: int
@@ -323,17 +325,38 @@ async def wait_for_alert(conn: asyncpg.Connection, camera_id: int, event_at: dat
     return None
 
 
-def cpu_by_group(groups: CpuGroups) -> tuple[float, float, float]:
+def cpu_by_group(groups: CpuGroups) -> tuple[float, float, float, float]:
+    """CPU seconds so far of the workers, PostgreSQL and this process, and of the whole machine."""
+    table, busy = groups.snapshot()
+    workers, postgres, bench = (sum(table.get(label, {}).values()) for label in ("workers", "postgres", "bench"))
+    return workers, postgres, bench, busy
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """A process, all its threads, on these CPUs (threads it starts later inherit them)."""
+    with contextlib.suppress(FileNotFoundError):  # a process that ended meanwhile
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+                os.sched_setaffinity(int(task), cpus)
+
+
+def place(workers: list[int], groups: CpuGroups, *, pinned: bool) -> None:
+    """Each worker on a CPU of its own: a worker is then one core's capacity, as when each runs on a core or machine
+    of its own, instead of spreading its sample threads over every core. PostgreSQL (its postmaster too, so new
+    backends follow) and this process (the cameras' server) get the CPUs no worker has, or all of them when the
+    workers have every CPU. Unpinned, everything may run anywhere."""
+    cpus = sorted(CPUS)
     table, _ = groups.snapshot()
-    return tuple(sum(table.get(label, {}).values()) for label in ("workers", "postgres", "bench"))  # type: ignore[return-value]
-
-
-def pin(pid: int, cpu: int) -> None:
-    """One worker process (all its threads) on one CPU: a worker is then one core's capacity, as when each runs on
-    a core or machine of its own, instead of spreading its sample threads over every core of the machine."""
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
-            os.sched_setaffinity(int(task), {cpu})
+    others = [pid for label in ("postgres", "bench") for pid in table.get(label, {})]
+    if not pinned:
+        for pid in [*workers, *others]:
+            pin(pid, set(cpus))
+        return
+    for w, pid in enumerate(workers):
+        pin(pid, {cpus[w % len(cpus)]})
+    rest = set(cpus[len(workers) :]) or set(cpus)
+    for pid in others:
+        pin(pid, rest)
 
 
 async def run_phase(
@@ -372,13 +395,10 @@ async def run_phase(
         )
         for w in range(phase.workers)
     ]
-    cpus = sorted(os.sched_getaffinity(0))
-    if pinned:
-        for w, p in enumerate(workers):
-            pin(p.pid, cpus[w % len(cpus)])
     groups = CpuGroups(roots={"workers": [p.pid for p in workers], "bench": [os.getpid()]})
     if pg_matcher:
         groups.matchers["postgres"] = pg_matcher
+    place([p.pid for p in workers], groups, pinned=pinned)
     warm_up = phase.interval_s + 6.0
     started = time.monotonic()
     try:
@@ -390,10 +410,8 @@ async def run_phase(
         if any(p.poll() is not None for p in workers):
             raise SystemExit(f"bench: a worker exited; see {log_dir}")
         steady_from = datetime.now(UTC)
-        if pinned:  # the sample threads a worker started since
-            for w, p in enumerate(workers):
-                pin(p.pid, cpus[w % len(cpus)])
-        cpu_before, pg_before, bench_before = cpu_by_group(groups)
+        place([p.pid for p in workers], groups, pinned=pinned)  # what started since: threads, PostgreSQL backends
+        cpu_before, pg_before, bench_before, busy_before = cpu_by_group(groups)
         steady_clock = time.monotonic()
         event_at = datetime.fromtimestamp(event_wall, UTC)
         end = started + phase_s
@@ -401,12 +419,13 @@ async def run_phase(
         alert_at = await wait_for_alert(conn, ids[event_camera], event_at, end)
         street.black_until[event_camera] = time.time()  # back to the street: its next sample ends the state
         await asyncio.sleep(max(0.0, end - time.monotonic()))
-        cpu_after, pg_after, bench_after = cpu_by_group(groups)
+        cpu_after, pg_after, bench_after, busy_after = cpu_by_group(groups)
         window = time.monotonic() - steady_clock
         steady_to = datetime.now(UTC)
     finally:
         for p in workers:
             stop(p)
+        place([], groups, pinned=False)
     await asyncio.sleep(1.0)
     commits_after, rows_after = await pg_counters(conn)
     finished = await finished_samples(conn, started_at)
@@ -426,6 +445,7 @@ async def run_phase(
         cpu_after - cpu_before,
         pg_after - pg_before,
         bench_after - bench_before,
+        (busy_after - busy_before) - (cpu_after - cpu_before) - (pg_after - pg_before) - (bench_after - bench_before),
         len(finished),
         commits_after - commits_before,
         rows_after - rows_before,
@@ -457,7 +477,8 @@ def show(result: PhaseResult) -> None:
         f"per sample "
         f"({result.all_samples} samples in the phase)\n"
         f"  black alert  {alert} after the stream turned black\n"
-        f"  load         {result.load}",
+        f"  load         {result.load}; everything else on the machine took "
+        f"{result.other_cpu_s / result.window_s:.2f} cores",
         flush=True,
     )
 
@@ -591,7 +612,7 @@ def judge(results: list[PhaseResult], cameras: int) -> int:
     )
     # What this machine allows at most: one worker has a core to itself (PostgreSQL and the cameras' server use
     # the other); two workers share every core with them, so each sample then costs the workers' CPU plus theirs.
-    ncpu = len(os.sched_getaffinity(0))
+    ncpu = len(CPUS)
     shared = (both.cpu_s + both.pg_cpu_s + both.bench_cpu_s) / max(both.samples, 1)
     if shared and not math.isnan(one.cpu_per_sample):
         ceiling = min(ncpu / shared, both.due_per_s) * one.cpu_per_sample
