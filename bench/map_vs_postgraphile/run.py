@@ -9,7 +9,7 @@ and its env loaded (or simply `make bench-map`):
 
     .venv/bin/python scripts/stack.py up --profile bench
     set -a; . .stack/bench/env; set +a
-    .venv/bin/python bench/map_vs_postgraphile/run.py [--duration 20] [--scenarios a,e,b,c,d] [--passes uncached]
+    .venv/bin/python bench/map_vs_postgraphile/run.py [--duration 20] [--scenarios a,e,b,c,d,t,r] [--passes uncached]
 
 Three passes by default, each with our API started afresh: `uncached` (our map cache off: every request goes to
 PostgreSQL), `cached` (the default settings, nothing written: after the first request every answer comes from
@@ -24,6 +24,11 @@ jsc_mapbench. Then, for each scenario: one request whose answer is checked, a wa
 keep-alive connections (a closed loop: each connection sends its next request when the answer is in), with the
 CPU of every process measured over the timed phase. A scenario whose document our server does not know yet
 (GRAPHQL_VALIDATION_FAILED) is skipped with a message. Both servers are stopped at the end, also on Ctrl-C.
+
+Two more scenarios measure our report tiles (issue 18 section 2; no comparator, figures only): (t) the tiles covering
+the box at zoom 15, asked in turn without an ETag, so each is rendered; (r) the same tiles asked with the ETag just
+received, so each must answer 304 from the change counters alone, without rendering (any other answer is an
+error).
 
 The load generator is raw asyncio streams on uvloop, with the requests serialised before the clock starts; its
 CPU is printed with the rest so a saturated client would show.
@@ -90,6 +95,7 @@ BOX_KM = 2.0  # --box-km
 CITY_BBOX = {"west": 106.68, "south": -6.38, "east": 106.98, "north": -6.07}
 CITY_ZOOM = 10
 FEATURES = 100
+TILE_ZOOM = 15  # points, not clusters (those end at 14): what a phone shows of the box's streets
 # The writer's default: the box's share (about 2 %) of the 100 createReport/s the API is sized for, city-wide.
 WRITE_RATE = 2.0
 PASSES = ("uncached", "cached", "writes")
@@ -177,6 +183,7 @@ class Scenario:
     document: str
     variables: dict[str, Any]
     check: Callable[[dict[str, Any]], str | None]
+    tiles: str | None = None  # a report-tile scenario instead of a query: "fresh" (rendered) or "revalidated" (304)
 
 
 def scenarios(bbox: dict[str, float]) -> list[Scenario]:
@@ -221,7 +228,50 @@ def scenarios(bbox: dict[str, float]) -> list[Scenario]:
             {"bbox": CITY_BBOX, "zoom": CITY_ZOOM},
             check_city,
         ),
+        Scenario("t", f"ours report tiles of the box, zoom {TILE_ZOOM}, rendered", "ours", "", {}, check_none, "fresh"),
+        Scenario(
+            "r", "ours the same tiles revalidated (If-None-Match: 304)", "ours", "", {}, check_none, "revalidated"
+        ),
     ]
+
+
+def check_none(data: dict[str, Any]) -> str | None:
+    return None
+
+
+def box_tiles(bbox: dict[str, float], zoom: int) -> list[tuple[int, int, int]]:
+    """The web-mercator tiles covering the box at this zoom, as a map showing it asks for them."""
+    n = 2**zoom
+
+    def tile(lat: float, lon: float) -> tuple[int, int]:
+        return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+
+    (x0, y0), (x1, y1) = tile(bbox["north"], bbox["west"]), tile(bbox["south"], bbox["east"])
+    return [(zoom, x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+
+
+def tile_request(port: int, z: int, x: int, y: int, etag: str | None = None) -> bytes:
+    revalidate = f"If-None-Match: {etag}\r\n" if etag else ""
+    return (
+        f"GET /tiles/reports/{z}/{x}/{y}.pbf HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Accept: application/vnd.mapbox-vector-tile\r\n{revalidate}\r\n"
+    ).encode()
+
+
+async def tile_requests(port: int, bbox: dict[str, float], *, revalidated: bool) -> tuple[list[bytes], str | None]:
+    """The box's tile requests, each checked once (a tile with reports, an ETag); revalidations carry the ETag just
+    received, so each must answer 304 without being rendered. (requests, why they cannot run)."""
+    raws = []
+    conn = Connection(port)
+    try:
+        for z, x, y in box_tiles(bbox, TILE_ZOOM):
+            status, body, etag = await conn.request_with_etag(tile_request(port, z, x, y))
+            if status != 200 or not body or etag is None:
+                return [], f"tile {z}/{x}/{y}: HTTP {status}, {len(body)} bytes, ETag {etag}"
+            raws.append(tile_request(port, z, x, y, etag if revalidated else None))
+    finally:
+        conn.close()
+    return raws, None
 
 
 # --- a small HTTP/1.1 keep-alive client: the load generator must cost far less than the servers ------------------
@@ -244,6 +294,10 @@ class Connection:
 
     async def request(self, raw: bytes) -> tuple[int, bytes]:
         """Sends one prepared request; returns (status, body). Reconnects first if the server closed the socket."""
+        status, body, _ = await self.request_with_etag(raw)
+        return status, body
+
+    async def request_with_etag(self, raw: bytes) -> tuple[int, bytes, str | None]:
         if self.streams is None or self.streams[0].at_eof():
             reader, writer = await self.open()
         else:
@@ -253,7 +307,9 @@ class Connection:
         status = int(head[9:12])
         lower = head.lower()
         start = lower.find(b"\r\ncontent-length:")
-        if start >= 0:
+        if status in (204, 304):  # no body, by definition
+            body = b""
+        elif start >= 0:
             end = lower.index(b"\r\n", start + 2)
             body = await reader.readexactly(int(lower[start + 17 : end]))
         elif b"transfer-encoding: chunked" in lower:
@@ -262,7 +318,10 @@ class Connection:
             raise ConnectionError("a response with neither Content-Length nor chunked encoding")
         if b"\r\nconnection: close" in lower:
             self.close()
-        return status, body
+        etag = None
+        if (start := lower.find(b"\r\netag:")) >= 0:
+            etag = head[start + 7 : head.index(b"\r\n", start + 2)].strip().decode()
+        return status, body, etag
 
     @staticmethod
     async def _chunked(reader: asyncio.StreamReader) -> bytes:
@@ -296,20 +355,30 @@ class LoadResult:
 
 
 async def load(
-    port: int, raw: bytes, *, connections: int, warmup_s: float, duration_s: float, groups: CpuGroups
+    port: int,
+    raws: list[bytes],
+    *,
+    connections: int,
+    warmup_s: float,
+    duration_s: float,
+    groups: CpuGroups,
+    expected: int = 200,
 ) -> LoadResult:
-    """A closed loop on `connections` connections: warm-up then the timed window, without a pause between them."""
+    """A closed loop on `connections` connections: warm-up then the timed window, without a pause between them.
+    Each connection goes round ``raws`` from its own place; an answer other than ``expected`` is an error."""
     pool = [Connection(port) for _ in range(connections)]
     await asyncio.gather(*(c.open() for c in pool))
     result = LoadResult(duration=duration_s)
     t0 = time.perf_counter() + warmup_s
     t1 = t0 + duration_s
 
-    async def worker(conn: Connection) -> None:
+    async def worker(conn: Connection, turn: int) -> None:
         while (sent := time.perf_counter()) < t1:
+            turn += 1
             try:
-                status, body = await conn.request(raw)
-                problem = None if status == 200 and b'"errors"' not in body else f"HTTP {status}: {body[:120]!r}"
+                status, body = await conn.request(raws[turn % len(raws)])
+                graphql_errors = expected == 200 and raws[0].startswith(b"POST") and b'"errors"' in body
+                problem = None if status == expected and not graphql_errors else f"HTTP {status}: {body[:120]!r}"
             except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
                 conn.close()
                 problem = type(exc).__name__
@@ -333,7 +402,7 @@ async def load(
         }
 
     try:
-        await asyncio.gather(measure_cpu(), *(worker(c) for c in pool))
+        await asyncio.gather(measure_cpu(), *(worker(c, i) for i, c in enumerate(pool)))
     finally:
         for conn in pool:
             conn.close()
@@ -534,16 +603,29 @@ async def probe(port: int, scenario: Scenario) -> tuple[str | None, str | None]:
     return None, scenario.check(body.get("data") or {})
 
 
-async def run_scenario(opts: Options, scenario: Scenario, port: int, groups: CpuGroups, outcome: Outcome) -> None:
+async def run_scenario(
+    opts: Options, scenario: Scenario, port: int, groups: CpuGroups, outcome: Outcome, bbox: dict[str, float]
+) -> None:
     print(f"\n({scenario.key}) {scenario.title}")
-    outcome.skipped, outcome.failed = await probe(port, scenario)
+    if scenario.tiles:
+        raws, outcome.failed = await tile_requests(port, bbox, revalidated=scenario.tiles == "revalidated")
+        if raws:
+            print(f"  tiles          {len(raws)} tiles cover the box at zoom {TILE_ZOOM}, asked in turn")
+    else:
+        outcome.skipped, outcome.failed = await probe(port, scenario)
+        raws = [http_request(port, scenario.document, scenario.variables)]
     if outcome.skipped or outcome.failed:
         print(f"  {'skipped' if outcome.skipped else 'FAILED'}: {outcome.skipped or outcome.failed}")
         return
-    raw = http_request(port, scenario.document, scenario.variables)
-    sample = await post_raw(port, raw)
+    sample = await post_raw(port, raws[0])
     result = await load(
-        port, raw, connections=opts.connections, warmup_s=opts.warmup_s, duration_s=opts.duration_s, groups=groups
+        port,
+        raws,
+        connections=opts.connections,
+        warmup_s=opts.warmup_s,
+        duration_s=opts.duration_s,
+        groups=groups,
+        expected=304 if scenario.tiles == "revalidated" else 200,
     )
     outcome.result = result
     errors = sum(result.errors.values())
@@ -591,7 +673,7 @@ async def run_pass(
             if scenario.key in opts.only:
                 port_of = postgraphile[1] if scenario.server == "postgraphile" else port
                 run.outcomes[scenario.key] = outcome = Outcome(scenario)
-                await run_scenario(opts, scenario, port_of, groups, outcome)
+                await run_scenario(opts, scenario, port_of, groups, outcome, bbox)
                 if writing is not None and writing.done():
                     raise RuntimeError(f"the writer stopped during the pass: {writing.exception()!r}")
         run.load_after = load_average()
@@ -725,7 +807,7 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--connections", type=int, default=10, help="concurrent keep-alive connections (default 10)")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of warm-up per scenario (default 5)")
     parser.add_argument("--duration", type=float, default=20.0, help="timed seconds per scenario (default 20)")
-    parser.add_argument("--scenarios", default="a,e,b,c,d", help="which of a,e,b,c,d to run (default all)")
+    parser.add_argument("--scenarios", default="a,e,b,c,d,t,r", help="which of a,e,b,c,d,t,r to run (default all)")
     parser.add_argument(
         "--passes", default=",".join(PASSES), help=f"which of {','.join(PASSES)} to run, in order (default all)"
     )
@@ -739,8 +821,8 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--log-dir", type=Path, help="where the servers' logs go (default: a new temp dir)")
     ns = parser.parse_args(argv)
     only = tuple(s.strip() for s in ns.scenarios.split(",") if s.strip())
-    if not set(only) <= {"a", "b", "c", "d", "e"} or not only:
-        parser.error("--scenarios takes a comma-separated subset of a,e,b,c,d")
+    if not set(only) <= {"a", "b", "c", "d", "e", "t", "r"} or not only:
+        parser.error("--scenarios takes a comma-separated subset of a,e,b,c,d,t,r")
     passes = tuple(s.strip() for s in ns.passes.split(",") if s.strip())
     if not set(passes) <= set(PASSES) or not passes or len(set(passes)) != len(passes):
         parser.error(f"--passes takes a comma-separated subset of {','.join(PASSES)}")
