@@ -228,9 +228,9 @@ def scenarios(bbox: dict[str, float]) -> list[Scenario]:
             {"bbox": CITY_BBOX, "zoom": CITY_ZOOM},
             check_city,
         ),
-        Scenario("t", f"ours report tiles of the box, zoom {TILE_ZOOM}, rendered", "ours", "", {}, check_none, "fresh"),
+        Scenario("t", f"ours report tiles, zoom {TILE_ZOOM}, rendered", "ours", "", {}, check_none, "fresh"),
         Scenario(
-            "r", "ours the same tiles revalidated (If-None-Match: 304)", "ours", "", {}, check_none, "revalidated"
+            "r", f"ours report tiles, zoom {TILE_ZOOM}, 304 (If-None-Match)", "ours", "", {}, check_none, "revalidated"
         ),
     ]
 
