@@ -222,7 +222,10 @@ async def rules_for(session: AsyncSession, camera: Camera) -> cctv_rules.AlertRu
             select(AlertRule).where((AlertRule.camera_id == camera.id) | (AlertRule.kind == camera.kind))
         )
     ).all()
-    rule = next((r for r in rows if r.camera_id == camera.id), None) or next(iter(rows), None)
+    return alert_rules(next((r for r in rows if r.camera_id == camera.id), None) or next(iter(rows), None))
+
+
+def alert_rules(rule: AlertRule | None) -> cctv_rules.AlertRules:
     if rule is None:
         return cctv_rules.AlertRules()
     return cctv_rules.AlertRules(rule.crowd_above_persons, rule.congestion_above, rule.no_stopping_above_s)
