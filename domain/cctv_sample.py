@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -108,15 +109,14 @@ def health_thresholds(settings: Settings) -> HealthThresholds:
     return HealthThresholds(streaks=streaks)
 
 
-async def sample_camera(res: Resources, *, camera_id: int, defer: Defer, reader: AsyncSession | None = None) -> str:
-    """One sample of one camera, as the `cctv.watch_sample` job takes it: a read (on ``reader``, the lease's
-    session, when given), the sample without a transaction, then the watch row and what the rules raise in one
-    transaction (``defer`` inserts the notification jobs in it). Returns what happened, for the job's result."""
-    if reader is not None:
-        target = await cctv_watch.load_target(reader, camera_id=camera_id)
-    else:
-        async with res.unit_of_work() as session:
-            target = await cctv_watch.load_target(session, camera_id=camera_id)
+async def sample_camera(res: Resources, *, camera_id: int, defer: Defer, lease: AsyncSession | None = None) -> str:
+    """One sample of one camera, as the `cctv.watch_sample` job takes it: a read, the sample without the database,
+    then the watch row and what the rules raise (``defer`` inserts the notification jobs with them). With
+    ``lease`` (the session of the camera's lease, whose transaction ends with the job) the read and the writes run
+    in it and are committed when the lease ends; without, each in a transaction of its own. Returns what happened,
+    for the job's result."""
+    async with _transaction(res, lease) as session:
+        target = await cctv_watch.load_target(session, camera_id=camera_id)
     if target is None:
         return "gone"
     limits = health_thresholds(res.settings)
@@ -124,7 +124,7 @@ async def sample_camera(res: Resources, *, camera_id: int, defer: Defer, reader:
     observation = sample.observation
     reference = await res.reference.get()
     jobs = JobBuffer()
-    async with res.unit_of_work() as session:
+    async with _transaction(res, lease) as session:
         await cctv_watch.record_sample(
             session,
             target=target,
@@ -143,6 +143,16 @@ async def sample_camera(res: Resources, *, camera_id: int, defer: Defer, reader:
     if sample.unchanged:
         return "unchanged"
     return "detected" if observation is not None and observation.detected else "sampled"
+
+
+@asynccontextmanager
+async def _transaction(res: Resources, lease: AsyncSession | None) -> AsyncIterator[AsyncSession]:
+    if lease is None:
+        async with res.unit_of_work() as session:
+            yield session
+    else:
+        yield lease
+        await lease.flush()  # committed with the lease's transaction
 
 
 def media_name(uri: str) -> str:

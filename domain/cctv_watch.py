@@ -222,10 +222,10 @@ _ORPHANED = text(
 
 @asynccontextmanager
 async def sample_lease(engine: AsyncEngine, camera_id: int) -> AsyncIterator[AsyncSession | None]:
-    """Holds the camera's lease while the block runs, on a connection of its own, in a transaction that writes
-    nothing (the sample's own writes are short transactions of their own). Yields None when the lease is taken
-    elsewhere, else a session on that transaction for the sample's reads (`load_target`), which so cost no
-    connection or transaction of their own."""
+    """Holds the camera's lease while the block runs, on a connection of its own, in a transaction committed when
+    the block ends. Yields None when the lease is taken elsewhere, else a session on that transaction for the
+    sample's read and, at its end, its writes, which so cost no connection or transaction of their own. The
+    transaction takes no row lock before those writes: until then it holds only the lease."""
     async with engine.connect() as connection, connection.begin():
         if not await connection.scalar(_TAKE_LEASE, {"class": LEASE_CLASS, "camera": camera_id}):
             yield None

@@ -145,7 +145,7 @@ async def watch_sample(camera_id: int, due_at: str) -> str:
         if lease is None:
             log.warning("camera %s is being sampled elsewhere; this sample (due %s) is skipped", camera_id, due_at)
             return "busy"
-        return await cctv_sample.sample_camera(res, camera_id=camera_id, defer=defer_in_transaction, reader=lease)
+        return await cctv_sample.sample_camera(res, camera_id=camera_id, defer=defer_in_transaction, lease=lease)
 
 
 _REMOVE_SAMPLE_JOBS = text(
