@@ -390,7 +390,14 @@ async def record_sample(
             values.update(reference=sample.grey, reference_at=now)
     if sample.observation is not None and sample.observation.detected:
         values["detections"] = CameraWatch.detections + 1
-    await session.execute(update(CameraWatch).where(CameraWatch.camera_id == target.camera_id).values(**values))
+    # The watch row load_target put in this session is not read again in it: synchronize_session=False spares the
+    # ORM keeping that copy in step.
+    await session.execute(
+        update(CameraWatch)
+        .where(CameraWatch.camera_id == target.camera_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     raised = []
     if change.started is not None:
         kind = HEALTH_ALERTS[change.started]
