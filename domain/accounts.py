@@ -3,7 +3,6 @@ accounts: domain/staff.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from dataclasses import dataclass
@@ -20,7 +19,9 @@ from domain.models import Photo, PhotoStatus, RefreshToken, Report, Role, Unit, 
 from domain.security import (
     AccessClaims,
     hash_password,
+    in_password_lane,
     issue_access_token,
+    needs_rehash,
     new_refresh_token,
     refresh_token_hash,
     verify_password,
@@ -120,7 +121,7 @@ async def sign_up(
     user = User(
         email=normalize_email(email) if email else None,
         phone=normalize_phone(phone) if phone else None,
-        password_hash=await asyncio.to_thread(hash_password, password),
+        password_hash=await in_password_lane(hash_password, password),
         display_name=name,
         role=role,
         unit_id=unit_id,
@@ -151,10 +152,12 @@ async def log_in(
     now: datetime,
 ) -> TokenPair:
     user = await find_by_login(session, login)
-    if not await asyncio.to_thread(verify_password, user.password_hash if user else None, password) or user is None:
+    if not await in_password_lane(verify_password, user.password_hash if user else None, password) or user is None:
         raise DomainError("INVALID_CREDENTIALS", "Wrong login or password.")
     if user.closed_at is not None:
         raise DomainError("ACCOUNT_CLOSED", "This account was closed by an admin.")
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = await in_password_lane(hash_password, password)
     return await _issue(session, settings=settings, user=user, family_id=uuid.uuid4(), now=now)
 
 
@@ -230,7 +233,7 @@ async def delete_account(
 
     Staff accounts are closed by an admin, not by their holder: the figures and the history name their unit."""
     user = await session.scalar(select(User).where(User.id == user_id).with_for_update())
-    if user is None or not await asyncio.to_thread(verify_password, user.password_hash, password):
+    if user is None or not await in_password_lane(verify_password, user.password_hash, password):
         raise DomainError("INVALID_CREDENTIALS", "Wrong password.", field="password")
     if user.role != Role.CITIZEN:
         raise DomainError("FORBIDDEN", "Staff accounts are closed by an admin.")

@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import jwt
 import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select, update
 
+from domain.models import User
+from domain.resources import Resources
+from domain.security import verify_password
 from domain.settings import Settings
 from tests.factories import LOG_IN, REFRESH, SIGN_UP, Api
 
@@ -133,3 +138,26 @@ async def test_tokens_with_wrong_audience_algorithm_or_expiry_are_not_accepted(a
         assert body["data"]["me"] is None
 
     assert (await api.gql(ME, token=citizen.token))["data"]["me"]["id"] == citizen.user_id
+
+
+async def test_a_hash_of_the_old_four_lane_kind_is_replaced_at_log_in_by_todays(api: Api, resources: Resources) -> None:
+    # given an account whose password was hashed with four lanes (argon2-cffi's default, before 2026-12-06)
+    password = "kata sandi panjang"
+    citizen = await api.sign_up(name="Lama", password=password)
+    old = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=4).hash(password)
+    async with resources.unit_of_work() as session:
+        await session.execute(update(User).where(User.email == citizen.email).values(password_hash=old))
+
+    # when its holder logs in, twice
+    first = await api.gql(LOG_IN, {"login": citizen.email, "password": password})
+    async with resources.unit_of_work() as session:
+        stored = await session.scalar(select(User.password_hash).where(User.email == citizen.email))
+    again = await api.gql(LOG_IN, {"login": citizen.email, "password": password})
+
+    # then both log-ins succeed and the stored hash is today's: one lane, 64 MiB, three passes
+    assert first["data"]["logIn"]["errors"] == []
+    assert again["data"]["logIn"]["errors"] == []
+    assert first["data"]["logIn"]["session"]["user"]["id"] == citizen.user_id
+    assert stored is not None
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=1$")
+    assert verify_password(stored, password)

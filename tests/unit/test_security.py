@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -18,7 +21,9 @@ from domain.security import (
     access_token_expired,
     decode_access_token,
     hash_password,
+    in_password_lane,
     issue_access_token,
+    needs_rehash,
     verify_password,
 )
 from domain.settings import Settings
@@ -292,3 +297,36 @@ def test_a_malformed_hash_does_not_verify() -> None:
 
     # then
     assert ok is False
+
+
+def test_todays_password_hash_is_one_lane_of_64_mib_and_three_passes() -> None:
+    stored = hash_password(PASSWORD)
+
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=1$")
+    assert not needs_rehash(stored)
+    assert needs_rehash(CHEAP_HASH)
+    assert needs_rehash(PasswordHasher(parallelism=4).hash(PASSWORD))
+    assert needs_rehash("not a hash")
+
+
+async def test_password_work_runs_one_at_a_time_in_its_lane() -> None:
+    # given work that notes how many of it run at once
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def work(n: int) -> int:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.02)
+        with lock:
+            running -= 1
+        return n
+
+    # when eight are asked for at once
+    results = await asyncio.gather(*(in_password_lane(work, n) for n in range(8)))
+
+    # then each ran, one after the other
+    assert results == list(range(8))
+    assert most == 1
