@@ -67,6 +67,7 @@ from shapely.geometry.base import BaseGeometry
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import timeline  # noqa: E402
 from bench.common import (  # noqa: E402
     DESCRIPTIONS,
     CpuGroups,
@@ -353,17 +354,22 @@ class OpStats:
 
 
 class Recorder:
-    """Per operation: latencies and errors, of the current phase (the warm-up's are kept apart)."""
+    """Per operation: latencies and errors, of the current phase (the warm-up's are kept apart); and every request
+    on the phase's clock (its start and length), for the timeline of slow seconds and the spike's windows."""
 
     def __init__(self) -> None:
         self.ops: dict[str, OpStats] = {}
         self.events = 0  # live events received
+        self.t0 = time.perf_counter()
+        self.requests: list[timeline.Request] = []
 
     def add(self, op: str, seconds: float, problem: str | None = None) -> None:
         stats = self.ops.setdefault(op, OpStats())
         stats.latencies.append(seconds)
         if problem is not None:
             stats.errors[problem] += 1
+        started = time.perf_counter() - seconds - self.t0
+        self.requests.append(timeline.Request(op, started, seconds, problem is not None))
 
     def error_count(self) -> int:
         return sum(sum(s.errors.values()) for s in self.ops.values())
@@ -539,7 +545,8 @@ class Places:
     categories: list[str]
 
 
-async def public_user(agent: Agent, places: Places) -> None:
+async def public_user(agent: Agent, places: Places, until: asyncio.Event | None = None) -> None:
+    """A member of the public browsing the map, until the run ends (or ``until`` is set: a spike's extra users)."""
     load = agent.load
     rng = random.Random(load.rng.random())
     etags: dict[str, str] = {}
@@ -550,7 +557,7 @@ async def public_user(agent: Agent, places: Places) -> None:
         urls = [f"/tiles/{layer}/{zoom}/{x + dx}/{y + dy}.pbf" for dx in (-1, 0, 1) for dy in (0, 1)]
         await asyncio.gather(*(agent.get(f"tile {layer}", url, etags) for url in urls))
 
-    while not load.stopping.is_set():
+    while not load.stopping.is_set() and not (until is not None and until.is_set()):
         bbox, zoom = viewport(rng, places.centroids)
         flt = {"categories": [rng.choice(places.categories)]} if rng.random() < 0.15 else None
         roll = rng.random()
@@ -765,6 +772,14 @@ class Options:
     drain_timeout: float
     keep_stack: bool
     log_dir: Path
+    min_rate: float = 150.0
+    spike_at: float = 0.0  # seconds into the timed phase
+    spike_s: float = 0.0  # 0: no spike
+    spike_factor: int = 10
+
+    @property
+    def spike(self) -> tuple[float, float] | None:
+        return (self.spike_at, self.spike_at + self.spike_s) if self.spike_s > 0 else None
 
 
 @dataclass
@@ -845,7 +860,7 @@ def print_table(rec: Recorder, elapsed: float) -> None:
             print(f"  error in {op} x{count}: {reason}")
 
 
-async def set_up(load: Load, opts: Options) -> list[User]:
+async def set_up(load: Load, opts: Options) -> tuple[list[User], Places]:
     """The places and the accounts; one coroutine function per virtual user."""
     rng = random.Random(opts.seed)
     shapes = [k for k in kelurahan_shapes() if not k.code.startswith("31.01.")]  # mainland
@@ -896,7 +911,7 @@ async def set_up(load: Load, opts: Options) -> list[User]:
     users += [functools.partial(officer_user, who=who, lurah=True, kota=kota) for who in lurahs]
     users += [functools.partial(officer_user, who=who, lurah=False, kota=kota) for who in agencies]
     users.append(functools.partial(camat_user, who=camat))
-    return users
+    return users, places
 
 
 @dataclass
@@ -916,6 +931,7 @@ async def run_load(
     load: Load,
     opts: Options,
     users: list[User],
+    places: Places,
     sampler: Sampler,
     groups: CpuGroups,
     procs: list[subprocess.Popen[bytes]],
@@ -930,6 +946,22 @@ async def run_load(
             await user(agent)
 
     tasks = [asyncio.create_task(run_user(user)) for user in users]
+
+    async def spike() -> None:
+        """The flood day: (factor - 1) x the public users more, for the spike's length, then gone again."""
+        if opts.spike is None:
+            return
+        await asyncio.sleep(opts.spike[0])
+        ended = asyncio.Event()
+        extra = functools.partial(public_user, places=places, until=ended)
+        crowd = [asyncio.create_task(run_user(extra)) for _ in range(opts.public * (opts.spike_factor - 1))]
+        print(f"  spike: {len(crowd)} more public users for {opts.spike_s:.0f} s", flush=True)
+        try:
+            await asyncio.sleep(opts.spike_s)
+        finally:
+            ended.set()
+            await asyncio.gather(*crowd, return_exceptions=True)
+        print("  spike: over", flush=True)
 
     async def rss_now() -> dict[str, int | None]:
         # Argon2 takes 64 MiB for each password it hashes (signUp, logIn) and gives it back at once: a sample
@@ -951,6 +983,8 @@ async def run_load(
         rss_start = await rss_now()
         connections_start = await database_connections(dsn)
         timed_from, epoch_from, filed_before = time.perf_counter(), time.time(), load.filed
+        load.rec.t0 = timed_from
+        tasks.append(asyncio.create_task(spike()))
         cpu_before = groups.snapshot()
         print(
             f"warm-up: {warm.request_count()} requests, {warm.error_count()} errors;"
@@ -995,7 +1029,7 @@ async def soak(opts: Options, api_proc: subprocess.Popen[bytes], worker_proc: su
         await wait_healthy(probe, [api_proc, worker_proc], within_s=60)
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as s3:
         load = Load(base_url, s3, opts.seed)
-        users = await set_up(load, opts)
+        users, places = await set_up(load, opts)
 
         groups = CpuGroups(roots={"api": [api_proc.pid], "worker": [worker_proc.pid], "load generator": [os.getpid()]})
         if pg_dir := await data_directory(dsn):
@@ -1007,7 +1041,7 @@ async def soak(opts: Options, api_proc: subprocess.Popen[bytes], worker_proc: su
             f"load: {len(users)} virtual users ({opts.public} public, {opts.live} live map, {opts.citizens} citizens,"
             f" {opts.lurah} lurah, 2 Suku Dinas, 1 camat); warm-up {opts.warmup:.0f} s, then {opts.duration:.0f} s"
         )
-        out = await run_load(load, opts, users, sampler, groups, [api_proc, worker_proc], dsn)
+        out = await run_load(load, opts, users, places, sampler, groups, [api_proc, worker_proc], dsn)
 
         queued_at_end = await backlog(dsn)
         processed = await fetch_value(
@@ -1029,15 +1063,20 @@ async def soak(opts: Options, api_proc: subprocess.Popen[bytes], worker_proc: su
         growth: dict[str, float] = {}
         for name in ("api", "worker"):
             series = [s[name] for t, s in sampler.samples if t >= opts.warmup]
+            points = [(t, float(s[name])) for t, s in sampler.samples if t >= opts.warmup and s[name]]
             start_kib, end_kib = out.rss_start[name], out.rss_end[name]
             if start_kib and end_kib:
-                growth[name] = (end_kib - start_kib) / start_kib * 100
+                # Judged by the slope over every sample of the timed phase (argon2's 64 MiB come and go within a
+                # request; two readings could each catch one), extrapolated over the run.
+                growth[name] = timeline.slope_per_s(points) * elapsed / start_kib * 100
                 print(
                     f"{name + ' rss':<16} start {mib(start_kib)} (after warm-up), end {mib(end_kib)},"
-                    f" change {growth[name]:+.1f} %, peak {mib(max(v or 0 for v in series))}"
+                    f" change {(end_kib - start_kib) / start_kib * 100:+.1f} %,"
+                    f" peak {mib(max(v or 0 for v in series))};"
+                    f" slope over {len(points)} samples: {growth[name]:+.1f} % over the run"
                 )
-        timeline = [f"{t - opts.warmup:.0f}s:{(s['api'] or 0) / 1024:.0f}" for t, s in sampler.samples]
-        print(f"api rss MiB      {' '.join(timeline[:: max(1, len(timeline) // 24)])}")
+        rss_line = [f"{t - opts.warmup:.0f}s:{(s['api'] or 0) / 1024:.0f}" for t, s in sampler.samples]
+        print(f"api rss MiB      {' '.join(rss_line[:: max(1, len(rss_line) // 24)])}")
         print(f"db connections   {out.connections[0]} after warm-up, {out.connections[1]} at the end")
         print("cpu during the timed phase")
         print("\n".join(out.cpu))
@@ -1051,15 +1090,115 @@ async def soak(opts: Options, api_proc: subprocess.Popen[bytes], worker_proc: su
             photos = await photo_counts(dsn, load.run_id)
             print(f"                 after draining: {left} jobs left; this run's {dict(sorted(photos.items()))}")
 
+        photo_lag = await photo_lags(dsn, load.run_id)
+        print_stalls(rec.requests)
         failures = []
         if errors := rec.error_count() + out.warm.error_count():
             failures.append(f"{errors} errors")
         if photos.get("FAILED"):
             failures.append(f"{photos['FAILED']} photos failed")
-        if growth.get("api", 0.0) > opts.max_memory_growth:
-            failures.append(f"API memory grew {growth['api']:.1f} % (limit {opts.max_memory_growth:.0f} %)")
-        print(f"verdict          {'FAIL: ' + '; '.join(failures) if failures else 'PASS (0 errors, memory flat)'}")
+        for name, grew in growth.items():
+            if not grew <= opts.max_memory_growth:
+                failures.append(f"{name} memory grew {grew:.1f} % by its slope (limit {opts.max_memory_growth:.0f} %)")
+        failures += judge_targets(opts, rec.requests, elapsed, photo_lag)
+        print(f"verdict          {'FAIL: ' + '; '.join(failures) if failures else 'PASS (every target met)'}")
         return 1 if failures else 0
+
+
+# --- the targets (issue 18 section 3) -------------------------------------------------------------------------
+
+MAP_OPS = frozenset({"mapReports", "mapGeoJSON", "reportsInBbox", "tile reports", "tile kelurahan"})
+STEADY_P99_MS = {
+    "createReport": (frozenset({"createReport"}), 300.0),
+    "map queries and tiles": (MAP_OPS, 150.0),
+    "workQueue": (frozenset({"workQueue"}), 200.0),
+}
+SPIKE_CREATE_P99_MS = 1000.0
+RECOVERY_S = 30.0  # after the spike, the steady targets hold again from this long on
+PHOTO_READY_S = 60.0
+NOT_API = frozenset({"S3 upload", "reportEvents"})
+
+
+def judge_targets(
+    opts: Options, requests: list[timeline.Request], elapsed: float, photo_lag: float | None
+) -> list[str]:
+    """The steady targets outside the spike and its recovery; the spike's own; photos READY in time."""
+    missed = []
+    spike = opts.spike
+    quiet = [r for r in requests if not spike[0] <= r.start < spike[1] + RECOVERY_S] if spike else list(requests)
+    quiet_s = elapsed - (min(spike[1] + RECOVERY_S, elapsed) - spike[0] if spike else 0.0)
+    rate = sum(1 for r in quiet if r.op not in NOT_API) / max(quiet_s, 1e-9)
+    print(
+        f"targets          outside the spike and the {RECOVERY_S:.0f} s after it ({quiet_s:.0f} s):"
+        if spike
+        else "targets"
+    )
+    line = f"  API requests/s {rate:.1f}, target >= {opts.min_rate:g}"
+    print(f"{line}: {'met' if rate >= opts.min_rate else 'NOT MET'}")
+    if rate < opts.min_rate:
+        missed.append(f"{rate:.1f} API requests/s < {opts.min_rate:g}")
+    for what, (ops, limit) in STEADY_P99_MS.items():
+        p99 = timeline.p99_ms(quiet, ops)
+        print(f"  {what} p99 {p99:.1f} ms, target < {limit:g}: {'met' if p99 < limit else 'NOT MET'}")
+        if not p99 < limit:
+            missed.append(f"{what} p99 {p99:.0f} ms")
+    if spike:
+        during = timeline.window(requests, *spike)
+        after = timeline.window(requests, spike[1] + RECOVERY_S, elapsed)
+        create = timeline.p99_ms(during, frozenset({"createReport"}))
+        public = sum(1 for r in during if r.op in MAP_OPS) / opts.spike_s
+        failed = sum(1 for r in during if r.failed)
+        print(
+            f"  spike ({opts.spike_factor}x public users, {spike[0]:.0f}-{spike[1]:.0f} s): {public:.1f} map and tile"
+            f" requests/s, {failed} errors; createReport p99 {create:.1f} ms, target < {SPIKE_CREATE_P99_MS:g}:"
+            f" {'met' if create < SPIKE_CREATE_P99_MS else 'NOT MET'}"
+        )
+        if not create < SPIKE_CREATE_P99_MS:
+            missed.append(f"createReport p99 {create:.0f} ms during the spike")
+        for what, (ops, limit) in STEADY_P99_MS.items():
+            p99 = timeline.p99_ms(after, ops)
+            ok = p99 < limit or (math.isnan(p99) and not after)
+            print(f"  {RECOVERY_S:.0f} s after the spike on: {what} p99 {p99:.1f} ms: {'met' if ok else 'NOT MET'}")
+            if not ok:
+                missed.append(f"{what} p99 {p99:.0f} ms after the spike")
+    if photo_lag is None:
+        print("  photos: none of this run's photos was READY")
+        missed.append("no photo READY")
+    else:
+        ok = photo_lag <= PHOTO_READY_S
+        print(f"  photos READY at most {photo_lag:.1f} s after their report, target <= {PHOTO_READY_S:g} s: "
+              f"{'met' if ok else 'NOT MET'}")  # fmt: skip
+        if not ok:
+            missed.append(f"a photo READY {photo_lag:.0f} s after its report")
+    return missed
+
+
+def print_stalls(requests: list[timeline.Request], slow_s: float = 0.25) -> None:
+    """The seconds where several operations were slow at once, and whether password work ran in them."""
+    seconds = timeline.by_second(requests, slow_s=slow_s, password_ops=frozenset({"signUp", "logIn"}))
+    stalls, total, with_work, overall = timeline.stall_evidence(seconds)
+    print(
+        f"stalls           {stalls} of {total} s had >= 3 requests slower than {slow_s * 1000:.0f} ms in >= 2"
+        " operations;"
+        f" password work (signUp, logIn) ran in {100 * with_work:.0f} % of those and in {100 * overall:.0f} % of all"
+        " seconds"
+    )
+    worst = sorted((s for s in seconds if s.is_stall), key=lambda s: -sum(s.slow.values()))[:5]
+    for s in worst:
+        ops = ", ".join(f"{op} {n}" for op, n in s.slow.most_common(4))
+        print(f"  {s.second:5d} s: {sum(s.slow.values())} of {s.ended} slow ({ops}); password work: {s.password_work}")
+
+
+async def photo_lags(dsn: str, run_id: str) -> float | None:
+    """The longest time from a report of this run being filed to its photo being READY, in seconds."""
+    value = await fetch_value(
+        dsn,
+        "SELECT max(extract(epoch FROM p.processed_at - r.created_at)) FROM photos p"
+        " JOIN reports r ON r.id = p.report_id JOIN users u ON u.id = p.owner_id"
+        " WHERE u.email LIKE $1 AND p.status = 'READY'",
+        f"soak-{run_id}-%",
+    )
+    return float(value) if value is not None else None
 
 
 def parse_args(argv: list[str] | None) -> Options:
@@ -1079,7 +1218,17 @@ def parse_args(argv: list[str] | None) -> Options:
         default=100_000,
         help="simulated reports the database holds before the run, added once with jsc demo-data (default 100000)",
     )
-    parser.add_argument("--max-memory-growth", type=float, default=10.0, help="allowed API RSS growth, %% (default 10)")
+    parser.add_argument(
+        "--max-memory-growth", type=float, default=10.0, help="allowed API and worker RSS growth, %% (default 10)"
+    )
+    parser.add_argument("--min-rate", type=float, default=150.0, help="API requests/s the mix must reach (default 150)")
+    parser.add_argument(
+        "--spike-s", type=float, default=120.0, help="length of the flood-day spike (default 120; 0: none)"
+    )
+    parser.add_argument("--spike-at", type=float, help="its start, seconds into the timed phase (default: the middle)")
+    parser.add_argument(
+        "--spike-factor", type=int, default=10, help="public users during the spike, times the usual (default 10)"
+    )
     parser.add_argument("--drain-timeout", type=float, default=60.0, help="wait for the worker's backlog afterwards")
     parser.add_argument("--seed", type=int, default=20260801, help="seed of the places and the users' choices")
     parser.add_argument("--keep-stack", action="store_true", help="leave the soak stack running afterwards")
@@ -1087,6 +1236,12 @@ def parse_args(argv: list[str] | None) -> Options:
     ns = parser.parse_args(argv)
     if ns.duration <= 0 or ns.warmup < 0 or min(ns.public, ns.citizens, ns.lurah) < 1 or ns.live < 0:
         parser.error("--duration, --public, --citizens and --lurah must be positive")
+    spike_at = ns.spike_at if ns.spike_at is not None else max(0.0, (ns.duration - ns.spike_s) / 2)
+    if ns.spike_s > 0 and spike_at + ns.spike_s + RECOVERY_S + 30 > ns.duration:
+        print(f"soak: no spike (a {ns.duration:.0f} s run has no room for {ns.spike_s:.0f} s, its recovery and after)")
+        ns.spike_s = 0.0
+    if ns.spike_factor < 2:
+        parser.error("--spike-factor must be at least 2")
     log_dir = ns.log_dir or Path(tempfile.mkdtemp(prefix="jsc-soak-"))
     log_dir.mkdir(parents=True, exist_ok=True)
     return Options(
@@ -1103,6 +1258,10 @@ def parse_args(argv: list[str] | None) -> Options:
         drain_timeout=ns.drain_timeout,
         keep_stack=ns.keep_stack,
         log_dir=log_dir,
+        min_rate=ns.min_rate,
+        spike_at=spike_at,
+        spike_s=ns.spike_s,
+        spike_factor=ns.spike_factor,
     )
 
 
