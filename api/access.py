@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from api.context import Context
-from api.errors import unauthenticated
+from api.errors import ErrorCode, unauthenticated
 from api.live import ReportEventHub
 from domain import access
 from domain.access import AccountStates
 from domain.security import AccessClaims
+
+log = logging.getLogger("api.access")
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -84,7 +88,16 @@ class CurrentAccount(SchemaExtension):
     async def on_operation(self):  # type: ignore[no-untyped-def,override]
         context = self.execution_context.context
         if isinstance(context, Context):
-            await check_viewer(context)
+            try:
+                await check_viewer(context)
+            except Exception as exc:
+                # Raised here, before the operation, an error skips OperationBoundary's masking and strawberry
+                # would answer with its text (a pool timeout names the pool): the masked error, and the log.
+                log.exception("checking the viewer's account failed (request %s)", context.request_id)
+                raise GraphQLError(
+                    "Internal server error",
+                    extensions={"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": context.request_id},
+                ) from exc
         yield
 
 

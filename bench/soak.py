@@ -1190,11 +1190,12 @@ def print_stalls(requests: list[timeline.Request], slow_s: float = 0.25) -> None
 
 
 async def photo_lags(dsn: str, run_id: str) -> float | None:
-    """The longest time from a report of this run being filed to its photo being READY, in seconds."""
+    """The longest time from a report of this run being filed to its photo being READY, in seconds (the reporters'
+    photos: an officer's after-photo joins a report filed long before)."""
     value = await fetch_value(
         dsn,
         "SELECT max(extract(epoch FROM p.processed_at - r.created_at)) FROM photos p"
-        " JOIN reports r ON r.id = p.report_id JOIN users u ON u.id = p.owner_id"
+        " JOIN reports r ON r.id = p.report_id AND r.reporter_id = p.owner_id JOIN users u ON u.id = p.owner_id"
         " WHERE u.email LIKE $1 AND p.status = 'READY'",
         f"soak-{run_id}-%",
     )

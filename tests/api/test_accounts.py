@@ -4,6 +4,7 @@ import jwt
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
+from starlette.applications import Starlette
 
 from domain.models import User
 from domain.resources import Resources
@@ -161,3 +162,26 @@ async def test_a_hash_of_the_old_four_lane_kind_is_replaced_at_log_in_by_todays(
     assert stored is not None
     assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=1$")
     assert verify_password(stored, password)
+
+
+async def test_an_account_check_that_fails_answers_the_masked_error_not_its_text(
+    api: Api, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a logged-in citizen, and a database whose pool is exhausted when the account's state is read
+    citizen = await api.sign_up()
+
+    async def exhausted(_user_id: object) -> None:
+        raise TimeoutError("QueuePool limit of size 10 overflow 10 reached, connection timed out, timeout 30")
+
+    app.state.resources.account_states.forget_all()
+    monkeypatch.setattr(app.state.resources.account_states, "get", exhausted)
+
+    # when the citizen asks anything
+    body = await api.gql(ME, token=citizen.token)
+
+    # then the answer is the masked error with its request id, and nothing of the pool's message
+    assert body.get("data") is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["INTERNAL_SERVER_ERROR"]
+    assert body["errors"][0]["message"] == "Internal server error"
+    assert body["errors"][0]["extensions"]["requestId"]
+    assert "QueuePool" not in str(body)
