@@ -30,6 +30,7 @@ from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.access import ACCOUNT_CHANNEL, AccountWatch
+from api.admission import RETRY_AFTER_S, Overloaded, PublicLane, is_read, overloaded_error
 from api.context import Context
 from api.errors import ErrorCode
 from api.graphql import build_schema
@@ -85,6 +86,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         alerts: ReportEventHub,
         accounts: AccountWatch,
         documents: TrustedDocuments,
+        lane: PublicLane,
     ) -> None:
         super().__init__(
             build_schema(resources.settings, documents),
@@ -98,6 +100,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.map_cache = map_cache
         self.accounts = accounts
         self.documents = documents
+        self.lane = lane
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,19 +127,36 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         sub_response: Response,
     ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
         if not isinstance(request_data, list):
-            return await super().execute_operation(
-                request, request_adapter, request_data, context, root_value, sub_response
-            )
+            return await self._admitted(request, request_adapter, request_data, context, sub_response)
         # strawberry would run a batch's operations at once in one context, so one session and one commit for
         # them all. Here each runs after the one before, in a transaction of its own, as if sent alone: a batch
         # holds one database connection at a time, and a later operation sees what an earlier one wrote.
         results: list[ExecutionResult] = []
         for data in request_data:
-            result = await super().execute_operation(request, request_adapter, data, context, root_value, sub_response)
+            result = await self._admitted(request, request_adapter, data, context, sub_response)
             assert isinstance(result, ExecutionResult)
             results.append(result)
             context = context.for_next_operation()
         return results
+
+    async def _admitted(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        data: GraphQLRequestData,
+        context: Context,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        """An anonymous query runs in the public lane (api/admission.py); anything else at once."""
+        if context.viewer is not None or not is_read(data.query, data.operation_name):
+            return await super().execute_operation(request, request_adapter, data, context, None, sub_response)
+        try:
+            async with self.lane.turn():
+                return await super().execute_operation(request, request_adapter, data, context, None, sub_response)
+        except Overloaded:
+            sub_response.status_code = 503
+            sub_response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return ExecutionResult(data=None, errors=[overloaded_error()])
 
     def parse_json(self, data: str | bytes) -> Any:
         # A request body is an object, or for a batch a list of objects; strawberry assumes so and fails on
@@ -256,7 +276,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     alerts = ReportEventHub(settings.database_url, channel=ALERT_CHANNEL, queue_size=settings.live_queue_size)
     account_changes = ReportEventHub(settings.database_url, channel=ACCOUNT_CHANNEL)
     accounts = AccountWatch(account_changes, resources.account_states)
-    graphql = GraphQLEndpoint(resources, live, map_cache, alerts, accounts, documents)
+    lane = PublicLane(settings.public_lane_size, settings.public_lane_wait_s)
+    graphql = GraphQLEndpoint(resources, live, map_cache, alerts, accounts, documents, lane)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -286,7 +307,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/dashboard", dashboard_page, methods=["GET"]),
         Mount("/static", GZipMiddleware(StaticFiles(directory=STATIC_DIR), minimum_size=512), name="static"),
         *webapp_routes(STATIC_DIR, resources.settings),
-        *tile_routes(resources),
+        *tile_routes(resources, lane),
         *open311_routes(resources),
     ]
     app = Starlette(
@@ -300,4 +321,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.map_cache = map_cache
     app.state.account_changes = account_changes
     app.state.accounts = accounts
+    app.state.public_lane = lane
     return app

@@ -28,6 +28,9 @@ class ErrorCode(enum.StrEnum):
     UNTRUSTED_DOCUMENT = "UNTRUSTED_DOCUMENT"
     # A live subscription could not deliver every event (api/live.py): load the current state, subscribe again.
     RESYNC_REQUIRED = "RESYNC_REQUIRED"
+    # The process is serving as many anonymous reads as it takes at once, and this one waited its limit (the
+    # extension retryAfter, and the HTTP header Retry-After, say when to try again).
+    OVERLOADED = "OVERLOADED"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 

@@ -9,6 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api.admission import RETRY_AFTER_S, Overloaded, PublicLane, overloaded_error
+from api.errors import ErrorCode
 from domain import public_map
 from domain.db import PublicReads
 from domain.errors import DomainError
@@ -70,7 +72,7 @@ async def _tile(
     return Response(body, media_type=MVT, headers=headers)
 
 
-def tile_routes(resources: Resources) -> list[Route]:
+def tile_routes(resources: Resources, lane: PublicLane) -> list[Route]:
     async def reports(request: Request) -> Response:
         z, x, y = _coordinates(request)
         try:
@@ -89,7 +91,15 @@ def tile_routes(resources: Resources) -> list[Route]:
         if _not_modified(request, etag):
             return Response(status_code=304, headers=headers)
         reference = await resources.reference.get()
-        body = await public_map.report_tile(resources.public_reads, reference, z, x, y, flt)
+        try:
+            async with lane.turn():  # a render takes its turn with the other public reads; a 304 did not need one
+                body = await public_map.report_tile(resources.public_reads, reference, z, x, y, flt)
+        except Overloaded:
+            return JSONResponse(
+                {"error": {"code": ErrorCode.OVERLOADED.value, "message": overloaded_error().message}},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
         return Response(body, media_type=MVT, headers=headers)
 
     async def kelurahan(request: Request) -> Response:

@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     database_pool_size: int = 10
     public_reads_pool_size: int = Field(10, description="connections for the public map, tiles and statistics")
     public_reads_timeout_ms: int = Field(10_000, description="statement timeout of a public read")
+    public_lane_size: int = Field(
+        6,
+        ge=1,
+        description="anonymous GraphQL queries and report-tile renders one API process runs at once; the rest wait"
+        " their turn, so that a crowd on the public map leaves the database connections and the CPU to citizens"
+        " filing reports and to officers (api/admission.py)",
+    )
+    public_lane_wait_s: float = Field(
+        10.0, gt=0, description="how long an anonymous read waits for its turn before it is answered 503 OVERLOADED"
+    )
 
     s3_endpoint_url: str | None = Field(None, description="None means AWS S3 itself")
     s3_public_endpoint_url: str | None = Field(

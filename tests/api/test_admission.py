@@ -1,0 +1,100 @@
+"""The public lane (api/admission.py): a crowd of anonymous readers waits its turn; citizens and officers do not."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+from starlette.applications import Starlette
+
+from api.admission import PublicLane, is_read
+from tests.factories import LOG_IN, Api
+from tests.public_views import tile_of
+
+CITY_STATS = "query Stats { cityStats(groupBy: KOTA) { key total } }"
+ME = "query Me { me { id } }"
+MONAS = (-6.1754, 106.8272)
+
+
+@contextlib.asynccontextmanager
+async def crowded(lane: PublicLane, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    """Every turn of the lane taken (as by a crowd of slow map readers), and a short wait for the rest."""
+    monkeypatch.setattr(lane, "wait_s", 0.3)
+    turns = [lane.turn() for _ in range(lane.size)]
+    for turn in turns:
+        await turn.__aenter__()
+    try:
+        yield
+    finally:
+        for turn in turns:
+            await turn.__aexit__(None, None, None)
+
+
+async def test_an_anonymous_read_waits_its_turn_and_is_told_to_come_back_when_it_does_not_come(
+    api: Api, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lane: PublicLane = app.state.public_lane
+    citizen = await api.sign_up()
+
+    async with crowded(lane, monkeypatch):
+        refused = await api.raw(CITY_STATS)
+        own = await api.gql(ME, token=citizen.token)
+        logged_in = await api.gql(LOG_IN, {"login": citizen.email, "password": citizen.password})
+        # a read that may wait longer is held while the lane is full, and gets its turn when one frees
+        monkeypatch.setattr(lane, "wait_s", 30.0)
+        waiting = asyncio.create_task(api.raw(CITY_STATS))
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(waiting), 0.5)
+    served_after = await waiting
+
+    # then the crowd's newcomer is refused with a code and when to come back, not an error of ours
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "2"
+    assert [e["extensions"]["code"] for e in refused.json()["errors"]] == ["OVERLOADED"]
+    assert refused.json()["data"] is None
+    # and a logged-in citizen's read and a log-in never waited for the lane
+    assert own["data"]["me"]["id"] == citizen.user_id
+    assert logged_in["data"]["logIn"]["errors"] == []
+    # and the waiting read was served once a turn freed
+    assert served_after.status_code == 200
+    assert "errors" not in served_after.json()
+    assert isinstance(served_after.json()["data"]["cityStats"], list)
+
+
+async def test_a_tile_render_takes_a_turn_and_a_revalidation_does_not(
+    api: Api, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lane: PublicLane = app.state.public_lane
+    x, y = tile_of(*MONAS, 15)
+    url = f"/tiles/reports/15/{x}/{y}.pbf"
+    rendered = await api.client.get(url)
+    assert rendered.status_code == 200
+
+    async with crowded(lane, monkeypatch):
+        refused = await api.client.get(url)
+        revalidated = await api.client.get(url, headers={"If-None-Match": rendered.headers["ETag"]})
+
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "2"
+    assert refused.json()["error"]["code"] == "OVERLOADED"
+    assert revalidated.status_code == 304
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "read"),
+    [
+        ("query { me { id } }", None, True),
+        ("{ me { id } }", None, True),
+        ("mutation In { logIn(login: 1) { ok } }", None, False),
+        ("query A { me { id } } mutation B { logOut { ok } }", "B", False),
+        ("query A { me { id } } mutation B { logOut { ok } }", "A", True),
+        ("query A { me { id } } mutation B { logOut { ok } }", None, True),  # strawberry refuses it, in the lane
+        ("subscription S { reportEvents { kind } }", None, False),
+        ("not graphql {", None, True),
+        (None, None, True),
+    ],
+)
+def test_what_counts_as_a_read(query: str | None, name: str | None, read: bool) -> None:
+    assert is_read(query, name) is read
