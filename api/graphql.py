@@ -18,6 +18,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from api.access import CurrentAccount
+from api.execution import PlainFieldsExecution
 from api.extensions import CachedParse, OperationBoundary, ReadOnlyAuditors, RefuseNulCharacters, TrustedDocumentsOnly
 from api.limits import cost_limit_rule
 from api.resolvers.accounts import AccountMutations, AccountQueries
@@ -104,6 +105,7 @@ def build_schema(settings: Settings, documents: TrustedDocuments = NO_DOCUMENTS)
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=PlainFieldsExecution,
         config=StrawberryConfig(
             disable_field_suggestions=not settings.graphql_field_suggestions,
             # api/app.py runs a batch's operations one after another, each in its own transaction.
