@@ -8,7 +8,7 @@ import strawberry
 from geoalchemy2.shape import to_shape
 from strawberry.types import Info
 
-from api.schema.catalogue import Category, Unit, load_unit
+from api.schema.catalogue import Category, Unit, unit_of
 from api.schema.cctv import CctvEvidence
 from api.schema.geo import Kecamatan, Kelurahan, Kota
 from api.schema.pagination import PageInfo, check_first, decode_cursor, encode_cursor
@@ -65,12 +65,12 @@ class StatusChange:
     viewer_is_staff: strawberry.Private[bool]
 
     @strawberry.field(description="The unit the report left (dispositions, re-routings).")
-    async def from_unit(self, info: Info) -> Unit | None:
-        return await load_unit(info, self.from_unit_id)
+    def from_unit(self, info: Info) -> Unit | None:
+        return unit_of(info, self.from_unit_id)
 
     @strawberry.field(description="The unit the report went to (dispositions, re-routings, escalations).")
-    async def to_unit(self, info: Info) -> Unit | None:
-        return await load_unit(info, self.to_unit_id)
+    def to_unit(self, info: Info) -> Unit | None:
+        return unit_of(info, self.to_unit_id)
 
     @strawberry.field(description="Who did it; staff only (null for the public and for automatic escalations).")
     async def actor(self, info: Info) -> PublicPerson | None:
@@ -215,24 +215,24 @@ class Report:
         return models.STATUS_LABELS_ID[self.status]
 
     @strawberry.field(description="The category.")
-    async def category(self, info: Info) -> Category:
-        return Category.from_model(await info.context.loaders.category.load(self.category_id))
+    def category(self, info: Info) -> Category:
+        return info.context.loaders.reference(lambda ref: Category.from_model(ref.categories[self.category_id]))
 
     @strawberry.field(description="The kelurahan the report was routed to.")
-    async def kelurahan(self, info: Info) -> Kelurahan:
-        return Kelurahan.from_model(await info.context.loaders.kelurahan.load(self.kelurahan_id))
+    def kelurahan(self, info: Info) -> Kelurahan:
+        return info.context.loaders.reference(lambda ref: Kelurahan.from_model(ref.kelurahan[self.kelurahan_id]))
 
     @strawberry.field(description="The kecamatan of that kelurahan.")
-    async def kecamatan(self, info: Info) -> Kecamatan:
-        return Kecamatan.from_model(await info.context.loaders.kecamatan.load(self.kecamatan_id))
+    def kecamatan(self, info: Info) -> Kecamatan:
+        return info.context.loaders.reference(lambda ref: Kecamatan.from_model(ref.kecamatan[self.kecamatan_id]))
 
     @strawberry.field(description="The kota of that kelurahan.")
-    async def kota(self, info: Info) -> Kota:
-        return Kota.from_model(await info.context.loaders.kota.load(self.kota_id))
+    def kota(self, info: Info) -> Kota:
+        return info.context.loaders.reference(lambda ref: Kota.from_model(ref.kota[self.kota_id]))
 
     @strawberry.field(description="The unit responsible for handling the report now.")
-    async def unit(self, info: Info) -> Unit:
-        return Unit.from_model(await info.context.loaders.unit.load(self.unit_id))
+    def unit(self, info: Info) -> Unit:
+        return info.context.loaders.reference(lambda ref: Unit.from_model(ref.units[self.unit_id]))
 
     @strawberry.field(description="Who filed it; null when anonymous, unless you filed it or you are staff.")
     async def reporter(self, info: Info) -> PublicPerson | None:

@@ -2,8 +2,12 @@ from __future__ import annotations
 
 import jwt
 import pytest
+from starlette.applications import Starlette
 
+from domain.models import Role
+from domain.resources import Resources
 from domain.settings import Settings
+from tests.api.test_workflow import staff_member
 from tests.factories import LOG_IN, REFRESH, SIGN_UP, Api
 
 ME = "query { me { id email phone displayName role unit { code } } }"
@@ -133,3 +137,22 @@ async def test_tokens_with_wrong_audience_algorithm_or_expiry_are_not_accepted(a
         assert body["data"]["me"] is None
 
     assert (await api.gql(ME, token=citizen.token))["data"]["me"]["id"] == citizen.user_id
+
+
+async def test_an_officers_unit_is_read_while_the_reference_snapshot_reloads(
+    api: Api, resources: Resources, app: Starlette
+) -> None:
+    # A field of reference data answers at once from a current snapshot; from a stale one it answers an
+    # awaitable that loads it first, which graphql-core awaits like any resolver's.
+    officer = await staff_member(api, resources, Role.OFFICER, "kel-31.73.02.1003")
+    query = "query { me { unit { code kota { name } } } }"
+    cache = app.state.resources.reference
+    cache.invalidate()
+    assert cache.current() is None
+
+    reloaded = await api.gql(query, token=officer.token)
+    current = await api.gql(query, token=officer.token)
+
+    assert cache.current() is not None
+    expected = {"data": {"me": {"unit": {"code": "kel-31.73.02.1003", "kota": {"name": "Jakarta Barat"}}}}}
+    assert reloaded == current == expected
