@@ -70,6 +70,12 @@ bench-map: setup
 	@set -a; . .stack/bench/env; set +a; $(PY) bench/map_vs_postgraphile/run.py $(BENCH_ARGS); status=$$?; \
 	  $(PY) scripts/stack.py down --profile bench >/dev/null; exit $$status
 
+# What our GraphQL layer costs per field (the typed map list, 600 fields) against graphql-core alone, in this
+# process (no stack needed); see bench/fields.py.
+.PHONY: bench-fields
+bench-fields: setup
+	@$(PY) bench/fields.py $(BENCH_ARGS)
+
 # CCTV clip analysis against decoding alone, on one core (no stack needed); see docs/benchmarks.md.
 .PHONY: bench-cctv
 bench-cctv: setup

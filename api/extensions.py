@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -15,6 +15,7 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -24,7 +25,9 @@ from graphql import (
     parse,
     visit,
 )
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
 from api.context import Context
 from api.errors import ClientError, ErrorCode, deleted_account, present
@@ -68,23 +71,59 @@ class OperationBoundary(SchemaExtension):
             result.errors = [present(error, context.request_id) for error in result.errors]
 
 
-@lru_cache(maxsize=512)
-def _parse(query: str) -> DocumentNode:
-    return parse(query)
+class DocumentCache:
+    """Each distinct query text parsed (under the token limit) and validated (with the limit rules) once per
+    process, for one schema; the latest `maxsize` texts are kept.
 
-
-class CachedParse(SchemaExtension):
-    """Parses each distinct query text once per process.
-
-    Unlike strawberry's ParserCache, a query that does not parse is left to strawberry, which reports the
-    syntax error through the normal path (and so through OperationBoundary).
+    Keyed by the text: strawberry's ValidationCache keys on the parsed document, which costs a hash of the whole
+    tree on every request.
     """
+
+    def __init__(self, rules: Sequence[type[ASTValidationRule]], *, max_tokens: int, maxsize: int = 512) -> None:
+        self.rules = tuple(rules)
+        self.max_tokens = max_tokens
+        self.parse = lru_cache(maxsize=maxsize)(self._parse)
+        self.validate = lru_cache(maxsize=maxsize)(self._validate)
+
+    def _parse(self, query: str) -> DocumentNode:
+        return parse(query, max_tokens=self.max_tokens)
+
+    def _validate(
+        self, schema: GraphQLSchema, query: str, base_rules: tuple[type[ASTValidationRule], ...]
+    ) -> list[GraphQLError]:
+        return validate_document(schema, self.parse(query), (*base_rules, *self.rules))
+
+
+class PreparedDocuments(SchemaExtension):
+    """Parsing and validation through a `DocumentCache`.
+
+    A text that does not parse is left to strawberry, with the same token limit, which reports the syntax error
+    through the normal path (and so through OperationBoundary).
+    """
+
+    def __init__(self, documents: DocumentCache) -> None:
+        super().__init__()
+        self.documents = documents
+        self.parsed: DocumentNode | None = None
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
+        context.parse_options["max_tokens"] = self.documents.max_tokens
         if context.query and context.graphql_document is None:
             with contextlib.suppress(GraphQLError):
-                context.graphql_document = _parse(context.query)
+                context.graphql_document = self.parsed = self.documents.parse(context.query)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        base_rules = tuple(context.validation_rules)
+        if context.query and self.parsed is not None and context.graphql_document is self.parsed:
+            context.pre_execution_errors = self.documents.validate(context.schema._schema, context.query, base_rules)
+        elif context.graphql_document is not None:
+            # A document that did not come from the cache is validated as it is, under the same rules.
+            context.pre_execution_errors = validate_document(
+                context.schema._schema, context.graphql_document, (*base_rules, *self.documents.rules)
+            )
         yield
 
 
@@ -188,8 +227,7 @@ class RefuseNulCharacters(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         execution = self.execution_context
         document = execution.graphql_document
-        literals = _string_literals(document) if document is not None else []
-        if any("\x00" in text for text in literals) or _holds_nul(execution.variables):
+        if (document is not None and _literal_holds_nul(execution.query, document)) or _holds_nul(execution.variables):
             execution.result = ExecutionResult(
                 data=None,
                 errors=[
@@ -202,10 +240,14 @@ class RefuseNulCharacters(SchemaExtension):
         yield
 
 
-def _string_literals(document: DocumentNode) -> list[str]:
+def _literal_holds_nul(query: str | None, document: DocumentNode) -> bool:
+    # A literal holds U+0000 as the character itself or through an escape (\u0000, \u{0}), the only escape that
+    # can make one: a text holding neither needs no walk through its document.
+    if query is not None and "\x00" not in query and "\\u" not in query:
+        return False
     collector = _StringLiterals()
     visit(document, collector)
-    return collector.values
+    return any("\x00" in text for text in collector.values)
 
 
 class _StringLiterals(Visitor):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,16 +29,24 @@ from domain.models import (
 from domain.reference import ReferenceData
 
 M = TypeVar("M")
+T = TypeVar("T")
+
+
+def later(pending: Awaitable[T]) -> T:
+    """What a sync resolver returns when its answer needs a query after all.
+
+    graphql-core awaits whatever a resolver returns, so a field whose answer is often known at once (a staff-only
+    field asked by the public, a viewer's flag asked without a viewer) is a sync resolver that answers at once
+    then, and returns the awaitable only when it has to wait: an async resolver costs a coroutine, strawberry's
+    async wrapper and a gather per object even when it awaits nothing. Typed as its result, which it is to
+    strawberry and to the client.
+    """
+    return cast(T, pending)
 
 
 class Loaders:
     def __init__(self, context: Context) -> None:
         self._context = context
-        self.category = self._reference(lambda ref: ref.categories)
-        self.kelurahan = self._reference(lambda ref: ref.kelurahan)
-        self.kecamatan = self._reference(lambda ref: ref.kecamatan)
-        self.kota = self._reference(lambda ref: ref.kota)
-        self.unit = self._reference(lambda ref: ref.units)
         self.user = self._by_id(User, User.id)
         self.camera_watch = self._by_id(CameraWatch, CameraWatch.camera_id)
         self.photos_of_report = self._grouped(Photo, Photo.report_id, order=(Photo.position,))
@@ -99,14 +107,24 @@ class Loaders:
         found = await self._context.db(lambda session: command_center.latest_of_cameras(session, keys))
         return [found.get(key, command_center.CameraLatest()) for key in keys]
 
-    def _reference(self, table: Callable[[ReferenceData], Mapping[int, M]]) -> DataLoader[int, M | None]:
-        """Rows of the process's reference snapshot (see domain/reference.py): no query per request."""
+    def reference(self, read: Callable[[ReferenceData], T]) -> T:
+        """`read` over the process's reference snapshot (domain/reference.py), for the fields that point at its
+        rows (a report's category, kelurahan, unit...): no query per request.
 
-        async def load(keys: list[int]) -> Sequence[M | None]:
-            rows = table(await self._context.resources.reference.get())
-            return [rows.get(key) for key in keys]
+        While the snapshot is current, that is a dict lookup answered at once. Through a DataLoader, as before,
+        each such field cost a coroutine, a future and a gather per object: about 40 µs against 8 µs for a sync
+        field (docs/benchmarks.md, "GraphQL cost per field"). When the snapshot is stale the answer is an
+        awaitable that loads it first: graphql-core awaits what any resolver returns, so the field keeps its type.
+        """
+        cache = self._context.resources.reference
+        snapshot = cache.current()
+        if snapshot is not None:
+            return read(snapshot)
 
-        return DataLoader(load_fn=load)
+        async def loaded() -> T:
+            return read(await cache.get())
+
+        return cast(T, loaded())
 
     def _by_id(self, model: type[M], column: Any) -> DataLoader[Any, M | None]:
         async def load(keys: list[Any]) -> Sequence[M | None]:

@@ -121,8 +121,9 @@ class ReferenceCache:
         It is loaded in a session of its own that is closed at once, so that no request's rollback can
         expire the shared rows.
         """
-        if self._data is not None and self._clock() - self._loaded_at < self._ttl_s:
-            return self._data
+        current = self.current()
+        if current is not None:
+            return current
         async with self._lock:
             if self._data is None or self._clock() - self._loaded_at >= self._ttl_s:
                 started = self._clock()
@@ -130,6 +131,12 @@ class ReferenceCache:
                     data = await load_reference(session)
                 self._data, self._loaded_at = data, started
             return self._data
+
+    def current(self) -> ReferenceData | None:
+        """The snapshot while it is younger than the TTL (what `get` answers without loading), else None."""
+        if self._data is not None and self._clock() - self._loaded_at < self._ttl_s:
+            return self._data
+        return None
 
     def invalidate(self) -> None:
         self._data = None

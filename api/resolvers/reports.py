@@ -87,7 +87,8 @@ class CreateReportInput:
 async def present_reports(context: Context, rows: list[models.Report]) -> list[Report]:
     viewer_id = context.viewer_id()
     staff = context.viewer_is_staff()
-    categories = await context.loaders.category.load_many([r.category_id for r in rows])
+    reference = await context.resources.reference.get()
+    categories = [reference.categories.get(r.category_id) for r in rows]
     return [
         Report.from_model(
             r,

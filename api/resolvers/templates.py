@@ -38,10 +38,11 @@ class ResponseTemplate:
     updated_by_id: strawberry.Private[uuid.UUID | None]
 
     @strawberry.field(description="The category; null: every category.")
-    async def category(self, info: Info) -> Category | None:
-        if self.category_id is None:
+    def category(self, info: Info) -> Category | None:
+        category_id = self.category_id
+        if category_id is None:
             return None
-        return Category.from_model(await info.context.loaders.category.load(self.category_id))
+        return info.context.loaders.reference(lambda ref: Category.from_model(ref.categories[category_id]))
 
     @strawberry.field(description="Who last changed it.")
     async def updated_by(self, info: Info) -> PublicPerson | None:

@@ -5,7 +5,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from api.schema.catalogue import Unit, load_unit
+from api.schema.catalogue import Unit, unit_of
 from domain import models
 
 RoleEnum = strawberry.enum(models.Role, name="Role", description="What an account may do.")
@@ -22,8 +22,8 @@ class Me:
     unit_id: strawberry.Private[int | None]
 
     @strawberry.field(description="The office an officer belongs to; null for everyone else.")
-    async def unit(self, info: Info) -> Unit | None:
-        return await load_unit(info, self.unit_id)
+    def unit(self, info: Info) -> Unit | None:
+        return unit_of(info, self.unit_id)
 
     @classmethod
     def from_model(cls, m: models.User) -> Me:
@@ -48,8 +48,8 @@ class StaffAccount:
     unit_id: strawberry.Private[int | None]
 
     @strawberry.field(description="The office an officer belongs to; null for everyone else.")
-    async def unit(self, info: Info) -> Unit | None:
-        return await load_unit(info, self.unit_id)
+    def unit(self, info: Info) -> Unit | None:
+        return unit_of(info, self.unit_id)
 
     @classmethod
     def from_model(cls, m: models.User) -> StaffAccount:

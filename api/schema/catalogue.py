@@ -5,6 +5,7 @@ from strawberry.types import Info
 
 from api.schema.geo import Kota
 from domain import models
+from domain.reference import ReferenceData
 
 UnitKindEnum = strawberry.enum(models.UnitKind, name="UnitKind", description="What kind of office a unit is.")
 
@@ -20,10 +21,11 @@ class Unit:
     kota_id: strawberry.Private[int | None]
 
     @strawberry.field(description="The kota the office serves; null for city-wide bodies.")
-    async def kota(self, info: Info) -> Kota | None:
-        if self.kota_id is None:
+    def kota(self, info: Info) -> Kota | None:
+        kota_id = self.kota_id
+        if kota_id is None:
             return None
-        return Kota.from_model(await info.context.loaders.kota.load(self.kota_id))
+        return info.context.loaders.reference(lambda ref: Kota.from_model(ref.kota[kota_id]))
 
     @classmethod
     def from_model(cls, m: models.Unit) -> Unit:
@@ -36,12 +38,17 @@ class Unit:
         )
 
 
-async def load_unit(info: Info, unit_id: int | None) -> Unit | None:
-    """A unit through the request's loader, for the fields that point at one (null stays null)."""
+def unit_of(info: Info, unit_id: int | None) -> Unit | None:
+    """A unit of the reference snapshot, for the fields that point at one (null stays null, and so does a unit
+    the snapshot does not hold)."""
     if unit_id is None:
         return None
-    row = await info.context.loaders.unit.load(unit_id)
-    return Unit.from_model(row) if row else None
+
+    def read(ref: ReferenceData) -> Unit | None:
+        row = ref.units.get(unit_id)
+        return Unit.from_model(row) if row else None
+
+    return info.context.loaders.reference(read)
 
 
 @strawberry.type(description="A kind of problem a citizen can report.")

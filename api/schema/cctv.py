@@ -11,7 +11,7 @@ from geoalchemy2.shape import to_shape
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.schema.catalogue import Unit, load_unit
+from api.schema.catalogue import Unit, unit_of
 from domain import models
 
 CameraKindEnum = strawberry.enum(models.CameraKind, name="CameraKind", description="What a camera watches.")
@@ -119,8 +119,8 @@ class Camera:
     id: strawberry.Private[int]
 
     @strawberry.field(description="The unit told of its alerts (else the report's unit).")
-    async def unit(self, info: Info) -> Unit | None:
-        return await load_unit(info, self.unit_id)
+    def unit(self, info: Info) -> Unit | None:
+        return unit_of(info, self.unit_id)
 
     @strawberry.field(description="Its continuous watching: health and the last sample; null before the first tick.")
     async def watch(self, info: Info) -> CameraWatchState | None:
@@ -134,9 +134,10 @@ class Camera:
     @strawberry.field(description="Its rules of continuous watching.")
     async def watch_rules(self, info: Info) -> list[WatchRule]:
         zones = {z.id: z.name for z in await info.context.loaders.zones_of_camera.load(self.id)}
+        categories = (await info.context.resources.reference.get()).categories
         out = []
         for r in await info.context.loaders.rules_of_camera.load(self.id):
-            category = await info.context.loaders.category.load(r.report_category_id) if r.report_category_id else None
+            category = categories.get(r.report_category_id) if r.report_category_id else None
             out.append(
                 WatchRule(
                     zone_name=zones.get(r.zone_id) if r.zone_id is not None else None,

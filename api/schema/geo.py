@@ -33,8 +33,8 @@ class Kecamatan:
     kota_id: strawberry.Private[int]
 
     @strawberry.field(description="The kota this kecamatan belongs to.")
-    async def kota(self, info: Info) -> Kota:
-        return Kota.from_model(await info.context.loaders.kota.load(self.kota_id))
+    def kota(self, info: Info) -> Kota:
+        return info.context.loaders.reference(lambda ref: Kota.from_model(ref.kota[self.kota_id]))
 
     @classmethod
     def from_model(cls, m: models.Kecamatan) -> Kecamatan:
@@ -51,12 +51,12 @@ class Kelurahan:
     kota_id: strawberry.Private[int]
 
     @strawberry.field(description="The kecamatan this kelurahan belongs to.")
-    async def kecamatan(self, info: Info) -> Kecamatan:
-        return Kecamatan.from_model(await info.context.loaders.kecamatan.load(self.kecamatan_id))
+    def kecamatan(self, info: Info) -> Kecamatan:
+        return info.context.loaders.reference(lambda ref: Kecamatan.from_model(ref.kecamatan[self.kecamatan_id]))
 
     @strawberry.field(description="The kota this kelurahan belongs to.")
-    async def kota(self, info: Info) -> Kota:
-        return Kota.from_model(await info.context.loaders.kota.load(self.kota_id))
+    def kota(self, info: Info) -> Kota:
+        return info.context.loaders.reference(lambda ref: Kota.from_model(ref.kota[self.kota_id]))
 
     @classmethod
     def from_model(cls, m: models.Kelurahan) -> Kelurahan:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -8,7 +9,8 @@ import strawberry
 from geoalchemy2.shape import to_shape
 from strawberry.types import Info
 
-from api.schema.catalogue import Category, Unit, load_unit
+from api.loaders import later
+from api.schema.catalogue import Category, Unit, unit_of
 from api.schema.cctv import CctvEvidence
 from api.schema.geo import Kecamatan, Kelurahan, Kota
 from api.schema.pagination import PageInfo, check_first, decode_cursor, encode_cursor
@@ -65,20 +67,20 @@ class StatusChange:
     viewer_is_staff: strawberry.Private[bool]
 
     @strawberry.field(description="The unit the report left (dispositions, re-routings).")
-    async def from_unit(self, info: Info) -> Unit | None:
-        return await load_unit(info, self.from_unit_id)
+    def from_unit(self, info: Info) -> Unit | None:
+        return unit_of(info, self.from_unit_id)
 
     @strawberry.field(description="The unit the report went to (dispositions, re-routings, escalations).")
-    async def to_unit(self, info: Info) -> Unit | None:
-        return await load_unit(info, self.to_unit_id)
+    def to_unit(self, info: Info) -> Unit | None:
+        return unit_of(info, self.to_unit_id)
 
     @strawberry.field(description="Who did it; staff only (null for the public and for automatic escalations).")
-    async def actor(self, info: Info) -> PublicPerson | None:
-        return await _person(info, self.actor_id) if self.viewer_is_staff else None
+    def actor(self, info: Info) -> PublicPerson | None:
+        return _person(info, self.actor_id) if self.viewer_is_staff else None
 
     @strawberry.field(description="For assignments: the officer now working on the report; staff only.")
-    async def assignee(self, info: Info) -> PublicPerson | None:
-        return await _person(info, self.assignee_id) if self.viewer_is_staff else None
+    def assignee(self, info: Info) -> PublicPerson | None:
+        return _person(info, self.assignee_id) if self.viewer_is_staff else None
 
     @classmethod
     def from_model(cls, m: models.ReportStatusChange, *, staff: bool) -> StatusChange:
@@ -99,11 +101,16 @@ class StatusChange:
         )
 
 
-async def _person(info: Info, user_id: uuid.UUID | None) -> PublicPerson | None:
+def _person(info: Info, user_id: uuid.UUID | None) -> PublicPerson | None:
+    """The person of an account (null once it is deleted), for a resolver to return: at once when there is none."""
     if user_id is None:
         return None
-    user = await info.context.loaders.user.load(user_id)
-    return PublicPerson(display_name=user.display_name) if user else None
+
+    async def load(user_id: uuid.UUID) -> PublicPerson | None:
+        user = await info.context.loaders.user.load(user_id)
+        return PublicPerson(display_name=user.display_name) if user else None
+
+    return later(load(user_id))
 
 
 @strawberry.type(description="A public comment on a report.")
@@ -125,15 +132,19 @@ class Comment:
         return self.reason if self.viewer_is_staff else None
 
     @strawberry.field(description="Who wrote it; null once their account is deleted.")
-    async def author(self, info: Info) -> PublicPerson | None:
-        return await _person(info, self.author_id)
+    def author(self, info: Info) -> PublicPerson | None:
+        return _person(info, self.author_id)
 
     @strawberry.field(description="Written by an officer or an admin (an official answer).")
-    async def by_staff(self, info: Info) -> bool:
+    def by_staff(self, info: Info) -> bool:
         if self.author_id is None:
             return False
-        user = await info.context.loaders.user.load(self.author_id)
-        return user is not None and user.role in (models.Role.OFFICER, models.Role.ADMIN)
+
+        async def load(author_id: uuid.UUID) -> bool:
+            user = await info.context.loaders.user.load(author_id)
+            return user is not None and user.role in (models.Role.OFFICER, models.Role.ADMIN)
+
+        return later(load(self.author_id))
 
     @classmethod
     def from_model(cls, m: models.ReportComment, *, staff: bool) -> Comment:
@@ -207,39 +218,38 @@ class Report:
         return self.due_at is not None and self.due_at < datetime.now(UTC)
 
     @strawberry.field(description="The officer working on it; staff only.")
-    async def assignee(self, info: Info) -> PublicPerson | None:
-        return await _person(info, self.assignee_id) if self.viewer_is_staff else None
+    def assignee(self, info: Info) -> PublicPerson | None:
+        return _person(info, self.assignee_id) if self.viewer_is_staff else None
 
     @strawberry.field(description="Status in Indonesian as shown in Qlue/CROP (Menunggu, Proses, Selesai, ...).")
     def status_label(self) -> str:
         return models.STATUS_LABELS_ID[self.status]
 
     @strawberry.field(description="The category.")
-    async def category(self, info: Info) -> Category:
-        return Category.from_model(await info.context.loaders.category.load(self.category_id))
+    def category(self, info: Info) -> Category:
+        return info.context.loaders.reference(lambda ref: Category.from_model(ref.categories[self.category_id]))
 
     @strawberry.field(description="The kelurahan the report was routed to.")
-    async def kelurahan(self, info: Info) -> Kelurahan:
-        return Kelurahan.from_model(await info.context.loaders.kelurahan.load(self.kelurahan_id))
+    def kelurahan(self, info: Info) -> Kelurahan:
+        return info.context.loaders.reference(lambda ref: Kelurahan.from_model(ref.kelurahan[self.kelurahan_id]))
 
     @strawberry.field(description="The kecamatan of that kelurahan.")
-    async def kecamatan(self, info: Info) -> Kecamatan:
-        return Kecamatan.from_model(await info.context.loaders.kecamatan.load(self.kecamatan_id))
+    def kecamatan(self, info: Info) -> Kecamatan:
+        return info.context.loaders.reference(lambda ref: Kecamatan.from_model(ref.kecamatan[self.kecamatan_id]))
 
     @strawberry.field(description="The kota of that kelurahan.")
-    async def kota(self, info: Info) -> Kota:
-        return Kota.from_model(await info.context.loaders.kota.load(self.kota_id))
+    def kota(self, info: Info) -> Kota:
+        return info.context.loaders.reference(lambda ref: Kota.from_model(ref.kota[self.kota_id]))
 
     @strawberry.field(description="The unit responsible for handling the report now.")
-    async def unit(self, info: Info) -> Unit:
-        return Unit.from_model(await info.context.loaders.unit.load(self.unit_id))
+    def unit(self, info: Info) -> Unit:
+        return info.context.loaders.reference(lambda ref: Unit.from_model(ref.units[self.unit_id]))
 
     @strawberry.field(description="Who filed it; null when anonymous, unless you filed it or you are staff.")
-    async def reporter(self, info: Info) -> PublicPerson | None:
+    def reporter(self, info: Info) -> PublicPerson | None:
         if self.reporter_id is None or (self.anonymous and not self.viewer_is_privileged):
             return None
-        user = await info.context.loaders.user.load(self.reporter_id)
-        return PublicPerson(display_name=user.display_name) if user else None
+        return _person(info, self.reporter_id)
 
     @strawberry.field(description="The reporter's photos in the order given; the public sees processed ones only.")
     async def photos(self, info: Info) -> list[Photo]:
@@ -279,18 +289,18 @@ class Report:
         return count
 
     @strawberry.field(description="Whether you support it; false when not logged in.")
-    async def supported_by_me(self, info: Info) -> bool:
+    def supported_by_me(self, info: Info) -> bool:
         if info.context.viewer is None:
             return False
-        supported: bool = await info.context.loaders.supported_by_me.load(uuid.UUID(self.id))
-        return supported
+        supported: Awaitable[bool] = info.context.loaders.supported_by_me.load(uuid.UUID(self.id))
+        return later(supported)
 
     @strawberry.field(description="Whether you follow it (followReport); false when not logged in.")
-    async def followed_by_me(self, info: Info) -> bool:
+    def followed_by_me(self, info: Info) -> bool:
         if info.context.viewer is None:
             return False
-        followed: bool = await info.context.loaders.followed_by_me.load(uuid.UUID(self.id))
-        return followed
+        followed: Awaitable[bool] = info.context.loaders.followed_by_me.load(uuid.UUID(self.id))
+        return later(followed)
 
     @strawberry.field(description="Whether you filed it (you may rate and reopen it); false when not logged in.")
     def filed_by_me(self, info: Info) -> bool:

@@ -6,10 +6,11 @@ from argon2 import PasswordHasher
 from sqlalchemy import select, update
 from starlette.applications import Starlette
 
-from domain.models import User
+from domain.models import Role, User
 from domain.resources import Resources
 from domain.security import verify_password
 from domain.settings import Settings
+from tests.api.test_workflow import staff_member
 from tests.factories import LOG_IN, REFRESH, SIGN_UP, Api
 
 ME = "query { me { id email phone displayName role unit { code } } }"
@@ -185,3 +186,22 @@ async def test_an_account_check_that_fails_answers_the_masked_error_not_its_text
     assert body["errors"][0]["message"] == "Internal server error"
     assert body["errors"][0]["extensions"]["requestId"]
     assert "QueuePool" not in str(body)
+
+
+async def test_an_officers_unit_is_read_while_the_reference_snapshot_reloads(
+    api: Api, resources: Resources, app: Starlette
+) -> None:
+    # A field of reference data answers at once from a current snapshot; from a stale one it answers an
+    # awaitable that loads it first, which graphql-core awaits like any resolver's.
+    officer = await staff_member(api, resources, Role.OFFICER, "kel-31.73.02.1003")
+    query = "query { me { unit { code kota { name } } } }"
+    cache = app.state.resources.reference
+    cache.invalidate()
+    assert cache.current() is None
+
+    reloaded = await api.gql(query, token=officer.token)
+    current = await api.gql(query, token=officer.token)
+
+    assert cache.current() is not None
+    expected = {"data": {"me": {"unit": {"code": "kel-31.73.02.1003", "kota": {"name": "Jakarta Barat"}}}}}
+    assert reloaded == current == expected

@@ -47,12 +47,30 @@ async def test_too_many_aliases_are_refused(api: Api) -> None:
 
 
 async def test_too_many_tokens_are_refused(api: Api) -> None:
-    query = "query { categories { " + " ".join(["code"] * 1500) + " } }"
+    query = "query { categories { " + " ".join(["code"] * 2100) + " } }"
 
     body = await api.gql(query)
 
     assert body.get("data") is None
-    assert {e["extensions"]["code"] for e in body["errors"]} == {"GRAPHQL_VALIDATION_FAILED"}
+    assert [(e["extensions"]["code"], e["message"]) for e in body["errors"]] == [
+        ("GRAPHQL_VALIDATION_FAILED", "Syntax Error: Document contains more than 2000 tokens. Parsing aborted.")
+    ]
+
+
+async def test_the_token_limit_holds_for_a_text_that_would_run(settings: Settings) -> None:
+    # The parse of each text is cached: the cache must parse under the limit too, or the limit would only
+    # catch texts that fail anyway.
+    schema = build_schema(settings.model_copy(update={"graphql_max_tokens": 50}))
+    query = "query { categories { " + " ".join(["code"] * 60) + " } }"
+
+    refused = await schema.execute(query)
+    again = await schema.execute(query)
+
+    for result in (refused, again):
+        assert result.data is None
+        assert [e.message for e in result.errors or []] == [
+            "Syntax Error: Document contains more than 50 tokens. Parsing aborted."
+        ]
 
 
 # --- the cost budget ---------------------------------------------------------------------------------------

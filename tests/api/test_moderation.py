@@ -139,8 +139,12 @@ async def test_a_reason_with_a_nul_character_is_refused_as_bad_input(
     as_literal = await api.gql(
         f'mutation {{ flagComment(commentId: "{comment}", reason: "spam\\u0000") {{ flagged }} }}', token=citizen.token
     )
+    # The lexer takes the character itself inside a string, block strings too.
+    as_character = await api.gql(
+        f'mutation {{ flagComment(commentId: "{comment}", reason: """spam\x00""") {{ flagged }} }}', token=citizen.token
+    )
 
-    for body in (as_variable, as_literal):
+    for body in (as_variable, as_literal, as_character):
         assert body["data"] is None
         assert [(e["extensions"]["code"], e["extensions"]["reason"]) for e in body["errors"]] == [
             ("BAD_USER_INPUT", "NUL_CHARACTER")

@@ -51,6 +51,39 @@ async def test_report_at_the_qlue_point_routes_to_tomang(api: Api, citizen: Citi
     assert report["unit"] == {"code": "kel-31.73.02.1003", "kind": "KELURAHAN", "name": "Kelurahan Tomang"}
 
 
+PLACES = """
+query Places($id: ID!) {
+  report(id: $id) {
+    category { code }
+    kelurahan { name kecamatan { name kota { name } } kota { code } }
+    kecamatan { name kota { name } }
+    kota { name }
+    unit { code kota { name } }
+    history { fromUnit { code } toUnit { code } }
+  }
+}
+"""
+
+
+async def test_a_reports_places_come_from_the_reference_snapshot(api: Api, citizen: Citizen) -> None:
+    report = (await api.create_report(citizen, category="damaged-road"))["report"]["id"]
+
+    body = await api.gql(PLACES, {"id": report}, token=citizen.token)
+
+    assert body["data"]["report"] == {
+        "category": {"code": "damaged-road"},
+        "kelurahan": {
+            "name": "Tomang",
+            "kecamatan": {"name": "Grogol Petamburan", "kota": {"name": "Jakarta Barat"}},
+            "kota": {"code": "31.73"},
+        },
+        "kecamatan": {"name": "Grogol Petamburan", "kota": {"name": "Jakarta Barat"}},
+        "kota": {"name": "Jakarta Barat"},
+        "unit": {"code": "kel-31.73.02.1003", "kota": {"name": "Jakarta Barat"}},
+        "history": [{"fromUnit": None, "toUnit": {"code": "kel-31.73.02.1003"}}],
+    }
+
+
 async def test_agency_first_categories_go_to_the_agency_office_of_the_kota(api: Api, citizen: Citizen) -> None:
     fire = await api.create_report(citizen, category="fire")
     crime = await api.create_report(citizen, category="crime")
