@@ -33,7 +33,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -193,7 +193,7 @@ BUCKET_KEY = "date_trunc('{trunc}', timezone('UTC', c.arrived_at + interval '7 h
 
 
 # overdueOpen alone, over the open cases not completed (ix_report_cases_open): the one figure that changes with the
-# time of the question, so it is never cached.
+# time of the question, so a cached one is never returned.
 OVERDUE_SQL = """
 SELECT {key} AS key, count(*) AS overdue_open
 FROM report_cases c {join}
@@ -339,9 +339,14 @@ async def _cached(
     if stale:
         fresh = await _computed(reads, stale, period, category_id, now, parallel)
         for head in stale:
-            found[head] = replace(fresh.get(head, Figures()), overdue_open=0)
+            found[head] = fresh.get(head, Figures())
             cache.put(keys[head], labels[head], found[head])
-    return {head: replace(figures, overdue_open=overdue.get(head, 0)) for head, figures in found.items()}
+    return {head: _with_overdue(figures, overdue.get(head, 0)) for head, figures in found.items()}
+
+
+def _with_overdue(figures: Figures, overdue_open: int) -> Figures:
+    # Most units' overdue count is the one their figures were computed with: no copy for them.
+    return figures if figures.overdue_open == overdue_open else replace(figures, overdue_open=overdue_open)
 
 
 async def figures_by_unit(
@@ -445,16 +450,16 @@ async def time_series(
         found = cached
     else:
         rows = await reads.rows(FIGURES_SQL.format(key=key, join=""), params)
-        found = {row["key"]: replace(_figures(row), overdue_open=0) for row in rows}
+        found = {row["key"]: _figures(row) for row in rows}
         cache.put(entry, label, found)
-    return [Bucket(start, replace(found.get(start, Figures()), overdue_open=overdue.get(start, 0))) for start in starts]
+    return [Bucket(start, _with_overdue(found.get(start, Figures()), overdue.get(start, 0))) for start in starts]
 
 
 # --- the leaderboard ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Component:
+class Component(NamedTuple):
+    # A tuple rather than a frozen dataclass: a leaderboard makes five for each of hundreds of units per question.
     name: str
     weight: float
     value: float | None  # 0 (worst) to 1 (best); None when the unit has no case it could be measured on
@@ -503,22 +508,23 @@ class Standing:
 def rank(standings: Iterable[tuple[Unit, Figures]], *, min_reports: int) -> list[Standing]:
     """Best score first; equal scores share a rank (1, 2, 2, 4). Units below the minimum come last, unranked,
     in code order."""
-    scored: list[Standing] = []
+    scored: list[tuple[float, Unit, Figures, list[Component]]] = []
     unranked: list[Standing] = []
+    too_few = f"fewer than {min_reports} assessed reports"
     for unit, figures in standings:
         parts = components(figures)
-        standing = Standing(unit, figures, parts, score(parts))
+        total = score(parts)
         if figures.assessed < min_reports:
-            unranked.append(replace(standing, unranked_reason=f"fewer than {min_reports} assessed reports"))
-        elif standing.score is None:
-            unranked.append(replace(standing, unranked_reason="nothing to score"))
+            unranked.append(Standing(unit, figures, parts, total, unranked_reason=too_few))
+        elif total is None:
+            unranked.append(Standing(unit, figures, parts, None, unranked_reason="nothing to score"))
         else:
-            scored.append(standing)
-    scored.sort(key=lambda s: (-(s.score or 0.0), s.unit.code))
+            scored.append((total, unit, figures, parts))
+    scored.sort(key=lambda s: (-s[0], s[1].code))
     ranked: list[Standing] = []
-    for position, standing in enumerate(scored, start=1):
-        same = ranked and ranked[-1].score == standing.score
-        ranked.append(replace(standing, rank=ranked[-1].rank if same else position))
+    for position, (total, unit, figures, parts) in enumerate(scored, start=1):
+        same = ranked and ranked[-1].score == total
+        ranked.append(Standing(unit, figures, parts, total, ranked[-1].rank if same else position))
     unranked.sort(key=lambda s: s.unit.code)
     return ranked + unranked
 
