@@ -138,7 +138,12 @@ def migrate_and_load(database_url: str) -> None:
 
 
 def start_api(
-    database_url: str, port: int, *, documents: tuple[str, ...] = (), extra_env: dict[str, str] | None = None
+    database_url: str,
+    port: int,
+    *,
+    documents: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> subprocess.Popen[bytes]:
     # Production settings (no GraphiQL, no field suggestions, trusted documents only), as the city would run it.
     # What the bench sends as the public or as citizens are its trusted documents (staff may send any text), as
@@ -158,6 +163,7 @@ def start_api(
         **(extra_env or {}),
     }
     command = ["uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers)] if workers > 1 else []
     return subprocess.Popen([sys.executable, "-m", *command, "--log-level", "warning"], cwd=ROOT, env=env)
 
 
@@ -371,7 +377,7 @@ async def run(opts: argparse.Namespace) -> int:
     url = bench_url(base)
     await ensure_database(url, reports=opts.reports, seed=opts.seed)
     port = int(os.environ.get("JSC_API_PORT", "47480"))
-    api = start_api(url, port)
+    api = start_api(url, port, workers=opts.api_workers)
     uncached_api = start_api(url, port + 1, extra_env={"JSC_PERFORMANCE_CACHE_ENTRIES": "0"})
     try:
         limits = httpx.Limits(max_connections=opts.auditors + 32)
@@ -400,7 +406,8 @@ async def run(opts: argparse.Namespace) -> int:
                 await conn.close()
             at = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
             print(f"\nbench: {reports:,} reports, {cases:,} cases; code {code_version()}; {at}")
-            print(f"one auditor: {opts.requests} requests per query, one at a time; machine load {load_average()}\n")
+            print(f"one auditor: {opts.requests} requests per query, one at a time; machine load {load_average()}")
+            print(f"API: {opts.api_workers} uvicorn process(es) with the figures cache, one without\n")
             all_met = True
             every = scenarios(busiest)
             for scenario in every:
@@ -459,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file-rate", type=float, default=5.0, help="reports/s filed during that run (default 5)")
     parser.add_argument("--concurrent", type=float, default=60.0, help="timed seconds of that run (default 60)")
     parser.add_argument("--concurrent-warmup", type=float, default=5.0, help="its untimed start (default 5)")
+    parser.add_argument("--api-workers", type=int, default=1, help="uvicorn processes of the judged API (default 1)")
     parser.add_argument("--seed", type=int, default=2026)
     opts = parser.parse_args(argv)
     if opts.auditors < 0 or opts.file_rate <= 0 or opts.concurrent <= 0 or opts.concurrent_warmup < 0:
