@@ -99,6 +99,13 @@ bench-performance: setup
 	@set -a; . .stack/bench/env; set +a; $(PY) bench/performance.py $(BENCH_ARGS); status=$$?; \
 	  $(PY) scripts/stack.py down --profile bench >/dev/null; exit $$status
 
+# workQueue for a camat's whole kecamatan, similarReports and nearbyReports on the same database (jsc_perfbench).
+.PHONY: bench-officers
+bench-officers: setup
+	@$(PY) scripts/stack.py up --profile bench >/dev/null
+	@set -a; . .stack/bench/env; set +a; $(PY) bench/officers.py $(BENCH_ARGS); status=$$?; \
+	  $(PY) scripts/stack.py down --profile bench >/dev/null; exit $$status
+
 # Two years of simulated reports for all of Jakarta in the dev stack's database (`make run` shows them on /map
 # and /dashboard). DEMO_REPORTS=1000000 for a million; DEMO_ARGS for the rest of `jsc demo-data --help`.
 DEMO_REPORTS ?= 100000

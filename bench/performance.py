@@ -9,10 +9,15 @@ The API runs as its own uvicorn process; the requests are sent one after the oth
 after a warm-up. Besides the end-to-end latency it prints the time of the same figures through
 domain/performance.py alone (the query and its rows, without GraphQL), so one can see where the time goes.
 
-Targets (issue 6): all 267 kelurahan for 30 days p50 < 100 ms, for a year < 300 ms. They are judged twice: with
-one auditor sending the queries one after the other, and with `--auditors` (10) sending them at once, each going
-round the six queries, while citizens file `--file-rate` reports a second through createReport. The exit code is 1
-when a target is missed in either.
+Targets: all 267 kelurahan for 30 days p50 < 20 ms (issue 18) and for a year < 300 ms (issue 6), judged with one
+auditor sending the queries one after the other; with `--auditors` (10) sending them at once, each going round the
+six queries, while citizens file `--file-rate` reports a second through createReport, the same p50 targets and a
+30-day p99 < 100 ms (issue 18). The exit code is 1 when a target is missed.
+
+The API keeps figures per process while their units' cases are unchanged (FiguresCache, domain/performance.py):
+the one-auditor run is judged on the API as it runs, and the same queries are shown beside it through a second
+API process with the cache off (JSC_PERFORMANCE_CACHE_ENTRIES=0), not judged; the run with ten auditors has
+reports filed throughout, so each of them moves the counters of the kelurahan it lands in.
 """
 
 from __future__ import annotations
@@ -94,6 +99,7 @@ class Scenario:
     level: UnitKind | None  # for the SQL-only measurement
     days: int
     target_ms: float | None
+    p99_target_ms: float | None = None  # judged with the auditors at once
 
 
 def bench_url(database_url: str) -> str:
@@ -131,15 +137,21 @@ def migrate_and_load(database_url: str) -> None:
         subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, check=True, capture_output=True)
 
 
-def start_api(database_url: str, port: int) -> subprocess.Popen[bytes]:
+def start_api(
+    database_url: str,
+    port: int,
+    *,
+    documents: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
+    workers: int = 1,
+) -> subprocess.Popen[bytes]:
     # Production settings (no GraphiQL, no field suggestions, trusted documents only), as the city would run it.
-    # What the bench sends as the public or as citizens are its trusted documents (the auditor, staff, may send
-    # any text), as the apps' are in production.
-    manifest = ROOT / "bench" / "out" / "performance-trusted-documents.json"
+    # What the bench sends as the public or as citizens are its trusted documents (staff may send any text), as
+    # the apps' are in production.
+    manifest = ROOT / "bench" / "out" / f"performance-trusted-documents-{port}.json"
     manifest.parent.mkdir(parents=True, exist_ok=True)
-    manifest.write_text(
-        json.dumps({document_id(text): text for text in (LOG_IN, SIGN_UP, KELURAHAN_AT, CREATE_REPORT)})
-    )
+    trusted = (LOG_IN, SIGN_UP, KELURAHAN_AT, CREATE_REPORT, *documents)
+    manifest.write_text(json.dumps({document_id(text): text for text in trusted}))
     env = {
         **os.environ,
         "JSC_DATABASE_URL": database_url,
@@ -148,8 +160,10 @@ def start_api(database_url: str, port: int) -> subprocess.Popen[bytes]:
         "JSC_GRAPHQL_FIELD_SUGGESTIONS": "false",
         "JSC_TRUSTED_DOCUMENTS_PATH": str(manifest),
         **raised_rate_limits(),
+        **(extra_env or {}),
     }
     command = ["uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers)] if workers > 1 else []
     return subprocess.Popen([sys.executable, "-m", *command, "--log-level", "warning"], cwd=ROOT, env=env)
 
 
@@ -164,7 +178,7 @@ def scenarios(kelurahan_unit_id: int) -> list[Scenario]:
 
     kel, kec, agency = UnitKind.KELURAHAN, UnitKind.KECAMATAN, UnitKind.AGENCY
     return [
-        Scenario("unitPerformance, 267 kelurahan, 30 days", UNIT_PERFORMANCE, level("KELURAHAN", 30), kel, 30, 100),
+        Scenario("unitPerformance, 267 kelurahan, 30 days", UNIT_PERFORMANCE, level("KELURAHAN", 30), kel, 30, 20, 100),
         Scenario("unitPerformance, 267 kelurahan, a year", UNIT_PERFORMANCE, level("KELURAHAN", 365), kel, 365, 300),
         Scenario("leaderboard, 267 kelurahan, a year", LEADERBOARD, level("KELURAHAN", 365), kel, 365, None),
         Scenario("leaderboard, 44 kecamatan, a year", LEADERBOARD, level("KECAMATAN", 365), kec, 365, None),
@@ -180,20 +194,28 @@ def scenarios(kelurahan_unit_id: int) -> list[Scenario]:
     ]
 
 
-async def domain_only(settings: Settings, level: UnitKind, days: int, runs: int, parallel: int) -> list[float]:
+async def domain_only(
+    settings: Settings, level: UnitKind, days: int, runs: int, parallel: int, *, cached: bool = False
+) -> list[float]:
     """The same figures through domain/performance.py in this process (the read-only pool, as the API reads
-    them), without GraphQL: the queries and their rows."""
+    them), without GraphQL: the queries and their rows. ``cached``: through a FiguresCache filled by a first,
+    untimed call (what a hit costs: the counters and the live overdue count)."""
     res = Resources.create(settings)
     try:
         async with res.sessions() as session:
             reference = await load_reference(session)
         day = datetime.now(UTC).astimezone(JAKARTA).date()
         period = performance.Period(day - timedelta(days=days - 1), day)
+        cache = performance.FiguresCache(10_000) if cached else None
+        if cache is not None:
+            await performance.figures_by_unit(
+                res.public_reads, reference, level, period, category_id=None, now=now(), cache=cache
+            )
         times = []
         for _ in range(runs):
             started = time.perf_counter()
             await performance.figures_by_unit(
-                res.public_reads, reference, level, period, category_id=None, now=now(), parallel=parallel
+                res.public_reads, reference, level, period, category_id=None, now=now(), parallel=parallel, cache=cache
             )
             times.append((time.perf_counter() - started) * 1000)
         return times
@@ -210,18 +232,27 @@ def summary(times: list[float]) -> str:
     return f"p50 {statistics.median(times):7.1f} ms  p90 {q[89]:7.1f} ms  p99 {q[98]:7.1f} ms  max {max(times):7.1f} ms"
 
 
-def verdict(scenario: Scenario, times: list[float]) -> tuple[bool, str]:
-    """(met, what to print) for a scenario with a target; (True, "") for one without."""
-    if scenario.target_ms is None:
-        return True, ""
-    met = statistics.median(times) < scenario.target_ms
-    return met, f"  target p50 < {scenario.target_ms:.0f} ms: {'met' if met else 'MISSED'}"
+def verdict(scenario: Scenario, times: list[float], *, tail: bool = False) -> tuple[bool, str]:
+    """(met, what to print) for a scenario with a target; (True, "") for one without. ``tail``: the p99 target
+    too, where the scenario has one."""
+    said, met = [], True
+    if scenario.target_ms is not None:
+        ok = statistics.median(times) < scenario.target_ms
+        met &= ok
+        said.append(f"p50 < {scenario.target_ms:.0f} ms: {'met' if ok else 'MISSED'}")
+    if tail and scenario.p99_target_ms is not None and len(times) > 1:
+        ok = statistics.quantiles(times, n=100, method="inclusive")[98] < scenario.p99_target_ms
+        met &= ok
+        said.append(f"p99 < {scenario.p99_target_ms:.0f} ms: {'met' if ok else 'MISSED'}")
+    return met, f"  target {', '.join(said)}" if said else ""
 
 
-async def post(client: httpx.AsyncClient, payload: dict[str, Any], headers: dict[str, str]) -> float:
+async def post(
+    client: httpx.AsyncClient, payload: dict[str, Any], headers: dict[str, str], *, url: str = "/graphql"
+) -> float:
     """One auditor's request, in ms; a transport error, an HTTP error or a GraphQL error stops the bench."""
     started = time.perf_counter()
-    response = await client.post("/graphql", json=payload, headers=headers)
+    response = await client.post(url, json=payload, headers=headers)
     elapsed = (time.perf_counter() - started) * 1000
     if response.status_code != 200 or "errors" in response.json():
         raise RuntimeError(f"{response.status_code} {response.text[:300]}")
@@ -331,7 +362,7 @@ async def auditors_at_once(
             print(f"{scenario.name:<48} API  no request completed in the timed window")
             all_met &= scenario.target_ms is None
             continue
-        met, said = verdict(scenario, got)
+        met, said = verdict(scenario, got, tail=True)
         all_met &= met
         print(
             f"{scenario.name:<48} API  {summary(got) if len(got) > 1 else f'{got[0]:.1f} ms (one)'}  n={len(got)}{said}"
@@ -346,17 +377,19 @@ async def run(opts: argparse.Namespace) -> int:
     url = bench_url(base)
     await ensure_database(url, reports=opts.reports, seed=opts.seed)
     port = int(os.environ.get("JSC_API_PORT", "47480"))
-    api = start_api(url, port)
+    api = start_api(url, port, workers=opts.api_workers)
+    uncached_api = start_api(url, port + 1, extra_env={"JSC_PERFORMANCE_CACHE_ENTRIES": "0"})
     try:
         limits = httpx.Limits(max_connections=opts.auditors + 32)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits) as client:
-            for _ in range(300):
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+            for target in (f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"):
+                for _ in range(300):
+                    try:
+                        if (await client.get(f"{target}/healthz")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.1)
             body = (await client.post("/graphql", json={"query": LOG_IN, "variables": {
                 "login": AUDITOR_EMAIL, "password": PASSWORD}})).json()  # fmt: skip
             token = body["data"]["logIn"]["session"]["accessToken"]
@@ -373,7 +406,8 @@ async def run(opts: argparse.Namespace) -> int:
                 await conn.close()
             at = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
             print(f"\nbench: {reports:,} reports, {cases:,} cases; code {code_version()}; {at}")
-            print(f"one auditor: {opts.requests} requests per query, one at a time; machine load {load_average()}\n")
+            print(f"one auditor: {opts.requests} requests per query, one at a time; machine load {load_average()}")
+            print(f"API: {opts.api_workers} uvicorn process(es) with the figures cache, one without\n")
             all_met = True
             every = scenarios(busiest)
             for scenario in every:
@@ -388,6 +422,15 @@ async def run(opts: argparse.Namespace) -> int:
                 met, said = verdict(scenario, times)
                 all_met &= met
                 print(f"{scenario.name:<48} API  {summary(times)}{said}")
+                try:
+                    uncached = [
+                        await post(client, payload, headers, url=f"http://127.0.0.1:{port + 1}/graphql")
+                        for _ in range(3 + opts.requests)
+                    ][3:]
+                except RuntimeError as exc:
+                    print(f"bench: {scenario.name} (uncached): {exc}")
+                    return 1
+                print(f"{'':<48} API  {summary(uncached)}  (cache off, not judged)")
                 if scenario.level is not None:
                     settings = Settings(database_url=url)
                     split = settings.performance_parallel_queries
@@ -395,6 +438,8 @@ async def run(opts: argparse.Namespace) -> int:
                     print(f"{'':<48} DB   {summary(alone)}  ({split} queries at once, as the API)")
                     single = await domain_only(settings, scenario.level, scenario.days, opts.requests, 1)
                     print(f"{'':<48} DB   {summary(single)}  (one query)")
+                    hits = await domain_only(settings, scenario.level, scenario.days, opts.requests, 1, cached=True)
+                    print(f"{'':<48} DB   {summary(hits)}  (through a FiguresCache, nothing changed)")
             print(f"machine load     {load_average()}")
             if opts.auditors:
                 try:
@@ -406,8 +451,9 @@ async def run(opts: argparse.Namespace) -> int:
             print(f"\nverdict          {'every target met' if all_met else 'a target MISSED (exit code 1)'}")
             return 0 if all_met else 1
     finally:
-        api.terminate()
-        api.wait(timeout=10)
+        for process in (api, uncached_api):
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -420,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file-rate", type=float, default=5.0, help="reports/s filed during that run (default 5)")
     parser.add_argument("--concurrent", type=float, default=60.0, help="timed seconds of that run (default 60)")
     parser.add_argument("--concurrent-warmup", type=float, default=5.0, help="its untimed start (default 5)")
+    parser.add_argument("--api-workers", type=int, default=1, help="uvicorn processes of the judged API (default 1)")
     parser.add_argument("--seed", type=int, default=2026)
     opts = parser.parse_args(argv)
     if opts.auditors < 0 or opts.file_rate <= 0 or opts.concurrent <= 0 or opts.concurrent_warmup < 0:

@@ -231,10 +231,12 @@ async def _write(
     conn: asyncpg.Connection, report_rows: list[tuple[object, ...]], history_rows: list[tuple[object, ...]]
 ) -> None:
     async with conn.transaction():
-        # The per-row triggers that announce a report and count it in its map tile stay off for a batch; one
-        # city-wide count below renews every tile's ETag instead (migration 0022).
+        # The per-row triggers that announce a report, count it in its map tile and count each change to a
+        # unit's cases stay off for a batch; one city-wide count below renews every tile's ETag instead
+        # (migration 0022), and one per unit every unit's figures (migration 0026).
         await conn.execute("ALTER TABLE reports DISABLE TRIGGER reports_events_insert")
         await conn.execute("ALTER TABLE reports DISABLE TRIGGER reports_tile_versions_insert")
+        await conn.execute("ALTER TABLE report_cases DISABLE TRIGGER report_cases_versions")
         await conn.copy_records_to_table("demo_reports", records=report_rows, columns=list(demo.REPORT_COLUMNS))
         await conn.copy_records_to_table("demo_history", records=history_rows, columns=["seq", *demo.HISTORY_COLUMNS])
         await conn.execute(MOVE_REPORTS)
@@ -243,6 +245,11 @@ async def _write(
             "INSERT INTO map_tile_versions AS v (tx, ty) VALUES (-1, -1) "
             "ON CONFLICT (tx, ty) DO UPDATE SET changes = v.changes + 1"
         )
+        await conn.execute(
+            "INSERT INTO unit_case_versions AS v (unit_id) SELECT id FROM units "
+            "ON CONFLICT (unit_id) DO UPDATE SET version = v.version + 1"
+        )
+        await conn.execute("ALTER TABLE report_cases ENABLE TRIGGER report_cases_versions")
         await conn.execute("ALTER TABLE reports ENABLE TRIGGER reports_tile_versions_insert")
         await conn.execute("ALTER TABLE reports ENABLE TRIGGER reports_events_insert")
 

@@ -15,6 +15,7 @@ from geoalchemy2 import Geography
 from sqlalchemy import and_, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from domain import notifications
 from domain.errors import DomainError
@@ -94,12 +95,30 @@ async def nearby_reports(
             "INVALID_RADIUS", f"radiusM is more than 0 and at most {NEARBY_MAX_RADIUS_M:.0f}.", field="radiusM"
         )
     distance = _metres(lat, lon)
-    query = select(Report, distance.label("distance")).where(Report.confidential.is_(False), _near(lat, lon, radius_m))
+    wanted: list[ColumnElement[bool]] = [Report.confidential.is_(False)]
     if after is not None:
         last_distance, last_id = after
-        query = query.where(or_(distance > last_distance, and_(distance == last_distance, Report.id > last_id)))
+        wanted.append(or_(distance > last_distance, and_(distance == last_distance, Report.id > last_id)))
+    reach = await _reach(session, lat=lat, lon=lon, radius_m=radius_m, wanted=wanted, limit=limit)
+    query = select(Report, distance.label("distance")).where(*wanted, _near(lat, lon, reach))
     rows = await session.execute(query.order_by(distance, Report.id).limit(limit))
     return [Nearby(report, float(metres)) for report, metres in rows]
+
+
+async def _reach(
+    session: AsyncSession, *, lat: float, lon: float, radius_m: float, wanted: list[ColumnElement[bool]], limit: int
+) -> float:
+    """How far the nearest ``limit`` reports can be: the farthest of any ``limit`` wanted reports within the
+    radius, found by the index in order of its planar distance (a few index probes, where a dense kilometre
+    holds thousands of reports whose geodesic distances would all be computed). At least ``limit`` reports lie
+    within it, so the nearest ``limit`` do too; with fewer, all of them do, and the radius stays."""
+    planar = select(_metres(lat, lon).label("metres")).where(*wanted, _near(lat, lon, radius_m))
+    candidates = planar.order_by(Report.location.op("<->")(_point(lat, lon))).limit(limit).subquery()
+    found = (await session.execute(select(func.count(), func.max(candidates.c.metres)))).one()
+    if found[0] < limit or found[1] is None:
+        return radius_m
+    # A hair over the farthest: the geodesic distance within ST_DWithin may round otherwise than ST_Distance's.
+    return min(radius_m, float(found[1]) * (1 + 1e-9) + 0.001)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,11 @@ those cases as they stand now, so a rate never mixes two groups of reports. The 
 
 A kecamatan's figures are its area's (the kecamatan office and its kelurahan offices), a kota's likewise;
 kelurahan offices and agencies answer for their own cases.
+
+The API keeps what it computed in a ``FiguresCache`` per process, each entry labelled with the change counters of
+its units' cases (unit_case_versions, migration 0026) read before it was computed; an entry is used only while
+those counters have not moved, so a cached figure is the figure. ``overdueOpen`` depends on the time of the
+question, not only on the cases, and is always counted live (ix_report_cases_open holds the open cases only).
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ from __future__ import annotations
 import asyncio
 import enum
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -186,6 +192,53 @@ GROUP_JOIN = (
 BUCKET_KEY = "date_trunc('{trunc}', timezone('UTC', c.arrived_at + interval '7 hours'))::date"
 
 
+# overdueOpen alone, over the open cases not completed (ix_report_cases_open): the one figure that changes with the
+# time of the question, so a cached one is never returned.
+OVERDUE_SQL = """
+SELECT {key} AS key, count(*) AS overdue_open
+FROM report_cases c {join}
+WHERE c.unit_id = ANY(:units) AND c.arrived_at >= :start AND c.arrived_at < :end
+  AND c.ended_at IS NULL AND c.first_completed_at IS NULL
+  AND c.completion_due_at < coalesce(c.verifying_since, :now)
+  AND (CAST(:category AS integer) IS NULL OR c.category_id = :category)
+GROUP BY 1
+"""
+VERSIONS_SQL = "SELECT unit_id, version FROM unit_case_versions WHERE unit_id = ANY(:units)"
+
+
+class FiguresCache:
+    """Figures computed in this process, least recently used first out, each with the versions (change counters)
+    of the units whose cases it was computed from. The versions are read before the figures are computed: a
+    change committed in between only makes an entry look older than it is, never newer."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[Hashable, tuple[tuple[int, ...], object]] = OrderedDict()
+
+    def get(self, key: Hashable, versions: tuple[int, ...]) -> object | None:
+        found = self._entries.get(key)
+        if found is None or found[0] != versions:
+            return None
+        self._entries.move_to_end(key)
+        return found[1]
+
+    def put(self, key: Hashable, versions: tuple[int, ...], value: object) -> None:
+        if self.capacity <= 0:
+            return
+        self._entries[key] = (versions, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+async def _versions(reads: Reads, units: Sequence[int]) -> dict[int, int]:
+    """Each unit's change counter; a unit that never had a case has none (0)."""
+    return {row["unit_id"]: row["version"] for row in await reads.rows(VERSIONS_SQL, {"units": list(units)})}
+
+
 def _figures(row: Mapping[str, Any]) -> Figures:
     values = {k: v for k, v in row.items() if k not in ("key", "response_hours", "completion_hours")}
     response = row["response_hours"] or (None, None)
@@ -220,19 +273,80 @@ def groups(reference: ReferenceData, level: UnitKind) -> dict[int, list[int]]:
     return {h.id: [h.id] for h in heads}
 
 
+def _by_group(sql: str, members: dict[int, list[int]], params: dict[str, object]) -> tuple[str, dict[str, object]]:
+    """The query keyed by unit when every group is its head alone, else by group through GROUP_JOIN."""
+    units = sorted({unit for group in members.values() for unit in group})
+    if all(group == [head] for head, group in members.items()):
+        return sql.format(key=UNIT_KEY, join=""), {**params, "units": units}
+    pairs = [(unit, head) for head, group in members.items() for unit in group]
+    pairs_params = {"units": units, "members": [u for u, _ in pairs], "groups": [g for _, g in pairs]}
+    return sql.format(key=GROUP_KEY, join=GROUP_JOIN), {**params, **pairs_params}
+
+
 async def _figures_of(
     reads: Reads, members: dict[int, list[int]], period: Period, category_id: int | None, now: datetime
 ) -> dict[int, Figures]:
-    units = sorted({unit for group in members.values() for unit in group})
-    if all(group == [head] for head, group in members.items()):
-        sql, params = FIGURES_SQL.format(key=UNIT_KEY, join=""), _params(period, category_id, now, units=units)
-    else:
-        pairs = [(unit, head) for head, group in members.items() for unit in group]
-        sql = FIGURES_SQL.format(key=GROUP_KEY, join=GROUP_JOIN)
-        params = _params(
-            period, category_id, now, units=units, members=[u for u, _ in pairs], groups=[g for _, g in pairs]
-        )
+    sql, params = _by_group(FIGURES_SQL, members, _params(period, category_id, now))
     return {row["key"]: _figures(row) for row in await reads.rows(sql, params)}
+
+
+async def _overdue_of(
+    reads: Reads, members: dict[int, list[int]], period: Period, category_id: int | None, now: datetime
+) -> dict[int, int]:
+    sql, params = _by_group(OVERDUE_SQL, members, _params(period, category_id, now))
+    return {row["key"]: row["overdue_open"] for row in await reads.rows(sql, params)}
+
+
+async def _computed(
+    reads: Reads,
+    members: dict[int, list[int]],
+    period: Period,
+    category_id: int | None,
+    now: datetime,
+    parallel: int,
+) -> dict[int, Figures]:
+    """The groups' figures, split into ``parallel`` queries run at once."""
+    heads = list(members)
+    size = max(1, -(-len(heads) // max(1, parallel)))
+    chunks = [{head: members[head] for head in heads[i : i + size]} for i in range(0, len(heads), size)]
+    found: dict[int, Figures] = {}
+    for part in await asyncio.gather(*(_figures_of(reads, chunk, period, category_id, now) for chunk in chunks)):
+        found |= part
+    return found
+
+
+async def _cached(
+    reads: Reads,
+    cache: FiguresCache,
+    members: dict[int, list[int]],
+    period: Period,
+    category_id: int | None,
+    now: datetime,
+    parallel: int,
+) -> dict[int, Figures]:
+    """As ``_computed``, computing only the groups whose cached figures are older than their units' cases;
+    overdueOpen counted live for every group."""
+    versions = await _versions(reads, sorted({unit for group in members.values() for unit in group}))
+    labels = {head: tuple(versions.get(unit, 0) for unit in group) for head, group in members.items()}
+    keys = {head: ("units", tuple(group), period, category_id) for head, group in members.items()}
+    found: dict[int, Figures] = {}
+    for head in members:
+        hit = cache.get(keys[head], labels[head])
+        if isinstance(hit, Figures):
+            found[head] = hit
+    stale = {head: group for head, group in members.items() if head not in found}
+    overdue = await _overdue_of(reads, members, period, category_id, now)
+    if stale:
+        fresh = await _computed(reads, stale, period, category_id, now, parallel)
+        for head in stale:
+            found[head] = fresh.get(head, Figures())
+            cache.put(keys[head], labels[head], found[head])
+    return {head: _with_overdue(figures, overdue.get(head, 0)) for head, figures in found.items()}
+
+
+def _with_overdue(figures: Figures, overdue_open: int) -> Figures:
+    # Most units' overdue count is the one their figures were computed with: no copy for them.
+    return figures if figures.overdue_open == overdue_open else replace(figures, overdue_open=overdue_open)
 
 
 async def figures_by_unit(
@@ -244,20 +358,20 @@ async def figures_by_unit(
     category_id: int | None,
     now: datetime,
     parallel: int = 1,
+    cache: FiguresCache | None = None,
 ) -> dict[int, Figures]:
     """Every unit of the level with its figures (see ``groups``); a unit that received nothing gets zeros.
 
     With ``parallel`` > 1 the units are split into that many queries run at once (``reads`` must then allow
     concurrent queries, as PublicReads' pool does): PostgreSQL cannot run ordered-set aggregates (the medians)
-    in parallel itself, and a year of a city's cases is a few hundred thousand rows.
+    in parallel itself, and a year of a city's cases is a few hundred thousand rows. With a ``cache``, only the
+    units (or areas) whose cases changed since they were last computed are computed again.
     """
     members = groups(reference, level)
-    heads = list(members)
-    size = max(1, -(-len(heads) // max(1, parallel)))
-    chunks = [{head: members[head] for head in heads[i : i + size]} for i in range(0, len(heads), size)]
-    found: dict[int, Figures] = {}
-    for part in await asyncio.gather(*(_figures_of(reads, chunk, period, category_id, now) for chunk in chunks)):
-        found |= part
+    if cache is None:
+        found = await _computed(reads, members, period, category_id, now, parallel)
+    else:
+        found = await _cached(reads, cache, members, period, category_id, now, parallel)
     return {unit_id: found.get(unit_id, Figures()) for unit_id in members}
 
 
@@ -308,26 +422,44 @@ async def time_series(
     *,
     category_id: int | None,
     now: datetime,
+    cache: FiguresCache | None = None,
 ) -> list[Bucket]:
-    """A unit's figures per bucket (a kecamatan or kota office's are its area's, as in ``groups``)."""
+    """A unit's figures per bucket (a kecamatan or kota office's are its area's, as in ``groups``); with a
+    ``cache``, computed again only when the unit's cases changed, overdueOpen always counted live."""
     starts = bucket_starts(period, interval)
     if len(starts) > MAX_BUCKETS:
         raise DomainError(
             "INVALID_PERIOD", f"At most {MAX_BUCKETS} buckets: choose a longer interval.", field="interval"
         )
-    members = groups(reference, unit.kind).get(unit.id, [unit.id])
+    members = sorted(groups(reference, unit.kind).get(unit.id, [unit.id]))
     trunc = {Interval.DAY: "day", Interval.WEEK: "week", Interval.MONTH: "month"}[interval]
-    sql = FIGURES_SQL.format(key=BUCKET_KEY.format(trunc=trunc), join="")
-    rows = await reads.rows(sql, _params(period, category_id, now, units=sorted(members)))
-    found = {row["key"]: _figures(row) for row in rows}
-    return [Bucket(start, found.get(start, Figures())) for start in starts]
+    key = BUCKET_KEY.format(trunc=trunc)
+    params = _params(period, category_id, now, units=members)
+    if cache is None:
+        rows = await reads.rows(FIGURES_SQL.format(key=key, join=""), params)
+        found = {row["key"]: _figures(row) for row in rows}
+        return [Bucket(start, found.get(start, Figures())) for start in starts]
+    versions = await _versions(reads, members)
+    label = tuple(versions.get(member, 0) for member in members)
+    entry = ("series", tuple(members), period, interval, category_id)
+    cached = cache.get(entry, label)
+    overdue = {
+        row["key"]: row["overdue_open"] for row in await reads.rows(OVERDUE_SQL.format(key=key, join=""), params)
+    }
+    if isinstance(cached, dict):
+        found = cached
+    else:
+        rows = await reads.rows(FIGURES_SQL.format(key=key, join=""), params)
+        found = {row["key"]: _figures(row) for row in rows}
+        cache.put(entry, label, found)
+    return [Bucket(start, _with_overdue(found.get(start, Figures()), overdue.get(start, 0))) for start in starts]
 
 
 # --- the leaderboard ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Component:
+class Component(NamedTuple):
+    # A tuple rather than a frozen dataclass: a leaderboard makes five for each of hundreds of units per question.
     name: str
     weight: float
     value: float | None  # 0 (worst) to 1 (best); None when the unit has no case it could be measured on
@@ -376,22 +508,23 @@ class Standing:
 def rank(standings: Iterable[tuple[Unit, Figures]], *, min_reports: int) -> list[Standing]:
     """Best score first; equal scores share a rank (1, 2, 2, 4). Units below the minimum come last, unranked,
     in code order."""
-    scored: list[Standing] = []
+    scored: list[tuple[float, Unit, Figures, list[Component]]] = []
     unranked: list[Standing] = []
+    too_few = f"fewer than {min_reports} assessed reports"
     for unit, figures in standings:
         parts = components(figures)
-        standing = Standing(unit, figures, parts, score(parts))
+        total = score(parts)
         if figures.assessed < min_reports:
-            unranked.append(replace(standing, unranked_reason=f"fewer than {min_reports} assessed reports"))
-        elif standing.score is None:
-            unranked.append(replace(standing, unranked_reason="nothing to score"))
+            unranked.append(Standing(unit, figures, parts, total, unranked_reason=too_few))
+        elif total is None:
+            unranked.append(Standing(unit, figures, parts, None, unranked_reason="nothing to score"))
         else:
-            scored.append(standing)
-    scored.sort(key=lambda s: (-(s.score or 0.0), s.unit.code))
+            scored.append((total, unit, figures, parts))
+    scored.sort(key=lambda s: (-s[0], s[1].code))
     ranked: list[Standing] = []
-    for position, standing in enumerate(scored, start=1):
-        same = ranked and ranked[-1].score == standing.score
-        ranked.append(replace(standing, rank=ranked[-1].rank if same else position))
+    for position, (total, unit, figures, parts) in enumerate(scored, start=1):
+        same = ranked and ranked[-1].score == total
+        ranked.append(Standing(unit, figures, parts, total, ranked[-1].rank if same else position))
     unranked.sort(key=lambda s: s.unit.code)
     return ranked + unranked
 
@@ -406,10 +539,11 @@ async def standings(
     now: datetime,
     min_reports: int,
     parallel: int = 1,
+    cache: FiguresCache | None = None,
 ) -> list[Standing]:
     """The leaderboard of a level: every unit's figures, scored and ranked."""
     figures = await figures_by_unit(
-        reads, reference, level, period, category_id=category_id, now=now, parallel=parallel
+        reads, reference, level, period, category_id=category_id, now=now, parallel=parallel, cache=cache
     )
     return rank(((u, figures[u.id]) for u in reference.units_of_kind(level)), min_reports=min_reports)
 

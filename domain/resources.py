@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from domain.access import AccountStates
 from domain.adapters.storage import ObjectStorage, S3Storage
 from domain.db import PublicReads, create_engine, create_session_factory
+from domain.performance import FiguresCache
 from domain.reference import ReferenceCache
 from domain.settings import Settings
 
@@ -24,6 +25,7 @@ class Resources:
     reference: ReferenceCache
     public_reads: PublicReads
     account_states: AccountStates
+    figures: FiguresCache
 
     @classmethod
     def create(cls, settings: Settings) -> Resources:
@@ -37,6 +39,7 @@ class Resources:
             ReferenceCache(sessions, ttl_s=settings.reference_cache_ttl_s),
             PublicReads(settings),
             AccountStates(sessions, ttl_s=settings.account_state_cache_s),
+            FiguresCache(settings.performance_cache_entries),
         )
 
     @asynccontextmanager

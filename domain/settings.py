@@ -208,6 +208,12 @@ class Settings(BaseSettings):
     performance_parallel_queries: int = Field(
         2, description="queries one leaderboard is split into, run at once (about the database's cores)"
     )
+    performance_cache_entries: int = Field(
+        20_000,
+        description="figures of one unit (or area) over one period each API process keeps while that unit's cases "
+        "are unchanged; 0: none",
+        ge=0,
+    )
     export_url_ttl_s: int = Field(300, description="lifetime of an export's presigned download URL")
 
     cctv_before_s: float = Field(30.0, description="seconds of archive video before the report time")

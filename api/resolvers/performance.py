@@ -75,6 +75,7 @@ async def _standings(
         now=now(),
         min_reports=context.settings.ranking_min_reports,
         parallel=context.settings.performance_parallel_queries,
+        cache=context.resources.figures,
     )
 
 
@@ -141,6 +142,7 @@ class PerformanceQueries:
                 performance.Interval(interval),
                 category_id=category_id,
                 now=now(),
+                cache=context.resources.figures,
             )
         except DomainError as exc:
             raise _bad_input(exc) from exc

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, literal_column, or_, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
@@ -228,16 +228,27 @@ async def actor_of(context: Context) -> workflow.Actor:
     return actor
 
 
-def jurisdiction(unit: models.Unit) -> ColumnElement[bool]:
-    """The reports a unit's officers see: those it holds, and for area offices every report of the area."""
+def jurisdiction(unit: models.Unit) -> tuple[ColumnElement[bool], ColumnElement[bool] | None]:
+    """The reports a unit's officers see, as two disjoint parts: those of its area (none for an agency) and
+    those it holds outside it. Each part is read in deadline order from an index of its own (migration 0027), so
+    a camat's queue reads its first page, not every open report of the kecamatan."""
     holds = models.Report.unit_id == unit.id
+    area: ColumnElement[bool] | None = None
     if unit.kind == models.UnitKind.KELURAHAN:
-        return or_(holds, models.Report.kelurahan_id == unit.kelurahan_id)
-    if unit.kind == models.UnitKind.KECAMATAN:
-        return or_(holds, models.Report.kecamatan_id == unit.kecamatan_id)
-    if unit.kind == models.UnitKind.KOTA:
-        return or_(holds, models.Report.kota_id == unit.kota_id)
-    return holds
+        column, area_id = models.Report.kelurahan_id, unit.kelurahan_id
+    elif unit.kind == models.UnitKind.KECAMATAN:
+        column, area_id = models.Report.kecamatan_id, unit.kecamatan_id
+    elif unit.kind == models.UnitKind.KOTA:
+        column, area_id = models.Report.kota_id, unit.kota_id
+    else:
+        return holds, None
+    area = column == area_id
+    return and_(holds, or_(column.is_(None), column != area_id)), area
+
+
+# The queue's order: soonest deadline first, reports without one (waiting for verification) last; written as the
+# indexes of migration 0027 are, with the constant inline, so that PostgreSQL reads the queue from them in order.
+QUEUE_DUE = func.coalesce(models.Report.due_at, literal_column("'9999-12-31 00:00:00+00'::timestamptz"))
 
 
 def work_queue_query(
@@ -249,38 +260,45 @@ def work_queue_query(
     limit: int,
     at: datetime,
 ) -> Select[models.Report]:
-    due = func.coalesce(models.Report.due_at, NO_DEADLINE)
-    query = select(models.Report)
-    if actor.role == models.Role.OFFICER and actor.unit_id is not None:
-        query = query.where(jurisdiction(reference.units[actor.unit_id]))
+    due = QUEUE_DUE
+    wanted: list[ColumnElement[bool]] = []
     if flt.status:
-        query = query.where(models.Report.status.in_(list(flt.status)))
+        wanted.append(models.Report.status.in_(list(flt.status)))
     elif flt.changed_since is None:
-        query = query.where(models.Report.status.in_(sorted(workflow.OPEN)))
+        wanted.append(models.Report.status.in_(sorted(workflow.OPEN)))
     if flt.changed_since is not None:
-        query = query.where(models.Report.updated_at > flt.changed_since)
+        wanted.append(models.Report.updated_at > flt.changed_since)
     if flt.category is not None:
         category = reference.category_codes.get(flt.category)
-        query = query.where(models.Report.category_id == (category.id if category else -1))
+        wanted.append(models.Report.category_id == (category.id if category else -1))
+    # On the order's own expression (a report without a deadline sorts last and is never overdue), so that the
+    # index reads only the wanted stretch of the queue.
     if flt.overdue is True:
-        query = query.where(models.Report.due_at < at)
+        wanted.append(due < at)
     elif flt.overdue is False:
-        query = query.where(or_(models.Report.due_at.is_(None), models.Report.due_at >= at))
+        wanted.append(due >= at)
     if flt.assigned_to_me:
-        query = query.where(models.Report.assignee_id == actor.user_id)
+        wanted.append(models.Report.assignee_id == actor.user_id)
     if flt.awaiting_my_verification:
-        query = query.where(models.Report.status == models.ReportStatus.VERIFYING)
+        wanted.append(models.Report.status == models.ReportStatus.VERIFYING)
         if actor.role == models.Role.OFFICER:
             supervised = [
                 u.id
                 for u in reference.units.values()
                 if (boss := workflow.supervising_unit(u, reference)) is not None and boss.id == actor.unit_id
             ]
-            query = query.where(models.Report.unit_id.in_(supervised))
+            wanted.append(models.Report.unit_id.in_(supervised))
     if after is not None:
-        after_due, after_id = after
-        query = query.where(or_(due > after_due, and_(due == after_due, models.Report.id > after_id)))
-    return query.order_by(due, models.Report.id).limit(limit)
+        wanted.append(tuple_(due, models.Report.id) > tuple_(literal(after[0]), literal(after[1])))
+    if actor.role != models.Role.OFFICER or actor.unit_id is None:
+        return select(models.Report).where(*wanted).order_by(due, models.Report.id).limit(limit)
+    parts = [p for p in jurisdiction(reference.units[actor.unit_id]) if p is not None]
+    pages = [
+        select(models.Report.id, due.label("due")).where(part, *wanted).order_by(due, models.Report.id).limit(limit)
+        for part in parts
+    ]
+    page = (pages[0] if len(pages) == 1 else union_all(*pages)).subquery()
+    return select(models.Report).join(page, page.c.id == models.Report.id).order_by(page.c.due, page.c.id).limit(limit)
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from domain.models.geo import Kecamatan, Kelurahan, Kota
 from domain.models.idempotency import IdempotencyKey
 from domain.models.limits import RateLimit
 from domain.models.notifications import Device, Notification
-from domain.models.performance import Export, ReportCase
+from domain.models.performance import Export, ReportCase, UnitCaseVersion
 from domain.models.reports import MapTileVersion, Photo, Report, ReportCell, ReportFollower, ReportStatusChange
 from domain.models.templates import ResponseTemplate
 
@@ -105,6 +105,7 @@ __all__ = [
     "RoutingRule",
     "Siaga",
     "Unit",
+    "UnitCaseVersion",
     "UnitKind",
     "User",
     "WatchRule",

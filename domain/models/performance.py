@@ -61,6 +61,15 @@ class ReportCase(Base):
                 "completion_hours",
             ],
         ),
+        # The open cases not completed, for overdueOpen, which depends on the time of the question and so is
+        # counted live while the rest of the figures may come from FiguresCache (domain/performance.py).
+        Index(
+            "ix_report_cases_open",
+            "unit_id",
+            "arrived_at",
+            postgresql_include=["category_id", "completion_due_at", "verifying_since"],
+            postgresql_where="ended_at IS NULL AND first_completed_at IS NULL",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -94,6 +103,17 @@ class ReportCase(Base):
     # Hours from receipt to the first response and to the first completion, computed as the row is written.
     response_hours: Mapped[float | None] = mapped_column(Float, Computed(RESPONSE_HOURS, persisted=True))
     completion_hours: Mapped[float | None] = mapped_column(Float, Computed(COMPLETION_HOURS, persisted=True))
+
+
+class UnitCaseVersion(Base):
+    """A counter per unit that moves whenever one of its cases is written (a deferred trigger on report_cases,
+    migration 0026): figures computed from a unit's cases hold while its counter has not moved."""
+
+    __tablename__ = "unit_case_versions"
+    __table_args__ = ({"comment": "Committed changes to each unit's report_cases (the figures cache's versions)"},)
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, server_default="1")
 
 
 class Export(Base):

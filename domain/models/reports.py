@@ -18,11 +18,17 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, TimestampMixin, text_enum
 from domain.models.enums import HistoryKind, PhotoKind, PhotoStatus, ReportStatus
+
+# The work queue's order and its reports (api/resolvers/workflow.py QUEUE_DUE and workflow.OPEN), as the indexes of
+# migration 0027 state them.
+QUEUE_DUE = "coalesce(due_at, '9999-12-31 00:00:00+00'::timestamptz)"
+OPEN_STATUSES = "status IN ('WAITING', 'COORDINATION', 'DISPOSITION', 'IN_PROGRESS', 'REOPENED', 'VERIFYING')"
 
 
 class Report(TimestampMixin, Base):
@@ -32,11 +38,18 @@ class Report(TimestampMixin, Base):
         Index("ix_reports_reporter_created", "reporter_id", "created_at"),
         Index("ix_reports_kelurahan_created", "kelurahan_id", "created_at"),
         Index("ix_reports_unit_status", "unit_id", "status"),
-        # The work queues: one jurisdiction's open reports by deadline (closed reports have no due_at).
-        Index("ix_reports_unit_due", "unit_id", "due_at"),
-        Index("ix_reports_kelurahan_due", "kelurahan_id", "due_at"),
-        Index("ix_reports_kecamatan_due", "kecamatan_id", "due_at"),
-        Index("ix_reports_kota_due", "kota_id", "due_at"),
+        # The work queues: one jurisdiction's open reports in the queue's order (migration 0027).
+        *(
+            Index(
+                f"ix_reports_{holder}_queue",
+                f"{holder}_id",
+                text(QUEUE_DUE),
+                "id",
+                postgresql_where=text(OPEN_STATUSES),
+            )
+            for holder in ("unit", "kelurahan", "kecamatan", "kota")
+        ),
+        Index("ix_reports_updated", "updated_at"),
         Index("ix_reports_open_due", "due_at", postgresql_where="due_at IS NOT NULL"),
         # The public map's newest reports of a box, read backwards (migration 0007 says why).
         Index(

@@ -159,6 +159,35 @@ async def test_nearby_reports_page_by_distance(api: Api, citizen: Citizen, place
     assert too_far["errors"][0]["extensions"]["reason"] == "INVALID_RADIUS"
 
 
+async def test_nearby_reports_are_in_geodesic_order_where_the_index_s_planar_order_differs(
+    api: Api, citizen: Citizen, place: tuple[str, float, float]
+) -> None:
+    # given, near the equator where a degree of longitude is longer than a degree of latitude, one report due
+    # north and two due east a little less far in degrees (nearer for the index) but farther in metres
+    _, lat, lon = place
+    centre = toward_centre(lat, lon, 1500)
+    north_id = await file_at(api, citizen, (centre[0] + 0.0009, centre[1]))
+    east_ids = [await file_at(api, citizen, (centre[0], centre[1] + d)) for d in (0.0008995, 0.0008998)]
+
+    # when they are paged one at a time
+    seen: list[str] = []
+    distances: list[float] = []
+    after = None
+    while True:
+        page = await api.gql(NEARBY, {"lat": centre[0], "lon": centre[1], "radius": 150, "first": 1, "after": after})
+        assert "errors" not in page, page
+        block = page["data"]["nearbyReports"]
+        seen += [e["node"]["report"]["id"] for e in block["edges"]]
+        distances += [e["node"]["distanceM"] for e in block["edges"]]
+        if not block["pageInfo"]["hasNextPage"]:
+            break
+        after = block["pageInfo"]["endCursor"]
+
+    # then the one due north comes first, as its metres say
+    assert seen == [north_id, *east_ids]
+    assert distances == sorted(distances)
+
+
 async def test_supporters_are_counted_and_hear_about_progress(
     api: Api, citizen: Citizen, resources: Resources, place: tuple[str, float, float]
 ) -> None:

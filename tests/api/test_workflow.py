@@ -285,6 +285,55 @@ async def test_every_action_outside_the_jurisdiction_is_forbidden(  # type: igno
         assert report_id not in await queue_ids(api, outsider)
 
 
+async def test_a_camats_queue_merges_the_area_and_what_the_office_holds_elsewhere_in_deadline_order(
+    api: Api, citizen: Citizen, officer, resources: Resources
+) -> None:  # type: ignore[no-untyped-def]
+    # given reports of the kecamatan, one its office holds inside it, one it holds in another kecamatan, with
+    # deadlines before anyone else's, and one waiting for verification (no deadline)
+    camat = await officer(GROGOL_PETAMBURAN_CAMAT)
+    made = [(await api.create_report(citizen))["report"]["id"] for _ in range(5)]
+    area_first, held_elsewhere, held_inside, area_last, verifying = made
+    async with resources.unit_of_work() as session:
+        office = await session.scalar(select(Unit).where(Unit.code == GROGOL_PETAMBURAN_CAMAT))
+        elsewhere = await session.scalar(select(Unit).where(Unit.code == OTHER_KECAMATAN_OFFICE))
+        assert office is not None
+        assert elsewhere is not None
+        for day, report_id in enumerate((area_first, held_elsewhere, held_inside, area_last), start=1):
+            row = await session.get(Report, uuid.UUID(report_id))
+            assert row is not None
+            row.due_at = datetime(2020, 1, day, tzinfo=UTC)
+            if report_id in (held_elsewhere, held_inside):
+                row.unit_id = office.id
+            if report_id == held_elsewhere:
+                row.kelurahan_id, row.kecamatan_id = elsewhere.kelurahan_id, elsewhere.kecamatan_id
+        row = await session.get(Report, uuid.UUID(verifying))
+        assert row is not None
+        row.status, row.due_at = "VERIFYING", None
+
+    # when the camat pages through the queue one report at a time
+    seen: list[str] = []
+    after = None
+    for _ in range(4):
+        body = await api.gql(WORK_QUEUE, {"first": 1, "after": after}, token=camat.token)
+        assert "errors" not in body, body
+        seen += [e["node"]["id"] for e in body["data"]["workQueue"]["edges"]]
+        after = body["data"]["workQueue"]["pageInfo"]["endCursor"]
+    everything = await queue_ids(api, camat)
+
+    # then both parts come in one deadline order, each report once, the one without a deadline after every other
+    assert seen == [area_first, held_elsewhere, held_inside, area_last]
+    assert len(everything) == len(set(everything))
+    assert everything[-1] == verifying
+    assert verifying in await queue_ids(api, camat, {"overdue": False})
+    assert verifying not in await queue_ids(api, camat, {"overdue": True})
+    assert held_elsewhere in await queue_ids(api, camat, {"overdue": True})
+    # (closed again, so that no other test's queue holds a report without a deadline)
+    async with resources.unit_of_work() as session:
+        row = await session.get(Report, uuid.UUID(verifying))
+        assert row is not None
+        row.status = "REJECTED"
+
+
 async def test_the_camat_and_the_walikota_office_act_on_their_area(api: Api, citizen: Citizen, officer) -> None:  # type: ignore[no-untyped-def]
     camat = await officer(GROGOL_PETAMBURAN_CAMAT)
     walikota = await officer(JAKBAR_WALIKOTA)

@@ -49,6 +49,29 @@ async def test_migration_0009_builds_the_cases_of_existing_history(resources: Re
     assert after == before
 
 
+async def test_migration_0026_gives_every_unit_with_cases_a_counter(resources: Resources) -> None:
+    """Upgrading a database that already has cases gives each of their units a counter, and from then on every
+    change to a case moves its unit's counter."""
+    for target in ("0025", "head"):
+        await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "alembic", "downgrade" if target == "0025" else "upgrade", target],
+            cwd=ROOT, check=True, capture_output=True,
+        )  # fmt: skip
+    async with resources.unit_of_work() as session:
+        with_cases = set((await session.scalars(text("SELECT DISTINCT unit_id FROM report_cases"))).all())
+        counted = {
+            r.unit_id: r.version for r in await session.execute(text("SELECT unit_id, version FROM unit_case_versions"))
+        }
+        unit, case_id = (await session.execute(text("SELECT unit_id, id FROM report_cases LIMIT 1"))).one()
+        await session.execute(text("UPDATE report_cases SET escalations = escalations WHERE id = :id"), {"id": case_id})
+    async with resources.unit_of_work() as session:
+        moved = await session.scalar(text("SELECT version FROM unit_case_versions WHERE unit_id = :u"), {"u": unit})
+
+    assert with_cases
+    assert counted == dict.fromkeys(with_cases, 1)
+    assert moved == 2
+
+
 async def test_migration_0012_puts_every_stored_phone_in_one_form_and_settles_collisions(resources: Resources) -> None:
     """Phones stored before phonenumbers (+62 followed by the national 0, as the old rules kept it) are rewritten;
     where two accounts then hold one number, the one holding it in the final form keeps it."""

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -218,6 +220,7 @@ async def test_every_unit_figure_equals_plain_sql_over_the_history(
         for u in units
     }
     compared = 0
+    cache = performance.FiguresCache(10_000)
     for period in PERIODS:
         for category in (None, reference.category_codes["garbage"].id):
             async with resources.unit_of_work() as session:
@@ -230,6 +233,12 @@ async def test_every_unit_figure_equals_plain_sql_over_the_history(
                 resources.public_reads, reference, level, period, category_id=category, now=NOW, parallel=3
             )
             assert split == ours
+            # The API's cache: computed once, then read back while nothing changes; the same figures both times.
+            for _ in range(2):
+                cached = await performance.figures_by_unit(
+                    resources.public_reads, reference, level, period, category_id=category, now=NOW, cache=cache
+                )
+                assert cached == ours
             for unit in units:
                 assert ours[unit.id] == raw.get(unit.id, performance.Figures()), (unit.code, period, category)
             compared += sum(1 for f in ours.values() if f.received)
@@ -382,3 +391,186 @@ def test_periods_are_jakarta_days() -> None:
     period = performance.Period(date(2026, 11, 1), date(2026, 11, 30))
     assert period.start == datetime(2026, 10, 31, 17, 0, tzinfo=UTC)
     assert period.end - period.start == timedelta(days=30)
+
+
+class CountingReads:
+    """The read-only pool, remembering the units of every figures query it ran (not the counters' or the
+    overdue count's)."""
+
+    def __init__(self, inner: performance.Reads) -> None:
+        self.inner = inner
+        self.computed: list[list[int]] = []
+
+    async def rows(self, sql: str, params: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+        if "percentile_disc" in sql:
+            self.computed.append(list(params["units"]))
+        return await self.inner.rows(sql, params)
+
+
+FILED_WAITING = """
+INSERT INTO reports (id, client_request_id, fingerprint, category_id, description, location, kelurahan_id,
+                     kecamatan_id, kota_id, routing_distance_m, unit_id, status, anonymous, created_at, updated_at,
+                     response_due_at, completion_due_at)
+SELECT CAST(:id AS uuid), 'cached-' || CAST(:id AS text), md5(CAST(:id AS text)), :category, 'Sampah menumpuk',
+       ST_PointOnSurface(k.geom), k.id, k.kecamatan_id, k.kota_id, 0, u.id, 'WAITING', false, :filed, :filed,
+       :respond_by, :complete_by
+FROM units u JOIN kelurahan k ON k.id = u.kelurahan_id WHERE u.code = :unit
+"""
+
+
+async def _file_waiting(resources: Resources, *, unit: str, category: int, filed: datetime) -> None:
+    """A report filed at a kelurahan office and left waiting, written as createReport writes it."""
+    values = {
+        "id": str(uuid.uuid4()),
+        "category": category,
+        "unit": unit,
+        "filed": filed,
+        "respond_by": filed + timedelta(hours=8),
+        "complete_by": filed + timedelta(days=3),
+    }
+    async with resources.unit_of_work() as session:
+        await session.execute(text(FILED_WAITING), values)
+        await session.execute(text(SCRIPTED_ROW), {**values, "from_status": None, "to_status": "WAITING", "at": filed})
+
+
+@pytest.mark.parametrize("level", [UnitKind.KELURAHAN, UnitKind.KECAMATAN])
+async def test_cached_figures_follow_every_change_and_compute_only_what_changed(
+    simulated: object, resources: Resources, level: UnitKind
+) -> None:
+    # given a cache holding the level's figures for the month, equal to plain SQL
+    reference = await resources.reference.get()
+    cache = performance.FiguresCache(10_000)
+    reads = CountingReads(resources.public_reads)
+    period, garbage = PERIODS[0], reference.category_codes["garbage"].id
+    groups = performance.groups(reference, level)
+
+    async def cached() -> dict[int, performance.Figures]:
+        return await performance.figures_by_unit(
+            reads, reference, level, period, category_id=None, now=NOW, parallel=2, cache=cache
+        )
+
+    first = await cached()
+    raw = await _raw(resources, UNIT_KEY, groups, period, None)
+    assert first == {head: raw.get(head, performance.Figures()) for head in groups}
+    again = await cached()
+    assert again == first
+    computed_before = len(reads.computed)
+
+    # when a report is filed at one kelurahan office, in the period
+    tomang = reference.unit_codes["kel-31.73.02.1003"]
+    await _file_waiting(resources, unit=tomang.code, category=garbage, filed=NOW - timedelta(days=1))
+
+    # then the figures are plain SQL's again, and only the group holding that office was computed again
+    after = await cached()
+    raw = await _raw(resources, UNIT_KEY, groups, period, None)
+    assert after == {head: raw.get(head, performance.Figures()) for head in groups}
+    (holder,) = (head for head, members in groups.items() if tomang.id in members)
+    assert after[holder].received == first[holder].received + 1
+    assert after[holder].still_open == first[holder].still_open + 1
+    assert {h: f for h, f in after.items() if h != holder} == {h: f for h, f in first.items() if h != holder}
+    assert reads.computed[computed_before:] == [sorted(groups[holder])]
+
+
+async def test_cached_overdue_counts_follow_the_clock_without_any_change(
+    simulated: object, resources: Resources
+) -> None:
+    # given the month's figures cached at NOW
+    reference = await resources.reference.get()
+    cache = performance.FiguresCache(10_000)
+    reads = CountingReads(resources.public_reads)
+    period = PERIODS[0]
+    groups = performance.groups(reference, UnitKind.KELURAHAN)
+    at_now = await performance.figures_by_unit(
+        reads, reference, UnitKind.KELURAHAN, period, category_id=None, now=NOW, cache=cache
+    )
+    computed = len(reads.computed)
+
+    # when the same question is asked ten days later, nothing having changed
+    later = NOW + timedelta(days=10)
+    at_later = await performance.figures_by_unit(
+        reads, reference, UnitKind.KELURAHAN, period, category_id=None, now=later, cache=cache
+    )
+
+    # then nothing was computed again, yet more open cases are overdue, as plain SQL says at that time
+    assert len(reads.computed) == computed
+    async with resources.unit_of_work() as session:
+        raw_later = await session.execute(
+            text(RAW_CASES.replace(":now", ":later").format(key=UNIT_KEY)),
+            {"now": NOW, "later": later, "start": period.start, "end": period.end, "category": None,
+             "members": list(groups), "groups": list(groups)},
+        )  # fmt: skip
+        expected = {row.key: row.overdue_open for row in raw_later}
+    assert {h: f.overdue_open for h, f in at_later.items()} == {h: expected.get(h, 0) for h in groups}
+    assert sum(f.overdue_open for f in at_later.values()) > sum(f.overdue_open for f in at_now.values())
+
+
+async def test_a_cached_time_series_follows_a_change(simulated: object, resources: Resources) -> None:
+    # given a kelurahan's daily series over the month, cached
+    reference = await resources.reference.get()
+    cache = performance.FiguresCache(10_000)
+    office = reference.units_of_kind(UnitKind.KELURAHAN)[5]
+    period = PERIODS[0]
+
+    async def series() -> list[performance.Bucket]:
+        return await performance.time_series(
+            resources.public_reads, reference, office, period, performance.Interval.DAY,
+            category_id=None, now=NOW, cache=cache,
+        )  # fmt: skip
+
+    before = await series()
+
+    # when a report is filed there on the 20th
+    filed = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    await _file_waiting(resources, unit=office.code, category=reference.category_codes["garbage"].id, filed=filed)
+
+    # then the series is plain SQL's, one more received on that day
+    after = await series()
+    raw = await _raw(resources, BUCKET_KEY.format(trunc="day"), {office.id: [office.id]}, period, None)
+    assert [b.figures for b in after] == [raw.get(b.start, performance.Figures()) for b in after]
+    changed = {b.start: (a.figures.received - b.figures.received) for a, b in zip(after, before, strict=True)}
+    assert {day: n for day, n in changed.items() if n} == {date(2026, 11, 20): 1}
+
+
+VERSIONS = "SELECT unit_id, version FROM unit_case_versions WHERE unit_id = ANY(:units)"
+
+
+async def test_a_units_counter_moves_with_every_committed_change_to_its_cases(
+    simulated: object, resources: Resources
+) -> None:
+    reference = await resources.reference.get()
+    office, other = reference.units_of_kind(UnitKind.KELURAHAN)[7:9]
+    units = {"units": [office.id, other.id]}
+
+    async def counters() -> dict[int, int]:
+        async with resources.unit_of_work() as session:
+            return {row.unit_id: row.version for row in await session.execute(text(VERSIONS), units)}
+
+    start = await counters()
+    # a new case (createReport's history row)
+    await _file_waiting(resources, unit=office.code, category=reference.category_codes["garbage"].id, filed=NOW)
+    filed = await counters()
+    # a change rolled back counts nothing
+    async with resources.sessions() as session:
+        await session.execute(
+            text("UPDATE report_cases SET escalations = escalations + 1 WHERE unit_id = :u"), {"u": office.id}
+        )
+        await session.rollback()
+    rolled_back = await counters()
+    # a case moved to another unit counts for both; its report deleted counts for the unit holding it
+    async with resources.unit_of_work() as session:
+        report_id = await session.scalar(
+            text("SELECT report_id FROM report_cases WHERE unit_id = :u ORDER BY id DESC LIMIT 1"), {"u": office.id}
+        )
+        await session.execute(text("UPDATE report_cases SET unit_id = :to WHERE report_id = :r"),
+                              {"to": other.id, "r": report_id})  # fmt: skip
+    moved = await counters()
+    async with resources.unit_of_work() as session:
+        await session.execute(text("DELETE FROM reports WHERE id = :r"), {"r": report_id})
+    deleted = await counters()
+
+    assert filed.get(office.id) == start.get(office.id, 0) + 1
+    assert filed.get(other.id) == start.get(other.id)
+    assert rolled_back == filed
+    assert moved[office.id] == filed[office.id] + 1
+    assert moved[other.id] == filed.get(other.id, 0) + 1
+    assert deleted == {office.id: moved[office.id], other.id: moved[other.id] + 1}
