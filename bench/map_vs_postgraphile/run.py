@@ -1,8 +1,8 @@
 """Benchmark: our map queries against PostGraphile v5 over the same 1,000,000 reports; prints requests/s, p50, p99.
 
 Targets (the issue): our GeoJSON map query at least 1.5x PostGraphile's requests/s; our typed list query (100
-nodes) at least 0.5x; the whole-city cluster view's p99 under 50 ms. Like for like: the ratios are judged against
-PostGraphile's `publicReportsInBbox` (e), which asks PostgreSQL what our server asks, through the same partial index
+nodes) at least 1.0x (issue 18; it was 0.5x); the whole-city cluster view's p99 under 50 ms. Like for like: the
+ratios are judged against PostGraphile's `publicReportsInBbox` (e), which asks PostgreSQL what our server asks, through the same partial index
 and with the same database-wide settings (custom plans, no JIT); `reportsInBbox` (a) is printed beside it. Every
 pass judges the targets; the exit code is 1 when one is missed in any pass. One command, with the bench stack up
 and its env loaded (or simply `make bench-map`):
@@ -350,6 +350,7 @@ class LoadResult:
     completed: int = 0  # answered within the timed window
     latencies: list[float] = field(default_factory=list)  # of the requests sent within the timed window
     errors: Counter[str] = field(default_factory=Counter)
+    changed: int = 0  # revalidations answered 200: the tile had changed since its ETag
     cpu: list[str] = field(default_factory=list)
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # per group, over the timed window
 
@@ -362,10 +363,13 @@ async def load(
     warmup_s: float,
     duration_s: float,
     groups: CpuGroups,
-    expected: int = 200,
+    revalidate: Callable[[int, str], bytes] | None = None,
 ) -> LoadResult:
     """A closed loop on `connections` connections: warm-up then the timed window, without a pause between them.
-    Each connection goes round ``raws`` from its own place; an answer other than ``expected`` is an error."""
+    Each connection goes round ``raws`` from its own place; an answer other than 200 is an error. With
+    ``revalidate`` (tiles asked with their ETag) a 304 is the answer, and a 200 (the tile changed, as the writer's
+    new reports make it) is kept as a browser keeps it: its request carries the new ETag from then on
+    (``revalidate(index, etag)`` makes it), so the next one is a 304 again until the tile changes again."""
     pool = [Connection(port) for _ in range(connections)]
     await asyncio.gather(*(c.open() for c in pool))
     result = LoadResult(duration=duration_s)
@@ -373,12 +377,20 @@ async def load(
     t1 = t0 + duration_s
 
     async def worker(conn: Connection, turn: int) -> None:
+        mine = list(raws)  # a browser's cache of ETags is its own
         while (sent := time.perf_counter()) < t1:
             turn += 1
+            index = turn % len(mine)
             try:
-                status, body = await conn.request(raws[turn % len(raws)])
-                graphql_errors = expected == 200 and raws[0].startswith(b"POST") and b'"errors"' in body
-                problem = None if status == expected and not graphql_errors else f"HTTP {status}: {body[:120]!r}"
+                status, body, etag = await conn.request_with_etag(mine[index])
+                if revalidate is not None:
+                    ok = status == 304 or (status == 200 and etag is not None)
+                    if status == 200 and etag is not None:
+                        mine[index] = revalidate(index, etag)
+                        result.changed += 1
+                else:
+                    ok = status == 200 and not (raws[0].startswith(b"POST") and b'"errors"' in body)
+                problem = None if ok else f"HTTP {status}: {body[:120]!r}"
             except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
                 conn.close()
                 problem = type(exc).__name__
@@ -607,6 +619,7 @@ async def run_scenario(
     opts: Options, scenario: Scenario, port: int, groups: CpuGroups, outcome: Outcome, bbox: dict[str, float]
 ) -> None:
     print(f"\n({scenario.key}) {scenario.title}")
+    tiles = box_tiles(bbox, TILE_ZOOM)
     if scenario.tiles:
         raws, outcome.failed = await tile_requests(port, bbox, revalidated=scenario.tiles == "revalidated")
         if raws:
@@ -625,12 +638,14 @@ async def run_scenario(
         warmup_s=opts.warmup_s,
         duration_s=opts.duration_s,
         groups=groups,
-        expected=304 if scenario.tiles == "revalidated" else 200,
+        revalidate=(lambda i, etag: tile_request(port, *tiles[i], etag)) if scenario.tiles == "revalidated" else None,
     )
     outcome.result = result
     errors = sum(result.errors.values())
     print(f"  requests       {result.completed} answered in {result.duration:g} s, {errors} errors")
     print(f"  throughput     {outcome.rps:.1f} requests/s")
+    if scenario.tiles == "revalidated":
+        print(f"  changed        {result.changed} answered 200 with a new ETag (the tile changed), the rest 304")
     print(
         f"  latency ms     p50 {outcome.p(50):.1f}  p90 {outcome.p(90):.1f}  p99 {outcome.p(99):.1f}  "
         f"max {max(result.latencies, default=math.nan) * 1000:.1f}"
@@ -726,7 +741,7 @@ async def bench(opts: Options, app_url: str, postgraphile: tuple[subprocess.Pope
     return 1 if failed or missed else 0
 
 
-TARGETS = (("b", 1.5, "(b) GeoJSON"), ("c", 0.5, "(c) typed list"))
+TARGETS = (("b", 1.5, "(b) GeoJSON"), ("c", 1.0, "(c) typed list"))  # issue 18 raised the list's from 0.5
 
 
 def judge(run: Pass) -> None:
