@@ -2,8 +2,9 @@
 
 Targets (the issue): our GeoJSON map query at least 1.5x PostGraphile's requests/s; our typed list query (100
 nodes) at least 1.0x (issue 18; it was 0.5x); the whole-city cluster view's p99 under 50 ms. Like for like: the
-ratios are judged against PostGraphile's `publicReportsInBbox` (e), which asks PostgreSQL what our server asks, through the same partial index
-and with the same database-wide settings (custom plans, no JIT); `reportsInBbox` (a) is printed beside it. Every
+ratios are judged against PostGraphile's `publicReportsInBbox` (e), which asks PostgreSQL what our server asks,
+through the same partial index and with the same database-wide settings (custom plans, no JIT); `reportsInBbox`
+(a) is printed beside it. Every
 pass judges the targets; the exit code is 1 when one is missed in any pass. One command, with the bench stack up
 and its env loaded (or simply `make bench-map`):
 
