@@ -140,18 +140,7 @@ async def test_nearby_reports_page_by_distance(api: Api, citizen: Citizen, place
     centre = east(lat, lon, 3000)  # apart from the other test's reports
     ids = [await file_at(api, citizen, east(*centre, m)) for m in (50, 10, 90, 30, 70)]
     secret = await file_at(api, citizen, east(*centre, 20), confidential=True)
-    seen: list[str] = []
-    distances: list[float] = []
-    after = None
-    while True:
-        page = await api.gql(NEARBY, {"lat": centre[0], "lon": centre[1], "radius": 100, "first": 2, "after": after})
-        assert "errors" not in page, page
-        block = page["data"]["nearbyReports"]
-        seen += [e["node"]["report"]["id"] for e in block["edges"]]
-        distances += [e["node"]["distanceM"] for e in block["edges"]]
-        if not block["pageInfo"]["hasNextPage"]:
-            break
-        after = block["pageInfo"]["endCursor"]
+    seen, distances = await nearby_pages(api, centre, radius=100, first=2)
     assert seen == [ids[1], ids[3], ids[0], ids[4], ids[2]]
     assert distances == sorted(distances)
     assert secret not in seen
@@ -170,18 +159,7 @@ async def test_nearby_reports_are_in_geodesic_order_where_the_index_s_planar_ord
     east_ids = [await file_at(api, citizen, (centre[0], centre[1] + d)) for d in (0.0008995, 0.0008998)]
 
     # when they are paged one at a time
-    seen: list[str] = []
-    distances: list[float] = []
-    after = None
-    while True:
-        page = await api.gql(NEARBY, {"lat": centre[0], "lon": centre[1], "radius": 150, "first": 1, "after": after})
-        assert "errors" not in page, page
-        block = page["data"]["nearbyReports"]
-        seen += [e["node"]["report"]["id"] for e in block["edges"]]
-        distances += [e["node"]["distanceM"] for e in block["edges"]]
-        if not block["pageInfo"]["hasNextPage"]:
-            break
-        after = block["pageInfo"]["endCursor"]
+    seen, distances = await nearby_pages(api, centre, radius=150, first=1)
 
     # then the one due north comes first, as its metres say
     assert seen == [north_id, *east_ids]
@@ -313,3 +291,22 @@ async def test_trending_counts_supports_twice_and_comments_once(
     assert entries[talked] == (0, 5)
     assert order.index(busy) < order.index(talked)  # 6 against 5
     assert quiet not in entries
+
+
+async def nearby_pages(
+    api: Api, centre: tuple[float, float], *, radius: float, first: int
+) -> tuple[list[str], list[float]]:
+    """Every page of nearbyReports around ``centre``: the reports' ids and distances in the order they came."""
+    seen: list[str] = []
+    distances: list[float] = []
+    after = None
+    while True:
+        variables = {"lat": centre[0], "lon": centre[1], "radius": radius, "first": first, "after": after}
+        page = await api.gql(NEARBY, variables)
+        assert "errors" not in page, page
+        block = page["data"]["nearbyReports"]
+        seen += [e["node"]["report"]["id"] for e in block["edges"]]
+        distances += [e["node"]["distanceM"] for e in block["edges"]]
+        if not block["pageInfo"]["hasNextPage"]:
+            return seen, distances
+        after = block["pageInfo"]["endCursor"]
