@@ -33,17 +33,13 @@ class PublicLane:
         self.size = size
         self.wait_s = wait_s
         self._slots = asyncio.Semaphore(size)
-        self.waiting = 0
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
-        self.waiting += 1
         try:
             await asyncio.wait_for(self._slots.acquire(), self.wait_s)
         except TimeoutError:
             raise Overloaded from None
-        finally:
-            self.waiting -= 1
         try:
             yield
         finally:
