@@ -18,30 +18,42 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from domain.models.enums import Role
-from domain.settings import Settings
+from domain.settings import Settings, get_settings
 
 P = ParamSpec("P")
 T = TypeVar("T")
 JWT_ALGORITHM = "HS256"
-# argon2id at 64 MiB and 3 passes, as RFC 9106's second choice, but in one lane: argon2's code runs one thread per
-# lane, and the default 4 lanes took both cores of a 2-core API server for every log-in or sign-up, stalling every
-# request in flight. One lane is the same memory hardness on one core (OWASP's minimum is 19 MiB, 2 passes, 1 lane).
-_hasher = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=1)
+
+
+# argon2id at 64 MiB and 3 passes (Settings.password_cost), as RFC 9106's second choice, but in one lane: argon2's
+# code runs one thread per lane, and the default 4 lanes took both cores of a 2-core API server for every log-in or
+# sign-up, stalling every request in flight. One lane is the same memory hardness on one core (OWASP's minimum is
+# 19 MiB, 2 passes, 1 lane).
+@functools.cache
+def _hasher() -> PasswordHasher:
+    memory_kib, passes = get_settings().password_cost
+    return PasswordHasher(time_cost=passes, memory_cost=memory_kib, parallelism=1)
+
+
 # Password work runs here, one at a time per process: a burst of log-ins waits its turn instead of taking every
 # core from the requests beside it (and 64 MiB each).
 _password_lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="argon2")
-# Verifying against this when the account does not exist keeps the timing of both answers alike.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the account does not exist keeps the timing of both answers alike."""
+    return _hasher().hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def needs_rehash(password_hash: str) -> bool:
     """A hash made with other parameters than today's (an older account): hashed again at its next log-in."""
     try:
-        return _hasher.check_needs_rehash(password_hash)
+        return _hasher().check_needs_rehash(password_hash)
     except InvalidHashError:
         return True
 
@@ -53,7 +65,7 @@ async def in_password_lane(work: Callable[P, T], *args: P.args, **kwargs: P.kwar
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher().verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

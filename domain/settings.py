@@ -184,6 +184,11 @@ class Settings(BaseSettings):
     jakarta_data_dir: Path = PROJECT_ROOT / "data" / "jakarta"
 
     rate_limits_enabled: bool = True
+    test_cheap_passwords: bool = Field(
+        False,
+        description="test environment only (ignored elsewhere): argon2id at 1 MiB and 1 pass instead of 64 MiB and 3,"
+        " so that the suite's thousands of sign-ups do not spend minutes hashing; log-in rehashes other costs",
+    )
     rate_limits: dict[str, tuple[int, int]] = Field(
         default_factory=lambda: dict(DEFAULT_RATE_LIMITS),
         description="action:who -> (requests, seconds), as JSON in JSC_RATE_LIMITS; who is user, ip, login or app",
@@ -239,6 +244,13 @@ class Settings(BaseSettings):
     cctv_watch_min_motion: float = Field(
         0.002, description="share of the picture that must change since the last sample for the detector to run"
     )
+
+    @property
+    def password_cost(self) -> tuple[int, int]:
+        """argon2id's memory (KiB) and passes: RFC 9106's second choice, or a cheap one in the test environment."""
+        if self.environment == "test" and self.test_cheap_passwords:
+            return 1024, 1
+        return 64 * 1024, 3
 
     @model_validator(mode="after")
     def production_is_locked_down(self) -> Settings:

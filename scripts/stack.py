@@ -117,6 +117,10 @@ def write_env(p: Profile, s: dict[str, str]) -> None:
         # own (tests/api/test_rate_limits.py), with limits it sets. The benchmarks keep them on, as in production,
         # and raise them for their own API (bench/common.py raised_rate_limits), so that their cost is measured.
         env["JSC_RATE_LIMITS_ENABLED"] = "false"
+    if p.name == "test":
+        # Thousands of sign-ups: argon2id at 64 MiB would spend minutes of the suite hashing. Only the test
+        # environment honours it; tests of the real cost build their own hasher (tests/unit/test_security.py).
+        env["JSC_TEST_CHEAP_PASSWORDS"] = "true"
     p.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     p.env_file.chmod(0o600)
 

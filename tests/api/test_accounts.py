@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from domain.models import Role, User
 from domain.resources import Resources
 from domain.security import verify_password
-from domain.settings import Settings
+from domain.settings import Settings, get_settings
 from tests.api.test_workflow import staff_member
 from tests.factories import LOG_IN, REFRESH, SIGN_UP, Api
 
@@ -156,12 +156,13 @@ async def test_a_hash_of_the_old_four_lane_kind_is_replaced_at_log_in_by_todays(
         stored = await session.scalar(select(User.password_hash).where(User.email == citizen.email))
     again = await api.gql(LOG_IN, {"login": citizen.email, "password": password})
 
-    # then both log-ins succeed and the stored hash is today's: one lane, 64 MiB, three passes
+    # then both log-ins succeed and the stored hash is today's: one lane at the configured cost
     assert first["data"]["logIn"]["errors"] == []
     assert again["data"]["logIn"]["errors"] == []
     assert first["data"]["logIn"]["session"]["user"]["id"] == citizen.user_id
     assert stored is not None
-    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=1$")
+    memory_kib, passes = get_settings().password_cost
+    assert stored.startswith(f"$argon2id$v=19$m={memory_kib},t={passes},p=1$")
     assert verify_password(stored, password)
 
 

@@ -26,13 +26,13 @@ from domain.security import (
     needs_rehash,
     verify_password,
 )
-from domain.settings import Settings
+from domain.settings import Settings, get_settings
 
 SETTINGS = Settings()
 CLAIMS = AccessClaims(user_id=uuid.UUID("0b7e4c1a-5f7d-4a8e-9c3b-2d6f1e0a9b84"), role=Role.OFFICER, unit_id=42)
 PASSWORD = "correct horse battery"
 # verify_password reads the cost from the stored hash, so a cheap argon2id hash keeps these tests fast.
-CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=512, parallelism=1).hash(PASSWORD)
 
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -299,10 +299,20 @@ def test_a_malformed_hash_does_not_verify() -> None:
     assert ok is False
 
 
-def test_todays_password_hash_is_one_lane_of_64_mib_and_three_passes() -> None:
+def test_the_password_cost_is_64_mib_and_three_passes_and_only_the_test_environment_may_lower_it() -> None:
+    assert Settings(environment="development", test_cheap_passwords=False).password_cost == (64 * 1024, 3)
+    assert Settings(environment="production", jwt_secret="x" * 40, test_cheap_passwords=True).password_cost == (
+        64 * 1024,
+        3,
+    )
+    assert Settings(environment="test", test_cheap_passwords=True).password_cost == (1024, 1)
+
+
+def test_todays_password_hash_is_one_lane_at_the_configured_cost() -> None:
+    memory_kib, passes = get_settings().password_cost
     stored = hash_password(PASSWORD)
 
-    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=1$")
+    assert stored.startswith(f"$argon2id$v=19$m={memory_kib},t={passes},p=1$")
     assert not needs_rehash(stored)
     assert needs_rehash(CHEAP_HASH)
     assert needs_rehash(PasswordHasher(parallelism=4).hash(PASSWORD))
