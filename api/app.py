@@ -36,6 +36,7 @@ from api.errors import ErrorCode
 from api.graphql import build_schema
 from api.health import healthz, readyz
 from api.live import ALERT_CHANNEL, MapCache, ReportEventHub
+from api.observability import observability
 from api.open311 import open311_routes
 from api.proxies import TrustedProxies
 from api.tiles import tile_routes
@@ -230,8 +231,6 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             map_cache=self.map_cache,
             accounts=self.accounts,
         )
-        if isinstance(response, Response):
-            response.headers["X-Request-ID"] = context.request_id
         return context
 
 
@@ -313,7 +312,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(TrustedProxies, proxies=settings.trusted_proxies), cors(settings)],
+        middleware=[
+            *observability(settings),
+            Middleware(TrustedProxies, proxies=settings.trusted_proxies),
+            cors(settings),
+        ],
     )
     app.state.resources = resources
     app.state.live = live

@@ -23,6 +23,7 @@ from domain.resources import Resources
 from domain.security import AccessClaims
 from domain.settings import Settings
 from domain.staff import STAFF_ROLES
+from domain.telemetry import REQUEST_ID, new_request_id
 from workers.queue import defer_in_transaction
 
 if TYPE_CHECKING:
@@ -46,7 +47,8 @@ class Context:
     accounts: AccountWatch | None = None
     # A WebSocket's connection_init payload (strawberry sets it): where a browser puts its bearer token.
     connection_params: dict[str, object] | None = None
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The one api/observability.py gave the request (so in its log lines and span as well).
+    request_id: str = field(default_factory=lambda: REQUEST_ID.get() or new_request_id())
     jobs: JobBuffer = field(default_factory=JobBuffer)
     rollback_only: bool = False
     # Run once the operation's transaction has committed (never after a rollback).

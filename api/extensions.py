@@ -31,6 +31,7 @@ from strawberry.schema.schema import validate_document
 
 from api.context import Context
 from api.errors import ClientError, ErrorCode, deleted_account, present
+from api.observability import name_request_span
 from api.trusted_documents import TrustedDocuments
 from domain.models import Role
 
@@ -43,6 +44,8 @@ class OperationBoundary(SchemaExtension):
         context = self.execution_context.context
         if not isinstance(context, Context):
             return
+        if context.response is not None:
+            _name_span(context, self.execution_context)
         result = self.execution_context.result
         failed = result is None or bool(result.errors)
         try:
@@ -69,6 +72,28 @@ class OperationBoundary(SchemaExtension):
             return
         if result is not None and result.errors:
             result.errors = [present(error, context.request_id) for error in result.errors]
+
+
+def _name_span(context: Context, execution: Any) -> None:
+    """The request's span takes the operation's name, or its root fields' when it has none."""
+    document = execution.graphql_document
+    if document is None:
+        return
+    operation = next(
+        (
+            node
+            for node in document.definitions
+            if isinstance(node, OperationDefinitionNode)
+            and (execution.operation_name is None or (node.name and node.name.value == execution.operation_name))
+        ),
+        None,
+    )
+    if operation is None:
+        return
+    name = operation.name.value if operation.name else None
+    if name is None:
+        name = ",".join(f.name.value for f in operation.selection_set.selections if isinstance(f, FieldNode)) or None
+    name_request_span(context.request.scope, operation.operation.value, name)
 
 
 class DocumentCache:

@@ -23,6 +23,7 @@ from domain.errors import DomainError
 from domain.models import Role, Unit
 from domain.resources import Resources
 from domain.settings import get_settings
+from domain.telemetry import configure_logging
 
 log = logging.getLogger("jsc")
 WORKER_RESTART_MAX_S = 30.0
@@ -171,6 +172,27 @@ async def staff_account_command(ns: argparse.Namespace) -> int:
         await res.close()
 
 
+def api_command(host: str, port: int, workers: int) -> int:
+    """uvicorn serving `api.main.serve` in each of its worker processes.
+
+    The app, not uvicorn, decides whom X-Forwarded-For is believed from (JSC_TRUSTED_PROXIES, api/proxies.py);
+    logging is the app's own (domain/telemetry.py), so uvicorn's configuration of it is left out.
+    """
+    import uvicorn
+
+    uvicorn.run(
+        "api.main:serve",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        server_header=False,
+        log_config=None,
+    )
+    return 0
+
+
 async def worker_command(concurrency: int, queues: list[str] | None) -> int:
     """Runs the procrastinate worker until SIGINT or SIGTERM, which let running jobs finish.
 
@@ -181,7 +203,11 @@ async def worker_command(concurrency: int, queues: list[str] | None) -> int:
     """
     from domain import cctv_watch
     from domain.photos import keep_uploads_backstop
+    from domain.telemetry import configure_tracing, trace_engines
+    from workers.observability import traced_job
     from workers.runtime import app, resources
+
+    trace_engines(configure_tracing(resources().settings, "jsc-worker"), resources().engine)
 
     try:
         await keep_uploads_backstop(resources().storage, resources().settings)
@@ -197,7 +223,11 @@ async def worker_command(concurrency: int, queues: list[str] | None) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop_gracefully)
-    options: dict[str, Any] = {"concurrency": concurrency, "install_signal_handlers": False}
+    options: dict[str, Any] = {
+        "concurrency": concurrency,
+        "install_signal_handlers": False,
+        "worker_middleware": [traced_job],
+    }
     if queues:
         options["queues"] = queues
     if not queues or cctv_watch.QUEUE in queues:
@@ -231,7 +261,7 @@ async def worker_command(concurrency: int, queues: list[str] | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(get_settings())
     parser = argparse.ArgumentParser(prog="jsc", description="Jakarta citizen-reporting backend")
     sub = parser.add_subparsers(dest="command", required=True)
     load = sub.add_parser("load-jakarta", help="import kelurahan, kecamatan, kota, units and categories")
@@ -253,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     move.add_argument("--reason", required=True, help="why, for the audit trail")
     demo_staff = sub.add_parser("demo-staff", help="make the demo lurah, camat and admin accounts if missing")
     demo_staff.add_argument("--password", required=True, help="their password")
+    serve = sub.add_parser("api", help="serve the API (uvicorn; logs and traces as the settings say)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default JSC_API_PORT)")
+    serve.add_argument("--workers", type=int, default=1, help="API processes (default 1; deploy/README.md)")
     worker = sub.add_parser("worker", help="run a procrastinate worker")
     worker.add_argument("--concurrency", type=int, default=2)
     worker.add_argument("--queue", action="append", help="only this queue (repeatable), e.g. cctv; default all")
@@ -286,6 +320,10 @@ def main(argv: list[str] | None = None) -> int:
         if ns.reports < 1 or ns.years <= 0:
             parser.error("--reports must be at least 1 and --years more than 0")
         return asyncio.run(demo_data_command(ns.reports, ns.seed, ns.years, ns.auditor_password))
+    if ns.command == "api":
+        if ns.workers < 1:
+            parser.error("--workers must be at least 1")
+        return api_command(ns.host, ns.port or get_settings().api_port, ns.workers)
     if ns.command == "load-jakarta":
         return asyncio.run(load_jakarta_command(ns.force))
     if ns.command == "create-user":

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +41,25 @@ DEFAULT_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "open311Post:app": (600, 3600),
     "open311Post:ip": (600, 3600),
 }
+
+
+# What a production deployment must set itself (deploy/jsc.env.example sets each; tests/unit/test_deploy.py checks
+# that the template names every setting and sets these): the defaults of the rest are meant for production too.
+PRODUCTION_MUST_SET = (
+    "environment",
+    "database_url",
+    "s3_endpoint_url",
+    "s3_region",
+    "s3_access_key_id",
+    "s3_secret_access_key",
+    "s3_bucket",
+    "jwt_secret",
+    "jwt_issuer",
+    "jwt_audience",
+    "firebase_credentials_file",
+    "trusted_proxies",
+    "cors_allowed_origins",
+)
 
 
 def _outside_production(data: dict[str, Any]) -> bool:
@@ -243,6 +262,25 @@ class Settings(BaseSettings):
     cctv_watch_keep_jobs_s: float = Field(600.0, description="finished sample jobs are deleted this long after")
     cctv_watch_min_motion: float = Field(
         0.002, description="share of the picture that must change since the last sample for the detector to run"
+    )
+
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text: one readable line a record; json: one JSON object a line, for a log pipeline"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="the root logger's level")
+    otlp_endpoint: str | None = Field(
+        None,
+        description="base URL of an OpenTelemetry collector's OTLP/HTTP receiver (e.g. http://127.0.0.1:4318); "
+        "traces go to its /v1/traces as protobuf. Unset: no tracing",
+    )
+    otlp_headers: dict[str, str] = Field(
+        default_factory=dict, description="headers sent with each export (JSON), e.g. a tracing backend's API key"
+    )
+    otlp_timeout_s: float = Field(
+        10.0, gt=0, description="an export the collector has not taken within this is dropped"
+    )
+    trace_sample_ratio: float = Field(
+        0.1, ge=0.0, le=1.0, description="share of requests and jobs traced (decided at the root of each trace)"
     )
 
     @property

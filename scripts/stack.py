@@ -422,9 +422,8 @@ def run(p: Profile) -> None:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    # uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides (JSC_TRUSTED_PROXIES, api/proxies.py).
-    uvicorn = [py, "-m", "uvicorn", "api.app:create_app", "--factory", "--no-proxy-headers", "--host", "127.0.0.1"]
-    api = spawn(p, "api", [*uvicorn, "--port", str(p.api_port)], app_env)
+    # `jsc api`: uvicorn as deployed (deploy/jsc-api.service), with the app's own logging and tracing.
+    api = spawn(p, "api", [py, "-m", "cli.main", "api", "--host", "127.0.0.1", "--port", str(p.api_port)], app_env)
     worker = spawn(p, "worker", [py, "-m", "cli.main", "worker"], app_env)
     try:
         wait_ready(p.api_port, api)

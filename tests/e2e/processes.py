@@ -25,19 +25,9 @@ def free_port() -> int:
 
 def start_api(port: int, **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.app:create_app",
-            "--factory",
-            # As deployed: the app, not uvicorn, decides whom X-Forwarded-For is believed from (api/proxies.py).
-            "--no-proxy-headers",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
+        # As deployed (`jsc api`): the app, not uvicorn, decides whom X-Forwarded-For is believed from
+        # (api/proxies.py), and sets up its own logging and tracing (api/main.py).
+        [sys.executable, "-m", "cli.main", "api", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
         env={**os.environ, **env},
     )
