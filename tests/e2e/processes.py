@@ -23,14 +23,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_api(port: int, **env: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        # As deployed (`jsc api`): the app, not uvicorn, decides whom X-Forwarded-For is believed from
-        # (api/proxies.py), and sets up its own logging and tracing (api/main.py).
-        [sys.executable, "-m", "cli.main", "api", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env={**os.environ, **env},
-    )
+def start_api(port: int, *, log_file: Path | None = None, **env: str) -> subprocess.Popen[bytes]:
+    """``jsc api``; its log (stderr and stdout) goes to ``log_file`` when given."""
+    output = log_file.open("ab") if log_file is not None else None
+    try:
+        return subprocess.Popen(
+            # As deployed (`jsc api`): the app, not uvicorn, decides whom X-Forwarded-For is believed from
+            # (api/proxies.py), and sets up its own logging and tracing (api/main.py).
+            [sys.executable, "-m", "cli.main", "api", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT if output is not None else None,
+        )
+    finally:
+        if output is not None:
+            output.close()
 
 
 def start_worker(*, log_file: Path | None = None, **env: str) -> subprocess.Popen[bytes]:
