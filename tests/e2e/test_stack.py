@@ -131,3 +131,15 @@ async def test_demo_staff_are_made_once_and_can_log_in(http_api: Api) -> None:
         "camat.grogol@demo.jakarta.go.id": ("OFFICER", "kec-31.73.02"),
         "admin@demo.jakarta.go.id": ("ADMIN", None),
     }
+
+
+async def test_a_plausible_x_request_id_is_kept_and_any_other_replaced(http_api: Api) -> None:
+    kept = await http_api.client.post(
+        "/graphql", json={"query": "query { categories { code } }"}, headers={"X-Request-ID": "lb-0123456789abcdef"}
+    )
+    replaced = await http_api.client.post(
+        "/graphql", json={"query": "query { categories { code } }"}, headers={"X-Request-ID": "no good\tid"}
+    )
+
+    assert kept.headers.get_list("x-request-id") == ["lb-0123456789abcdef"]
+    assert len(replaced.headers["x-request-id"]) == 32
