@@ -57,7 +57,8 @@ def test_the_env_template_as_written_is_a_valid_production_configuration(monkeyp
     assert settings.environment == "production"
     assert settings.trusted_proxies == ["127.0.0.1"]
     assert settings.cors_allowed_origins == ["https://peta.jakarta.go.id"]
-    assert not (settings.graphiql or settings.graphql_introspection)
+    assert not settings.graphiql
+    assert not settings.graphql_introspection
 
 
 def worker_queues() -> set[str]:
