@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
@@ -31,6 +32,7 @@ from strawberry.schema.schema import validate_document
 
 from api.context import Context
 from api.errors import ClientError, ErrorCode, deleted_account, present
+from api.metrics import OperationLabels, observe_operation, outcome
 from api.trusted_documents import TrustedDocuments
 from domain.models import Role
 
@@ -38,8 +40,29 @@ log = logging.getLogger("api.operation")
 
 
 class OperationBoundary(SchemaExtension):
+    """Commits or rolls back the operation's transaction, presents its errors, and counts it (api/metrics.py):
+    one hook per operation, none per field."""
+
+    def __init__(self, labels: OperationLabels) -> None:
+        super().__init__()
+        self.labels = labels
+
     async def on_operation(self):  # type: ignore[no-untyped-def,override]
+        started = time.perf_counter()
         yield
+        try:
+            await self._finish()
+        finally:
+            execution = self.execution_context
+            label = self.labels.label(execution.query, execution.operation_name, execution.graphql_document)
+            result = execution.result
+            observe_operation(
+                label,
+                outcome(result.errors) if result is not None else ErrorCode.INTERNAL_SERVER_ERROR.value,
+                time.perf_counter() - started,
+            )
+
+    async def _finish(self) -> None:
         context = self.execution_context.context
         if not isinstance(context, Context):
             return

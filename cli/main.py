@@ -179,8 +179,10 @@ async def worker_command(concurrency: int, queues: list[str] | None) -> int:
     after a wait that doubles up to WORKER_RESTART_MAX_S while the database stays away. A database unreachable
     at start-up still ends the command (procrastinate's pool gives up after 30 s).
     """
-    from domain import cctv_watch
+    from domain import cctv_watch, metrics
     from domain.photos import keep_uploads_backstop
+    from workers.metrics import MetricsServer, count_jobs
+    from workers.queue import QUEUES
     from workers.runtime import app, resources
 
     try:
@@ -205,6 +207,12 @@ async def worker_command(concurrency: int, queues: list[str] | None) -> int:
         # hand-out, so without a short poll a sample would start up to its default 5 s late.
         options["fetch_job_polling_interval"] = cctv_watch.POLL_S
     wait_s = 1.0
+    count_jobs()
+    settings = resources().settings
+    server = None
+    if settings.worker_metrics_port and settings.metrics_token is not None:
+        server = MetricsServer(resources(), set(QUEUES.values()))
+        await server.start()
     async with app.open_async():
         try:
             while not stopping.is_set():
@@ -226,7 +234,10 @@ async def worker_command(concurrency: int, queues: list[str] | None) -> int:
                     await asyncio.wait_for(stopping.wait(), wait_s)
                 wait_s = min(wait_s * 2, WORKER_RESTART_MAX_S)
         finally:
+            if server is not None:
+                await server.stop()
             await resources().close()
+            metrics.process_ended()
     return 0
 
 

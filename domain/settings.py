@@ -245,6 +245,27 @@ class Settings(BaseSettings):
         0.002, description="share of the picture that must change since the last sample for the detector to run"
     )
 
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="bearer token a scrape of /metrics (API and worker) must send; unset: /metrics answers 404 and "
+        "the worker serves none. In production at least 32 characters, and not the JWT secret",
+    )
+    worker_metrics_port: int = Field(
+        0, ge=0, le=65535, description="port of `jsc worker`'s /metrics (with JSC_METRICS_TOKEN); 0: none"
+    )
+    worker_metrics_host: str = Field("127.0.0.1", description="address `jsc worker`'s /metrics listens on")
+    metrics_cache_s: float = Field(
+        5.0, ge=0, description="a scrape reuses the database's figures (queues, outbox, SLA) read this recently"
+    )
+    metrics_query_timeout_s: float = Field(
+        2.0, gt=0, description="the database's figures not read within this are left out of the scrape"
+    )
+    metrics_disk_paths: list[Path] = Field(
+        default_factory=list,
+        description="folders whose file system's free and total bytes /metrics reports (JSON list), e.g. the "
+        "database's and the object store's data folders on this machine",
+    )
+
     @property
     def password_cost(self) -> tuple[int, int]:
         """argon2id's memory (KiB) and passes: RFC 9106's second choice, or a cheap one in the test environment."""
@@ -258,6 +279,12 @@ class Settings(BaseSettings):
             secret = self.jwt_secret.get_secret_value()
             if secret == DEV_JWT_SECRET or len(secret) < 32:
                 raise ValueError("JSC_JWT_SECRET must be set to at least 32 random characters in production")
+            if self.metrics_token is not None:
+                token = self.metrics_token.get_secret_value()
+                if len(token) < 32 or token == secret:
+                    raise ValueError(
+                        "JSC_METRICS_TOKEN must be at least 32 random characters in production, not the JWT secret"
+                    )
             if self.graphiql or self.graphql_introspection or self.graphql_field_suggestions:
                 raise ValueError("GraphiQL, introspection and field suggestions must be off in production")
         for origin in self.cors_allowed_origins:

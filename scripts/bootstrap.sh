@@ -10,6 +10,8 @@ need_apt=()
 command -v /usr/lib/postgresql/15/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql postgresql-15)
 [ -f /usr/share/postgresql/15/extension/postgis.control ] || need_apt+=(postgresql-15-postgis-3)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+# Metrics: a real Prometheus scrapes the API and the worker (scripts/stack.py --prometheus), promtool checks the rules.
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 # Playwright drives Debian's Chromium (tests/e2e/test_map_page.py); it never downloads a browser of its own.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
