@@ -6,6 +6,7 @@ with its own data folders, ports, generated credentials and an ``env`` file the 
     python scripts/stack.py up   --profile test   # start PostgreSQL + SeaweedFS, print the env file path
     python scripts/stack.py run  --profile dev    # up + migrate + load Jakarta + API + worker, until Ctrl-C
     python scripts/stack.py down --profile dev    # stop exactly what this profile started
+    python scripts/stack.py run  --profile dev --prometheus   # and a Prometheus scraping the API and the worker
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ class Profile:
             "s3.port.lance": base + 46,
         }
         self.api_port = base + 80
+        self.worker_metrics_port = base + 81
+        self.prometheus_port = base + 90
+        self.prometheus_dir = self.dir / "prometheus"
+        self.metrics_dir = self.dir / "metrics"
         self.pg_data = self.dir / "pg"
         self.run_dir = self.dir / "run"
         self.weed_dir = self.dir / "weed"
@@ -83,6 +88,9 @@ def load_secrets(p: Profile) -> dict[str, str]:
         if "demo_staff_password" not in values:  # a stack made before the demo accounts existed
             values["demo_staff_password"] = secrets.token_urlsafe(9)
             p.secrets_file.write_text(json.dumps(values, indent=2))
+        if "metrics_token" not in values:  # a stack made before /metrics existed
+            values["metrics_token"] = secrets.token_urlsafe(32)
+            p.secrets_file.write_text(json.dumps(values, indent=2))
         return values
     values = {
         "demo_staff_password": secrets.token_urlsafe(9),
@@ -90,6 +98,7 @@ def load_secrets(p: Profile) -> dict[str, str]:
         "s3_access_key": "JSC" + secrets.token_hex(8).upper(),
         "s3_secret_key": secrets.token_urlsafe(30),
         "jwt_secret": secrets.token_urlsafe(48),
+        "metrics_token": secrets.token_urlsafe(32),
     }
     p.dir.mkdir(parents=True, exist_ok=True)
     p.secrets_file.write_text(json.dumps(values, indent=2))
@@ -375,6 +384,104 @@ def stop_pid(pidfile: Path, what: str, timeout: float = 20.0) -> None:
     log(f"{what} stopped")
 
 
+# --- Prometheus -------------------------------------------------------------------------------
+
+RULES = ROOT / "ops" / "prometheus" / "rules.yml"
+
+
+def prometheus_config(targets: dict[str, str], token_file: Path, *, interval: str = "15s") -> str:
+    """Prometheus's configuration (JSON, which is YAML): each job name -> host:port, scraped at /metrics with the
+    bearer token in ``token_file``, and the project's alerting rules."""
+    jobs = [
+        {
+            "job_name": job,
+            "metrics_path": "/metrics",
+            "authorization": {"type": "Bearer", "credentials_file": str(token_file)},
+            "static_configs": [{"targets": [target]}],
+        }
+        for job, target in targets.items()
+    ]
+    return json.dumps(
+        {
+            "global": {"scrape_interval": interval, "evaluation_interval": interval},
+            "rule_files": [str(RULES)],
+            "scrape_configs": jobs,
+        },
+        indent=2,
+    )
+
+
+def start_prometheus(
+    targets: dict[str, str],
+    token: str,
+    *,
+    folder: Path,
+    port: int,
+    log_file: Path,
+    interval: str = "15s",
+    pidfile: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """Debian's prometheus on 127.0.0.1:port, its configuration, token and data in ``folder``; returns once it
+    answers /-/ready."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        raise SystemExit("stack: `prometheus` not found; run scripts/bootstrap.sh (Debian package prometheus)")
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    token_file = folder / "metrics-token"
+    token_file.write_text(token)
+    token_file.chmod(0o600)
+    config_file = folder / "prometheus.yml"
+    config_file.write_text(prometheus_config(targets, token_file, interval=interval))
+    args = [
+        binary,
+        f"--config.file={config_file}",
+        f"--storage.tsdb.path={folder / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--storage.tsdb.retention.time=7d",
+    ]
+    with log_file.open("ab") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    if pidfile is not None:
+        pidfile.write_text(str(proc.pid))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=2):
+            return proc
+        time.sleep(0.2)
+    proc.kill()
+    proc.wait()
+    raise SystemExit(f"stack: Prometheus did not start on 127.0.0.1:{port}; see {log_file}")
+
+
+def prometheus_up(p: Profile, s: dict[str, str]) -> None:
+    if pid_alive(p.pidfile("prometheus")) and port_open(p.prometheus_port):
+        log(f"Prometheus already running on 127.0.0.1:{p.prometheus_port}")
+        return
+    start_prometheus(
+        {"jsc-api": f"127.0.0.1:{p.api_port}", "jsc-worker": f"127.0.0.1:{p.worker_metrics_port}"},
+        s["metrics_token"],
+        folder=p.prometheus_dir,
+        port=p.prometheus_port,
+        log_file=p.logs / "prometheus.log",
+        pidfile=p.pidfile("prometheus"),
+    )
+    log(f"Prometheus on http://127.0.0.1:{p.prometheus_port} (rules {RULES.relative_to(ROOT)})")
+
+
+def metrics_env(p: Profile, s: dict[str, str], what: str) -> dict[str, str]:
+    """What the API or the worker needs to serve /metrics: the token, a fresh multiprocess folder of its own,
+    the worker's port, and the data folders whose free space is reported."""
+    folder = p.metrics_dir / what
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return {
+        "JSC_METRICS_TOKEN": s["metrics_token"],
+        "PROMETHEUS_MULTIPROC_DIR": str(folder),
+        "JSC_WORKER_METRICS_PORT": str(p.worker_metrics_port),
+        "JSC_METRICS_DISK_PATHS": json.dumps([str(p.pg_data), str(p.weed_dir)]),
+    }
+
+
 # --- commands ---------------------------------------------------------------------------------
 
 
@@ -397,7 +504,7 @@ def up(p: Profile) -> dict[str, str]:
 
 
 def down(p: Profile) -> None:
-    for what in ("worker", "api"):
+    for what in ("prometheus", "worker", "api"):
         stop_pid(p.pidfile(what), what)
     stop_pid(p.pidfile("weed"), "SeaweedFS")
     pg_stop(p)
@@ -409,7 +516,7 @@ def spawn(p: Profile, what: str, args: list[str], env: dict[str, str]) -> subpro
     return proc
 
 
-def run(p: Profile) -> None:
+def run(p: Profile, *, prometheus: bool = False) -> None:
     app_env = {**os.environ, **up(p)}
     py = str(VENV_BIN / "python")
     subprocess.run([py, "-m", "alembic", "upgrade", "head"], env=app_env, cwd=ROOT, check=True)
@@ -424,10 +531,13 @@ def run(p: Profile) -> None:
     )
     # uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides (JSC_TRUSTED_PROXIES, api/proxies.py).
     uvicorn = [py, "-m", "uvicorn", "api.app:create_app", "--factory", "--no-proxy-headers", "--host", "127.0.0.1"]
-    api = spawn(p, "api", [*uvicorn, "--port", str(p.api_port)], app_env)
-    worker = spawn(p, "worker", [py, "-m", "cli.main", "worker"], app_env)
+    s = load_secrets(p)
+    api = spawn(p, "api", [*uvicorn, "--port", str(p.api_port)], {**app_env, **metrics_env(p, s, "api")})
+    worker = spawn(p, "worker", [py, "-m", "cli.main", "worker"], {**app_env, **metrics_env(p, s, "worker")})
     try:
         wait_ready(p.api_port, api)
+        if prometheus:
+            prometheus_up(p, s)
     except SystemExit:
         down(p)
         raise
@@ -440,7 +550,10 @@ def run(p: Profile) -> None:
         f"  Public map    http://127.0.0.1:{p.api_port}/map\n"
         f"  Dashboard     http://127.0.0.1:{p.api_port}/dashboard   (auditors; `make demo-data` fills it)\n"
         f"  Health        http://127.0.0.1:{p.api_port}/healthz (alive), /readyz (database, S3, LISTEN)\n"
-        f"  S3 (SeaweedFS) http://127.0.0.1:{p.s3_port}  bucket jsc, credentials in {p.env_file}\n"
+        f"  Metrics       http://127.0.0.1:{p.api_port}/metrics and http://127.0.0.1:{p.worker_metrics_port}/metrics"
+        f" (bearer token metrics_token in {p.secrets_file})\n"
+        + (f"  Prometheus    http://127.0.0.1:{p.prometheus_port}\n" if prometheus else "")
+        + f"  S3 (SeaweedFS) http://127.0.0.1:{p.s3_port}  bucket jsc, credentials in {p.env_file}\n"
         f"  PostgreSQL    127.0.0.1:{p.pg_port}  database jsc, user jsc, password in {p.secrets_file}\n"
         f"  Demo staff    lurah.tomang@demo.jakarta.go.id (lurah of Tomang), camat.grogol@demo.jakarta.go.id\n"
         f"                (camat of Grogol Petamburan), admin@demo.jakarta.go.id; password {demo_password}\n"
@@ -469,17 +582,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "down", "run", "env"])
     parser.add_argument("--profile", default="dev")
+    parser.add_argument(
+        "--prometheus",
+        action="store_true",
+        help="also a Prometheus (port base+90) scraping the API (base+80) and the worker (base+81)",
+    )
     ns = parser.parse_args()
     p = Profile(ns.profile)
     if ns.command == "up":
         up(p)
+        if ns.prometheus:
+            prometheus_up(p, load_secrets(p))
         print(p.env_file)
     elif ns.command == "down":
         down(p)
     elif ns.command == "env":
         print(p.env_file)
     else:
-        run(p)
+        run(p, prometheus=ns.prometheus)
 
 
 if __name__ == "__main__":
