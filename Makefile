@@ -10,7 +10,7 @@ setup:
 	@scripts/bootstrap.sh
 
 run: setup
-	@$(PY) scripts/stack.py run --profile dev
+	@$(PY) scripts/stack.py run --profile dev $(STACK_ARGS)
 
 stop:
 	@$(PY) scripts/stack.py down --profile dev
