@@ -140,9 +140,10 @@ _CAMERAS = text(
 )
 _OVERDUE = text(
     """
-    SELECT k.name, count(r.id)
-    FROM kota k LEFT JOIN reports r ON r.kota_id = k.id AND r.due_at < now()
-    GROUP BY k.name
+    SELECT k.name, coalesce(o.overdue, 0)
+    FROM kota k
+    LEFT JOIN (SELECT kota_id, count(*) AS overdue FROM reports WHERE due_at < now() GROUP BY kota_id) o
+        ON o.kota_id = k.id
     """
 )
 
