@@ -32,7 +32,7 @@ from strawberry.schema.schema import validate_document
 
 from api.context import Context
 from api.errors import ClientError, ErrorCode, deleted_account, present
-from api.metrics import OperationLabels, observe_operation, outcome
+from api.metrics import OK, OperationLabels, observe_operation, outcome
 from api.trusted_documents import TrustedDocuments
 from domain.models import Role
 
@@ -53,14 +53,19 @@ class OperationBoundary(SchemaExtension):
         try:
             await self._finish()
         finally:
-            execution = self.execution_context
-            label = self.labels.label(execution.query, execution.operation_name, execution.graphql_document)
-            result = execution.result
-            observe_operation(
-                label,
-                outcome(result.errors) if result is not None else ErrorCode.INTERNAL_SERVER_ERROR.value,
-                time.perf_counter() - started,
-            )
+            self._count(time.perf_counter() - started)
+
+    def _count(self, seconds: float) -> None:
+        execution = self.execution_context
+        label = self.labels.label(execution.query, execution.operation_name, execution.graphql_document)
+        result = execution.result
+        if _is_subscription(execution.graphql_document, execution.operation_name):
+            # Open for as long as its client listens, and left with its last event's result (None before any):
+            # counted by how it ended, without a duration.
+            observe_operation(label, outcome(result.errors) if result is not None else OK, None)
+            return
+        failed = ErrorCode.INTERNAL_SERVER_ERROR.value
+        observe_operation(label, outcome(result.errors) if result is not None else failed, seconds)
 
     async def _finish(self) -> None:
         context = self.execution_context.context
@@ -192,6 +197,17 @@ class ReadOnlyAuditors(SchemaExtension):
                     ],
                 )
         yield
+
+
+def _is_subscription(document: DocumentNode | None, operation_name: str | None) -> bool:
+    if document is None:
+        return False
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            operation_name is None or (definition.name is not None and definition.name.value == operation_name)
+        ):
+            return definition.operation == OperationType.SUBSCRIPTION
+    return False
 
 
 def _mutation_fields(document: DocumentNode, operation_name: str | None) -> set[str]:

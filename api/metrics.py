@@ -19,6 +19,7 @@ from domain.settings import Settings
 
 # Routes nobody matched (404s, probes of random paths) share one label.
 UNMATCHED = "unmatched"
+OK = metrics.OK
 KNOWN_CODES = frozenset(code.value for code in ErrorCode)
 _MAX_CACHED_LABELS = 2048
 
@@ -81,9 +82,10 @@ def outcome(errors: list[Any] | None) -> str:
     return code if code in KNOWN_CODES else "error"
 
 
-def observe_operation(label: str, result: str, seconds: float) -> None:
+def observe_operation(label: str, result: str, seconds: float | None) -> None:
     metrics.GRAPHQL_OPERATIONS.labels(label, result).inc()
-    metrics.GRAPHQL_SECONDS.labels(label).observe(seconds)
+    if seconds is not None:
+        metrics.GRAPHQL_SECONDS.labels(label).observe(seconds)
 
 
 def route_templates(routes: Iterable[BaseRoute]) -> dict[int, str]:

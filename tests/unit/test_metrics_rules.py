@@ -11,6 +11,7 @@ from graphql import GraphQLError, parse
 from pydantic import SecretStr, ValidationError
 
 from api.errors import ErrorCode
+from api.extensions import _is_subscription
 from api.metrics import OperationLabels, outcome, trusted_operation_names
 from domain.metrics import authorized
 from domain.settings import Settings
@@ -39,6 +40,15 @@ def test_names_nobody_built_collapse_into_one_label() -> None:
     assert label(labels, "query A { me { id } } query B { categories { code } }", "B") == "query:categories"
     assert label(labels, "{ ...F } fragment F on Query { me { id } }") == "other"
     assert labels.label(None, None, None) == "other"
+
+
+def test_a_subscription_is_told_from_the_operation_chosen() -> None:
+    document = parse("query Q { me { id } } subscription S { reportEvents { kind } }")
+
+    assert _is_subscription(document, "S") is True
+    assert _is_subscription(document, "Q") is False
+    assert _is_subscription(parse("subscription { reportEvents { kind } }"), None) is True
+    assert _is_subscription(None, None) is False
 
 
 def test_the_outcome_is_ok_or_a_known_error_code() -> None:
