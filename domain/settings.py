@@ -110,7 +110,13 @@ class Settings(BaseSettings):
         "(idempotency.sweep, hourly); a phone replaying an action older than this has it judged afresh",
     )
 
-    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), description="signs every new access token")
+    jwt_previous_secrets: list[SecretStr] = Field(
+        default_factory=list,
+        description="secrets that signed access tokens before a rotation, as a JSON list: their tokens still verify"
+        " until they expire, so that a new JSC_JWT_SECRET logs nobody out; drop them one access-token lifetime after"
+        " every process has the new secret",
+    )
     jwt_issuer: str = "https://jsc.jakarta.example/auth"
     jwt_audience: str = "jsc-api"
     access_token_ttl_s: int = 900
@@ -258,6 +264,9 @@ class Settings(BaseSettings):
             secret = self.jwt_secret.get_secret_value()
             if secret == DEV_JWT_SECRET or len(secret) < 32:
                 raise ValueError("JSC_JWT_SECRET must be set to at least 32 random characters in production")
+            for previous in self.jwt_previous_secrets:
+                if previous.get_secret_value() == DEV_JWT_SECRET or len(previous.get_secret_value()) < 32:
+                    raise ValueError("JSC_JWT_PREVIOUS_SECRETS: each must be at least 32 random characters")
             if self.graphiql or self.graphql_introspection or self.graphql_field_suggestions:
                 raise ValueError("GraphiQL, introspection and field suggestions must be off in production")
         for origin in self.cors_allowed_origins:
