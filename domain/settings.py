@@ -140,6 +140,25 @@ class Settings(BaseSettings):
         "after its upload, should the app's own deletions stop; 0: no rule",
     )
     download_url_ttl_s: int = 300
+    photo_versions_keep_days: int = Field(
+        30,
+        ge=1,
+        description="the photo bucket is versioned (jsc backup keep-photos); a replaced or deleted photo object's old"
+        " version is kept this many days, how far back `jsc backup restore-photos` can go",
+    )
+    backup_pgbackrest_config: Path | None = Field(
+        None, description="pgbackrest.conf of the cluster (None: pgBackRest's own /etc/pgbackrest/pgbackrest.conf)"
+    )
+    backup_stanza: str = Field("jsc", description="pgBackRest stanza of the cluster")
+    backup_pg_data: Path | None = Field(
+        None,
+        description="the cluster's data directory: `jsc backup restore` stops and starts it with pg_ctl; None: the"
+        " operator stops the service before and starts it after (systemctl)",
+    )
+    backup_pg_bin: Path = Field(Path("/usr/lib/postgresql/15/bin"), description="where pg_ctl is")
+    backup_run_as: str | None = Field(
+        None, description="the system user pgBackRest runs as (None: postgres when run as root, else the caller)"
+    )
     photo_max_pixels: int = 100_000_000
     photo_max_side: int = 2048
     photo_thumb_side: int = 400
