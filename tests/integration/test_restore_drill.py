@@ -45,7 +45,8 @@ PORT_OFFSET = 50
 
 def load_stack() -> ModuleType:
     spec = importlib.util.spec_from_file_location("jsc_stack", ROOT / "scripts" / "stack.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -203,7 +204,8 @@ def stored(drill: Drill, key: str) -> bool:
     try:
         drill.s3.head_object(Bucket=drill.settings.s3_bucket, Key=key)  # type: ignore[attr-defined]
     except ClientError as exc:
-        assert exc.response["Error"]["Code"] in ("404", "NoSuchKey"), exc
+        if exc.response["Error"]["Code"] not in ("404", "NoSuchKey"):
+            raise
         return False
     return True
 
