@@ -281,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, what in (("restore", "PostgreSQL (stopped, restored, started)"), ("restore-photos", "photo objects")):
         restoring = backup_sub.add_parser(name, help=f"bring {what} back as they were at a time")
         restoring.add_argument("--to", required=True, type=datetime.fromisoformat, help="ISO time with zone")
+        if name == "restore-photos":
+            restoring.add_argument("--prefix", default="", help="only the keys under this prefix (default all)")
     ns = parser.parse_args(argv)
     if ns.command == "backup":
         from cli import backup as backup_cli
@@ -298,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             return backup_cli.keep_photos(settings)
         if ns.backup_command == "restore":
             return backup_cli.restore(settings, ns.to)
-        return backup_cli.restore_photos(settings, ns.to)
+        return backup_cli.restore_photos(settings, ns.to, ns.prefix)
     if ns.command == "cctv":
         from cli import cctv as cctv_cli
 

