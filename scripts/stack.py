@@ -568,6 +568,12 @@ def run(p: Profile) -> None:
     except SystemExit:
         down(p)
         raise
+    backups = (
+        f"  Backups       WAL archived to s3://{BACKUP_BUCKET}/pgbackrest/{p.name} (TLS on 127.0.0.1:"
+        f"{p.s3_https_port}); `make backup BACKUP_ARGS=take`, see docs/operations.md\n"
+        if p.backups
+        else ""
+    )
     print(
         "\n"
         f"  GraphQL API   http://127.0.0.1:{p.api_port}/graphql   (GraphiQL in a browser)\n"
@@ -579,6 +585,7 @@ def run(p: Profile) -> None:
         f"  Health        http://127.0.0.1:{p.api_port}/healthz (alive), /readyz (database, S3, LISTEN)\n"
         f"  S3 (SeaweedFS) http://127.0.0.1:{p.s3_port}  bucket jsc, credentials in {p.env_file}\n"
         f"  PostgreSQL    127.0.0.1:{p.pg_port}  database jsc, user jsc, password in {p.secrets_file}\n"
+        f"{backups}"
         f"  Demo staff    lurah.tomang@demo.jakarta.go.id (lurah of Tomang), camat.grogol@demo.jakarta.go.id\n"
         f"                (camat of Grogol Petamburan), admin@demo.jakarta.go.id; password {demo_password}\n"
         "  Ctrl-C or `make stop` stops everything started here.\n",
