@@ -10,7 +10,7 @@ setup:
 	@scripts/bootstrap.sh
 
 run: setup
-	@$(PY) scripts/stack.py run --profile dev
+	@$(PY) scripts/stack.py run --profile dev $(STACK_ARGS)
 
 stop:
 	@$(PY) scripts/stack.py down --profile dev
@@ -146,3 +146,11 @@ bench-cctv-watch: setup
 	@$(PY) scripts/stack.py up --profile bench >/dev/null
 	@set -a; . .stack/bench/env; set +a; $(PY) bench/cctv_watch.py $(BENCH_ARGS); status=$$?; \
 	  $(PY) scripts/stack.py down --profile bench >/dev/null; exit $$status
+
+# `jsc backup` against the dev stack started with JSC_STACK_BACKUPS=1 (pgBackRest, WAL archive, photo versions);
+# BACKUP_ARGS: take [--type full], list (default), check, restore --to TIME, restore-photos --to TIME. See
+# docs/operations.md.
+BACKUP_ARGS ?= list
+.PHONY: backup
+backup: setup
+	@set -a; . .stack/dev/env; set +a; $(PY) -m cli.main backup $(BACKUP_ARGS)

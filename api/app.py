@@ -36,17 +36,19 @@ from api.errors import ErrorCode
 from api.graphql import build_schema
 from api.health import healthz, readyz
 from api.live import ALERT_CHANNEL, MapCache, ReportEventHub
+from api.metrics import RequestMetrics, metrics_endpoint, route_templates
 from api.observability import observability
 from api.open311 import open311_routes
 from api.proxies import TrustedProxies
 from api.tiles import tile_routes
 from api.trusted_documents import DocumentRefused, TrustedDocuments, load_trusted_documents
 from api.webapps import webapp_routes
-from domain import log_redaction
+from domain import log_redaction, metrics
 from domain.access import TOKEN_EXPIRED
 from domain.resources import Resources
 from domain.security import AccessClaims, access_token_expired, decode_access_token
 from domain.settings import Settings, get_settings
+from workers.queue import QUEUES
 
 log = logging.getLogger("api")
 # The web pages and their files; vendor/ is MapLibre GL JS and Chart.js, copied there from npm by
@@ -277,6 +279,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     accounts = AccountWatch(account_changes, resources.account_states)
     lane = PublicLane(settings.public_lane_size, settings.public_lane_wait_s)
     graphql = GraphQLEndpoint(resources, live, map_cache, alerts, accounts, documents, lane)
+    database_metrics = metrics.DatabaseMetrics(resources.engine, settings, queues=set(QUEUES.values()))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -290,6 +293,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await alerts.stop()
             await live.stop()
             await resources.close()
+            metrics.process_ended()
 
     async def map_page(_: Request) -> Response:
         return FileResponse(STATIC_DIR / "map.html", media_type="text/html; charset=utf-8")
@@ -308,6 +312,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *webapp_routes(STATIC_DIR, resources.settings),
         *tile_routes(resources, lane),
         *open311_routes(resources),
+        Route("/metrics", metrics_endpoint(settings, database_metrics), methods=["GET"]),
     ]
     app = Starlette(
         routes=routes,
@@ -315,6 +320,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             *observability(settings),
             Middleware(TrustedProxies, proxies=settings.trusted_proxies),
+            # Inside TrustedProxies, which may hand on a copy of the scope: the router writes the endpoint into
+            # the one this middleware holds.
+            Middleware(RequestMetrics, templates=route_templates(routes)),
             cors(settings),
         ],
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
@@ -31,6 +32,7 @@ from strawberry.schema.schema import validate_document
 
 from api.context import Context
 from api.errors import ClientError, ErrorCode, deleted_account, present
+from api.metrics import OK, OperationLabels, observe_operation, outcome
 from api.observability import name_request_span
 from api.trusted_documents import TrustedDocuments
 from domain.models import Role
@@ -39,8 +41,34 @@ log = logging.getLogger("api.operation")
 
 
 class OperationBoundary(SchemaExtension):
+    """Commits or rolls back the operation's transaction, presents its errors, and counts it (api/metrics.py):
+    one hook per operation, none per field."""
+
+    def __init__(self, labels: OperationLabels) -> None:
+        super().__init__()
+        self.labels = labels
+
     async def on_operation(self):  # type: ignore[no-untyped-def,override]
+        started = time.perf_counter()
         yield
+        try:
+            await self._finish()
+        finally:
+            self._count(time.perf_counter() - started)
+
+    def _count(self, seconds: float) -> None:
+        execution = self.execution_context
+        label = self.labels.label(execution.query, execution.operation_name, execution.graphql_document)
+        result = execution.result
+        if _is_subscription(execution.graphql_document, execution.operation_name):
+            # Open for as long as its client listens, and left with its last event's result (None before any):
+            # counted by how it ended, without a duration.
+            observe_operation(label, outcome(result.errors) if result is not None else OK, None)
+            return
+        failed = ErrorCode.INTERNAL_SERVER_ERROR.value
+        observe_operation(label, outcome(result.errors) if result is not None else failed, seconds)
+
+    async def _finish(self) -> None:
         context = self.execution_context.context
         if not isinstance(context, Context):
             return
@@ -194,6 +222,17 @@ class ReadOnlyAuditors(SchemaExtension):
                     ],
                 )
         yield
+
+
+def _is_subscription(document: DocumentNode | None, operation_name: str | None) -> bool:
+    if document is None:
+        return False
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            operation_name is None or (definition.name is not None and definition.name.value == operation_name)
+        ):
+            return definition.operation == OperationType.SUBSCRIPTION
+    return False
 
 
 def _mutation_fields(document: DocumentNode, operation_name: str | None) -> set[str]:

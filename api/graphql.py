@@ -22,6 +22,7 @@ from api.extensions import (
     TrustedDocumentsOnly,
 )
 from api.limits import cost_limit_rule
+from api.metrics import OperationLabels, trusted_operation_names
 from api.resolvers.accounts import AccountMutations, AccountQueries
 from api.resolvers.cctv import CctvMutations, CctvQueries, CctvSubscriptions
 from api.resolvers.command_center import CommandCenterQueries
@@ -88,12 +89,13 @@ def build_schema(settings: Settings, documents: TrustedDocuments = NO_DOCUMENTS)
     ]
     if not settings.graphql_introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
+    labels = OperationLabels(trusted_operation_names(documents.texts.values()))
     document_cache = DocumentCache(rules, max_tokens=settings.graphql_max_tokens)
     # Each extension costs every operation about 14 µs in strawberry's hooks (bench/fields.py), used or not:
     # parsing, its token limit, validation, its rules and their caches are one.
     extensions: list[Any] = [
         lambda: PreparedDocuments(document_cache),
-        OperationBoundary,
+        lambda: OperationBoundary(labels),
         CurrentAccount,
         ReadOnlyAuditors,
         RefuseNulCharacters,

@@ -1,4 +1,4 @@
-"""`jsc` command line: data import, staff accounts (create, close, move), the worker."""
+"""`jsc` command line: data import, staff accounts (create, close, move), the worker, backups."""
 
 from __future__ import annotations
 
@@ -201,10 +201,12 @@ async def worker_command(concurrency: int, queues: list[str] | None) -> int:
     after a wait that doubles up to WORKER_RESTART_MAX_S while the database stays away. A database unreachable
     at start-up still ends the command (procrastinate's pool gives up after 30 s).
     """
-    from domain import cctv_watch
+    from domain import cctv_watch, metrics
     from domain.photos import keep_uploads_backstop
     from domain.telemetry import configure_tracing, trace_engines
+    from workers.metrics import MetricsServer, count_jobs
     from workers.observability import traced_job
+    from workers.queue import QUEUES
     from workers.runtime import app, resources
 
     trace_engines(configure_tracing(resources().settings, "jsc-worker"), resources().engine)
@@ -235,6 +237,12 @@ async def worker_command(concurrency: int, queues: list[str] | None) -> int:
         # hand-out, so without a short poll a sample would start up to its default 5 s late.
         options["fetch_job_polling_interval"] = cctv_watch.POLL_S
     wait_s = 1.0
+    count_jobs()
+    settings = resources().settings
+    server = None
+    if settings.worker_metrics_port and settings.metrics_token is not None:
+        server = MetricsServer(resources(), set(QUEUES.values()))
+        await server.start()
     async with app.open_async():
         try:
             while not stopping.is_set():
@@ -256,7 +264,10 @@ async def worker_command(concurrency: int, queues: list[str] | None) -> int:
                     await asyncio.wait_for(stopping.wait(), wait_s)
                 wait_s = min(wait_s * 2, WORKER_RESTART_MAX_S)
         finally:
+            if server is not None:
+                await server.stop()
             await resources().close()
+            metrics.process_ended()
     return 0
 
 
@@ -305,7 +316,36 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument(
         "--start", type=datetime.fromisoformat, help="time of the first frame (ISO, with zone; default now)"
     )
+    backup = sub.add_parser("backup", help="PostgreSQL backups (pgBackRest) and photo versions: take, list, restore")
+    backup_sub = backup.add_subparsers(dest="backup_command", required=True)
+    taking = backup_sub.add_parser("take", help="take a backup now")
+    taking.add_argument("--type", default="incr", choices=["full", "diff", "incr"], help="default incr")
+    backup_sub.add_parser("list", help="backups and how far back a restore can go")
+    backup_sub.add_parser("check", help="WAL archiving works and the photo bucket keeps versions")
+    backup_sub.add_parser("keep-photos", help="switch the photo bucket's versioning on, old versions expiring")
+    for name, what in (("restore", "PostgreSQL (stopped, restored, started)"), ("restore-photos", "photo objects")):
+        restoring = backup_sub.add_parser(name, help=f"bring {what} back as they were at a time")
+        restoring.add_argument("--to", required=True, type=datetime.fromisoformat, help="ISO time with zone")
+        if name == "restore-photos":
+            restoring.add_argument("--prefix", default="", help="only the keys under this prefix (default all)")
     ns = parser.parse_args(argv)
+    if ns.command == "backup":
+        from cli import backup as backup_cli
+
+        settings = get_settings()
+        if ns.backup_command in ("restore", "restore-photos") and ns.to.tzinfo is None:
+            parser.error("--to needs a time zone, e.g. 2026-12-01T08:00:00+07:00")
+        if ns.backup_command == "take":
+            return backup_cli.take(settings, ns.type)
+        if ns.backup_command == "list":
+            return backup_cli.list_backups(settings)
+        if ns.backup_command == "check":
+            return backup_cli.check(settings)
+        if ns.backup_command == "keep-photos":
+            return backup_cli.keep_photos(settings)
+        if ns.backup_command == "restore":
+            return backup_cli.restore(settings, ns.to)
+        return backup_cli.restore_photos(settings, ns.to, ns.prefix)
     if ns.command == "cctv":
         from cli import cctv as cctv_cli
 

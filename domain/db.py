@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from domain import log_redaction
+from domain import log_redaction, metrics
 from domain.settings import Settings
 
 # At DEBUG SQLAlchemy logs every row it reads: password hashes, device tokens, whatever a table holds.
@@ -93,6 +93,8 @@ class PublicReads:
         self._timeout_ms = settings.public_reads_timeout_ms
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        self._in_use = metrics.DB_POOL_IN_USE.labels("public_reads")
+        metrics.DB_POOL_SIZE.labels("public_reads").set(self._size)
 
     async def _get_pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -116,14 +118,22 @@ class PublicReads:
     async def rows(self, sql: str, params: Mapping[str, Any]) -> list[asyncpg.Record]:
         query, names = _positional(sql)
         pool = await self._get_pool()
-        with _statement_span(query):
-            return await pool.fetch(query, *(params[name] for name in names))
+        self._in_use.inc()
+        try:
+            with _statement_span(query):
+                return await pool.fetch(query, *(params[name] for name in names))
+        finally:
+            self._in_use.dec()
 
     async def scalar(self, sql: str, params: Mapping[str, Any]) -> Any:
         query, names = _positional(sql)
         pool = await self._get_pool()
-        with _statement_span(query):
-            return await pool.fetchval(query, *(params[name] for name in names))
+        self._in_use.inc()
+        try:
+            with _statement_span(query):
+                return await pool.fetchval(query, *(params[name] for name in names))
+        finally:
+            self._in_use.dec()
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None

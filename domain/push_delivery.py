@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.types import BigInteger
 
 from domain.adapters.push import OUTBOX_ID_KEY, PushMessage, PushOutcome, PushResult, PushSender
+from domain.metrics import PUSH_MESSAGES, PUSH_NOTIFICATIONS
 from domain.models import Device, Notification, PushStatus
 from domain.notifications import claimable
 from domain.settings import Settings
@@ -155,6 +156,7 @@ async def deliver_batch(
     dead_tokens: list[str] = []
     for owner, message, result in zip(owners, messages, results, strict=True):
         per_row[owner].append(result)
+        PUSH_MESSAGES.labels(result.outcome.value).inc()
         if result.outcome == PushOutcome.UNREGISTERED:
             dead_tokens.append(message.token)
 
@@ -170,6 +172,7 @@ async def deliver_batch(
                 values["pushed_at"] = now
             await session.execute(_RECORD.values(**values), {"ids": ids})
             report.statuses[status] += len(ids)
+            PUSH_NOTIFICATIONS.labels(status.value).inc(len(ids))
         if dead_tokens:
             pruned = await session.execute(delete(Device).where(Device.token.in_(dead_tokens)).returning(Device.id))
             report.pruned_tokens = len(pruned.all())

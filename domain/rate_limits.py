@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.metrics import RATE_LIMIT_REFUSALS
 from domain.settings import Settings
 
 # The row proposed for a key carries the request's limit into the UPDATE: excluded.tat is now plus the key's
@@ -100,6 +101,7 @@ async def check(
         rows = (await conn.execute(REFUSED, {"keys": refused})).all() if refused else []
         await conn.commit()
     if refused:
+        RATE_LIMIT_REFUSALS.labels(action).inc()
         raise Limited(action, max((retry_after(tat, tolerance, now) for _, tat, tolerance in rows), default=1))
 
 

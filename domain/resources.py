@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from domain import metrics
 from domain.access import AccountStates
 from domain.adapters.storage import ObjectStorage, S3Storage
 from domain.db import PublicReads, create_engine, create_session_factory
@@ -30,6 +31,7 @@ class Resources:
     @classmethod
     def create(cls, settings: Settings) -> Resources:
         engine = create_engine(settings)
+        metrics.watch_pool(engine, "main", settings.database_pool_size)
         sessions = create_session_factory(engine)
         return cls(
             settings,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import secrets
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import jwt
 from argon2 import PasswordHasher
@@ -96,17 +97,39 @@ def issue_access_token(settings: Settings, claims: AccessClaims, now: datetime) 
     return jwt.encode(payload, settings.jwt_secret.get_secret_value(), algorithm=JWT_ALGORITHM)
 
 
-def decode_access_token(settings: Settings, token: str) -> AccessClaims | None:
-    """None for any token that is not ours, expired, or for another audience."""
-    try:
-        payload = jwt.decode(
+def _verifying_keys(settings: Settings) -> list[str]:
+    """The current secret first, then those a rotation replaced (JSC_JWT_PREVIOUS_SECRETS), whose tokens still
+    count until they expire: rotating the secret then logs nobody out."""
+    keys = [settings.jwt_secret.get_secret_value()]
+    keys += [key for previous in settings.jwt_previous_secrets if (key := previous.get_secret_value()) not in keys]
+    return keys
+
+
+def _decode(settings: Settings, token: str, *, require: list[str] | None = None) -> dict[str, Any]:
+    """The token's claims, verified with whichever of our keys signed it. Only a bad signature moves on to the next
+    key, so an expired or foreign-audience token is refused as such by the key that signed it."""
+
+    def decode(key: str) -> dict[str, Any]:
+        return jwt.decode(
             token,
-            settings.jwt_secret.get_secret_value(),
+            key,
             algorithms=[JWT_ALGORITHM],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
-            options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+            options={"require": require or []},
         )
+
+    *older, last = _verifying_keys(settings)
+    for key in older:
+        with contextlib.suppress(jwt.InvalidSignatureError):
+            return decode(key)
+    return decode(last)
+
+
+def decode_access_token(settings: Settings, token: str) -> AccessClaims | None:
+    """None for any token that is not ours, expired, or for another audience."""
+    try:
+        payload = _decode(settings, token, require=["exp", "iat", "sub", "aud", "iss"])
         return AccessClaims(
             uuid.UUID(payload["sub"]),
             Role(payload["role"]),
@@ -121,13 +144,7 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims | None:
 def access_token_expired(settings: Settings, token: str) -> bool:
     """Whether a token that does not decode is ours but out of date (the client should refresh it)."""
     try:
-        jwt.decode(
-            token,
-            settings.jwt_secret.get_secret_value(),
-            algorithms=[JWT_ALGORITHM],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-        )
+        _decode(settings, token)
     except jwt.ExpiredSignatureError:
         return True
     except jwt.InvalidTokenError:

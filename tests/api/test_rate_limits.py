@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from api.app import create_app
@@ -108,9 +109,11 @@ async def test_login_is_limited_per_login_name_even_when_it_fails(limited: Api) 
         for _ in range(3)
     ]
     assert [w[0]["code"] for w in wrong] == ["INVALID_CREDENTIALS"] * 3
+    refusals = REGISTRY.get_sample_value("jsc_rate_limit_refusals_total", {"action": "logIn"}) or 0.0
     blocked = await limited.raw(LOG_IN, {"login": citizen.email.upper(), "password": citizen.password})
     assert blocked.status_code == 429
     assert blocked.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert REGISTRY.get_sample_value("jsc_rate_limit_refusals_total", {"action": "logIn"}) == refusals + 1
     # Another account is not held back by these failures.
     other = await limited.sign_up()
     ok = await limited.raw(LOG_IN, {"login": other.email, "password": other.password})

@@ -5,11 +5,10 @@ the citizen's camera)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import re
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, async_playwright, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
+from cli.main import create_user_command
 from tests.factories import LOG_IN, Api, Citizen
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,13 +126,6 @@ async def axe_violations(page: Page) -> list[dict[str, Any]]:
     ]
 
 
-def run_cli(*args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "cli.main", *args], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-
-
 @dataclass(frozen=True)
 class Staff:
     login: str
@@ -140,13 +133,12 @@ class Staff:
 
 
 async def staff_account(role: str, unit: str | None, name: str) -> Staff:
-    """A staff account made as an operator makes one (`jsc create-user`)."""
+    """A staff account made as an operator makes one: `jsc create-user`'s own command, run in this process (a
+    process of its own costs seconds of imports; tests/e2e/test_stack.py runs the real command line)."""
     login = f"{role}-{time.time_ns()}@jakarta.go.id"
     password = "kata sandi petugas 1"
-    args = ["create-user", "--role", role, "--email", login, "--name", name, "--password", password]
-    if unit is not None:
-        args += ["--unit", unit]
-    await asyncio.to_thread(run_cli, *args)
+    ns = argparse.Namespace(role=role, email=login, phone=None, name=name, unit=unit, password=password)
+    assert await create_user_command(ns) == 0
     return Staff(login, password)
 
 

@@ -340,3 +340,73 @@ async def test_password_work_runs_one_at_a_time_in_its_lane() -> None:
     # then each ran, one after the other
     assert results == list(range(8))
     assert most == 1
+
+
+# --- rotating the secret --------------------------------------------------------------------------------
+
+OLD_SECRET = "the-secret-before-the-rotation-0123456789abcdef"
+NEW_SECRET = "the-secret-after-the-rotation-0123456789abcdefgh"
+
+
+def test_after_a_rotation_tokens_of_the_previous_secret_still_verify_and_new_ones_use_the_current() -> None:
+    # given a token issued before the rotation, and the settings after it
+    before = Settings(jwt_secret=SecretStr(OLD_SECRET))
+    old_token = issue_access_token(before, CLAIMS, NOW)
+    after = Settings(jwt_secret=SecretStr(NEW_SECRET), jwt_previous_secrets=[SecretStr(OLD_SECRET)])
+
+    # when
+    decoded = decode_access_token(after, old_token)
+    new_token = issue_access_token(after, CLAIMS, NOW)
+
+    # then the old token counts, and the new one is signed with the new secret only
+    assert decoded == expiring(CLAIMS, NOW)
+    assert jwt.decode(new_token, NEW_SECRET, algorithms=["HS256"], audience=after.jwt_audience)["sub"] == str(
+        CLAIMS.user_id
+    )
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(new_token, OLD_SECRET, algorithms=["HS256"], audience=after.jwt_audience)
+
+
+def test_once_the_previous_secret_is_dropped_its_tokens_are_refused() -> None:
+    # given a token of the old secret, and settings that no longer list it
+    old_token = issue_access_token(Settings(jwt_secret=SecretStr(OLD_SECRET)), CLAIMS, NOW)
+    after = Settings(jwt_secret=SecretStr(NEW_SECRET))
+
+    # when
+    decoded = decode_access_token(after, old_token)
+
+    # then
+    assert decoded is None
+    assert not access_token_expired(after, old_token)
+
+
+def test_an_expired_token_of_the_previous_secret_is_reported_expired() -> None:
+    # given a token of the old secret that has expired
+    before = Settings(jwt_secret=SecretStr(OLD_SECRET))
+    expired = issue_access_token(before, CLAIMS, NOW - timedelta(seconds=before.access_token_ttl_s + 60))
+    after = Settings(jwt_secret=SecretStr(NEW_SECRET), jwt_previous_secrets=[SecretStr(OLD_SECRET)])
+
+    # when
+    decoded = decode_access_token(after, expired)
+
+    # then the client is told to refresh, not that the token is foreign
+    assert decoded is None
+    assert access_token_expired(after, expired)
+
+
+def test_a_token_of_a_secret_never_listed_is_refused_after_a_rotation() -> None:
+    # given
+    after = Settings(jwt_secret=SecretStr(NEW_SECRET), jwt_previous_secrets=[SecretStr(OLD_SECRET)])
+    foreign = signed(key="a-secret-nobody-here-ever-used-0123456789abcdef")
+
+    # when
+    decoded = decode_access_token(after, foreign)
+
+    # then
+    assert decoded is None
+    assert not access_token_expired(after, foreign)
+
+
+def test_production_refuses_a_short_previous_secret() -> None:
+    with pytest.raises(ValueError, match="JSC_JWT_PREVIOUS_SECRETS"):
+        Settings(environment="production", jwt_secret="x" * 40, jwt_previous_secrets=[SecretStr("short")])
