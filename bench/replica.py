@@ -204,7 +204,7 @@ def show(result: dict[str, Any], seconds: float) -> None:
         f"  p99 {percentile(lat, 99):.0f} ms"
     )
     print(
-        f"  replica          reads served there {result['replica_reads']}, fallbacks {result['fallbacks']}, "
+        f"  replica          queries served there {result['replica_reads']}, fallbacks {result['fallbacks']}, "
         f"lag at the end {result['lag']}"
     )
     print(f"  load             before {result['load'][0]}; after {result['load'][1]}")
