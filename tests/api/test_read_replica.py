@@ -149,6 +149,13 @@ async def test_public_map_is_read_on_the_replica(api_r: Api, replica_app: Starle
     assert report["report"]["id"] not in before_replay
     assert gate.metrics.replica_reads_total == served_before + 1
     assert await replica.primary.fetchval("SELECT count(*) FROM reports WHERE id = $1::uuid", report["report"]["id"])
+    # and so does Open311's list, read on the replica through the ORM; the request by id, missing there, is looked
+    # up on the primary (a client asking for what it has just filed)
+    listed = await api_r.client.get("/open311/v2/requests.json", params={"service_request_id": report["report"]["id"]})
+    assert listed.json() == []
+    one = await api_r.client.get(f"/open311/v2/requests/{report['report']['id']}.json")
+    assert [r["service_request_id"] for r in one.json()] == [report["report"]["id"]]
+    assert gate.metrics.replica_reads_total == served_before + 3
 
     # and once the replica has replayed it, the same read shows it
     await replica.caught_up()
