@@ -170,8 +170,10 @@ class ReplicaGate:
         self._checking = asyncio.Lock()
 
     async def verdict(self) -> Verdict:
-        """The last verdict; the first caller after the period ends checks again (the others do not wait)."""
-        if time.monotonic() - self._checked_at >= self._check_s and not self._checking.locked():
+        """The last verdict; the first caller after the period ends checks again (the others do not wait, except
+        before the first check: there is no verdict to use yet)."""
+        stale = time.monotonic() - self._checked_at >= self._check_s
+        if stale and (not self._checking.locked() or self.metrics.checked_at is None):
             async with self._checking:
                 if time.monotonic() - self._checked_at >= self._check_s:
                     await self.check()
