@@ -48,7 +48,7 @@ class Profile:
         if base is None:
             base = int(os.environ.get("JSC_STACK_PORT_BASE", PORT_BASES.get(name, 47400)))
         self.pg_port = base + 32
-        self.replica_port = base + 34
+        self.replica_port = base + 35  # base+34 is the S3 TLS port of the backups
         self.s3_port = base + 33
         # pgBackRest talks to S3 only over TLS: SeaweedFS serves HTTPS here too, with a certificate made below.
         self.s3_https_port = base + 34
