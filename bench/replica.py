@@ -53,6 +53,7 @@ from bench.performance import (  # noqa: E402
     start_api,
 )
 from cli.demo import AUDITOR_EMAIL, generate, libpq_kwargs  # noqa: E402
+from domain.replica import parse_lsn, record_start  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 
 DATABASE = "jsc_replicabench"
@@ -97,8 +98,8 @@ async def wait_replayed(primary_url: str, replica_url: str) -> None:
     primary = await asyncpg.connect(**libpq_kwargs(primary_url))  # type: ignore[arg-type]
     replica = await asyncpg.connect(**libpq_kwargs(replica_url))  # type: ignore[arg-type]
     try:
-        target = await primary.fetchval("SELECT pg_current_wal_lsn()")
-        while not await replica.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", target):  # noqa: ASYNC110
+        target = record_start(parse_lsn(await primary.fetchval("SELECT pg_current_wal_insert_lsn()::text")) or 0)
+        while (parse_lsn(await replica.fetchval("SELECT pg_last_wal_replay_lsn()::text")) or 0) < target:  # noqa: ASYNC110
             await asyncio.sleep(0.2)
     finally:
         await primary.close()

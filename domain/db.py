@@ -184,7 +184,7 @@ class ReplicaGate:
         error = None
         try:
             async with asyncio.timeout(CHECK_TIMEOUT_S):
-                primary_lsn = await (await self._primary.get()).fetchval("SELECT pg_current_wal_lsn()::text")
+                primary_lsn = await (await self._primary.get()).fetchval("SELECT pg_current_wal_insert_lsn()::text")
                 row = await (await self._replica.get()).fetchrow(REPLICA_STATE_SQL)
             verdict = judge(
                 Position(

@@ -7,7 +7,8 @@ while the last check found it answering, in recovery, and behind the primary by 
 
 Replay lag is not simply ``now() - pg_last_xact_replay_timestamp()``: that is the age of the last transaction
 replayed, and on an idle primary it grows without the replica missing anything. So the check first asks the
-primary for its WAL position, then the replica for how far it has replayed: a replica that has replayed up to
+primary for its WAL insert position (a commit is visible there before the WAL writer has written it out),
+then the replica for how far it has replayed: a replica that has replayed up to
 that position has nothing outstanding (lag 0); one that has not is as far behind as the age of its last replayed
 transaction (the oldest change it may be missing is newer than that).
 """
@@ -49,7 +50,7 @@ def judge(position: Position, *, max_lag_s: float) -> Verdict:
     """The replica's verdict from one check. Pure: unit-tested without a database."""
     if not position.in_recovery:
         return Verdict(False, None, Fallback.NOT_STANDBY)
-    if position.replay_lsn is not None and position.replay_lsn >= position.primary_lsn:
+    if position.replay_lsn is not None and position.replay_lsn >= record_start(position.primary_lsn):
         return Verdict(True, 0.0, None)
     if position.replay_age_s is None:
         # Behind, and nothing replayed since it started: how far behind cannot be told.
@@ -58,6 +59,18 @@ def judge(position: Position, *, max_lag_s: float) -> Verdict:
     if lag > max_lag_s:
         return Verdict(False, lag, Fallback.LAG)
     return Verdict(True, lag, None)
+
+
+# WAL pages are 8 kB, each beginning with a header (24 bytes, 40 on the first page of a segment).
+WAL_PAGE = 8192
+WAL_PAGE_HEADERS = (24, 40)
+
+
+def record_start(insert_lsn: int) -> int:
+    """The primary's insert position as the replica's replay position would show it: when the last record ended on
+    a page boundary, the insert position is past the next page's header, the replay position at the boundary."""
+    offset = insert_lsn % WAL_PAGE
+    return insert_lsn - offset if offset in WAL_PAGE_HEADERS else insert_lsn
 
 
 def parse_lsn(text: str | None) -> int | None:

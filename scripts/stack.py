@@ -746,7 +746,20 @@ def replica_up(p: Profile) -> str:
         chown_postgres(logfile)
         subprocess.run(
             as_postgres(
-                [str(PG_BIN / "pg_ctl"), "-D", str(p.replica_data), "-l", str(logfile), "-w", "-t", "120", "start"]
+                # The port on the command line too: a replica made when it had another port follows this script.
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(p.replica_data),
+                    "-l",
+                    str(logfile),
+                    "-o",
+                    f"-p {p.replica_port}",
+                    "-w",
+                    "-t",
+                    "120",
+                    "start",
+                ]
             ),
             check=True,
             stdout=subprocess.DEVNULL,

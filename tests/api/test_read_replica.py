@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from api.app import create_app
 from domain import public_map
 from domain.db import ReplicaGate
-from domain.replica import Fallback
+from domain.replica import Fallback, parse_lsn, record_start
 from domain.resources import Resources
 from domain.settings import Settings
 from tests.factories import TOMANG, Api, report_input
@@ -54,14 +54,25 @@ def _stack(command: str) -> str:
     return lines[-1] if lines else ""
 
 
-async def _connect(url: str) -> asyncpg.Connection:
+async def _connect(url: str, database: str | None = None) -> asyncpg.Connection:
     u = make_url(url)
-    return await asyncpg.connect(host=u.host, port=u.port, user=u.username, password=u.password, database=u.database)
+    return await asyncpg.connect(
+        host=u.host, port=u.port, user=u.username, password=u.password, database=database or u.database
+    )
 
 
 @pytest.fixture(scope="module")
-async def replica_url(database: None) -> str:
-    return await asyncio.to_thread(_stack, "replica-up")
+async def replica_url(database: None, settings: Settings) -> str:
+    url = await asyncio.to_thread(_stack, "replica-up")
+    # A replica started just now may still be replaying this session's DROP and CREATE of the test database:
+    # waited for on the `postgres` database, which always exists.
+    primary, standby = await _connect(settings.database_url, "postgres"), await _connect(url, "postgres")
+    try:
+        await Replica(primary, standby).caught_up()
+    finally:
+        await primary.close()
+        await standby.close()
+    return url
 
 
 @pytest.fixture(scope="module")
@@ -99,10 +110,10 @@ class Replica:
 
     async def caught_up(self) -> None:
         """Until the replica has replayed everything the primary had written when this was called."""
-        target = await self.primary.fetchval("SELECT pg_current_wal_lsn()")
+        target = record_start(parse_lsn(await self.primary.fetchval("SELECT pg_current_wal_insert_lsn()::text")) or 0)
         await self.replica.execute("SELECT pg_wal_replay_resume()")
         for _ in range(2000):
-            if await self.replica.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", target):
+            if (parse_lsn(await self.replica.fetchval("SELECT pg_last_wal_replay_lsn()::text")) or 0) >= target:
                 return
             await asyncio.sleep(0.01)
         raise AssertionError(f"the replica did not replay up to {target}")

@@ -31,3 +31,12 @@ def test_lsn_text_compares_as_a_number() -> None:
     assert parse_lsn("16/B374D848") == (0x16 << 32) | 0xB374D848
     assert parse_lsn("0/3000000") < parse_lsn("1/0")  # type: ignore[operator]
     assert parse_lsn(None) is None
+
+
+def test_a_record_that_ended_on_a_page_boundary_is_not_lag() -> None:
+    # The insert position is past the next page's 24-byte header; the replica's replay stops at the boundary.
+    boundary = 5 * 8192
+    at_boundary = Position(primary_lsn=boundary + 24, in_recovery=True, replay_lsn=boundary, replay_age_s=900.0)
+    assert judge(at_boundary, max_lag_s=5.0) == Verdict(True, 0.0, None)
+    short = Position(primary_lsn=boundary + 64, in_recovery=True, replay_lsn=boundary, replay_age_s=900.0)
+    assert judge(short, max_lag_s=5.0) == Verdict(False, 900.0, Fallback.LAG)
