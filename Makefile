@@ -9,8 +9,9 @@ TEST_ENV := .stack/test/env
 setup:
 	@scripts/bootstrap.sh
 
+# REPLICA=1 starts a streaming read replica too (public and auditor reads go to it); STACK_ARGS, more options.
 run: setup
-	@$(PY) scripts/stack.py run --profile dev $(STACK_ARGS)
+	@$(PY) scripts/stack.py run --profile dev $(STACK_ARGS) $(if $(REPLICA),--replica)
 
 stop:
 	@$(PY) scripts/stack.py down --profile dev
@@ -154,3 +155,12 @@ BACKUP_ARGS ?= list
 .PHONY: backup
 backup: setup
 	@set -a; . .stack/dev/env; set +a; $(PY) -m cli.main backup $(BACKUP_ARGS)
+
+# Public map and auditor reads on the read replica against the primary alone, while citizens file reports, on the
+# bench stack started with its replica (database jsc_replicabench, 100,000 reports, generated once); see
+# docs/benchmarks.md.
+.PHONY: bench-replica
+bench-replica: setup
+	@$(PY) scripts/stack.py up --profile bench --replica >/dev/null
+	@set -a; . .stack/bench/env; set +a; $(PY) bench/replica.py $(BENCH_ARGS); status=$$?; \
+	  $(PY) scripts/stack.py down --profile bench >/dev/null; exit $$status

@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket
 from api.errors import ClientError, ErrorCode, unauthenticated
 from api.live import MapCache, ReportEventHub
 from domain.adapters.storage import ObjectStorage
+from domain.db import PublicReads
 from domain.jobs import JobBuffer
 from domain.resources import Resources
 from domain.security import AccessClaims
@@ -51,6 +52,8 @@ class Context:
     request_id: str = field(default_factory=lambda: REQUEST_ID.get() or new_request_id())
     jobs: JobBuffer = field(default_factory=JobBuffer)
     rollback_only: bool = False
+    # A mutation ran in this request (api/extensions.py): later reads must see its writes.
+    wrote: bool = False
     # Run once the operation's transaction has committed (never after a rollback).
     on_commit: list[Callable[[], None]] = field(default_factory=list)
     _session: AsyncSession | None = None
@@ -66,6 +69,13 @@ class Context:
     @property
     def settings(self) -> Settings:
         return self.resources.settings
+
+    @property
+    def public_reads(self) -> PublicReads:
+        """The public reads: on the read replica when there is a healthy one, on the primary once this request
+        has written (a batch's later operations see what an earlier one wrote)."""
+        reads = self.resources.public_reads
+        return reads.on_primary() if self.wrote else reads
 
     @property
     def storage(self) -> ObjectStorage:

@@ -29,6 +29,7 @@ from graphql import (
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
+from strawberry.types.graphql import OperationType as StrawberryOperation
 
 from api.context import Context
 from api.errors import ClientError, ErrorCode, deleted_account, present
@@ -47,6 +48,14 @@ class OperationBoundary(SchemaExtension):
     def __init__(self, labels: OperationLabels) -> None:
         super().__init__()
         self.labels = labels
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, Context) and self.execution_context.operation_type is StrawberryOperation.MUTATION:
+            # From here on the request must see what it writes: its public reads (this mutation's payload, the
+            # batch's later operations) go to the primary, not to a replica that may not have replayed it yet.
+            context.wrote = True
+        yield
 
     async def on_operation(self):  # type: ignore[no-untyped-def,override]
         started = time.perf_counter()

@@ -4,7 +4,8 @@
 200 only when the process can do its work: the database answers, S3 answers, and its LISTEN connections are up
 (without them the map cache is off and live subscribers hear nothing); otherwise 503, naming what failed. Each
 check is bounded by ``JSC_READY_TIMEOUT_S``, so a hung dependency makes the probe fail, not hang. Warnings
-(a year the holiday calendar does not cover) are shown but do not fail it.
+(a year the holiday calendar does not cover) are shown but do not fail it, and so is the read replica's state
+(``replica``): while it is down or behind, the public reads fall back to the primary.
 """
 
 from __future__ import annotations
@@ -47,6 +48,14 @@ def readyz(resources: Resources, hubs: Sequence[ReportEventHub]) -> Callable[[Re
             return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:300]}
         return {"status": "ok"}
 
+    async def replica() -> dict[str, object]:
+        """The read replica's state, shown but never failing the probe: without it the public reads go to the
+        primary."""
+        gate = resources.public_reads.gate
+        if gate is not None:
+            await gate.verdict()
+        return resources.public_reads.metrics.as_dict()
+
     async def endpoint(_: Request) -> Response:
         names = ("database", "s3", "listen")
         results = await asyncio.gather(check(database), check(resources.storage.check), check(listen))
@@ -55,6 +64,7 @@ def readyz(resources: Resources, hubs: Sequence[ReportEventHub]) -> Callable[[Re
         body: dict[str, Any] = {
             "status": "ready" if ready else "unready",
             "checks": checks,
+            "replica": await replica(),
             "warnings": [f"holiday calendar does not cover {year}" for year in sorted(sla.uncovered_years)],
         }
         return JSONResponse(body, status_code=200 if ready else 503)

@@ -227,8 +227,14 @@ class MapCache:
         hub.on_reconnect(self._entries.clear)
 
     async def get_or_compute(
-        self, key: Hashable, box: tuple[float, float, float, float], compute: Callable[[], Awaitable[T]]
+        self,
+        key: Hashable,
+        box: tuple[float, float, float, float],
+        compute: Callable[[], Awaitable[T]],
+        *,
+        ttl_s: float | None = None,
     ) -> T:
+        """The cached answer, or `compute`'s, kept for `ttl_s` (the cache's own when None) or until an event."""
         if self._max_entries <= 0 or not self._hub.listening.is_set():
             return await compute()
         now = self._clock()
@@ -251,7 +257,7 @@ class MapCache:
             self._drop_expired(stored_at)
             if len(self._entries) >= self._max_entries:
                 self._entries.pop(next(iter(self._entries)))
-            self._entries[key] = (box, stored_at + self._ttl_s, value)
+            self._entries[key] = (box, stored_at + (self._ttl_s if ttl_s is None else min(ttl_s, self._ttl_s)), value)
         return value
 
     def __len__(self) -> int:

@@ -375,9 +375,13 @@ def open311_routes(resources: Resources) -> list[Route]:
             return await post_request(request, fmt)
         reference = await resources.reference.get()
         query = parse_query(request.query_params, datetime.now(UTC))
-        async with resources.unit_of_work() as session:
+
+        async def read(session: AsyncSession) -> tuple[list[Report], dict[uuid.UUID, str]]:
             found = await find_requests(session, reference, query)
-            notes = await _last_notes(session, [r.id for r in found])
+            return found, await _last_notes(session, [r.id for r in found])
+
+        # Public and anonymous: the replica's answer, at most JSC_READ_REPLICA_MAX_LAG_S old, will do.
+        found, notes = await resources.public_read(read)
         return _respond(
             fmt, "service_requests", "request", [_request_row(r, reference, notes.get(r.id)) for r in found]
         )
@@ -388,11 +392,21 @@ def open311_routes(resources: Resources) -> list[Route]:
         except ValueError as exc:
             raise Open311Error(404, "no such service_request_id") from exc
         reference = await resources.reference.get()
-        async with resources.unit_of_work() as session:
+
+        async def read(session: AsyncSession) -> tuple[Report | None, dict[uuid.UUID, str]]:
             report = await session.get(Report, report_id)
             if report is None or report.confidential:
-                raise Open311Error(404, "no such service_request_id")
-            notes = await _last_notes(session, [report.id])
+                return None, {}
+            return report, await _last_notes(session, [report.id])
+
+        report, notes = await resources.public_read(read)
+        if report is None:
+            # A client asks for the request it has just filed: a replica that has not replayed it yet is no
+            # answer, the primary is.
+            async with resources.sessions() as session:
+                report, notes = await read(session)
+        if report is None:
+            raise Open311Error(404, "no such service_request_id")
         return _respond(fmt, "service_requests", "request", [_request_row(report, reference, notes.get(report.id))])
 
     async def token(request: Request, fmt: str) -> Response:

@@ -150,8 +150,11 @@ async def make(
     export_id: uuid.UUID,
     min_reports: int,
     now: datetime,
+    reads: performance.Reads | None = None,
 ) -> Export | None:
-    """Computes and stores the file of a PENDING export; None when there is nothing (left) to do."""
+    """Computes and stores the file of a PENDING export; None when there is nothing (left) to do. The figures
+    are read through ``reads`` (the worker passes its public reads, so the read replica when there is one), else
+    in the session."""
     export = await session.scalar(select(Export).where(Export.id == export_id).with_for_update(skip_locked=True))
     if export is None or export.status != ExportStatus.PENDING:
         return None
@@ -161,7 +164,7 @@ async def make(
         export.status, export.error, export.finished_at = ExportStatus.FAILED, f"bad parameters: {exc}", now
         return export
     standings = await performance.standings(
-        performance.SessionReads(session),
+        reads or performance.SessionReads(session),
         reference,
         wanted.level,
         wanted.period,

@@ -83,6 +83,16 @@ class Settings(BaseSettings):
     database_pool_size: int = 10
     public_reads_pool_size: int = Field(10, description="connections for the public map, tiles and statistics")
     public_reads_timeout_ms: int = Field(10_000, description="statement timeout of a public read")
+    read_replica_url: str | None = Field(
+        None,
+        description="streaming replica (SQLAlchemy URL) for public and auditor reads; unset: all on the primary",
+    )
+    read_replica_max_lag_s: float = Field(
+        5.0, ge=0, description="replay lag beyond which the public reads go back to the primary"
+    )
+    read_replica_check_s: float = Field(
+        2.0, gt=0, description="how often the replica's health and replay lag are checked (at most once a period)"
+    )
     public_lane_size: int = Field(
         6,
         ge=1,

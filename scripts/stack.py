@@ -7,6 +7,10 @@ with its own data folders, ports, generated credentials and an ``env`` file the 
     python scripts/stack.py run  --profile dev    # up + migrate + load Jakarta + API + worker, until Ctrl-C
     python scripts/stack.py down --profile dev    # stop exactly what this profile started
     python scripts/stack.py run  --profile dev --prometheus   # and a Prometheus scraping the API and the worker
+    python scripts/stack.py replica-up --profile dev    # a streaming replica of the profile's PostgreSQL
+    python scripts/stack.py replica-down --profile dev  # stop it (its data stays; replica-up resumes it)
+
+`up` and `run` take `--replica` to start the replica with the rest.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ VENV_BIN = ROOT / ".venv" / "bin"
 PORT_BASES = {"dev": 45400, "test": 46400, "bench": 47400, "faults": 48400, "soak": 49400}
 DB_USER = "jsc"
 BACKUP_BUCKET = "jsc-backups"
+REPLICATION_USER = "jsc_replicator"
+REPLICATION_SLOT = "jsc_replica"
 
 
 class Profile:
@@ -42,6 +48,7 @@ class Profile:
         if base is None:
             base = int(os.environ.get("JSC_STACK_PORT_BASE", PORT_BASES.get(name, 47400)))
         self.pg_port = base + 32
+        self.replica_port = base + 35  # base+34 is the S3 TLS port of the backups
         self.s3_port = base + 33
         # pgBackRest talks to S3 only over TLS: SeaweedFS serves HTTPS here too, with a certificate made below.
         self.s3_https_port = base + 34
@@ -62,6 +69,7 @@ class Profile:
         self.prometheus_dir = self.dir / "prometheus"
         self.metrics_dir = self.dir / "metrics"
         self.pg_data = self.dir / "pg"
+        self.replica_data = self.dir / "replica"
         self.run_dir = self.dir / "run"
         self.weed_dir = self.dir / "weed"
         self.env_file = self.dir / "env"
@@ -99,8 +107,13 @@ def chown_postgres(path: Path) -> None:
 def load_secrets(p: Profile) -> dict[str, str]:
     if p.secrets_file.exists():
         values = dict(json.loads(p.secrets_file.read_text()))
-        if "demo_staff_password" not in values:  # a stack made before the demo accounts existed
-            values["demo_staff_password"] = secrets.token_urlsafe(9)
+        missing = {
+            # a stack made before the demo accounts, or before the replica, existed
+            "demo_staff_password": lambda: secrets.token_urlsafe(9),
+            "replication_password": lambda: secrets.token_urlsafe(24),
+        }
+        if any(key not in values for key in missing):
+            values.update({key: make() for key, make in missing.items() if key not in values})
             p.secrets_file.write_text(json.dumps(values, indent=2))
         if "metrics_token" not in values:  # a stack made before /metrics existed
             values["metrics_token"] = secrets.token_urlsafe(32)
@@ -109,6 +122,7 @@ def load_secrets(p: Profile) -> dict[str, str]:
     values = {
         "demo_staff_password": secrets.token_urlsafe(9),
         "pg_password": secrets.token_urlsafe(24),
+        "replication_password": secrets.token_urlsafe(24),
         "s3_access_key": "JSC" + secrets.token_hex(8).upper(),
         "s3_secret_key": secrets.token_urlsafe(30),
         "jwt_secret": secrets.token_urlsafe(48),
@@ -613,6 +627,166 @@ def metrics_env(p: Profile, s: dict[str, str], what: str) -> dict[str, str]:
     }
 
 
+# --- the read replica -------------------------------------------------------------------------
+
+
+def replica_url(p: Profile, s: dict[str, str]) -> str:
+    """The app's URL for the replica: the same database and user as the primary (replicated with it)."""
+    db = database_name(p)
+    return f"postgresql+asyncpg://{DB_USER}:{s['pg_password']}@127.0.0.1:{p.replica_port}/{db}"
+
+
+def psql_primary(p: Profile, s: dict[str, str], sql: str) -> str:
+    env = {**os.environ, "PGPASSWORD": s["pg_password"]}
+    cmd = [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(p.pg_port), "-U", DB_USER, "-d", "postgres"]
+    done = subprocess.run([*cmd, "-v", "ON_ERROR_STOP=1", "-tAc", sql], env=env, check=True, capture_output=True)
+    return done.stdout.decode().strip()
+
+
+def pg_allow_replication(p: Profile, s: dict[str, str]) -> None:
+    """On the primary: a replication role with a password of its own, a pg_hba line for it from 127.0.0.1, and a
+    cap on the WAL its slot may hold back while the replica is away (past it the replica must be made anew)."""
+    password = s["replication_password"].replace("'", "''")
+    psql_primary(
+        p,
+        s,
+        f"""DO $$ BEGIN
+            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{REPLICATION_USER}') THEN
+                CREATE ROLE {REPLICATION_USER} WITH REPLICATION LOGIN PASSWORD '{password}';
+            ELSE
+                ALTER ROLE {REPLICATION_USER} WITH REPLICATION LOGIN PASSWORD '{password}';
+            END IF;
+        END $$""",
+    )
+    hba = p.pg_data / "pg_hba.conf"
+    line = f"host replication {REPLICATION_USER} 127.0.0.1/32 scram-sha-256"
+    if line not in hba.read_text():
+        # First match wins in pg_hba.conf: the line goes on top.
+        hba.write_text(f"# written by scripts/stack.py: the read replica\n{line}\n" + hba.read_text())
+    psql_primary(p, s, "ALTER SYSTEM SET max_slot_wal_keep_size = '2GB'")
+    psql_primary(p, s, "SELECT pg_reload_conf()")
+
+
+def replica_init(p: Profile, s: dict[str, str]) -> None:
+    if (p.replica_data / "PG_VERSION").exists():
+        return
+    # A slot left by an earlier replica of this profile (its folder deleted) would hold WAL for no one.
+    psql_primary(
+        p,
+        s,
+        f"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+        f"WHERE slot_name = '{REPLICATION_SLOT}' AND NOT active",
+    )
+    log(f"pg_basebackup -R into {p.replica_data}")
+    p.replica_data.mkdir(parents=True, exist_ok=True)
+    p.replica_data.chmod(0o700)
+    chown_postgres(p.replica_data)
+    # The replica reads its password from this file whenever it (re)connects to the primary.
+    passfile = p.run_dir / "replication.pgpass"
+    passfile.write_text(f"127.0.0.1:{p.pg_port}:replication:{REPLICATION_USER}:{s['replication_password']}\n")
+    passfile.chmod(0o600)
+    chown_postgres(passfile)
+    subprocess.run(
+        as_postgres(
+            [
+                "env",
+                f"PGPASSFILE={passfile}",
+                str(PG_BIN / "pg_basebackup"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(p.pg_port),
+                "-U",
+                REPLICATION_USER,
+                "-D",
+                str(p.replica_data),
+                "-R",  # standby.signal and primary_conninfo
+                "-X",
+                "stream",
+                "-C",
+                "-S",
+                REPLICATION_SLOT,
+                "-c",
+                "fast",
+            ]
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    settings = [
+        f"port = {p.replica_port}",
+        # The primary keeps the rows a long public or auditor query on the replica still reads, rather than
+        # the replica cancelling the query to replay their removal.
+        "hot_standby_feedback = on",
+    ]
+    with (p.replica_data / "postgresql.conf").open("a") as conf:
+        conf.write("\n# written by scripts/stack.py: the read replica\n" + "\n".join(settings) + "\n")
+
+
+def replica_up(p: Profile) -> str:
+    """Starts the profile's PostgreSQL if need be, then a streaming replica of it; returns the replica's URL."""
+    for d in (p.dir, p.run_dir, p.logs):
+        d.mkdir(parents=True, exist_ok=True)
+    chown_postgres(p.run_dir)
+    chown_postgres(p.logs)
+    for d in (p.dir, p.dir.parent):
+        d.chmod(d.stat().st_mode | 0o011)
+    s = load_secrets(p)
+    if not p.env_file.exists():
+        write_env(p, s)
+    pg_init(p, s)
+    pg_start(p)
+    pg_allow_replication(p, s)
+    replica_init(p, s)
+    if pid_alive(p.replica_data / "postmaster.pid") and port_open(p.replica_port):
+        log(f"read replica already running on 127.0.0.1:{p.replica_port}")
+    else:
+        logfile = p.logs / "replica.log"
+        logfile.touch()
+        chown_postgres(logfile)
+        subprocess.run(
+            as_postgres(
+                # The port on the command line too: a replica made when it had another port follows this script.
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(p.replica_data),
+                    "-l",
+                    str(logfile),
+                    "-o",
+                    f"-p {p.replica_port}",
+                    "-w",
+                    "-t",
+                    "120",
+                    "start",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for(p.replica_port, "the read replica")
+        log(f"read replica on 127.0.0.1:{p.replica_port}, streaming from 127.0.0.1:{p.pg_port}")
+    url = replica_url(p, s)
+    if p.name != "test":
+        # The test stack's env leaves it out: the suite's tests read what they have just written; the replica's
+        # own tests (tests/api/test_read_replica.py) point their app at it.
+        env = {key: value for key, value in read_env(p).items() if key != "JSC_READ_REPLICA_URL"}
+        env["JSC_READ_REPLICA_URL"] = url
+        p.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    return url
+
+
+def replica_down(p: Profile) -> None:
+    if not (p.replica_data / "postmaster.pid").exists():
+        return
+    subprocess.run(
+        as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(p.replica_data), "-m", "fast", "-w", "stop"]),
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
+    log("read replica stopped")
+
+
 # --- commands ---------------------------------------------------------------------------------
 
 
@@ -642,6 +816,7 @@ def up(p: Profile) -> dict[str, str]:
 def down(p: Profile) -> None:
     for what in ("prometheus", "worker", "api"):
         stop_pid(p.pidfile(what), what)
+    replica_down(p)
     # PostgreSQL first: with WAL archiving on, its shutdown archives the last segment to S3.
     pg_stop(p)
     stop_pid(p.pidfile("weed"), "SeaweedFS")
@@ -653,8 +828,10 @@ def spawn(p: Profile, what: str, args: list[str], env: dict[str, str]) -> subpro
     return proc
 
 
-def run(p: Profile, *, prometheus: bool = False) -> None:
+def run(p: Profile, *, prometheus: bool = False, replica: bool = False) -> None:
     app_env = {**os.environ, **up(p)}
+    if replica:
+        app_env["JSC_READ_REPLICA_URL"] = replica_up(p)
     py = str(VENV_BIN / "python")
     subprocess.run([py, "-m", "alembic", "upgrade", "head"], env=app_env, cwd=ROOT, check=True)
     subprocess.run([py, "-m", "cli.main", "load-jakarta"], env=app_env, cwd=ROOT, check=True)
@@ -699,7 +876,13 @@ def run(p: Profile, *, prometheus: bool = False) -> None:
         + f"  S3 (SeaweedFS) http://127.0.0.1:{p.s3_port}  bucket jsc, credentials in {p.env_file}\n"
         f"  PostgreSQL    127.0.0.1:{p.pg_port}  database jsc, user jsc, password in {p.secrets_file}\n"
         f"{backups}"
-        f"  Demo staff    lurah.tomang@demo.jakarta.go.id (lurah of Tomang), camat.grogol@demo.jakarta.go.id\n"
+        + (
+            f"  Read replica  127.0.0.1:{p.replica_port}  streaming from the primary; public and auditor reads\n"
+            f'                (state and lag in /readyz, under "replica")\n'
+            if replica
+            else ""
+        )
+        + f"  Demo staff    lurah.tomang@demo.jakarta.go.id (lurah of Tomang), camat.grogol@demo.jakarta.go.id\n"
         f"                (camat of Grogol Petamburan), admin@demo.jakarta.go.id; password {demo_password}\n"
         "  Ctrl-C or `make stop` stops everything started here.\n",
         flush=True,
@@ -724,26 +907,33 @@ def run(p: Profile, *, prometheus: bool = False) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "down", "run", "env"])
+    parser.add_argument("command", choices=["up", "down", "run", "env", "replica-up", "replica-down"])
     parser.add_argument("--profile", default="dev")
     parser.add_argument(
         "--prometheus",
         action="store_true",
         help="also a Prometheus (port base+90) scraping the API (base+80) and the worker (base+81)",
     )
+    parser.add_argument("--replica", action="store_true", help="up, run: start the read replica too")
     ns = parser.parse_args()
     p = Profile(ns.profile)
     if ns.command == "up":
         up(p)
         if ns.prometheus:
             prometheus_up(p, load_secrets(p))
+        if ns.replica:
+            replica_up(p)
         print(p.env_file)
+    elif ns.command == "replica-up":
+        print(replica_up(p))
+    elif ns.command == "replica-down":
+        replica_down(p)
     elif ns.command == "down":
         down(p)
     elif ns.command == "env":
         print(p.env_file)
     else:
-        run(p, prometheus=ns.prometheus)
+        run(p, prometheus=ns.prometheus, replica=ns.replica)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ async def make_export(export_id: str) -> str | None:
                 export_id=key,
                 min_reports=res.settings.ranking_min_reports,
                 now=datetime.now(UTC),
+                reads=res.public_reads,
             )
     except Exception as exc:
         if attempt < exports.MAX_ATTEMPTS:

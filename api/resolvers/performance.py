@@ -67,7 +67,7 @@ async def _standings(
 ) -> list[performance.Standing]:
     reference = await context.resources.reference.get()
     return await performance.standings(
-        context.resources.public_reads,
+        context.public_reads,
         reference,
         UnitKind(level.value),
         period,
@@ -135,7 +135,7 @@ class PerformanceQueries:
 
         try:
             buckets = await performance.time_series(
-                context.resources.public_reads,
+                context.public_reads,
                 reference,
                 unit,
                 period,

@@ -139,7 +139,7 @@ def _first(first: int) -> int:
 async def _run(context: Context, work: Callable[[PublicReads], Awaitable[T]]) -> T:
     """A public read, on the read-only public connections (no transaction: there is nothing to commit)."""
     try:
-        return await work(context.resources.public_reads)
+        return await work(context.public_reads)
     except DomainError as exc:
         raise _bad_input(exc) from exc
 
@@ -152,7 +152,10 @@ async def _cached(
     if context.map_cache is None:
         return await _run(context, work)
     bounds = (box.west, box.south, box.east, box.north)
-    return await context.map_cache.get_or_compute(key, bounds, lambda: _run(context, work))
+    # An answer read on a replica may miss a report whose event has already emptied the box's entry (the replica
+    # had not replayed it yet): such an answer is kept no longer than the lag the replica is allowed.
+    ttl_s = context.settings.read_replica_max_lag_s if context.public_reads.gate is not None else None
+    return await context.map_cache.get_or_compute(key, bounds, lambda: _run(context, work), ttl_s=ttl_s)
 
 
 @strawberry.type
