@@ -271,8 +271,8 @@ async def worker_command(concurrency: int, queues: list[str] | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    configure_logging(get_settings())
+def build_parser() -> argparse.ArgumentParser:
+    """`jsc`'s command line (deploy/'s units and tests/unit/test_deploy.py hold its commands to it)."""
     parser = argparse.ArgumentParser(prog="jsc", description="Jakarta citizen-reporting backend")
     sub = parser.add_subparsers(dest="command", required=True)
     load = sub.add_parser("load-jakarta", help="import kelurahan, kecamatan, kota, units and categories")
@@ -328,6 +328,12 @@ def main(argv: list[str] | None = None) -> int:
         restoring.add_argument("--to", required=True, type=datetime.fromisoformat, help="ISO time with zone")
         if name == "restore-photos":
             restoring.add_argument("--prefix", default="", help="only the keys under this prefix (default all)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging(get_settings())
+    parser = build_parser()
     ns = parser.parse_args(argv)
     if ns.command == "backup":
         from cli import backup as backup_cli

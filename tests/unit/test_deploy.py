@@ -68,6 +68,17 @@ def worker_queues() -> set[str]:
     return {task.queue for task in app.tasks.values() if not task.name.startswith("builtin:")}
 
 
+def test_the_backup_timers_take_the_kinds_of_backup_jsc_backup_knows() -> None:
+    from cli.main import build_parser
+
+    kinds = set()
+    for timer in sorted((DEPLOY / "systemd").glob("jsc-backup-*.timer")):
+        (kind,) = re.findall(r"^Unit=jsc-backup@(\w+)\.service$", timer.read_text(), flags=re.M)
+        kinds.add(kind)
+        build_parser().parse_args(["backup", "take", "--type", kind])  # exits on a kind it does not know
+    assert kinds == {"full", "incr"}
+
+
 def test_the_target_starts_a_worker_for_every_queue_a_task_uses() -> None:
     target = (DEPLOY / "systemd" / "jsc.target").read_text()
     started = set(re.findall(r"jsc-worker@([\w-]+)\.service", target))
@@ -89,10 +100,13 @@ def test_systemd_accepts_the_units(tmp_path: Path) -> None:
     for path in units.rglob("*"):
         if path.is_file():
             path.write_text(path.read_text().replace(INSTALL_PREFIX, str(prefix)))
-    names = ["jsc.target", "jsc-migrate.service", "jsc-api.service"]
+    names = ["jsc.target", "jsc-migrate.service", "jsc-api.service", "jsc-backup-full.timer", "jsc-backup-incr.timer"]
     for queue in sorted(worker_queues()):
         (units / f"jsc-worker@{queue}.service").symlink_to("jsc-worker@.service")
         names.append(f"jsc-worker@{queue}.service")
+    for kind in ("full", "incr"):
+        (units / f"jsc-backup@{kind}.service").symlink_to("jsc-backup@.service")
+        names.append(f"jsc-backup@{kind}.service")
 
     result = subprocess.run(
         [SYSTEMD_ANALYZE, "verify", "--man=no", *(str(units / name) for name in names)],
@@ -108,11 +122,17 @@ def test_systemd_accepts_the_units(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not Path(SYSTEMD_ANALYZE).exists(), reason="systemd-analyze is not installed")
 def test_the_units_are_hardened() -> None:
-    for unit in ("jsc-api.service", "jsc-worker@.service", "jsc-migrate.service"):
+    users = {
+        "jsc-api.service": "jsc",
+        "jsc-worker@.service": "jsc",
+        "jsc-migrate.service": "jsc",
+        "jsc-backup@.service": "postgres",  # pgBackRest reads the cluster it backs up, as its owner
+    }
+    for unit, user in users.items():
         text = (DEPLOY / "systemd" / unit).read_text()
         for option in ("NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes"):
             assert option in text, (unit, option)
-        assert "User=jsc" in text
+        assert f"User={user}" in text
         assert "MemoryMax=" in text
         result = subprocess.run(
             [SYSTEMD_ANALYZE, "security", "--offline=yes", "--threshold=30", str(DEPLOY / "systemd" / unit)],
