@@ -340,15 +340,20 @@ def pg_start(p: Profile) -> None:
     log(f"PostgreSQL on 127.0.0.1:{p.pg_port}")
 
 
-def pg_stop(p: Profile) -> None:
-    if not (p.pg_data / "postmaster.pid").exists():
+def cluster_stop(data: Path, what: str) -> None:
+    """Stops the cluster in ``data`` if it runs (fast shutdown: sessions are ended, the WAL is flushed)."""
+    if not (data / "postmaster.pid").exists():
         return
     subprocess.run(
-        as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(p.pg_data), "-m", "fast", "-w", "stop"]),
+        as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
         check=False,
         stdout=subprocess.DEVNULL,
     )
-    log("PostgreSQL stopped")
+    log(f"{what} stopped")
+
+
+def pg_stop(p: Profile) -> None:
+    cluster_stop(p.pg_data, "PostgreSQL")
 
 
 def pg_ensure_database(p: Profile, s: dict[str, str], dbname: str) -> None:
@@ -777,14 +782,7 @@ def replica_up(p: Profile) -> str:
 
 
 def replica_down(p: Profile) -> None:
-    if not (p.replica_data / "postmaster.pid").exists():
-        return
-    subprocess.run(
-        as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(p.replica_data), "-m", "fast", "-w", "stop"]),
-        check=False,
-        stdout=subprocess.DEVNULL,
-    )
-    log("read replica stopped")
+    cluster_stop(p.replica_data, "read replica")
 
 
 # --- commands ---------------------------------------------------------------------------------

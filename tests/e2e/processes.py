@@ -25,28 +25,22 @@ def free_port() -> int:
 
 def start_api(port: int, *, log_file: Path | None = None, **env: str) -> subprocess.Popen[bytes]:
     """``jsc api``; its log (stderr and stdout) goes to ``log_file`` when given."""
-    output = log_file.open("ab") if log_file is not None else None
-    try:
-        return subprocess.Popen(
-            # As deployed (`jsc api`): the app, not uvicorn, decides whom X-Forwarded-For is believed from
-            # (api/proxies.py), and sets up its own logging and tracing (api/main.py).
-            [sys.executable, "-m", "cli.main", "api", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=output,
-            stderr=subprocess.STDOUT if output is not None else None,
-        )
-    finally:
-        if output is not None:
-            output.close()
+    # As deployed (`jsc api`): the app, not uvicorn, decides whom X-Forwarded-For is believed from
+    # (api/proxies.py), and sets up its own logging and tracing (api/main.py).
+    return start_jsc(["api", "--host", "127.0.0.1", "--port", str(port)], log_file, env)
 
 
 def start_worker(*, log_file: Path | None = None, **env: str) -> subprocess.Popen[bytes]:
     """``jsc worker``; its log (stderr and stdout) goes to ``log_file`` when given, for a test to wait on a line."""
+    return start_jsc(["worker"], log_file, env)
+
+
+def start_jsc(args: list[str], log_file: Path | None, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A `jsc` command in a process of its own, with ``env`` on top of this one's, logging to ``log_file``."""
     output = log_file.open("ab") if log_file is not None else None
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "worker"],
+            [sys.executable, "-m", "cli.main", *args],
             cwd=ROOT,
             env={**os.environ, **env},
             stdout=output,
