@@ -22,6 +22,7 @@ lint: setup
 	.venv/bin/mypy
 	.venv/bin/lint-imports
 	@$(PY) scripts/schema.py --check
+	@$(PY) scripts/migration_safety.py
 	@cd web && node build.mjs --check
 
 format: setup
