@@ -730,12 +730,7 @@ def replica_init(p: Profile, s: dict[str, str]) -> None:
 
 def replica_up(p: Profile) -> str:
     """Starts the profile's PostgreSQL if need be, then a streaming replica of it; returns the replica's URL."""
-    for d in (p.dir, p.run_dir, p.logs):
-        d.mkdir(parents=True, exist_ok=True)
-    chown_postgres(p.run_dir)
-    chown_postgres(p.logs)
-    for d in (p.dir, p.dir.parent):
-        d.chmod(d.stat().st_mode | 0o011)
+    make_folders(p)
     s = load_secrets(p)
     if not p.env_file.exists():
         write_env(p, s)
@@ -788,7 +783,8 @@ def replica_down(p: Profile) -> None:
 # --- commands ---------------------------------------------------------------------------------
 
 
-def up(p: Profile) -> dict[str, str]:
+def make_folders(p: Profile) -> None:
+    """The profile's folders, the run and log folders the postgres user writes in."""
     for d in (p.dir, p.run_dir, p.logs):
         d.mkdir(parents=True, exist_ok=True)
     chown_postgres(p.run_dir)
@@ -796,6 +792,10 @@ def up(p: Profile) -> dict[str, str]:
     # Give the postgres user a way through to its folders when the checkout belongs to root.
     for d in (p.dir, p.dir.parent):
         d.chmod(d.stat().st_mode | 0o011)
+
+
+def up(p: Profile) -> dict[str, str]:
+    make_folders(p)
     s = load_secrets(p)
     write_env(p, s)
     pg_init(p, s)
