@@ -27,11 +27,12 @@ events table adds three rows), and the sample's UPDATE of the watch row; an aler
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Select, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -142,11 +143,27 @@ def should_detect(*, motion: float, first: bool, min_motion: float) -> bool:
     return first or motion >= min_motion
 
 
-def next_due(due: datetime, interval: timedelta, now: datetime) -> datetime:
-    """The following due time: one interval on, keeping the cadence; from now when the camera fell behind by
-    more than an interval (no workers for a while), so that a backlog is never sampled in a burst."""
-    following = due + interval
-    return following if following > now else now + interval
+# Where in its interval a camera is due: the fraction of its id times the golden ratio's, so that cameras of
+# consecutive ids (an import, a district's cameras) land evenly over the interval rather than at one instant.
+PHASE_STEP = 0.6180339887498949
+
+
+def phase_s(camera_id: int, interval_s: float) -> float:
+    """Seconds into each interval (counted from the Unix epoch) at which the camera is due."""
+    return (camera_id * PHASE_STEP) % 1.0 * interval_s
+
+
+def next_due(camera_id: int, due: datetime, interval: timedelta, now: datetime) -> datetime:
+    """The following due time: the first point of the camera's own grid (every interval, at its phase) at least
+    half an interval after this one and after now. On the grid that is one interval on, keeping the cadence; a
+    camera that fell behind (no workers for a while) goes to its next point after now, so a backlog is never
+    sampled in a burst; and a camera off its grid (new, or its interval changed) joins it. The grid is what keeps
+    cameras spread: with "now + interval" for the late ones, a pause of the workers longer than an interval set
+    every camera due at one instant, for good, and each interval began with all of them at once."""
+    interval_s = interval.total_seconds()
+    offset = phase_s(camera_id, interval_s)
+    after = max(due + interval / 2, now).timestamp()
+    return datetime.fromtimestamp((math.floor((after - offset) / interval_s) + 1) * interval_s + offset, UTC)
 
 
 # --- scheduling ---------------------------------------------------------------------------------------------------
@@ -154,7 +171,9 @@ def next_due(due: datetime, interval: timedelta, now: datetime) -> datetime:
 _CLAIM = text(
     """
     WITH due AS (
-        SELECT w.camera_id, w.next_due_at, c.watch_interval_s
+        SELECT w.camera_id, w.next_due_at, CAST(c.watch_interval_s AS float8) AS interval_s,
+            (w.camera_id * CAST(:step AS float8) - floor(w.camera_id * CAST(:step AS float8)))
+                * c.watch_interval_s AS phase_s
         FROM camera_watch w JOIN cameras c ON c.id = w.camera_id
         WHERE c.active AND w.next_due_at <= :horizon
         ORDER BY w.next_due_at
@@ -162,11 +181,11 @@ _CLAIM = text(
         FOR UPDATE OF w SKIP LOCKED
     )
     UPDATE camera_watch w
-    SET next_due_at = CASE
-        WHEN due.next_due_at + make_interval(secs => due.watch_interval_s) > :now
-        THEN due.next_due_at + make_interval(secs => due.watch_interval_s)
-        ELSE CAST(:now AS timestamptz) + make_interval(secs => due.watch_interval_s)
-    END
+    SET next_due_at = to_timestamp(
+        (floor((CAST(extract(epoch FROM greatest(
+            due.next_due_at + make_interval(secs => due.interval_s / 2), CAST(:now AS timestamptz)
+        )) AS float8) - due.phase_s) / due.interval_s) + 1) * due.interval_s + due.phase_s
+    )
     FROM due WHERE w.camera_id = due.camera_id
     RETURNING w.camera_id, due.next_due_at
     """
@@ -182,10 +201,11 @@ async def claim_due(
     batch: int = CLAIM_BATCH,
 ) -> int:
     """Hands out every active camera that is due before the next tick (``ahead``): its next due time moves on
-    (next_due's rule, in SQL) and one sample job is asked for each, with the camera's lock, scheduled at its due
-    time. A sample therefore starts at its due time (within the workers' POLL_S) instead of at the first tick
-    after it, which was up to a whole tick late. Returns how many cameras were handed out."""
-    rows = (await session.execute(_CLAIM, {"now": now, "horizon": now + ahead, "batch": batch})).all()
+    (next_due's rule, in SQL: the camera's grid) and one sample job is asked for each, with the camera's lock,
+    scheduled at its due time. A sample therefore starts at its due time (within the workers' POLL_S) instead of
+    at the first tick after it, which was up to a whole tick late. Returns how many cameras were handed out."""
+    params = {"now": now, "horizon": now + ahead, "batch": batch, "step": PHASE_STEP}
+    rows = (await session.execute(_CLAIM, params)).all()
     for camera_id, due_at in rows:
         jobs.add(
             "cctv.watch_sample",

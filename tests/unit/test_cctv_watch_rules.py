@@ -4,6 +4,7 @@ times, and the m3u8 reading."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from domain.cctv_watch import (
     Picture,
     next_due,
     next_health,
+    phase_s,
     picture_health,
     should_detect,
 )
@@ -99,11 +101,32 @@ def test_the_detector_runs_on_the_first_sample_and_on_motion(motion: float, firs
 NOW = datetime(2026, 12, 5, 8, 0, 0, tzinfo=UTC)
 
 
-def test_the_next_due_time_keeps_the_cadence_and_skips_a_backlog() -> None:
+def test_the_next_due_time_keeps_the_cadence_on_the_cameras_grid() -> None:
     ten = timedelta(seconds=10)
+    due = next_due(7, NOW, ten, NOW)  # joins camera 7's grid, at least half an interval on
+    assert NOW + ten / 2 < due <= NOW + ten * 3 / 2
+    assert due.timestamp() % 10 == pytest.approx(phase_s(7, 10.0), abs=1e-6)
+    # On the grid: one interval on, whether claimed ahead of time or up to an interval late.
+    assert next_due(7, due, ten, due - timedelta(seconds=2)) == due + ten
+    assert next_due(7, due, ten, due + timedelta(seconds=9)) == due + ten
 
-    assert next_due(NOW - timedelta(seconds=3), ten, NOW) == NOW + timedelta(seconds=7)
-    assert next_due(NOW - timedelta(minutes=5), ten, NOW) == NOW + ten
+
+def test_a_camera_that_fell_behind_skips_to_its_next_point_after_now() -> None:
+    ten = timedelta(seconds=10)
+    due = next_due(7, NOW, ten, NOW)
+    now = due + timedelta(minutes=5, seconds=3)
+    assert next_due(7, due, ten, now) == due + timedelta(minutes=5, seconds=10)
+
+
+def test_cameras_due_at_one_instant_are_spread_over_the_interval() -> None:
+    """What a pause of the workers, a bulk import or a reset leaves: every camera due at once. One claim later
+    80 cameras of consecutive ids are due at 80 distinct moments, no two closer than a tenth of the even gap."""
+    two = timedelta(seconds=2)
+    moments = sorted(next_due(camera_id, NOW, two, NOW) for camera_id in range(1000, 1080))
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(moments)]
+    assert moments[-1] - moments[0] < two
+    assert min(gaps) > 2 / 80 / 10
+    assert max(gaps) < 2 / 80 * 3
 
 
 def test_the_newest_segment_of_a_live_playlist_with_its_date() -> None:
