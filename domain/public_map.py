@@ -335,6 +335,13 @@ async def report_tile_version(reads: PublicReads, z: int, x: int, y: int) -> int
     return int(version or 0)
 
 
+async def kelurahan_layer_version(reads: PublicReads) -> int:
+    """A number that grows whenever the kelurahan base layer may have changed (migration 0028): read before
+    rendering, like report_tile_version, so that an ETag made from it never describes an older tile."""
+    version = await reads.scalar("SELECT changes FROM map_layer_versions WHERE layer = 'kelurahan'", {})
+    return int(version or 0)
+
+
 async def kelurahan_tile(reads: PublicReads, z: int, x: int, y: int) -> bytes:
     """The base layer: kelurahan outlines with their names (layer `kelurahan`), simplified for the zoom."""
     check_tile(z, x, y)

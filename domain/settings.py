@@ -202,6 +202,12 @@ class Settings(BaseSettings):
         512, description="public map answers each API process keeps until a report event hits their box; 0: none"
     )
     map_cache_ttl_s: float = 30.0
+    tile_cache_bytes: int = Field(
+        16 * 2**20,
+        ge=0,
+        description="bytes of rendered report and kelurahan tiles each API process keeps (each layer this much),"
+        " served again until what they show changes (api/tile_cache.py); 0: none",
+    )
     ready_timeout_s: float = Field(
         2.0, description="/readyz: each dependency (database, S3) that has not answered within this counts as down"
     )
