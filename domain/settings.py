@@ -215,6 +215,13 @@ class Settings(BaseSettings):
         256, description="events a live subscriber may fall behind before its stream ends with RESYNC_REQUIRED", ge=1
     )
     api_port: int = 8000
+    api_keep_alive_s: int = Field(
+        5,
+        ge=1,
+        description="how long `jsc api` keeps an idle HTTP connection open (uvicorn's default 5); behind a proxy"
+        " that reuses its connections to the API, set it above the proxy's idle timeout, or a request sent as the"
+        " API closes the connection fails",
+    )
     # The schema's self-description: on while developing, off by default in production (where they must stay off).
     graphiql: bool = Field(default_factory=_outside_production, description="the GraphiQL page at GET /graphql")
     graphql_introspection: bool = Field(default_factory=_outside_production, description="__schema and __type")
