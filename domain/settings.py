@@ -206,8 +206,9 @@ class Settings(BaseSettings):
         512, description="public map answers each API process keeps until a report event hits their box; 0: none"
     )
     map_cache_ttl_s: float = 30.0
+    # 8 MiB: about 3,500 tiles of a layer: over the Jakarta box a tile averages 2.0-2.3 KB (empty sea tiles too).
     tile_cache_bytes: int = Field(
-        16 * 2**20,
+        8 * 2**20,
         ge=0,
         description="bytes of rendered report and kelurahan tiles each API process keeps (each layer this much),"
         " served again until what they show changes (api/tile_cache.py); 0: none",
