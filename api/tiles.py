@@ -93,19 +93,20 @@ def tile_routes(resources: Resources, lane: PublicLane) -> list[Route]:
             version = await public_map.report_tile_version(resources.public_reads, z, x, y)
         except DomainError as exc:
             return _bad(exc.code, exc.message)
-        tile = (REPORT_TILE_FORMAT, z, x, y, flt)
 
-        async def render() -> bytes:
+        async def body() -> bytes:
             reference = await resources.reference.get()
-            async with lane.turn():  # a render takes its turn with the other public reads; a kept tile needs none
-                return await public_map.report_tile(resources.public_reads, reference, z, x, y, flt)
+            tile = (REPORT_TILE_FORMAT, z, x, y, flt, public_map.report_tile_inputs(reference, flt))
+
+            async def render() -> bytes:
+                async with lane.turn():  # a render takes its turn with the other public reads; a kept tile doesn't
+                    return await public_map.report_tile(resources.public_reads, reference, z, x, y, flt)
+
+            return await report_tiles.get_or_render(tile, version, render)
 
         try:
             return await _versioned(
-                request,
-                f"r{REPORT_TILE_FORMAT}|{z}/{x}/{y}|{flt!r}|{version}",
-                REPORTS_MAX_AGE_S,
-                lambda: report_tiles.get_or_render(tile, version, render),
+                request, f"r{REPORT_TILE_FORMAT}|{z}/{x}/{y}|{flt!r}|{version}", REPORTS_MAX_AGE_S, body
             )
         except Overloaded:
             return _overloaded()

@@ -262,6 +262,17 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise DomainError("INVALID_TILE", "No such tile.", field="tile")
 
 
+def report_tile_inputs(reference: ReferenceData, flt: MapFilter) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
+    """What a report tile takes from the process's reference data (_public_geom, _where): the sensitive categories,
+    whose points are rounded, and the filter's categories by id. A tile kept for reuse is keyed by them too: a
+    category made sensitive counts as a change of every tile, but the snapshot a process renders with may predate
+    it for an instant (until its RESET arrives), and a tile drawn from it must not be served to the next viewer."""
+    sensitive = tuple(sorted(c.id for c in reference.categories.values() if c.sensitive))
+    if flt.categories is None:
+        return sensitive, None
+    return sensitive, tuple(c.id for code in flt.categories if (c := reference.category_codes.get(code)))
+
+
 async def report_tile(reads: PublicReads, reference: ReferenceData, z: int, x: int, y: int, flt: MapFilter) -> bytes:
     """A Mapbox vector tile, layer `reports`: clusters (`count`) up to CLUSTER_MAX_ZOOM, then the reports."""
     check_tile(z, x, y)

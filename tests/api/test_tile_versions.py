@@ -5,14 +5,17 @@ version is served again to the next viewer at that version without rendering (ap
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 
 import httpx
 import pytest
 from sqlalchemy import text
+from starlette.applications import Starlette
 
 from domain import public_map
+from domain.models import Category
 from domain.resources import Resources
 from tests.factories import Api
 from tests.public_views import tile_of
@@ -20,8 +23,9 @@ from tests.public_views import tile_of
 # A quiet spot of its own (Cakung, Jakarta Timur), and one in another kota.
 HERE = (-6.1835, 106.9431)
 ELSEWHERE = (-6.1712, 106.7912)
-# Another, for the rendered-tile cache (Kramat Jati, Jakarta Timur).
+# Others, for the rendered-tile cache (Kramat Jati and Cipayung, Jakarta Timur).
 KEPT = (-6.2750, 106.8680)
+ROUNDED = (-6.31937, 106.90063)  # off the 0.001° grid sensitive points are rounded to
 
 
 @pytest.fixture
@@ -223,3 +227,34 @@ async def test_the_kelurahan_layer_is_revalidated_and_served_again_without_rende
     assert renewed.headers["etag"] != viewed.headers["etag"]
     assert renewed.content == viewed.content
     assert len(kelurahan_renders) == 2
+
+
+async def test_a_tile_kept_from_a_snapshot_that_did_not_know_a_category_sensitive_is_not_served_from_one_that_does(
+    api: Api, app: Starlette, not_rendered: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A category made sensitive bumps every tile's version, but a process may render with its reference snapshot
+    from before the change for an instant (until the RESET reaches it): that tile is kept apart."""
+    client: httpx.AsyncClient = api.client
+    citizen = await api.sign_up()
+    made = await api.create_report(citizen, category="garbage", lat=ROUNDED[0], lon=ROUNDED[1])
+    path = "/tiles/reports/17/{}/{}.pbf".format(*tile_of(*ROUNDED, 17))
+    exact = await _get(client, path)
+    assert made["report"]["id"].encode() in exact.content
+    rendered = len(not_rendered)
+
+    # given the process's snapshot now knowing garbage as sensitive, at the same tile version
+    resources: Resources = app.state.resources
+    reference = await resources.reference.get()
+    garbage = reference.category_codes["garbage"]
+    sensitive = Category(id=garbage.id, code=garbage.code, sensitive=True)
+    newer = dataclasses.replace(reference, categories={**reference.categories, garbage.id: sensitive})
+
+    async def get() -> object:
+        return newer
+
+    monkeypatch.setattr(resources.reference, "get", get)
+
+    # when the next viewer asks: rendered again, the point rounded to the grid, not the kept tile
+    rounded = await _get(client, path)
+    assert len(not_rendered) == rendered + 1
+    assert rounded.content != exact.content
