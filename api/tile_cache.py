@@ -6,8 +6,9 @@ kept by the database: map_tile_versions, map_layer_versions) is read before rend
 tile rendered at that version is what every viewer asking at that version may get, so it is kept and served to
 the next one without rendering.
 
-One entry per tile (layer, format, z/x/y, filter) holds the newest version rendered: a tile of an older version
-is never served (the version must match) nor kept. Viewers asking for the same tile at the same version while it
+One entry per tile (its format, z/x/y, filter and, for report tiles, what it takes from the reference data) holds
+the newest version rendered: a tile of another version is never served (the version must match), and an older
+one rendered late never replaces a newer one. Viewers asking for the same tile at the same version while it
 renders wait for that one render. The cache is bounded by bytes; the least recently served tiles go first.
 """
 
