@@ -7,7 +7,7 @@ connections; unchecked, a crowd of map readers takes them all and the citizen pr
 at most `public_lane_size` at once per process, the rest wait in turn (up to `public_lane_wait_s`, then 503
 OVERLOADED with Retry-After), while everything else (a logged-in user's operations, any mutation: signing up,
 logging in, filing) never waits for the lane. A tile revalidation answered 304 costs one index lookup and skips
-the lane.
+the lane, as does a tile kept from an earlier render (api/tile_cache.py).
 """
 
 from __future__ import annotations

@@ -214,6 +214,19 @@ def _proc_table() -> dict[int, tuple[int, float, str]]:
     return table
 
 
+def process_tree(root: int) -> list[int]:
+    """The process and its descendants as they are now: uvicorn's supervisor and the workers it started."""
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in _proc_table().items():
+        children.setdefault(ppid, []).append(pid)
+    tree, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        tree.append(pid)
+        stack += children.get(pid, [])
+    return tree
+
+
 def _machine_busy_seconds() -> float:
     user, nice, system, idle, iowait, irq, softirq, steal = (
         int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]

@@ -9,11 +9,11 @@ the public browsing the map, for 10 minutes: **0 errors**, and the API process's
 
 What happens: the `soak` stack is brought up (scripts/stack.py: its own PostgreSQL and SeaweedFS, ports 494xx,
 rate limits off), migrated, loaded with Jakarta and, once, with 100,000 simulated reports (`jsc demo-data`, so
-that the map, the statistics and the queues read a city's worth); the API (uvicorn, as `make run` starts it)
-and one worker (`python -m cli.main worker`) are started as child processes. Citizens sign up through the API;
-a lurah for each of a few kelurahan of one kecamatan, its camat and two Suku Dinas officers are created as
-`jsc create-user` makes them and log in. Then a fixed number of virtual users run for `--warmup` seconds (not
-counted; the memory baseline is taken at its end) and `--duration` seconds (counted):
+that the map, the statistics and the queues read a city's worth); the API (`jsc api`, as `make run` starts it,
+with `--api-workers` processes) and one worker (`python -m cli.main worker`) are started as child processes.
+Citizens sign up through the API; a lurah for each of a few kelurahan of one kecamatan, its camat and two Suku
+Dinas officers are created as `jsc create-user` makes them and log in. Then a fixed number of virtual users run
+for `--warmup` seconds (not counted; the memory baseline is taken at its end) and `--duration` seconds (counted):
 
 - the public (most users): map views by box and zoom (`mapReports`, `mapGeoJSON`, `reportsInBbox`), vector
   tiles of reports and of the kelurahan base layer (revalidated with their ETag, as a browser does), report
@@ -43,6 +43,7 @@ import json
 import math
 import os
 import random
+import shutil
 import signal
 import ssl
 import subprocess
@@ -77,10 +78,12 @@ from bench.common import (  # noqa: E402
     data_directory,
     percentile,
     prepare_database,
+    process_tree,
     spawn,
     stop,
     wait_healthy,
 )
+from cli.main import API_WORKERS  # noqa: E402
 from tests.factories import jpeg_with_gps  # noqa: E402
 
 PROFILE = "soak"
@@ -684,8 +687,10 @@ async def check_my_reports(agent: Agent, rng: random.Random, who: Account) -> No
     report = await agent.call("report (own)", REPORT, {"id": node["id"]}, who)
     if report is None or report["status"] != "COMPLETED" or node["id"] in who.rated:
         return
-    await load.pause(1.0)
+    # Claimed at once, before the pause: virtual users share the citizens' accounts, and another one playing this
+    # citizen could pass the check above meanwhile and rate it too (ALREADY_RATED, the bench's error, not the API's).
     who.rated.add(node["id"])
+    await load.pause(1.0)
     if rng.random() < 0.1:
         await agent.call("reopenReport", REOPEN, {"id": node["id"], "reason": "Masih belum diperbaiki"}, who)
     else:
@@ -773,6 +778,7 @@ class Options:
     keep_stack: bool
     log_dir: Path
     min_rate: float = 150.0
+    api_workers: int = API_WORKERS
     spike_at: float = 0.0  # seconds into the timed phase
     spike_s: float = 0.0  # 0: no spike
     spike_factor: int = 10
@@ -784,13 +790,19 @@ class Options:
 
 @dataclass
 class Sampler:
-    """The API's and the worker's RSS every few seconds, for the memory check and its timeline."""
+    """The API's and the worker's RSS every few seconds, for the memory check and its timeline: each the sum over
+    its process tree (`jsc api --workers N` is a supervisor and N workers), the last reading kept by process."""
 
     pids: dict[str, int]
     samples: list[tuple[float, dict[str, int | None]]] = field(default_factory=list)
+    by_process: dict[str, dict[int, int]] = field(default_factory=dict)
 
     def take(self, t: float) -> dict[str, int | None]:
-        now = {name: rss_kib(pid) for name, pid in self.pids.items()}
+        now: dict[str, int | None] = {}
+        for name, root in self.pids.items():
+            found = {pid: kib for pid in process_tree(root) if (kib := rss_kib(pid)) is not None}
+            self.by_process[name] = found
+            now[name] = sum(found.values()) or None
         self.samples.append((t, now))
         return now
 
@@ -922,6 +934,7 @@ class Outcome:
     rss_start: dict[str, int | None]
     rss_end: dict[str, int | None]
     cpu: list[str]
+    api_cores: dict[int, float]  # by process of the API's tree
     filed: int
     connections: tuple[int, int]
     epoch_from: float
@@ -1007,7 +1020,10 @@ async def run_load(
         for task in pending:
             task.cancel()
         elapsed = time.perf_counter() - timed_from
-        cpu = cpu_report(cpu_before, groups.snapshot(), elapsed)
+        cpu_after = groups.snapshot()
+        cpu = cpu_report(cpu_before, cpu_after, elapsed)
+        api_before = cpu_before[0].get("api", {})
+        api_cores = {pid: (s - api_before.get(pid, 0.0)) / elapsed for pid, s in cpu_after[0].get("api", {}).items()}
         rss_end = await rss_now()
     finally:
         load.stopping.set()
@@ -1019,7 +1035,9 @@ async def run_load(
         if not task.cancelled() and (exc := task.exception()) is not None:
             raise exc
     connections = (connections_start, await database_connections(dsn))
-    return Outcome(warm, load.rec, elapsed, rss_start, rss_end, cpu, load.filed - filed_before, connections, epoch_from)
+    return Outcome(
+        warm, load.rec, elapsed, rss_start, rss_end, cpu, api_cores, load.filed - filed_before, connections, epoch_from
+    )
 
 
 async def soak(opts: Options, api_proc: subprocess.Popen[bytes], worker_proc: subprocess.Popen[bytes]) -> int:
@@ -1077,6 +1095,7 @@ async def soak(opts: Options, api_proc: subprocess.Popen[bytes], worker_proc: su
                 )
         rss_line = [f"{t - opts.warmup:.0f}s:{(s['api'] or 0) / 1024:.0f}" for t, s in sampler.samples]
         print(f"api rss MiB      {' '.join(rss_line[:: max(1, len(rss_line) // 24)])}")
+        print_api_processes(api_proc.pid, sampler.by_process.get("api", {}), out.api_cores, opts.api_workers)
         print(f"db connections   {out.connections[0]} after warm-up, {out.connections[1]} at the end")
         print("cpu during the timed phase")
         print("\n".join(out.cpu))
@@ -1103,6 +1122,15 @@ async def soak(opts: Options, api_proc: subprocess.Popen[bytes], worker_proc: su
         failures += judge_targets(opts, rec.requests, elapsed, photo_lag)
         print(f"verdict          {'FAIL: ' + '; '.join(failures) if failures else 'PASS (every target met)'}")
         return 1 if failures else 0
+
+
+def print_api_processes(supervisor: int, rss: dict[int, int], cores: dict[int, float], workers: int) -> None:
+    """Each of the API's processes at the end: what it used of the CPU over the timed phase, and its RSS."""
+    parts = []
+    for pid in sorted(rss.keys() | cores.keys(), key=lambda p: (p != supervisor, p)):
+        role = "supervisor" if pid == supervisor and workers > 1 else "process" if pid == supervisor else "worker"
+        parts.append(f"{role} {pid}: {cores.get(pid, 0.0):.2f} cores, {mib(rss.get(pid))}")
+    print(f"api processes    `jsc api --workers {workers}`: " + "; ".join(parts))
 
 
 # --- the targets (issue 18 section 3) -------------------------------------------------------------------------
@@ -1230,6 +1258,12 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument(
         "--spike-factor", type=int, default=10, help="public users during the spike, times the usual (default 10)"
     )
+    parser.add_argument(
+        "--api-workers",
+        type=int,
+        default=API_WORKERS,
+        help=f"API processes, as `jsc api --workers` (default {API_WORKERS}, what `make run` starts)",
+    )
     parser.add_argument("--drain-timeout", type=float, default=60.0, help="wait for the worker's backlog afterwards")
     parser.add_argument("--seed", type=int, default=20260801, help="seed of the places and the users' choices")
     parser.add_argument("--keep-stack", action="store_true", help="leave the soak stack running afterwards")
@@ -1241,6 +1275,8 @@ def parse_args(argv: list[str] | None) -> Options:
     if ns.spike_s > 0 and spike_at + ns.spike_s + RECOVERY_S + 30 > ns.duration:
         print(f"soak: no spike (a {ns.duration:.0f} s run has no room for {ns.spike_s:.0f} s, its recovery and after)")
         ns.spike_s = 0.0
+    if ns.api_workers < 1:
+        parser.error("--api-workers must be at least 1")
     if ns.spike_factor < 2:
         parser.error("--spike-factor must be at least 2")
     log_dir = ns.log_dir or Path(tempfile.mkdtemp(prefix="jsc-soak-"))
@@ -1260,10 +1296,29 @@ def parse_args(argv: list[str] | None) -> Options:
         keep_stack=ns.keep_stack,
         log_dir=log_dir,
         min_rate=ns.min_rate,
+        api_workers=ns.api_workers,
         spike_at=spike_at,
         spike_s=ns.spike_s,
         spike_factor=ns.spike_factor,
     )
+
+
+def api_command(opts: Options) -> list[str]:
+    """`jsc api` as `make run` (scripts/stack.py) and the systemd unit start it: uvicorn with the app's own
+    logging (access lines too), `--api-workers` processes."""
+    port, workers = os.environ["JSC_API_PORT"], str(opts.api_workers)
+    return [sys.executable, "-m", "cli.main", "api", "--host", "127.0.0.1", "--port", port, "--workers", workers]
+
+
+def api_env(log_dir: Path) -> dict[str, str]:
+    """What `make run` gives the API besides the stack's settings: a fresh multiprocess folder for its metrics
+    (every process writes its counters there, a cost production pays). And a keep-alive longer than the users'
+    pauses: uvicorn's 5 s would close idle connections under them, and a request racing that close fails with a
+    ReadError that is the client's, not the server's (a proxy in front is set the same way, JSC_API_KEEP_ALIVE_S)."""
+    metrics_dir = log_dir / "metrics-api"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    return {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "JSC_API_KEEP_ALIVE_S": "120"}
 
 
 def on_sigterm(_signum: int, _frame: FrameType | None) -> None:
@@ -1283,12 +1338,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"setup: the soak stack is up, migrated, Jakarta loaded ({time.perf_counter() - began:.0f} s)", flush=True
         )
-        # As `make run` starts it, without the access log (a proxy logs in production) and with keep-alive
-        # longer than the users' pauses: uvicorn's 5 s would close idle connections under them, and a request
-        # racing that close fails with a ReadError that is the client's, not the server's.
-        uvicorn = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1"]
-        uvicorn += ["--port", os.environ["JSC_API_PORT"], "--no-access-log", "--timeout-keep-alive", "120"]
-        api_proc = spawn(uvicorn, opts.log_dir / "api.log")
+        api_proc = spawn(api_command(opts), opts.log_dir / "api.log", api_env(opts.log_dir))
         procs.append(api_proc)
         worker_proc = spawn([sys.executable, "-m", "cli.main", "worker"], opts.log_dir / "worker.log")
         procs.append(worker_proc)

@@ -27,6 +27,8 @@ from domain.telemetry import configure_logging
 
 log = logging.getLogger("jsc")
 WORKER_RESTART_MAX_S = 30.0
+# `jsc api`'s processes unless --workers says otherwise: what `make run` starts, and bench/soak.py by default.
+API_WORKERS = 1
 
 
 async def load_jakarta_command(force: bool) -> int:
@@ -172,7 +174,7 @@ async def staff_account_command(ns: argparse.Namespace) -> int:
         await res.close()
 
 
-def api_command(host: str, port: int, workers: int) -> int:
+def api_command(host: str, port: int, workers: int, keep_alive_s: int) -> int:
     """uvicorn serving `api.main.serve` in each of its worker processes.
 
     The app, not uvicorn, decides whom X-Forwarded-For is believed from (JSC_TRUSTED_PROXIES, api/proxies.py);
@@ -186,6 +188,7 @@ def api_command(host: str, port: int, workers: int) -> int:
         host=host,
         port=port,
         workers=workers,
+        timeout_keep_alive=keep_alive_s,
         proxy_headers=False,
         server_header=False,
         log_config=None,
@@ -297,7 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("api", help="serve the API (uvicorn; logs and traces as the settings say)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default JSC_API_PORT)")
-    serve.add_argument("--workers", type=int, default=1, help="API processes (default 1; deploy/README.md)")
+    serve.add_argument(
+        "--workers", type=int, default=API_WORKERS, help=f"API processes (default {API_WORKERS}; deploy/README.md)"
+    )
     worker = sub.add_parser("worker", help="run a procrastinate worker")
     worker.add_argument("--concurrency", type=int, default=2)
     worker.add_argument("--queue", action="append", help="only this queue (repeatable), e.g. cctv; default all")
@@ -369,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     if ns.command == "api":
         if ns.workers < 1:
             parser.error("--workers must be at least 1")
-        return api_command(ns.host, ns.port or get_settings().api_port, ns.workers)
+        settings = get_settings()
+        return api_command(ns.host, ns.port or settings.api_port, ns.workers, settings.api_keep_alive_s)
     if ns.command == "load-jakarta":
         return asyncio.run(load_jakarta_command(ns.force))
     if ns.command == "create-user":

@@ -77,6 +77,12 @@ DB_POOL_SIZE = Gauge(
     ["pool"],
     multiprocess_mode="livesum",
 )
+TILE_CACHE = Counter(
+    "jsc_tile_cache",
+    "tile renders asked of the rendered-tile cache, by layer and outcome: hit (kept), joined (a render in flight"
+    " for the same tile and version), miss (rendered)",
+    ["layer", "outcome"],
+)
 RATE_LIMIT_REFUSALS = Counter("jsc_rate_limit_refusals", "requests refused by a rate limit", ["action"])
 PUSH_MESSAGES = Counter("jsc_push_messages", "push messages by FCM outcome", ["outcome"])
 PUSH_NOTIFICATIONS = Counter(

@@ -262,6 +262,17 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise DomainError("INVALID_TILE", "No such tile.", field="tile")
 
 
+def report_tile_inputs(reference: ReferenceData, flt: MapFilter) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
+    """What a report tile takes from the process's reference data (_public_geom, _where): the sensitive categories,
+    whose points are rounded, and the filter's categories by id. A tile kept for reuse is keyed by them too: a
+    category made sensitive counts as a change of every tile, but the snapshot a process renders with may predate
+    it for an instant (until its RESET arrives), and a tile drawn from it must not be served to the next viewer."""
+    sensitive = tuple(sorted(c.id for c in reference.categories.values() if c.sensitive))
+    if flt.categories is None:
+        return sensitive, None
+    return sensitive, tuple(c.id for code in flt.categories if (c := reference.category_codes.get(code)))
+
+
 async def report_tile(reads: PublicReads, reference: ReferenceData, z: int, x: int, y: int, flt: MapFilter) -> bytes:
     """A Mapbox vector tile, layer `reports`: clusters (`count`) up to CLUSTER_MAX_ZOOM, then the reports."""
     check_tile(z, x, y)
@@ -332,6 +343,13 @@ async def report_tile_version(reads: PublicReads, z: int, x: int, y: int) -> int
         "WHERE (tx BETWEEN :x0 AND :x1 AND ty BETWEEN :y0 AND :y1) OR (tx = -1 AND ty = -1)",
         {"x0": x0, "x1": x1, "y0": y0, "y1": y1},
     )
+    return int(version or 0)
+
+
+async def kelurahan_layer_version(reads: PublicReads) -> int:
+    """A number that grows whenever the kelurahan base layer may have changed (migration 0028): read before
+    rendering, like report_tile_version, so that an ETag made from it never describes an older tile."""
+    version = await reads.scalar("SELECT changes FROM map_layer_versions WHERE layer = 'kelurahan'", {})
     return int(version or 0)
 
 

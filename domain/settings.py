@@ -93,12 +93,16 @@ class Settings(BaseSettings):
     read_replica_check_s: float = Field(
         2.0, gt=0, description="how often the replica's health and replay lag are checked (at most once a period)"
     )
+    # Per process, like the pools it guards: with N API processes the lane, the public reads' connections and the
+    # writers' all grow N-fold together, so what one process keeps free holds in each. Smaller than the public
+    # reads pool (checked below): what skips the lane on those connections (a tile's version read for a 304 or a
+    # kept tile, auditors' figures) must find one free while the lane's turns are all taken.
     public_lane_size: int = Field(
         6,
         ge=1,
         description="anonymous GraphQL queries and report-tile renders one API process runs at once; the rest wait"
         " their turn, so that a crowd on the public map leaves the database connections and the CPU to citizens"
-        " filing reports and to officers (api/admission.py)",
+        " filing reports and to officers (api/admission.py); less than JSC_PUBLIC_READS_POOL_SIZE",
     )
     public_lane_wait_s: float = Field(
         10.0, gt=0, description="how long an anonymous read waits for its turn before it is answered 503 OVERLOADED"
@@ -202,6 +206,13 @@ class Settings(BaseSettings):
         512, description="public map answers each API process keeps until a report event hits their box; 0: none"
     )
     map_cache_ttl_s: float = 30.0
+    # 8 MiB: about 3,500 tiles of a layer: over the Jakarta box a tile averages 2.0-2.3 KB (empty sea tiles too).
+    tile_cache_bytes: int = Field(
+        8 * 2**20,
+        ge=0,
+        description="bytes of rendered report and kelurahan tiles each API process keeps (each layer this much),"
+        " served again until what they show changes (api/tile_cache.py); 0: none",
+    )
     ready_timeout_s: float = Field(
         2.0, description="/readyz: each dependency (database, S3) that has not answered within this counts as down"
     )
@@ -209,6 +220,13 @@ class Settings(BaseSettings):
         256, description="events a live subscriber may fall behind before its stream ends with RESYNC_REQUIRED", ge=1
     )
     api_port: int = 8000
+    api_keep_alive_s: int = Field(
+        5,
+        ge=1,
+        description="how long `jsc api` keeps an idle HTTP connection open (uvicorn's default 5); behind a proxy"
+        " that reuses its connections to the API, set it above the proxy's idle timeout, or a request sent as the"
+        " API closes the connection fails",
+    )
     # The schema's self-description: on while developing, off by default in production (where they must stay off).
     graphiql: bool = Field(default_factory=_outside_production, description="the GraphiQL page at GET /graphql")
     graphql_introspection: bool = Field(default_factory=_outside_production, description="__schema and __type")
@@ -367,6 +385,11 @@ class Settings(BaseSettings):
                 raise ValueError("JSC_CORS_ALLOWED_ORIGINS must name the origins in production, not *")
             if origin != "*" and not ORIGIN.fullmatch(origin):
                 raise ValueError(f"JSC_CORS_ALLOWED_ORIGINS: {origin!r} is not an origin (scheme://host[:port])")
+        if self.public_lane_size >= self.public_reads_pool_size:
+            raise ValueError(
+                "JSC_PUBLIC_LANE_SIZE must be less than JSC_PUBLIC_READS_POOL_SIZE: tile revalidations and auditors"
+                " skip the lane and need public-read connections while its turns are all taken"
+            )
         for key, (count, seconds) in self.rate_limits.items():
             if count < 1 or seconds < 1:
                 raise ValueError(f"JSC_RATE_LIMITS: {key} needs at least 1 request in at least 1 second")

@@ -27,9 +27,10 @@ CPU of every process measured over the timed phase. A scenario whose document ou
 (GRAPHQL_VALIDATION_FAILED) is skipped with a message. Both servers are stopped at the end, also on Ctrl-C.
 
 Two more scenarios measure our report tiles (issue 18 section 2; no comparator, figures only): (t) the tiles covering
-the box at zoom 15, asked in turn without an ETag, so each is rendered; (r) the same tiles asked with the ETag just
-received, so each must answer 304 from the change counters alone, without rendering (any other answer is an
-error).
+the box at zoom 15, asked in turn without an ETag: each is rendered in the uncached pass (the rendered-tile cache off
+too, JSC_TILE_CACHE_BYTES=0), served as kept in the cached pass, rendered again after each change in the writes
+pass; (r) the same tiles asked with the ETag just received, so each must answer 304 from the change counters
+alone, without rendering (any other answer is an error).
 
 The load generator is raw asyncio streams on uvloop, with the requests serialised before the clock starts; its
 CPU is printed with the rest so a saturated client would show.
@@ -596,7 +597,8 @@ class Pass:
 
 
 PASS_TITLES = {
-    "uncached": "our map cache off (JSC_MAP_CACHE_ENTRIES=0): every request goes to PostgreSQL",
+    "uncached": "our map and tile caches off (JSC_MAP_CACHE_ENTRIES=0, JSC_TILE_CACHE_BYTES=0): every request goes"
+    " to PostgreSQL",
     "cached": "our map cache on (the default), nothing written: after the first request answers come from memory",
     "writes": "our map cache on, while a writer files {rate:g} new reports/s inside the box",
 }
@@ -670,6 +672,7 @@ async def run_pass(
     env = raised_rate_limits()
     if run.name == "uncached":
         env["JSC_MAP_CACHE_ENTRIES"] = "0"
+        env["JSC_TILE_CACHE_BYTES"] = "0"
     ours = spawn(our_api(port), opts.log_dir / f"api-{run.name}.log", env=env)
     stopping = asyncio.Event()
     writing = None

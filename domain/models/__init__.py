@@ -41,7 +41,7 @@ from domain.models.enums import (
     UnitKind,
     ZonePurpose,
 )
-from domain.models.geo import Kecamatan, Kelurahan, Kota
+from domain.models.geo import Kecamatan, Kelurahan, Kota, MapLayerVersion
 from domain.models.idempotency import IdempotencyKey
 from domain.models.limits import RateLimit
 from domain.models.notifications import Device, Notification
@@ -82,6 +82,7 @@ __all__ = [
     "Kecamatan",
     "Kelurahan",
     "Kota",
+    "MapLayerVersion",
     "MapTileVersion",
     "Notification",
     "Photo",

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from geoalchemy2 import Geometry
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base
@@ -42,3 +42,14 @@ class Kelurahan(Base):
     kota_id: Mapped[int] = mapped_column(ForeignKey("kota.id"), index=True)
     # Deferred: tens of kilobytes per row, needed only by spatial SQL, never by the ORM.
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False, deferred=True)
+
+
+class MapLayerVersion(Base):
+    """Committed changes per base layer of the public map, counted by a statement trigger on its table (migration
+    0028): a kelurahan tile's ETag is made from it, so a revalidation is answered without rendering (api/tiles.py)."""
+
+    __tablename__ = "map_layer_versions"
+    __table_args__ = ({"comment": "Committed changes per base layer of the public map (its tiles' ETags)"},)
+
+    layer: Mapped[str] = mapped_column(Text, primary_key=True)
+    changes: Mapped[int] = mapped_column(BigInteger, server_default="0")

@@ -63,7 +63,7 @@ async def test_an_anonymous_read_waits_its_turn_and_is_told_to_come_back_when_it
     assert isinstance(served_after.json()["data"]["cityStats"], list)
 
 
-async def test_a_tile_render_takes_a_turn_and_a_revalidation_does_not(
+async def test_a_tile_render_takes_a_turn_and_a_revalidation_or_a_kept_tile_does_not(
     api: Api, app: Starlette, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lane: PublicLane = app.state.public_lane
@@ -73,13 +73,16 @@ async def test_a_tile_render_takes_a_turn_and_a_revalidation_does_not(
     assert rendered.status_code == 200
 
     async with crowded(lane, monkeypatch):
-        refused = await api.client.get(url)
+        # a filter no one asked for yet: a tile to render
+        refused = await api.client.get(url, params={"statuses": "REJECTED,DUPLICATE", "categories": "flood"})
         revalidated = await api.client.get(url, headers={"If-None-Match": rendered.headers["ETag"]})
+        kept = await api.client.get(url)
 
     assert refused.status_code == 503
     assert refused.headers["Retry-After"] == "2"
     assert refused.json()["error"]["code"] == "OVERLOADED"
     assert revalidated.status_code == 304
+    assert (kept.status_code, kept.content) == (200, rendered.content)
 
 
 @pytest.mark.parametrize(

@@ -1,17 +1,21 @@
-"""Report tiles revalidate without rendering: their ETag comes from change counters kept by the database
-(migration 0022), and every change the tile shows (a new report, a moved, hidden or deleted one, a category made
-sensitive) gives a new ETag, while changes elsewhere leave it alone."""
+"""Tiles revalidate without rendering: their ETag comes from change counters kept by the database (migrations
+0022, 0028), and every change the tile shows (a new report, a moved, hidden or deleted one, a category made
+sensitive, boundaries loaded) gives a new ETag, while changes elsewhere leave it alone. A tile rendered at a
+version is served again to the next viewer at that version without rendering (api/tile_cache.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 
 import httpx
 import pytest
 from sqlalchemy import text
+from starlette.applications import Starlette
 
 from domain import public_map
+from domain.models import Category
 from domain.resources import Resources
 from tests.factories import Api
 from tests.public_views import tile_of
@@ -19,6 +23,9 @@ from tests.public_views import tile_of
 # A quiet spot of its own (Cakung, Jakarta Timur), and one in another kota.
 HERE = (-6.1835, 106.9431)
 ELSEWHERE = (-6.1712, 106.7912)
+# Others, for the rendered-tile cache (Kramat Jati and Cipayung, Jakarta Timur).
+KEPT = (-6.2750, 106.8680)
+ROUNDED = (-6.31937, 106.90063)  # off the 0.001° grid sensitive points are rounded to
 
 
 @pytest.fixture
@@ -32,6 +39,20 @@ def not_rendered(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return await render(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(public_map, "report_tile", counting)
+    return rendered
+
+
+@pytest.fixture
+def kelurahan_renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts kelurahan tiles rendered while the test runs."""
+    rendered: list[int] = []
+    render = public_map.kelurahan_tile
+
+    async def counting(*args: object, **kwargs: object) -> bytes:
+        rendered.append(1)
+        return await render(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(public_map, "kelurahan_tile", counting)
     return rendered
 
 
@@ -137,3 +158,103 @@ async def test_the_version_tiles_agree_with_the_database(resources: Resources) -
                 {"lon": lon, "lat": lat},
             )
             assert tuple(tile) == public_map._version_tile(lon, lat), (lon, lat)
+
+
+async def test_a_tile_rendered_for_one_viewer_is_served_to_the_next_until_it_changes(
+    api: Api, not_rendered: list[int]
+) -> None:
+    client: httpx.AsyncClient = api.client
+    citizen = await api.sign_up()
+    first = await api.create_report(citizen, lat=KEPT[0], lon=KEPT[1])
+    path = "/tiles/reports/16/{}/{}.pbf".format(*tile_of(*KEPT, 16))
+
+    # given one viewer's first view of the tile
+    viewed = await _get(client, path)
+    assert viewed.status_code == 200
+    assert first["report"]["id"].encode() in viewed.content
+    assert len(not_rendered) == 1
+
+    # when a second viewer (no ETag of their own) asks for it: the same tile, not rendered again
+    second = await _get(client, path)
+    assert (second.status_code, second.content, second.headers["etag"]) == (200, viewed.content, viewed.headers["etag"])
+    assert len(not_rendered) == 1
+
+    # a filter is a tile of its own: rendered once, then kept apart from the unfiltered one
+    filtered = [await client.get(path, params={"categories": "flood"}) for _ in range(2)]
+    assert all(r.status_code == 200 for r in filtered)
+    assert first["report"]["id"].encode() not in filtered[0].content
+    assert filtered[0].headers["etag"] != viewed.headers["etag"]
+    assert filtered[1].content == filtered[0].content
+    assert len(not_rendered) == 2
+    assert (await _get(client, path)).content == viewed.content
+    assert len(not_rendered) == 2
+
+    # a change in the tile's area: a new render and a new ETag for the next viewer, then kept again
+    later = await api.create_report(citizen, lat=KEPT[0] + 0.0001, lon=KEPT[1] + 0.0001)
+    changed = [await _get(client, path) for _ in range(2)]
+    assert changed[0].headers["etag"] != viewed.headers["etag"]
+    assert later["report"]["id"].encode() in changed[0].content
+    assert changed[1].content == changed[0].content
+    assert len(not_rendered) == 3
+
+
+async def test_the_kelurahan_layer_is_revalidated_and_served_again_without_rendering_until_boundaries_load(
+    api: Api, resources: Resources, kelurahan_renders: list[int]
+) -> None:
+    client: httpx.AsyncClient = api.client
+    path = "/tiles/kelurahan/15/{}/{}.pbf".format(*tile_of(*KEPT, 15))
+    viewed = await client.get(path)
+    assert viewed.status_code == 200
+    assert viewed.content
+    assert len(kelurahan_renders) == 1
+
+    # a revalidation: 304 without rendering; another viewer's first view: served as kept
+    revalidated = await _get(client, path, viewed.headers["etag"])
+    another = await client.get(path)
+    assert revalidated.status_code == 304
+    assert (another.status_code, another.content, another.headers["etag"]) == (
+        200,
+        viewed.content,
+        viewed.headers["etag"],
+    )
+    assert len(kelurahan_renders) == 1
+
+    # boundaries written (as `jsc load-jakarta` writes them): a new ETag, rendered once more
+    async with resources.unit_of_work() as session:
+        await session.execute(text("UPDATE kelurahan SET name = name WHERE id = (SELECT min(id) FROM kelurahan)"))
+    renewed = await _get(client, path, viewed.headers["etag"])
+    assert renewed.status_code == 200
+    assert renewed.headers["etag"] != viewed.headers["etag"]
+    assert renewed.content == viewed.content
+    assert len(kelurahan_renders) == 2
+
+
+async def test_a_tile_kept_from_a_snapshot_that_did_not_know_a_category_sensitive_is_not_served_from_one_that_does(
+    api: Api, app: Starlette, not_rendered: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A category made sensitive bumps every tile's version, but a process may render with its reference snapshot
+    from before the change for an instant (until the RESET reaches it): that tile is kept apart."""
+    client: httpx.AsyncClient = api.client
+    citizen = await api.sign_up()
+    made = await api.create_report(citizen, category="garbage", lat=ROUNDED[0], lon=ROUNDED[1])
+    path = "/tiles/reports/17/{}/{}.pbf".format(*tile_of(*ROUNDED, 17))
+    exact = await _get(client, path)
+    assert made["report"]["id"].encode() in exact.content
+    rendered = len(not_rendered)
+
+    # given the process's snapshot now knowing garbage as sensitive, at the same tile version
+    resources: Resources = app.state.resources
+    reference = await resources.reference.get()
+    garbage = reference.category_codes["garbage"]
+    sensitive = Category(id=garbage.id, code=garbage.code, sensitive=True)
+    newer = dataclasses.replace(reference, categories={**reference.categories, garbage.id: sensitive})
+
+    async def get() -> object:
+        return newer
+
+    monkeypatch.setattr(resources.reference, "get", get)
+
+    # when the next viewer asks: rendered again, the point rounded to the grid, not the kept tile
+    rounded = await _get(client, path)
+    assert len(not_rendered) == rendered + 1
+    assert rounded.content != exact.content

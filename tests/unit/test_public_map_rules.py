@@ -7,7 +7,9 @@ import math
 import pytest
 
 from domain.errors import DomainError
-from domain.public_map import CELL_LEVELS, BBox, cluster_grid
+from domain.models import Category
+from domain.public_map import CELL_LEVELS, BBox, MapFilter, cluster_grid, report_tile_inputs
+from domain.reference import ReferenceData
 
 
 @pytest.mark.parametrize(
@@ -44,3 +46,17 @@ def test_bad_boxes_are_refused(box: BBox, code: str) -> None:
 
 def test_jakarta_fits() -> None:
     assert BBox(106.6, -6.45, 107.05, -6.05).check()
+
+
+def test_a_report_tile_depends_on_the_sensitive_categories_and_the_filter_s_category_ids() -> None:
+    def snapshot(*categories: Category) -> ReferenceData:
+        by_id = {c.id: c for c in categories}
+        return ReferenceData(by_id, {c.code: c for c in categories}, {}, {}, {}, {}, {}, {})
+
+    flood, crime = Category(id=1, code="flood", sensitive=False), Category(id=2, code="crime", sensitive=True)
+    before = snapshot(flood, crime)
+    after = snapshot(Category(id=1, code="flood", sensitive=True), crime)
+
+    assert report_tile_inputs(before, MapFilter()) == ((2,), None)
+    assert report_tile_inputs(after, MapFilter()) == ((1, 2), None)
+    assert report_tile_inputs(before, MapFilter(categories=("crime", "gone"))) == ((2,), (2,))

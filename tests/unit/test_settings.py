@@ -84,3 +84,9 @@ def test_a_trusted_proxy_is_an_address_or_a_network(proxy: str) -> None:
 def test_a_rate_limit_lets_at_least_one_request_through(limit: tuple[int, int]) -> None:
     with pytest.raises(ValidationError, match="JSC_RATE_LIMITS"):
         Settings(rate_limits={"logIn:ip": limit})
+
+
+def test_the_public_lane_leaves_public_read_connections_to_what_skips_it() -> None:
+    assert Settings(public_lane_size=9, public_reads_pool_size=10).public_lane_size == 9
+    with pytest.raises(ValidationError, match="JSC_PUBLIC_LANE_SIZE"):
+        Settings(public_lane_size=10, public_reads_pool_size=10)

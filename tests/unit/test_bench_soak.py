@@ -1,0 +1,88 @@
+"""bench/soak.py's virtual users: an error the soak counts must be the API's, never the load generator's own."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.soak import Account, Sampler, api_command, check_my_reports, parse_args, rss_kib
+
+REPORT = "r-1"
+
+
+class Citizens:
+    """Two virtual users playing the same citizen, whose one report is completed: what the API is asked."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.both_looked = asyncio.Event()
+        self.looked = 0
+
+    async def pause(self, mean_s: float) -> None:
+        await asyncio.sleep(0)
+
+    async def call(self, op: str, query: str, variables: dict[str, Any], who: Account | None = None) -> Any:
+        self.calls.append(op)
+        if op == "myReports":
+            return {"edges": [{"node": {"id": REPORT, "status": "COMPLETED"}}]}
+        if op == "report (own)":
+            # Both users open the report before either acts on it, as two phones of one citizen may.
+            self.looked += 1
+            if self.looked == 2:
+                self.both_looked.set()
+            await self.both_looked.wait()
+            return {"id": REPORT, "status": "COMPLETED"}
+        return {"report": {"id": REPORT}}
+
+
+async def test_two_virtual_users_of_one_citizen_rate_a_completed_report_once() -> None:
+    # given one citizen's account, played by two virtual users at once
+    citizens = Citizens()
+    citizens.load = citizens  # type: ignore[attr-defined]  # the agent's load: its think times
+    who = Account("citizen", "token", "refresh")
+
+    # when both look at their completed report and act on it
+    await asyncio.gather(*(check_my_reports(citizens, random.Random(seed), who) for seed in (1, 2)))  # type: ignore[arg-type]
+
+    # then it is rated (or reopened) once: a second rating would be ALREADY_RATED, counted as an error
+    assert sum(op in {"rateReport", "reopenReport"} for op in citizens.calls) == 1
+    assert who.rated == {REPORT}
+
+
+def test_the_api_is_started_as_make_run_starts_it_with_the_workers_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JSC_API_PORT", "49480")
+    opts = parse_args(["--api-workers", "2", "--log-dir", str(tmp_path)])
+
+    command = api_command(opts)
+
+    assert command[1:5] == ["-m", "cli.main", "api", "--host"]
+    assert command[-2:] == ["--workers", "2"]
+    assert parse_args(["--log-dir", str(tmp_path)]).api_workers == 1  # `jsc api`'s own default, as `make run`
+
+
+def test_the_memory_of_a_process_counts_its_children() -> None:
+    # given a process with a child (as uvicorn's supervisor has its workers)
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        sampler = Sampler({"api": os.getpid()})
+
+        # when
+        reading = sampler.take(0.0)["api"]
+
+        # then both are in it, each with its own reading
+        processes = sampler.by_process["api"]
+        assert {os.getpid(), child.pid} <= processes.keys()
+        assert processes[child.pid] > 0
+        assert reading == sum(processes.values())
+        assert reading > (rss_kib(os.getpid()) or 0)
+    finally:
+        child.communicate(b"")
