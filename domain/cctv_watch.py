@@ -2,11 +2,13 @@
 
 How it is scheduled (workers/cctv.py runs it):
 1. `cctv.watch_tick`, a periodic task every 2 s (any worker may run it; procrastinate defers each tick once):
-   `claim_due` moves the `next_due_at` of every active camera that is due before the next tick by its interval,
-   in one statement, and defers one `cctv.watch_sample` job per camera, scheduled at its due time, in the same
-   transaction (workers of the queue poll every POLL_S for jobs whose time has come). Each job has the queueing lock
-   `watch:<camera>` (a second one is not queued while one waits) and the lock `watch:<camera>` (procrastinate
-   never starts a job while another of its lock runs): a camera is never sampled twice at once.
+   `claim_due` moves the `next_due_at` of every active camera due within the tick's window (HORIZON_S past the
+   tick's time) to the next point of the camera's own grid (`next_due`), in one statement, and defers one
+   `cctv.watch_sample` job per camera, scheduled at its due time, in the same
+   transaction (workers of the queue poll every POLL_S for jobs whose time has come). Each job has a queueing lock
+   `watch:<camera>:<turn>` (no more than two wait per camera, see claim_due) and the lock `watch:<camera>`
+   (procrastinate never starts a job while another of its lock runs, and starts them in order): a camera is
+   never sampled twice at once.
 2. `cctv.watch_sample`, on the `cctv-watch` queue, run by whichever worker is free: `load_target` (a read),
    then `domain.cctv_sample.take` without a transaction (the newest media, a keyframe, motion, detection when
    something moved), then `record_sample` (one UPDATE of the camera's watch row, plus alerts when something
@@ -49,6 +51,11 @@ from domain.reference import ReferenceData
 from domain.settings import Settings
 
 TICK_S = 2  # how often due cameras are handed out; the finest interval a camera can have in practice
+# How far past its scheduled time a tick hands out: the tick scheduled at T hands out what is due in
+# (T - TICK_S + HORIZON_S, T + HORIZON_S], windows that follow each other exactly however late each tick runs,
+# each handed out at least HORIZON_S - TICK_S - (the tick's own delay) before its first due time. procrastinate
+# defers a periodic job half a second after its time, and a busy worker takes a moment to fetch it.
+HORIZON_S = 2 * TICK_S
 # A worker of the cctv-watch queue looks for jobs whose time has come this often when idle: a sample is handed
 # out a tick ahead with its due time as the job's scheduled time, so this is how late past due it can start.
 POLL_S = 0.2
@@ -153,16 +160,19 @@ def phase_s(camera_id: int, interval_s: float) -> float:
     return (camera_id * PHASE_STEP) % 1.0 * interval_s
 
 
-def next_due(camera_id: int, due: datetime, interval: timedelta, now: datetime) -> datetime:
-    """The following due time: the first point of the camera's own grid (every interval, at its phase) at least
-    half an interval after this one and after now. On the grid that is one interval on, keeping the cadence; a
-    camera that fell behind (no workers for a while) goes to its next point after now, so a backlog is never
-    sampled in a burst; and a camera off its grid (new, or its interval changed) joins it. The grid is what keeps
-    cameras spread: with "now + interval" for the late ones, a pause of the workers longer than an interval set
-    every camera due at one instant, for good, and each interval began with all of them at once."""
+def next_due(camera_id: int, due: datetime, interval: timedelta, horizon: datetime) -> datetime:
+    """The camera's due time after ``due``, set by the tick that hands ``due`` out with this ``horizon`` (it hands
+    out what is due up to then; the next tick's horizon is one tick later): the first point of the camera's own
+    grid (every interval, at its phase) after both half an interval past ``due`` and the horizon.
+
+    On the grid and on time that is one interval on, which the next tick hands out ahead of its due time. A camera
+    handed out late (the workers were away, or just started) skips to its first point after the horizon, so the
+    next tick hands it out ahead again: with "one interval on" it stayed a tick behind for good, every sample
+    starting late. A camera off its grid (new, or its interval changed) joins it; and since each camera's grid
+    has its own phase, cameras stay spread over the interval whatever pause or import set them due at once."""
     interval_s = interval.total_seconds()
     offset = phase_s(camera_id, interval_s)
-    after = max(due + interval / 2, now).timestamp()
+    after = max(due + interval / 2, horizon).timestamp()
     return datetime.fromtimestamp((math.floor((after - offset) / interval_s) + 1) * interval_s + offset, UTC)
 
 
@@ -183,7 +193,7 @@ _CLAIM = text(
     UPDATE camera_watch w
     SET next_due_at = to_timestamp(
         (floor((CAST(extract(epoch FROM greatest(
-            due.next_due_at + make_interval(secs => due.interval_s / 2), CAST(:now AS timestamptz)
+            due.next_due_at + make_interval(secs => due.interval_s / 2), CAST(:horizon AS timestamptz)
         )) AS float8) - due.phase_s) / due.interval_s) + 1) * due.interval_s + due.phase_s
     )
     FROM due WHERE w.camera_id = due.camera_id
@@ -193,23 +203,24 @@ _CLAIM = text(
 
 
 async def claim_due(
-    session: AsyncSession,
-    *,
-    now: datetime,
-    jobs: JobBuffer,
-    ahead: timedelta = timedelta(seconds=TICK_S),
-    batch: int = CLAIM_BATCH,
+    session: AsyncSession, *, now: datetime, horizon: datetime, jobs: JobBuffer, batch: int = CLAIM_BATCH
 ) -> int:
-    """Hands out every active camera that is due before the next tick (``ahead``): its next due time moves on
-    (next_due's rule, in SQL: the camera's grid) and one sample job is asked for each, with the camera's lock,
-    scheduled at its due time. A sample therefore starts at its due time (within the workers' POLL_S) instead of
-    at the first tick after it, which was up to a whole tick late. Returns how many cameras were handed out."""
-    params = {"now": now, "horizon": now + ahead, "batch": batch, "step": PHASE_STEP}
+    """Hands out every active camera due up to ``horizon``: one sample job each, with the camera's lock,
+    scheduled at its due time (at once when that has passed), and its next due time moved on (next_due's rule,
+    in SQL). A sample therefore starts at its due time (within the workers' POLL_S) instead of at the first tick
+    after it, which was up to a whole tick late. Returns how many cameras were handed out.
+
+    The queueing lock alternates with the ticks (``watch:<camera>:<turn>``): a sample handed out ahead may still
+    wait for its due time when the next tick hands out the camera's following one, which one lock per camera
+    refused (three samples in four were lost at a 2 s interval). So at most two wait per camera; a third is
+    refused while workers are that far behind, as before."""
+    params = {"horizon": horizon, "batch": batch, "step": PHASE_STEP}
     rows = (await session.execute(_CLAIM, params)).all()
+    turn = round(horizon.timestamp() / TICK_S) % 2
     for camera_id, due_at in rows:
         jobs.add(
             "cctv.watch_sample",
-            queueing_lock=f"watch:{camera_id}",
+            queueing_lock=f"watch:{camera_id}:{turn}",
             lock=f"watch:{camera_id}",
             schedule_at=due_at if due_at > now else None,
             camera_id=camera_id,

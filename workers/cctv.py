@@ -120,7 +120,9 @@ async def watch_tick(timestamp: int) -> int:
         return 0
     jobs = JobBuffer()
     async with res.unit_of_work() as session:
-        due = await cctv_watch.claim_due(session, now=datetime.now(UTC), jobs=jobs)
+        now = datetime.now(UTC)
+        horizon = max(datetime.fromtimestamp(timestamp, UTC) + timedelta(seconds=cctv_watch.HORIZON_S), now)
+        due = await cctv_watch.claim_due(session, now=now, horizon=horizon, jobs=jobs)
         await defer_in_transaction(session, jobs.drain())
     return due
 

@@ -319,7 +319,7 @@ async def test_a_tick_hands_out_what_is_due_before_the_next_one_scheduled_at_its
             await session.execute(update(CameraWatch).where(CameraWatch.camera_id == camera_id).values(next_due_at=due))
     jobs = JobBuffer()
     async with resources.unit_of_work() as session:
-        assert await cctv_watch.claim_due(session, now=now, jobs=jobs, ahead=timedelta(seconds=2)) == 2
+        assert await cctv_watch.claim_due(session, now=now, horizon=now + timedelta(seconds=2), jobs=jobs) == 2
     handed = {request.kwargs["camera_id"]: request for request in jobs.drain()}
     assert set(handed) == set(ids[:2])  # the third is due after the next tick: that tick hands it out
     assert handed[ids[0]].schedule_at is None  # overdue: at once
@@ -328,7 +328,8 @@ async def test_a_tick_hands_out_what_is_due_before_the_next_one_scheduled_at_its
     rows = {row.camera_id: row.next_due_at for row in [await watch_row(resources, i) for i in ids]}
     interval = timedelta(seconds=10)  # the default
     # The next due times are next_due's, computed in SQL: each camera on its own grid, one interval or so on.
-    expected = {i: cctv_watch.next_due(i, due, interval, now) for i, due in ((ids[0], late), (ids[1], soon))}
+    horizon = now + timedelta(seconds=2)
+    expected = {i: cctv_watch.next_due(i, due, interval, horizon) for i, due in ((ids[0], late), (ids[1], soon))}
     for camera_id, due in expected.items():
         assert abs(rows[camera_id] - due) < timedelta(milliseconds=1)
         assert rows[camera_id].timestamp() % 10 == pytest.approx(cctv_watch.phase_s(camera_id, 10.0), abs=1e-3)

@@ -102,20 +102,32 @@ NOW = datetime(2026, 12, 5, 8, 0, 0, tzinfo=UTC)
 
 
 def test_the_next_due_time_keeps_the_cadence_on_the_cameras_grid() -> None:
-    ten = timedelta(seconds=10)
+    ten, two = timedelta(seconds=10), timedelta(seconds=2)
     due = next_due(7, NOW, ten, NOW)  # joins camera 7's grid, at least half an interval on
     assert NOW + ten / 2 < due <= NOW + ten * 3 / 2
     assert due.timestamp() % 10 == pytest.approx(phase_s(7, 10.0), abs=1e-6)
-    # On the grid: one interval on, whether claimed ahead of time or up to an interval late.
-    assert next_due(7, due, ten, due - timedelta(seconds=2)) == due + ten
+    # Handed out on time by a tick whose window ends after it: one interval on.
+    assert next_due(7, due, ten, due + timedelta(seconds=1)) == due + ten
     assert next_due(7, due, ten, due + timedelta(seconds=9)) == due + ten
+    # The same at a 2 s interval, where the windows are as long as the interval.
+    due = next_due(7, NOW, two, NOW)
+    assert next_due(7, due, two, due) == due + two
+    assert next_due(7, due, two, due + timedelta(seconds=1.9)) == due + two
 
 
-def test_a_camera_that_fell_behind_skips_to_its_next_point_after_now() -> None:
+def test_a_camera_handed_out_late_skips_to_a_point_the_next_tick_hands_out_ahead() -> None:
+    """A camera due before the window of the tick that hands it out (the workers were away, or just started):
+    its next point is after this tick's horizon, so the next tick sees it before it is due. "One interval on"
+    left it due before each next tick's window too, every sample late, for good."""
+    two = timedelta(seconds=2)
+    due = next_due(7, NOW, two, NOW)
+    horizon = due + timedelta(seconds=2.5)  # a tick a window later than the one that should have handed it out
+    following = next_due(7, due, two, horizon)
+    assert following == due + 2 * two
+    assert following > horizon
     ten = timedelta(seconds=10)
     due = next_due(7, NOW, ten, NOW)
-    now = due + timedelta(minutes=5, seconds=3)
-    assert next_due(7, due, ten, now) == due + timedelta(minutes=5, seconds=10)
+    assert next_due(7, due, ten, due + timedelta(minutes=5, seconds=3)) == due + timedelta(minutes=5, seconds=10)
 
 
 def test_cameras_due_at_one_instant_are_spread_over_the_interval() -> None:
