@@ -94,9 +94,11 @@ def tile_routes(resources: Resources, lane: PublicLane) -> list[Route]:
         except DomainError as exc:
             return _bad(exc.code, exc.message)
 
+        reference = await resources.reference.get()
+        inputs = public_map.report_tile_inputs(reference, flt)
+
         async def body() -> bytes:
-            reference = await resources.reference.get()
-            tile = (REPORT_TILE_FORMAT, z, x, y, flt, public_map.report_tile_inputs(reference, flt))
+            tile = (REPORT_TILE_FORMAT, z, x, y, flt, inputs)
 
             async def render() -> bytes:
                 async with lane.turn():  # a render takes its turn with the other public reads; a kept tile doesn't
@@ -106,7 +108,12 @@ def tile_routes(resources: Resources, lane: PublicLane) -> list[Route]:
 
         try:
             return await _versioned(
-                request, f"r{REPORT_TILE_FORMAT}|{z}/{x}/{y}|{flt!r}|{version}", REPORTS_MAX_AGE_S, body
+                # The inputs too: a browser holding a tile drawn just before a category was made sensitive
+                # (by a process whose snapshot predated it) must not be told it is still current.
+                request,
+                f"r{REPORT_TILE_FORMAT}|{z}/{x}/{y}|{flt!r}|{inputs}|{version}",
+                REPORTS_MAX_AGE_S,
+                body,
             )
         except Overloaded:
             return _overloaded()

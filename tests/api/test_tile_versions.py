@@ -258,3 +258,7 @@ async def test_a_tile_kept_from_a_snapshot_that_did_not_know_a_category_sensitiv
     rounded = await _get(client, path)
     assert len(not_rendered) == rendered + 1
     assert rounded.content != exact.content
+    # and a browser revalidating the tile it holds, drawn from the older snapshot, is not told it is current
+    stale = await client.get(path, headers={"If-None-Match": exact.headers["etag"]})
+    assert stale.status_code == 200
+    assert stale.headers["etag"] != exact.headers["etag"]
