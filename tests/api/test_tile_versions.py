@@ -28,32 +28,29 @@ KEPT = (-6.2750, 106.8680)
 ROUNDED = (-6.31937, 106.90063)  # off the 0.001° grid sensitive points are rounded to
 
 
-@pytest.fixture
-def not_rendered(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts report tiles rendered while the test runs."""
+def _counted(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    """Counts the calls of public_map's tile renderer ``name`` while the test runs."""
     rendered: list[int] = []
-    render = public_map.report_tile
+    render = getattr(public_map, name)
 
     async def counting(*args: object, **kwargs: object) -> bytes:
         rendered.append(1)
-        return await render(*args, **kwargs)  # type: ignore[arg-type]
+        return await render(*args, **kwargs)  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(public_map, "report_tile", counting)
+    monkeypatch.setattr(public_map, name, counting)
     return rendered
+
+
+@pytest.fixture
+def not_rendered(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts report tiles rendered while the test runs."""
+    return _counted(monkeypatch, "report_tile")
 
 
 @pytest.fixture
 def kelurahan_renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts kelurahan tiles rendered while the test runs."""
-    rendered: list[int] = []
-    render = public_map.kelurahan_tile
-
-    async def counting(*args: object, **kwargs: object) -> bytes:
-        rendered.append(1)
-        return await render(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(public_map, "kelurahan_tile", counting)
-    return rendered
+    return _counted(monkeypatch, "kelurahan_tile")
 
 
 async def _get(client: httpx.AsyncClient, path: str, etag: str | None = None) -> httpx.Response:
