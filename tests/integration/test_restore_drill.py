@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import shutil
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -39,7 +40,8 @@ from tests.factories import Api, Citizen, jpeg_with_gps
 ROOT = Path(__file__).resolve().parents[2]
 STANZA = "drill"
 TOMANG_OFFICE = "kel-31.73.02.1003"
-# The drill cluster's ports sit above the test stack's: its base plus this (PostgreSQL at base + 82).
+# The drill cluster's ports sit above the test stack's: its base plus this (PostgreSQL at base + 82), or a
+# hundred more while that port is taken (_free_base).
 PORT_OFFSET = 50
 
 
@@ -80,13 +82,27 @@ def empty_prefix(s3, bucket: str, prefix: str) -> None:  # type: ignore[no-untyp
             s3.delete_objects(Bucket=bucket, Delete={"Objects": versions, "Quiet": True})
 
 
+def _free_base(test_base: int) -> int:
+    """The first of a few bases above the test stack's whose PostgreSQL port can be bound now. The ports sit in
+    Linux's ephemeral range, where one of the suite's own outgoing connections may hold one (CI failed once on
+    exactly that: "could not bind ... Address already in use"). Bases stay below the next profile's ports."""
+    for offset in range(PORT_OFFSET, PORT_OFFSET + 900, 100):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", test_base + offset + 32))
+            except OSError:
+                continue
+        return test_base + offset
+    pytest.fail("no free port for the drill's PostgreSQL")
+
+
 @pytest.fixture
 def drill(settings: Settings) -> Iterator[Drill]:
     stack = load_stack()
     test = stack.Profile("test")
     if not test.s3_tls or not (test.tls_dir / "cert.pem").exists():
         pytest.fail("the test stack serves no S3 over TLS: restart it (make stack-test-down stack-test-up)")
-    profile = stack.Profile("drill", base=test.pg_port - 32 + PORT_OFFSET)
+    profile = stack.Profile("drill", base=_free_base(test.pg_port - 32))
     # The drill uses the test stack's SeaweedFS (its TLS port and certificate) and credentials.
     profile.backups = True
     profile.tls_dir = test.tls_dir
