@@ -214,17 +214,30 @@ def _proc_table() -> dict[int, tuple[int, float, str]]:
     return table
 
 
-def process_tree(root: int) -> list[int]:
-    """The process and its descendants as they are now: uvicorn's supervisor and the workers it started."""
+def _children(table: dict[int, tuple[int, float, str]]) -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in _proc_table().items():
+    for pid, (ppid, _, _) in table.items():
         children.setdefault(ppid, []).append(pid)
-    tree, stack = [], [root]
+    return children
+
+
+def _descendants(children: dict[int, list[int]], roots: list[int], stop: set[int] | None = None) -> list[int]:
+    """The roots and every process below them, not going into the trees of ``stop`` (other groups' roots)."""
+    found: list[int] = []
+    seen: set[int] = set()
+    stack = list(roots)
     while stack:
         pid = stack.pop()
-        tree.append(pid)
-        stack += children.get(pid, [])
-    return tree
+        if pid not in seen:
+            seen.add(pid)
+            found.append(pid)
+            stack += [c for c in children.get(pid, []) if not stop or c not in stop]
+    return found
+
+
+def process_tree(root: int) -> list[int]:
+    """The process and its descendants as they are now: uvicorn's supervisor and the workers it started."""
+    return _descendants(_children(_proc_table()), [root])
 
 
 def _machine_busy_seconds() -> float:
@@ -244,9 +257,7 @@ class CpuGroups:
 
     def snapshot(self) -> tuple[dict[str, dict[int, float]], float]:
         table = _proc_table()
-        children: dict[int, list[int]] = {}
-        for pid, (ppid, _, _) in table.items():
-            children.setdefault(ppid, []).append(pid)
+        children = _children(table)
         roots = {label: list(pids) for label, pids in self.roots.items()}
         for label, needle in self.matchers.items():
             roots.setdefault(label, []).extend(pid for pid, (_, _, cmd) in table.items() if needle in cmd)
@@ -254,14 +265,8 @@ class CpuGroups:
         all_roots = {pid for pids in roots.values() for pid in pids}
         out: dict[str, dict[int, float]] = {}
         for label, pids in roots.items():
-            seen: dict[int, float] = {}
-            stack = [pid for pid in pids if pid in table]
-            while stack:
-                pid = stack.pop()
-                if pid not in seen:
-                    seen[pid] = table[pid][1]
-                    stack += [c for c in children.get(pid, []) if c not in all_roots]
-            out[label] = seen
+            tree = _descendants(children, [pid for pid in pids if pid in table], stop=all_roots)
+            out[label] = {pid: table[pid][1] for pid in tree}
         return out, _machine_busy_seconds()
 
 
