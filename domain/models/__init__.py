@@ -46,7 +46,15 @@ from domain.models.idempotency import IdempotencyKey
 from domain.models.limits import RateLimit
 from domain.models.notifications import Device, Notification
 from domain.models.performance import Export, ReportCase, UnitCaseVersion
-from domain.models.reports import MapTileVersion, Photo, Report, ReportCell, ReportFollower, ReportStatusChange
+from domain.models.reports import (
+    MapTileVersion,
+    Photo,
+    PublicReportCount,
+    Report,
+    ReportCell,
+    ReportFollower,
+    ReportStatusChange,
+)
 from domain.models.templates import ResponseTemplate
 
 __all__ = [
@@ -89,6 +97,7 @@ __all__ = [
     "PhotoKind",
     "PhotoStatus",
     "PlateReadEvent",
+    "PublicReportCount",
     "PushStatus",
     "RateLimit",
     "RefreshToken",

@@ -243,3 +243,25 @@ class MapTileVersion(Base):
     tx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     ty: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     changes: Mapped[int] = mapped_column(BigInteger, server_default="1")
+
+
+class PublicReportCount(Base):
+    """Public (not confidential) reports per kota, kecamatan, kelurahan, category, unit and status, counted by a
+    deferred trigger on reports (migration 0029): cityStats sums these instead of grouping every report. Rows that
+    fall to zero stay."""
+
+    __tablename__ = "public_report_counts"
+    __table_args__ = (
+        {
+            "comment": "Public (not confidential) reports per kelurahan, category, unit and status (cityStats), kept "
+            "by a trigger"
+        },
+    )
+
+    kelurahan_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    category_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(Text, primary_key=True)
+    kecamatan_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kota_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    reports: Mapped[int] = mapped_column(BigInteger, server_default="0")
