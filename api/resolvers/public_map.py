@@ -158,6 +158,10 @@ async def _cached(
     return await context.map_cache.get_or_compute(key, bounds, lambda: _run(context, work), ttl_s=ttl_s)
 
 
+# A box holding every report: an answer about the whole city is stale after any event.
+EVERYWHERE = public_map.BBox(-180.0, -90.0, 180.0, 90.0)
+
+
 @strawberry.type
 class PublicMapQueries:
     @strawberry.field(description="Clusters (zoom <= 14) or reports (zoom > 14) in a box, for the public map.")
@@ -235,24 +239,41 @@ class PublicMapQueries:
         context: Context = info.context
         reference = await context.resources.reference.get()
 
-        async def work(reads: PublicReads) -> list[public_map.StatGroup]:
-            return await public_map.city_stats(reads, since=since, until=until, group_by=group_by.value)
+        async def work(reads: PublicReads) -> list[StatGroup]:
+            groups = await public_map.city_stats(reads, since=since, until=until, group_by=group_by.value)
+            return _stat_groups(reference, group_by, groups)
 
-        groups = await _run(context, work)
-        named = _namer(reference, group_by)
-        return sorted(
-            (
-                StatGroup(
-                    key=key,
-                    name=name,
-                    total=g.total,
-                    by_status=[StatusCount(status=s, count=n) for s, n in sorted(g.counts.items())],
-                )
-                for g in groups
-                for key, name in [named(g.key)]
-            ),
-            key=lambda group: group.key,
-        )
+        if since is not None or until is not None:
+            return await _run(context, work)
+        # Over all time the answer is the same for everyone and changes only with a report event (filed, its
+        # status, category, unit or place changed, gone from the public views): kept as presented, in the map
+        # cache, until any event anywhere. The reference snapshot names the groups: an answer named by another
+        # one (a reload) is not served.
+
+        async def named(reads: PublicReads) -> tuple[ReferenceData, list[StatGroup]]:
+            return reference, await work(reads)
+
+        kept = await _cached(context, ("cityStats", group_by, id(reference)), EVERYWHERE, named)
+        return kept[1] if kept[0] is reference else await _run(context, work)
+
+
+def _stat_groups(
+    reference: ReferenceData, group_by: StatsGroupBy, groups: list[public_map.StatGroup]
+) -> list[StatGroup]:
+    named = _namer(reference, group_by)
+    return sorted(
+        (
+            StatGroup(
+                key=key,
+                name=name,
+                total=g.total,
+                by_status=[StatusCount(status=s, count=n) for s, n in sorted(g.counts.items())],
+            )
+            for g in groups
+            for key, name in [named(g.key)]
+        ),
+        key=lambda group: group.key,
+    )
 
 
 def _namer(reference: ReferenceData, group_by: StatsGroupBy):  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 
 from api.live import EventsMissed, MapCache, ReportEventHub, Subscription
 from domain.resources import Resources
-from tests.api.test_public_map import EXACT, GEOJSON, IN_BBOX, NEAR_TOMANG, eventually, gql
+from tests.api.test_public_map import EXACT, GEOJSON, IN_BBOX, NEAR_TOMANG, STATS, eventually, gql
 from tests.factories import TOMANG, Api
 from tests.public_views import next_about
 
@@ -39,6 +39,40 @@ async def test_answers_are_reused_until_a_report_lands_in_the_box(api: Api, app:
     hits = cache.hits
     assert (await gql(api, GEOJSON, bbox=FAR_AWAY, first=100))["mapGeoJSON"] == elsewhere
     assert cache.hits == hits + 1  # an event in Tomang leaves Jakarta Timur's answer alone
+
+
+async def test_city_stats_are_reused_until_a_report_changes_anywhere(
+    api: Api, app: Starlette, resources: Resources
+) -> None:
+    cache: MapCache = app.state.map_cache
+    hub: ReportEventHub = app.state.live
+    await asyncio.wait_for(hub.listening.wait(), 10)
+    since = "query($g: StatsGroupBy!, $s: DateTime) { cityStats(groupBy: $g, since: $s) { key total } }"
+    citizen = await api.sign_up()
+    async with hub.subscribe() as events:
+        report_id = (await api.create_report(citizen, category="garbage"))["report"]["id"]
+        await next_about(events, report_id)
+    before = {g["key"]: g for g in (await gql(api, STATS, groupBy="CATEGORY"))["cityStats"]}
+    hits = cache.hits
+    again = {g["key"]: g for g in (await gql(api, STATS, groupBy="CATEGORY"))["cityStats"]}
+    # A period is read from the reports' dates every time.
+    await gql(api, since, g="CATEGORY", s="2000-01-01T00:00:00Z")
+    assert again == before
+    assert cache.hits == hits + 1
+
+    async with hub.subscribe() as events:
+        async with resources.unit_of_work() as session:
+            await session.execute(text("UPDATE reports SET status = 'IN_PROGRESS' WHERE id = :id"), {"id": report_id})
+        await next_about(events, report_id)
+        filed = (await api.create_report(citizen, category="garbage"))["report"]["id"]
+        await next_about(events, filed)
+
+    after = {g["key"]: g for g in (await gql(api, STATS, groupBy="CATEGORY"))["cityStats"]}
+    counts = {s["status"]: s["count"] for s in after["garbage"]["byStatus"]}
+    earlier = {s["status"]: s["count"] for s in before["garbage"]["byStatus"]}
+    assert after["garbage"]["total"] == before["garbage"]["total"] + 1
+    assert counts["IN_PROGRESS"] == earlier.get("IN_PROGRESS", 0) + 1
+    assert counts["WAITING"] == earlier["WAITING"]  # one left WAITING, one arrived
 
 
 async def test_the_listener_comes_back_after_its_connection_is_killed(
