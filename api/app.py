@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -45,6 +46,7 @@ from api.trusted_documents import DocumentRefused, TrustedDocuments, load_truste
 from api.webapps import webapp_routes
 from domain import log_redaction, metrics
 from domain.access import TOKEN_EXPIRED
+from domain.heap import freeze_startup_objects
 from domain.resources import Resources
 from domain.security import AccessClaims, access_token_expired, decode_access_token
 from domain.settings import Settings, get_settings
@@ -264,7 +266,9 @@ def _is_operation(item: dict[str, Any]) -> bool:
     )
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> Starlette:
+    """The app; `freeze_heap` for a server process (api/main.py): what is alive once it has started is left out of
+    the garbage collector's full collections (domain/heap.py). Not for the many apps one test process makes."""
     settings = settings or get_settings()
     log_redaction.install(UVICORN, "uvicorn.access", "uvicorn.error")
     # First: a manifest that is not what it says stops the start before anything is opened.
@@ -286,6 +290,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         live.start()
         alerts.start()
         account_changes.start()
+        if freeze_heap:
+            # The reference snapshot first, so that it is frozen with the rest (a database not up yet: it is
+            # loaded at the first request instead).
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(resources.reference.get(), 10)
+            log.info("api: %d start-up objects left out of full garbage collections", freeze_startup_objects())
         try:
             yield
         finally:

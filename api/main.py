@@ -14,6 +14,6 @@ def serve() -> Starlette:
     settings = get_settings()
     configure_logging(settings)
     provider = configure_tracing(settings, "jsc-api")
-    app = create_app(settings)
+    app = create_app(settings, freeze_heap=True)
     trace_engines(provider, app.state.resources.engine)
     return app
