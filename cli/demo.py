@@ -66,6 +66,16 @@ SELECT report_id, from_status, to_status, actor_id, at, public_note, internal_no
 FROM demo_history ORDER BY seq
 """
 
+# The batch's reports as they stand once their history is in, counted as the cityStats trigger would have.
+COUNT_PUBLIC_REPORTS = """
+INSERT INTO public_report_counts AS c (kota_id, kecamatan_id, kelurahan_id, category_id, unit_id, status, reports)
+SELECT r.kota_id, r.kecamatan_id, r.kelurahan_id, r.category_id, r.unit_id, r.status::text, count(*)
+FROM reports r WHERE r.id IN (SELECT id FROM demo_reports) AND NOT r.confidential
+GROUP BY r.kota_id, r.kecamatan_id, r.kelurahan_id, r.category_id, r.unit_id, r.status
+ON CONFLICT (kelurahan_id, category_id, unit_id, status, kecamatan_id, kota_id)
+    DO UPDATE SET reports = c.reports + excluded.reports
+"""
+
 # Random points inside each kelurahan, drawn once; reports are filed at points of this pool.
 POINT_POOL = """
 SELECT k.id, ST_X(d.geom) AS lon, ST_Y(d.geom) AS lat
@@ -231,11 +241,14 @@ async def _write(
     conn: asyncpg.Connection, report_rows: list[tuple[object, ...]], history_rows: list[tuple[object, ...]]
 ) -> None:
     async with conn.transaction():
-        # The per-row triggers that announce a report, count it in its map tile and count each change to a
-        # unit's cases stay off for a batch; one city-wide count below renews every tile's ETag instead
-        # (migration 0022), and one per unit every unit's figures (migration 0026).
+        # The per-row triggers that announce a report, count it in its map tile, count it for cityStats and count
+        # each change to a unit's cases stay off for a batch; one city-wide count below renews every tile's ETag
+        # instead (migration 0022), one per unit every unit's figures (migration 0026), and the batch's reports
+        # are counted for cityStats in one statement (migration 0029).
         await conn.execute("ALTER TABLE reports DISABLE TRIGGER reports_events_insert")
         await conn.execute("ALTER TABLE reports DISABLE TRIGGER reports_tile_versions_insert")
+        await conn.execute("ALTER TABLE reports DISABLE TRIGGER reports_public_counts_insert")
+        await conn.execute("ALTER TABLE reports DISABLE TRIGGER reports_public_counts_update")
         await conn.execute("ALTER TABLE report_cases DISABLE TRIGGER report_cases_versions")
         await conn.copy_records_to_table("demo_reports", records=report_rows, columns=list(demo.REPORT_COLUMNS))
         await conn.copy_records_to_table("demo_history", records=history_rows, columns=["seq", *demo.HISTORY_COLUMNS])
@@ -249,7 +262,10 @@ async def _write(
             "INSERT INTO unit_case_versions AS v (unit_id) SELECT id FROM units "
             "ON CONFLICT (unit_id) DO UPDATE SET version = v.version + 1"
         )
+        await conn.execute(COUNT_PUBLIC_REPORTS)
         await conn.execute("ALTER TABLE report_cases ENABLE TRIGGER report_cases_versions")
+        await conn.execute("ALTER TABLE reports ENABLE TRIGGER reports_public_counts_update")
+        await conn.execute("ALTER TABLE reports ENABLE TRIGGER reports_public_counts_insert")
         await conn.execute("ALTER TABLE reports ENABLE TRIGGER reports_tile_versions_insert")
         await conn.execute("ALTER TABLE reports ENABLE TRIGGER reports_events_insert")
 

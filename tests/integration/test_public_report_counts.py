@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
+from cli.demo import generate
 from domain import public_map
 from domain.resources import Resources
+from domain.settings import Settings
 from tests.conftest import ROOT
 
 GROUPINGS = tuple(public_map.GROUPINGS)
@@ -141,5 +143,12 @@ async def test_upgrading_counts_the_reports_already_there(resources: Resources, 
             subprocess.run, [sys.executable, "-m", "alembic", "downgrade" if target == "0028" else "upgrade", target],
             cwd=ROOT, check=True, capture_output=True,
         )  # fmt: skip
+
+    await assert_counts_agree(resources)
+
+
+async def test_demo_data_counts_its_reports_as_the_trigger_would(resources: Resources, settings: Settings) -> None:
+    """`jsc demo-data` writes its reports with the per-row triggers off and counts each batch in one statement."""
+    await generate(settings, reports=300, seed=11, years=1, now=datetime(2026, 11, 1, tzinfo=UTC), progress=False)
 
     await assert_counts_agree(resources)
