@@ -779,7 +779,6 @@ class Options:
     log_dir: Path
     min_rate: float = 150.0
     api_workers: int = API_WORKERS
-    worker_nice: int = SHARED_WORKER_NICE
     spike_at: float = 0.0  # seconds into the timed phase
     spike_s: float = 0.0  # 0: no spike
     spike_factor: int = 10
@@ -1265,12 +1264,6 @@ def parse_args(argv: list[str] | None) -> Options:
         default=API_WORKERS,
         help=f"API processes, as `jsc api --workers` (default {API_WORKERS}, what `make run` starts)",
     )
-    parser.add_argument(
-        "--worker-nice",
-        type=int,
-        default=SHARED_WORKER_NICE,
-        help=f"the worker's nice value, as `jsc worker --nice` (default {SHARED_WORKER_NICE}, what `make run` starts)",
-    )
     parser.add_argument("--drain-timeout", type=float, default=60.0, help="wait for the worker's backlog afterwards")
     parser.add_argument("--seed", type=int, default=20260801, help="seed of the places and the users' choices")
     parser.add_argument("--keep-stack", action="store_true", help="leave the soak stack running afterwards")
@@ -1304,7 +1297,6 @@ def parse_args(argv: list[str] | None) -> Options:
         log_dir=log_dir,
         min_rate=ns.min_rate,
         api_workers=ns.api_workers,
-        worker_nice=ns.worker_nice,
         spike_at=spike_at,
         spike_s=ns.spike_s,
         spike_factor=ns.spike_factor,
@@ -1348,7 +1340,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         api_proc = spawn(api_command(opts), opts.log_dir / "api.log", api_env(opts.log_dir))
         procs.append(api_proc)
-        worker_command = [sys.executable, "-m", "cli.main", "worker", "--nice", str(opts.worker_nice)]
+        worker_command = [sys.executable, "-m", "cli.main", "worker", "--nice", str(SHARED_WORKER_NICE)]
         worker_proc = spawn(worker_command, opts.log_dir / "worker.log")  # as `make run` starts it
         procs.append(worker_proc)
         return asyncio.run(soak(opts, api_proc, worker_proc))
