@@ -83,7 +83,7 @@ from bench.common import (  # noqa: E402
     stop,
     wait_healthy,
 )
-from cli.main import API_WORKERS, SHARED_WORKER_NICE  # noqa: E402
+from cli.main import API_WORKERS  # noqa: E402
 from tests.factories import jpeg_with_gps  # noqa: E402
 
 PROFILE = "soak"
@@ -1340,8 +1340,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         api_proc = spawn(api_command(opts), opts.log_dir / "api.log", api_env(opts.log_dir))
         procs.append(api_proc)
-        worker_command = [sys.executable, "-m", "cli.main", "worker", "--nice", str(SHARED_WORKER_NICE)]
-        worker_proc = spawn(worker_command, opts.log_dir / "worker.log")  # as `make run` starts it
+        worker_proc = spawn([sys.executable, "-m", "cli.main", "worker"], opts.log_dir / "worker.log")
         procs.append(worker_proc)
         return asyncio.run(soak(opts, api_proc, worker_proc))
     except KeyboardInterrupt:

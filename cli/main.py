@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import getpass
 import logging
-import os
 import signal
 import sys
 import uuid
@@ -30,9 +29,6 @@ log = logging.getLogger("jsc")
 WORKER_RESTART_MAX_S = 30.0
 # `jsc api`'s processes unless --workers says otherwise: what `make run` starts, and bench/soak.py by default.
 API_WORKERS = 1
-# The nice value `make run` gives its one worker, which shares the machine with the API (bench/soak.py too): photos,
-# pushes and sweeps yield the CPU to people waiting for an answer, as deploy/systemd's photos drop-in does.
-SHARED_WORKER_NICE = 5
 
 
 async def load_jakarta_command(force: bool) -> int:
@@ -314,9 +310,6 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a procrastinate worker")
     worker.add_argument("--concurrency", type=int, default=2)
     worker.add_argument("--queue", action="append", help="only this queue (repeatable), e.g. cctv; default all")
-    worker.add_argument(
-        "--nice", type=int, default=0, help="lower the worker's CPU priority by this much (0-19; default 0)"
-    )
     demo_parser = sub.add_parser("demo-data", help="simulate years of reports for all of Jakarta (demo, benchmarks)")
     demo_parser.add_argument("--reports", type=int, default=100_000, help="reports to add (default 100000)")
     demo_parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
@@ -395,10 +388,6 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(demo_staff_command(ns.password))
     if ns.command in ("close-account", "move-account"):
         return asyncio.run(staff_account_command(ns))
-    if not 0 <= ns.nice <= 19:
-        parser.error("--nice must be between 0 and 19")
-    if ns.nice:
-        os.nice(ns.nice)
     return asyncio.run(worker_command(ns.concurrency, ns.queue))
 
 

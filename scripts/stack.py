@@ -845,9 +845,7 @@ def run(p: Profile, *, prometheus: bool = False, replica: bool = False) -> None:
     s = load_secrets(p)
     api_command = [py, "-m", "cli.main", "api", "--host", "127.0.0.1", "--port", str(p.api_port)]
     api = spawn(p, "api", api_command, {**app_env, **metrics_env(p, s, "api")})
-    # One worker for every queue, on the API's machine: at a lower CPU priority (cli/main.py SHARED_WORKER_NICE).
-    worker_command = [py, "-m", "cli.main", "worker", "--nice", "5"]
-    worker = spawn(p, "worker", worker_command, {**app_env, **metrics_env(p, s, "worker")})
+    worker = spawn(p, "worker", [py, "-m", "cli.main", "worker"], {**app_env, **metrics_env(p, s, "worker")})
     try:
         wait_ready(p.api_port, api)
         if prometheus:

@@ -31,23 +31,3 @@ def test_jsc_api_serves_the_app_in_its_worker_processes_with_the_keep_alive_of_t
     assert app == "api.main:serve"
     assert options["factory"] is True
     assert (options["port"], options["workers"], options["timeout_keep_alive"]) == (8123, 2, 120)
-
-
-def test_jsc_worker_yields_the_cpu_by_the_nice_value_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
-    niced: list[int] = []
-    started: list[tuple[int, list[str] | None]] = []
-
-    async def worker_command(concurrency: int, queues: list[str] | None) -> int:
-        started.append((concurrency, queues))
-        return 0
-
-    monkeypatch.setattr(cli.os, "nice", niced.append)
-    monkeypatch.setattr(cli, "worker_command", worker_command)
-
-    assert cli.main(["worker", "--nice", str(cli.SHARED_WORKER_NICE)]) == 0
-    assert cli.main(["worker"]) == 0
-    with pytest.raises(SystemExit):
-        cli.main(["worker", "--nice", "20"])
-
-    assert niced == [cli.SHARED_WORKER_NICE]
-    assert started == [(2, None), (2, None)]
