@@ -45,7 +45,13 @@ LISTED = (
     "nearbyReports",
     "similarReports",
 )
-CACHED = ("mapReports points", "mapReports clusters", "reportsInBbox", "mapGeoJSON")  # api/live.py MapCache keeps
+CACHED = (
+    "mapReports points",
+    "mapReports clusters",
+    "reportsInBbox",
+    "mapGeoJSON",
+    "cityStats",
+)  # api/live.py MapCache
 
 
 @dataclass(frozen=True)
