@@ -199,7 +199,7 @@ async def domain_only(
 ) -> list[float]:
     """The same figures through domain/performance.py in this process (the read-only pool, as the API reads
     them), without GraphQL: the queries and their rows. ``cached``: through a FiguresCache filled by a first,
-    untimed call (what a hit costs: the counters and the live overdue count)."""
+    untimed call (what a hit costs: the counters, and the overdue count of the groups whose deadlines passed since)."""
     res = Resources.create(settings)
     try:
         async with res.sessions() as session:

@@ -21,7 +21,9 @@ kelurahan offices and agencies answer for their own cases.
 The API keeps what it computed in a ``FiguresCache`` per process, each entry labelled with the change counters of
 its units' cases (unit_case_versions, migration 0026) read before it was computed; an entry is used only while
 those counters have not moved, so a cached figure is the figure. ``overdueOpen`` depends on the time of the
-question, not only on the cases, and is always counted live (ix_report_cases_open holds the open cases only).
+question too: an entry keeps it with the instants between which it holds (the latest deadline already passed and
+the earliest still ahead among the open cases whose clock runs, taken in the same query), and it is counted again
+(ix_report_cases_open holds the open cases only) once the question's time leaves them.
 """
 
 from __future__ import annotations
@@ -169,6 +171,10 @@ SELECT {key} AS key,
     count(*) FILTER (WHERE c.ended_at IS NULL) AS still_open,
     count(*) FILTER (WHERE c.ended_at IS NULL AND c.first_completed_at IS NULL
                        AND c.completion_due_at < coalesce(c.verifying_since, :now)) AS overdue_open,
+    max(c.completion_due_at) FILTER (WHERE c.ended_at IS NULL AND c.first_completed_at IS NULL
+                       AND c.verifying_since IS NULL AND c.completion_due_at < :now) AS overdue_after,
+    min(c.completion_due_at) FILTER (WHERE c.ended_at IS NULL AND c.first_completed_at IS NULL
+                       AND c.verifying_since IS NULL AND c.completion_due_at >= :now) AS overdue_until,
     count(c.first_response_at) AS responded,
     count(*) FILTER (WHERE c.first_response_at <= c.response_due_at) AS responded_on_time,
     count(*) FILTER (WHERE c.first_completed_at <= c.completion_due_at) AS completed_on_time,
@@ -192,18 +198,58 @@ GROUP_JOIN = (
 BUCKET_KEY = "date_trunc('{trunc}', timezone('UTC', c.arrived_at + interval '7 hours'))::date"
 
 
-# overdueOpen alone, over the open cases not completed (ix_report_cases_open): the one figure that changes with the
-# time of the question, so a cached one is never returned.
+# overdueOpen alone, over the open cases not completed (ix_report_cases_open), with the instants between which the
+# count holds: it is the one figure that changes with the time of the question. A case waiting for verification has
+# its clock stopped (overdue or not for good); any other open case becomes overdue the moment its deadline is
+# passed. So the count taken at `now` is the count at every instant after the latest deadline already passed
+# (overdue_after) up to and including the earliest one still ahead (overdue_until); FIGURES_SQL takes both too.
 OVERDUE_SQL = """
-SELECT {key} AS key, count(*) AS overdue_open
+SELECT {key} AS key,
+    count(*) FILTER (WHERE c.completion_due_at < coalesce(c.verifying_since, :now)) AS overdue_open,
+    max(c.completion_due_at) FILTER (WHERE c.verifying_since IS NULL AND c.completion_due_at < :now) AS overdue_after,
+    min(c.completion_due_at) FILTER (WHERE c.verifying_since IS NULL AND c.completion_due_at >= :now)
+        AS overdue_until
 FROM report_cases c {join}
 WHERE c.unit_id = ANY(:units) AND c.arrived_at >= :start AND c.arrived_at < :end
   AND c.ended_at IS NULL AND c.first_completed_at IS NULL
-  AND c.completion_due_at < coalesce(c.verifying_since, :now)
   AND (CAST(:category AS integer) IS NULL OR c.category_id = :category)
 GROUP BY 1
 """
 VERSIONS_SQL = "SELECT unit_id, version FROM unit_case_versions WHERE unit_id = ANY(:units)"
+
+
+@dataclass(frozen=True)
+class OverdueWindow:
+    """When an overdue count taken at some instant still holds while the cases stay as they were: after ``after``
+    (the latest deadline then passed) and up to and including ``until`` (the earliest still ahead); None where
+    there is no such deadline."""
+
+    after: datetime | None = None
+    until: datetime | None = None
+
+    def holds(self, now: datetime) -> bool:
+        return (self.after is None or self.after < now) and (self.until is None or now <= self.until)
+
+
+def _window(rows: Sequence[Mapping[str, Any]]) -> OverdueWindow:
+    """Where the overdue counts of all the rows hold at once."""
+    after = [row["overdue_after"] for row in rows if row["overdue_after"] is not None]
+    until = [row["overdue_until"] for row in rows if row["overdue_until"] is not None]
+    return OverdueWindow(max(after, default=None), min(until, default=None))
+
+
+class Counted(NamedTuple):
+    """A group's figures and when their overdue count holds."""
+
+    figures: Figures
+    window: OverdueWindow
+
+
+class CountedSeries(NamedTuple):
+    """A time series' figures by bucket start and when all their overdue counts hold."""
+
+    buckets: dict[date, Figures]
+    window: OverdueWindow
 
 
 class FiguresCache:
@@ -239,8 +285,11 @@ async def _versions(reads: Reads, units: Sequence[int]) -> dict[int, int]:
     return {row["unit_id"]: row["version"] for row in await reads.rows(VERSIONS_SQL, {"units": list(units)})}
 
 
+NOT_FIGURES = frozenset({"key", "response_hours", "completion_hours", "overdue_after", "overdue_until"})
+
+
 def _figures(row: Mapping[str, Any]) -> Figures:
-    values = {k: v for k, v in row.items() if k not in ("key", "response_hours", "completion_hours")}
+    values = {k: v for k, v in row.items() if k not in NOT_FIGURES}
     response = row["response_hours"] or (None, None)
     completion = row["completion_hours"] or (None, None)
     return Figures(
@@ -285,16 +334,16 @@ def _by_group(sql: str, members: dict[int, list[int]], params: dict[str, object]
 
 async def _figures_of(
     reads: Reads, members: dict[int, list[int]], period: Period, category_id: int | None, now: datetime
-) -> dict[int, Figures]:
+) -> dict[int, Counted]:
     sql, params = _by_group(FIGURES_SQL, members, _params(period, category_id, now))
-    return {row["key"]: _figures(row) for row in await reads.rows(sql, params)}
+    return {row["key"]: Counted(_figures(row), _window([row])) for row in await reads.rows(sql, params)}
 
 
 async def _overdue_of(
     reads: Reads, members: dict[int, list[int]], period: Period, category_id: int | None, now: datetime
-) -> dict[int, int]:
+) -> dict[int, tuple[int, OverdueWindow]]:
     sql, params = _by_group(OVERDUE_SQL, members, _params(period, category_id, now))
-    return {row["key"]: row["overdue_open"] for row in await reads.rows(sql, params)}
+    return {row["key"]: (row["overdue_open"], _window([row])) for row in await reads.rows(sql, params)}
 
 
 async def _computed(
@@ -304,12 +353,12 @@ async def _computed(
     category_id: int | None,
     now: datetime,
     parallel: int,
-) -> dict[int, Figures]:
+) -> dict[int, Counted]:
     """The groups' figures, split into ``parallel`` queries run at once."""
     heads = list(members)
     size = max(1, -(-len(heads) // max(1, parallel)))
     chunks = [{head: members[head] for head in heads[i : i + size]} for i in range(0, len(heads), size)]
-    found: dict[int, Figures] = {}
+    found: dict[int, Counted] = {}
     for part in await asyncio.gather(*(_figures_of(reads, chunk, period, category_id, now) for chunk in chunks)):
         found |= part
     return found
@@ -324,24 +373,31 @@ async def _cached(
     now: datetime,
     parallel: int,
 ) -> dict[int, Figures]:
-    """As ``_computed``, computing only the groups whose cached figures are older than their units' cases;
-    overdueOpen counted live for every group."""
+    """As ``_computed``, computing only the groups whose cached figures are older than their units' cases, and
+    counting overdueOpen again only for the groups whose count does not hold at ``now``."""
     versions = await _versions(reads, sorted({unit for group in members.values() for unit in group}))
     labels = {head: tuple(versions.get(unit, 0) for unit in group) for head, group in members.items()}
     keys = {head: ("units", tuple(group), period, category_id) for head, group in members.items()}
     found: dict[int, Figures] = {}
+    expired: dict[int, Figures] = {}
     for head in members:
         hit = cache.get(keys[head], labels[head])
-        if isinstance(hit, Figures):
-            found[head] = hit
+        if isinstance(hit, Counted):
+            (found if hit.window.holds(now) else expired)[head] = hit.figures
+    if expired:
+        recounted = await _overdue_of(reads, {head: members[head] for head in expired}, period, category_id, now)
+        for head, figures in expired.items():
+            overdue_open, window = recounted.get(head, (0, OverdueWindow()))
+            found[head] = _with_overdue(figures, overdue_open)
+            cache.put(keys[head], labels[head], Counted(found[head], window))
     stale = {head: group for head, group in members.items() if head not in found}
-    overdue = await _overdue_of(reads, members, period, category_id, now)
     if stale:
         fresh = await _computed(reads, stale, period, category_id, now, parallel)
         for head in stale:
-            found[head] = fresh.get(head, Figures())
-            cache.put(keys[head], labels[head], found[head])
-    return {head: _with_overdue(figures, overdue.get(head, 0)) for head, figures in found.items()}
+            counted = fresh.get(head, Counted(Figures(), OverdueWindow()))
+            found[head] = counted.figures
+            cache.put(keys[head], labels[head], counted)
+    return found
 
 
 def _with_overdue(figures: Figures, overdue_open: int) -> Figures:
@@ -369,7 +425,10 @@ async def figures_by_unit(
     """
     members = groups(reference, level)
     if cache is None:
-        found = await _computed(reads, members, period, category_id, now, parallel)
+        found = {
+            head: counted.figures
+            for head, counted in (await _computed(reads, members, period, category_id, now, parallel)).items()
+        }
     else:
         found = await _cached(reads, cache, members, period, category_id, now, parallel)
     return {unit_id: found.get(unit_id, Figures()) for unit_id in members}
@@ -425,7 +484,8 @@ async def time_series(
     cache: FiguresCache | None = None,
 ) -> list[Bucket]:
     """A unit's figures per bucket (a kecamatan or kota office's are its area's, as in ``groups``); with a
-    ``cache``, computed again only when the unit's cases changed, overdueOpen always counted live."""
+    ``cache``, computed again only when the unit's cases changed, overdueOpen counted again only when the time of
+    the question leaves the window of the cached counts."""
     starts = bucket_starts(period, interval)
     if len(starts) > MAX_BUCKETS:
         raise DomainError(
@@ -443,16 +503,21 @@ async def time_series(
     label = tuple(versions.get(member, 0) for member in members)
     entry = ("series", tuple(members), period, interval, category_id)
     cached = cache.get(entry, label)
-    overdue = {
-        row["key"]: row["overdue_open"] for row in await reads.rows(OVERDUE_SQL.format(key=key, join=""), params)
-    }
-    if isinstance(cached, dict):
-        found = cached
+    if isinstance(cached, CountedSeries) and cached.window.holds(now):
+        found = cached.buckets
+    elif isinstance(cached, CountedSeries):
+        rows = await reads.rows(OVERDUE_SQL.format(key=key, join=""), params)
+        overdue = {row["key"]: row["overdue_open"] for row in rows}
+        found = {
+            start: _with_overdue(cached.buckets.get(start, Figures()), overdue.get(start, 0))
+            for start in cached.buckets.keys() | overdue.keys()
+        }
+        cache.put(entry, label, CountedSeries(found, _window(rows)))
     else:
         rows = await reads.rows(FIGURES_SQL.format(key=key, join=""), params)
         found = {row["key"]: _figures(row) for row in rows}
-        cache.put(entry, label, found)
-    return [Bucket(start, _with_overdue(found.get(start, Figures()), overdue.get(start, 0))) for start in starts]
+        cache.put(entry, label, CountedSeries(found, _window(rows)))
+    return [Bucket(start, found.get(start, Figures())) for start in starts]
 
 
 # --- the leaderboard ---------------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ class ReportCase(Base):
             ],
         ),
         # The open cases not completed, for overdueOpen, which depends on the time of the question and so is
-        # counted live while the rest of the figures may come from FiguresCache (domain/performance.py).
+        # counted again whenever that time leaves the window in which a cached count holds (domain/performance.py).
         Index(
             "ix_report_cases_open",
             "unit_id",

@@ -29,7 +29,7 @@ from domain.settings import Settings
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
-RAW_CASES = """
+RAW_SPELLS = """
 WITH h AS (
     SELECT h.*, (h.from_status IS NULL
                  OR (h.kind = 'STATUS' AND h.to_status = 'DISPOSITION' AND h.to_unit_id IS NOT NULL)
@@ -79,6 +79,10 @@ WITH h AS (
              WHEN s.next_kind = 'REROUTE' THEN 'REROUTED' ELSE 'PASSED_ON' END AS ending
     FROM spells s
 )
+"""
+RAW_CASES = (
+    RAW_SPELLS
+    + """
 SELECT {key} AS key,
     count(*) AS received,
     count(*) FILTER (WHERE ending IN ('PASSED_ON', 'REROUTED') AND completed_at IS NULL) AS passed_on,
@@ -108,6 +112,18 @@ WHERE arrived_at >= :start AND arrived_at < :end
   AND (CAST(:category AS int) IS NULL OR category_id = :category)
 GROUP BY 1
 """
+)
+# The deadlines ahead of :now of the groups' open cases received in the period whose clock runs (not completed,
+# not waiting for a supervisor): each is an instant at which the overdue count of its group grows by one.
+RAW_DEADLINES_AHEAD = (
+    RAW_SPELLS
+    + """
+SELECT group_id, completion_due_at AS due
+FROM cases JOIN unnest(CAST(:members AS int[]), CAST(:groups AS int[])) AS g(unit_id, group_id) USING (unit_id)
+WHERE arrived_at >= :start AND arrived_at < :end AND ending IS NULL AND completed_at IS NULL
+  AND pending_since IS NULL AND completion_due_at >= :now
+"""
+)
 UNIT_KEY = "group_id"
 BUCKET_KEY = "date_trunc('{trunc}', timezone('UTC', arrived_at + interval '7 hours'))::date"
 
@@ -176,11 +192,17 @@ async def simulated(settings: Settings, resources: Resources) -> dict[str, uuid.
 
 
 async def _raw(
-    resources: Resources, key: str, groups: dict[int, list[int]], period: performance.Period, category: int | None
+    resources: Resources,
+    key: str,
+    groups: dict[int, list[int]],
+    period: performance.Period,
+    category: int | None,
+    *,
+    now: datetime = NOW,
 ) -> dict[object, performance.Figures]:
     pairs = [(member, group) for group, members in groups.items() for member in members]
     values = {
-        "now": NOW,
+        "now": now,
         "start": period.start,
         "end": period.end,
         "members": [m for m, _ in pairs],
@@ -190,6 +212,25 @@ async def _raw(
     async with resources.unit_of_work() as session:
         rows = await session.execute(text(RAW_CASES.format(key=key)), values)
         return {row.key: performance.Figures(**{k: v for k, v in row._mapping.items() if k != "key"}) for row in rows}
+
+
+async def _deadlines_ahead(
+    resources: Resources, groups: dict[int, list[int]], period: performance.Period, *, now: datetime
+) -> dict[datetime, set[int]]:
+    """Each deadline ahead of ``now`` in the period, earliest first, with the groups holding a case due then."""
+    pairs = [(member, group) for group, members in groups.items() for member in members]
+    values = {
+        "now": now,
+        "start": period.start,
+        "end": period.end,
+        "members": [m for m, _ in pairs],
+        "groups": [g for _, g in pairs],
+    }
+    holders: dict[datetime, set[int]] = {}
+    async with resources.unit_of_work() as session:
+        for row in await session.execute(text(RAW_DEADLINES_AHEAD), values):
+            holders.setdefault(row.due, set()).add(row.group_id)
+    return dict(sorted(holders.items()))
 
 
 PERIODS = [
@@ -394,16 +435,19 @@ def test_periods_are_jakarta_days() -> None:
 
 
 class CountingReads:
-    """The read-only pool, remembering the units of every figures query it ran (not the counters' or the
-    overdue count's)."""
+    """The read-only pool, remembering the units of every figures query it ran (``computed``) and of every query
+    counting overdueOpen alone (``recounted``); not the counters'."""
 
     def __init__(self, inner: performance.Reads) -> None:
         self.inner = inner
         self.computed: list[list[int]] = []
+        self.recounted: list[list[int]] = []
 
     async def rows(self, sql: str, params: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
         if "percentile_disc" in sql:
             self.computed.append(list(params["units"]))
+        elif "overdue_open" in sql:
+            self.recounted.append(list(params["units"]))
         return await self.inner.rows(sql, params)
 
 
@@ -502,6 +546,110 @@ async def test_cached_overdue_counts_follow_the_clock_without_any_change(
         expected = {row.key: row.overdue_open for row in raw_later}
     assert {h: f.overdue_open for h, f in at_later.items()} == {h: expected.get(h, 0) for h in groups}
     assert sum(f.overdue_open for f in at_later.values()) > sum(f.overdue_open for f in at_now.values())
+
+
+TICK = timedelta(microseconds=1)  # PostgreSQL's resolution, and Python's
+
+
+@pytest.mark.parametrize("level", [UnitKind.KELURAHAN, UnitKind.KECAMATAN])
+async def test_a_cached_overdue_count_is_plain_sqls_either_side_of_each_deadline(
+    simulated: object, resources: Resources, level: UnitKind
+) -> None:
+    # given the month's figures cached at NOW, and the next three deadlines of open cases after it
+    reference = await resources.reference.get()
+    cache = performance.FiguresCache(10_000)
+    reads = CountingReads(resources.public_reads)
+    period = PERIODS[0]
+    groups = performance.groups(reference, level)
+
+    async def cached(now: datetime) -> dict[int, performance.Figures]:
+        return await performance.figures_by_unit(
+            reads, reference, level, period, category_id=None, now=now, parallel=2, cache=cache
+        )
+
+    async def plain(now: datetime) -> dict[int, performance.Figures]:
+        raw = await _raw(resources, UNIT_KEY, groups, period, None, now=now)
+        return {head: raw.get(head, performance.Figures()) for head in groups}
+
+    assert await cached(NOW) == await plain(NOW)
+    deadlines = list((await _deadlines_ahead(resources, groups, period, now=NOW)).items())[:3]
+    assert len(deadlines) == 3
+
+    for due, holders in deadlines:
+        # when the question is asked at a deadline, then a microsecond after it, nothing having changed
+        reads.computed.clear()
+        reads.recounted.clear()
+        at_due = await cached(due)
+        recounted_at_due = list(reads.recounted)
+        past_due = await cached(due + TICK)
+
+        # then both answers are plain SQL's, the second with more cases overdue; nothing was computed again, and
+        # the overdue count only of the groups holding a case due then, once past it
+        assert at_due == await plain(due), due
+        assert past_due == await plain(due + TICK), due
+        grown = {head for head in groups if past_due[head].overdue_open > at_due[head].overdue_open}
+        assert grown == holders
+        assert reads.computed == []
+        assert recounted_at_due == []
+        assert reads.recounted == [sorted({unit for head in holders for unit in groups[head]})]
+
+    # when a case changes (a report filed at a kelurahan office, due an hour after the last question) and the
+    # question is asked again, at that deadline and past it
+    last = deadlines[-1][0] + TICK
+    tomang = reference.unit_codes["kel-31.73.02.1003"]
+    garbage = reference.category_codes["garbage"].id
+    await _file_waiting(resources, unit=tomang.code, category=garbage, filed=last + timedelta(hours=1, days=-3))
+    (holder,) = (head for head, members in groups.items() if tomang.id in members)
+    for moment in (last, last + timedelta(hours=1), last + timedelta(hours=1) + TICK):
+        reads.computed.clear()
+        answer = await cached(moment)
+
+        # then every answer is plain SQL's, and only the group holding that office was computed again, once
+        assert answer == await plain(moment), moment
+        assert reads.computed == ([sorted(groups[holder])] if moment == last else [])
+    assert answer[holder].overdue_open > (await plain(last + timedelta(hours=1)))[holder].overdue_open
+
+
+async def test_a_cached_time_series_overdue_count_is_plain_sqls_either_side_of_a_deadline(
+    simulated: object, resources: Resources
+) -> None:
+    # given the daily series of the month of the kelurahan office holding the next deadline after NOW, cached
+    reference = await resources.reference.get()
+    cache = performance.FiguresCache(10_000)
+    reads = CountingReads(resources.public_reads)
+    period = PERIODS[0]
+    offices = performance.groups(reference, UnitKind.KELURAHAN)
+    due, holders = next(iter((await _deadlines_ahead(resources, offices, period, now=NOW)).items()))
+    office = reference.units[min(holders)]
+
+    async def cached(now: datetime) -> list[performance.Bucket]:
+        return await performance.time_series(
+            reads, reference, office, period, performance.Interval.DAY, category_id=None, now=now, cache=cache
+        )
+
+    async def plain(now: datetime) -> list[performance.Figures]:
+        raw = await _raw(resources, BUCKET_KEY.format(trunc="day"), {office.id: [office.id]}, period, None, now=now)
+        return [
+            raw.get(start, performance.Figures())
+            for start in performance.bucket_starts(period, performance.Interval.DAY)
+        ]
+
+    at_now = await cached(NOW)
+    reads.recounted.clear()
+
+    # when it is asked again at that deadline and a microsecond past it, nothing having changed
+    at_due = await cached(due)
+    recounted_at_due = list(reads.recounted)
+    past_due = await cached(due + TICK)
+
+    # then every answer is plain SQL's, one more case overdue past the deadline, counted again only then
+    assert [b.figures for b in at_now] == await plain(NOW)
+    assert [b.figures for b in at_due] == await plain(due)
+    assert [b.figures for b in past_due] == await plain(due + TICK)
+    assert sum(b.figures.overdue_open for b in past_due) > sum(b.figures.overdue_open for b in at_due)
+    assert recounted_at_due == []
+    assert reads.recounted == [[office.id]]
+    assert len(reads.computed) == 1
 
 
 async def test_a_cached_time_series_follows_a_change(simulated: object, resources: Resources) -> None:

@@ -1,8 +1,9 @@
-"""The leaderboard's rules without the database: components, score, ranks, ties, periods and buckets."""
+"""The leaderboard's rules without the database: components, score, ranks, ties, periods, buckets, and when a
+counted overdue figure still holds."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -110,3 +111,17 @@ def test_buckets_start_on_their_calendar_boundary(interval: Interval, first: dat
     starts = performance.bucket_starts(Period(date(2026, 1, 28), date(2026, 2, 4)), interval)
     assert starts[0] == first
     assert len(starts) == count
+
+
+def test_an_overdue_count_holds_after_the_last_deadline_passed_up_to_the_next_one_included() -> None:
+    # given a count taken when the last deadline passed was at 08:00 and the next is at 10:00
+    passed, ahead = datetime(2026, 11, 30, 8, tzinfo=UTC), datetime(2026, 11, 30, 10, tzinfo=UTC)
+    window = performance.OverdueWindow(after=passed, until=ahead)
+    tick = timedelta(microseconds=1)
+
+    # then it holds from just after 08:00 to 10:00 itself (a case due at 10:00 is not overdue at 10:00), not beyond
+    assert [window.holds(t) for t in (passed, passed + tick, ahead, ahead + tick)] == [False, True, True, False]
+    # a side without a deadline is open: no case to pass its deadline there
+    assert performance.OverdueWindow(until=ahead).holds(datetime(2000, 1, 1, tzinfo=UTC))
+    assert performance.OverdueWindow(after=passed).holds(datetime(2100, 1, 1, tzinfo=UTC))
+    assert performance.OverdueWindow().holds(passed)
