@@ -306,11 +306,16 @@ def _params(period: Period, category_id: int | None, now: datetime, **more: obje
 
 
 def groups(reference: ReferenceData, level: UnitKind) -> dict[int, list[int]]:
-    """The units whose cases make up each unit's figures at a level, by the unit's id.
+    """The units whose cases make up each unit's figures at a level, by the unit's id, worked out once per
+    reference snapshot (every question asks; the kecamatan level compares every office with every kelurahan's).
 
     A kelurahan office or an agency answers for its own cases. A camat answers for the area: the kecamatan
     office and every kelurahan office in it; a walikota office likewise for its kota.
     """
+    return reference.derived(("performance.groups", level), lambda: _groups(reference, level))
+
+
+def _groups(reference: ReferenceData, level: UnitKind) -> dict[int, list[int]]:
     heads = reference.units_of_kind(level)
     if level == UnitKind.KECAMATAN:
         inside = [u for u in reference.units.values() if u.kind == UnitKind.KELURAHAN]

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,6 +24,7 @@ from domain.models import Agency, Category, Kecamatan, Kelurahan, Kota, RoutingR
 from domain.models.base import Base
 
 M = TypeVar("M", bound=Base)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,15 @@ class ReferenceData:
     units: dict[int, Unit]
     unit_codes: dict[str, Unit]
     rules: dict[int, list[RoutingRule]] = field(default_factory=dict)  # by category id
+    # Values worked out from this snapshot, once each (see `derived`).
+    _derived: dict[Hashable, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def derived(self, key: Hashable, make: Callable[[], T]) -> T:
+        """`make()`, computed once per snapshot under `key`: for what is worked out from the reference rows at
+        every question otherwise (a performance level's groups of units). The caller must not change it."""
+        if key not in self._derived:
+            self._derived[key] = make()
+        return cast(T, self._derived[key])
 
     def active_category(self, code: str) -> Category | None:
         category = self.category_codes.get(code)

@@ -11,6 +11,7 @@ from domain import performance
 from domain.errors import DomainError
 from domain.models import Unit, UnitKind
 from domain.performance import Figures, Interval, Period
+from domain.reference import ReferenceData
 
 
 def unit(code: str) -> Unit:
@@ -125,3 +126,25 @@ def test_an_overdue_count_holds_after_the_last_deadline_passed_up_to_the_next_on
     assert performance.OverdueWindow(until=ahead).holds(datetime(2000, 1, 1, tzinfo=UTC))
     assert performance.OverdueWindow(after=passed).holds(datetime(2100, 1, 1, tzinfo=UTC))
     assert performance.OverdueWindow().holds(passed)
+
+
+def test_a_levels_groups_are_worked_out_once_per_reference_snapshot() -> None:
+    kecamatan = Unit(id=1, code="kec-1", kind=UnitKind.KECAMATAN, name="Kec", kecamatan_id=10, kota_id=100)
+    inside = Unit(id=2, code="kel-1", kind=UnitKind.KELURAHAN, name="Kel", kelurahan_id=5, kecamatan_id=10, kota_id=100)
+    elsewhere = Unit(
+        id=3, code="kel-2", kind=UnitKind.KELURAHAN, name="Kel", kelurahan_id=6, kecamatan_id=11, kota_id=100
+    )
+
+    def snapshot() -> ReferenceData:
+        units = {u.id: u for u in (kecamatan, inside, elsewhere)}
+        return ReferenceData({}, {}, {}, {}, {}, {}, units, {u.code: u for u in units.values()})
+
+    first = snapshot()
+    by_kecamatan = performance.groups(first, UnitKind.KECAMATAN)
+
+    assert by_kecamatan == {1: [1, 2]}
+    assert performance.groups(first, UnitKind.KECAMATAN) is by_kecamatan
+    assert performance.groups(first, UnitKind.KELURAHAN) == {2: [2], 3: [3]}
+    later = performance.groups(snapshot(), UnitKind.KECAMATAN)
+    assert later == by_kecamatan
+    assert later is not by_kecamatan
