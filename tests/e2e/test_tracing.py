@@ -79,7 +79,9 @@ async def test_create_report_is_one_span_named_after_its_operation_with_one_span
     assert others == ["connect"] * len(others), others
     verbs = {span.name.split()[0] for span in sql}
     assert {"SELECT", "INSERT"} <= verbs, verbs
-    assert len(sql) >= 8, [span.name for span in sql]
+    # createReport's own six (routing, the photos, the report, its notifications, the reporter, the jobs); the
+    # reference rows are read when the API starts (api/app.py), not in the first request that needs them.
+    assert len([span for span in sql if span.name != "connect"]) >= 6, [span.name for span in sql]
     assert all(span.kind == "CLIENT" and under(span, operation, spans) for span in sql)
     statements = [str(span.attributes.get("db.statement", "")) for span in sql]
     assert any("INSERT INTO reports" in statement for statement in statements), statements
