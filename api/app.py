@@ -293,8 +293,10 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         if freeze_heap:
             # The reference snapshot first, so that it is frozen with the rest (a database not up yet: it is
             # loaded at the first request instead).
-            with contextlib.suppress(Exception):
+            try:
                 await asyncio.wait_for(resources.reference.get(), 10)
+            except Exception:  # the first request that needs it loads it
+                log.warning("api: the reference data could not be loaded at start-up", exc_info=True)
             log.info("api: %d start-up objects left out of full garbage collections", freeze_startup_objects())
         try:
             yield
