@@ -32,16 +32,17 @@ format: setup
 schema: setup
 	$(PY) scripts/schema.py
 
-# The test stack is started for the run and stopped afterwards, whatever pytest says.
+# The test stack is started for the run and stopped afterwards, whatever pytest says. scripts/pytest.sh runs
+# the suite in two processes, then the few tests that must run alone.
 test: setup lint
 	@$(PY) scripts/stack.py up --profile test >/dev/null
 	@set -a; . $(TEST_ENV); set +a; export JSC_ENVIRONMENT=test; \
-	  .venv/bin/pytest $(PYTEST_ARGS); status=$$?; \
+	  scripts/pytest.sh $(PYTEST_ARGS); status=$$?; \
 	  $(PY) scripts/stack.py down --profile test >/dev/null; exit $$status
 
 # pytest against an already running test stack (`make stack-test-up`), for quick iterations.
 test-only:
-	@set -a; . $(TEST_ENV); set +a; export JSC_ENVIRONMENT=test; .venv/bin/pytest $(PYTEST_ARGS)
+	@set -a; . $(TEST_ENV); set +a; export JSC_ENVIRONMENT=test; scripts/pytest.sh $(PYTEST_ARGS)
 
 stack-test-up: setup
 	@$(PY) scripts/stack.py up --profile test

@@ -31,7 +31,21 @@ def _load_stack_env() -> None:
         os.environ.setdefault(key, value)
 
 
+def _own_database_and_bucket() -> None:
+    """Under pytest-xdist (`make test` runs the suite in two processes), each process has a database and a
+    bucket of its own on the one test stack: a sweep of uploads/ or a count over the reports of one never sees
+    the other's. The API and worker processes the tests start inherit this environment."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    url = make_url(os.environ["JSC_DATABASE_URL"])
+    base = url.database or "jsc_test"
+    os.environ["JSC_DATABASE_URL"] = url.set(database=f"{base}_{worker}").render_as_string(hide_password=False)
+    os.environ["JSC_S3_BUCKET"] = f"{os.environ.get('JSC_S3_BUCKET', 'jsc')}-{worker}"
+
+
 _load_stack_env()
+_own_database_and_bucket()
 os.environ.setdefault("JSC_ENVIRONMENT", "test")
 # The workers other tests start would otherwise sample every camera the suite made and alert their units;
 # tests/integration/test_cctv_watch.py turns it on for its own workers.
@@ -63,9 +77,25 @@ def settings() -> Settings:
     return get_settings()
 
 
+def _ensure_bucket(settings: Settings) -> None:
+    """The bucket of this test process: the stack made `jsc`; an xdist process's own is made here (the app sets
+    its lifecycle rule on uploads/ itself, as on any bucket)."""
+    import boto3
+    from botocore.config import Config
+
+    secret = settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None
+    s3 = boto3.client(
+        "s3", endpoint_url=settings.s3_endpoint_url, aws_access_key_id=settings.s3_access_key_id,
+        aws_secret_access_key=secret, region_name=settings.s3_region, config=Config(s3={"addressing_style": "path"}),
+    )  # fmt: skip
+    if settings.s3_bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=settings.s3_bucket)
+
+
 @pytest.fixture(scope="session")
 async def database(settings: Settings) -> AsyncIterator[None]:
     await _recreate_database(settings.database_url)
+    await asyncio.to_thread(_ensure_bucket, settings)
     # Every test session runs the real migrations, so every migration is tested.
     await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, check=True, capture_output=True

@@ -11,7 +11,8 @@ const DEFAULT_DAYS = 30;
 const TOP_SCORES = 20;
 const QUEUE_PAGE = 100; // workQueue's largest page
 const QUEUE_PAGES = 10; // at most 1,000 overdue reports on the map
-const SERVICE_AREA = { west: 106.55, south: -6.5, east: 107.1, north: -5.95 };
+// All of Jakarta's kelurahan, Kepulauan Seribu's islands (up to 5.2° S, 106.39° E) too.
+const SERVICE_AREA = { west: 106.35, south: -6.5, east: 107.1, north: -5.15 };
 const OVERDUE_LAYER = 'overdue-reports';
 const KELURAHAN_LAYER = 'kelurahan-fill';
 const CHOROPLETH_LAYER = 'overdue-kelurahan';
@@ -752,11 +753,13 @@ function ensureMap() {
     style: mapStyle(),
     center: [106.83, -6.2],
     zoom: 10,
-    minZoom: 9,
+    minZoom: 8, // the mainland and the islands' overdue reports in one view
     maxZoom: 19,
+    // Wide to the sides: a view of a wide box (1322 x 480 px) that holds the islands and the mainland together
+    // spans about 3.5 degrees of longitude, and the view must stay inside these bounds.
     maxBounds: [
-      [SERVICE_AREA.west - 0.3, SERVICE_AREA.south - 0.3],
-      [SERVICE_AREA.east + 0.3, SERVICE_AREA.north + 0.3],
+      [SERVICE_AREA.west - 1.5, SERVICE_AREA.south - 0.3],
+      [SERVICE_AREA.east + 1.5, SERVICE_AREA.north + 0.3],
     ],
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));

@@ -6,7 +6,8 @@ const maplibregl = window.maplibregl;
 
 const DEFAULT_VIEW = { lat: -6.2, lon: 106.83, zoom: 11 };
 // The service area, padded; the live subscription listens to all of it whatever the view.
-const SERVICE_AREA = { west: 106.55, south: -6.5, east: 107.1, north: -5.95 };
+// All of Jakarta's kelurahan, Kepulauan Seribu's islands (up to 5.2° S, 106.39° E) too.
+const SERVICE_AREA = { west: 106.35, south: -6.5, east: 107.1, north: -5.15 };
 const POINTS_FROM_ZOOM = 15; // the tiles hold clusters up to zoom 14, single reports above
 const LIVE_EVENTS_SHOWN = 20;
 const REFRESH_DELAY_MS = 400;

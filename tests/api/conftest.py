@@ -33,13 +33,19 @@ async def citizen(api: Api) -> Citizen:
 @pytest.fixture(scope="session")
 async def run_jobs(database: None) -> AsyncIterator[Callable[[], Awaitable[None]]]:
     """Runs every queued job in this process with the real worker app, then returns."""
+    from procrastinate.exceptions import AppNotOpen
+
     from workers.runtime import app as worker_app
     from workers.runtime import resources
 
-    async with worker_app.open_async():
-
-        async def run() -> None:
+    async def run() -> None:
+        try:
+            await worker_app.run_worker_async(wait=False, install_signal_handlers=False, concurrency=1)
+        except AppNotOpen:  # a test of the job queue in this process opened the same app and closed it after
+            await worker_app.open_async()
             await worker_app.run_worker_async(wait=False, install_signal_handlers=False, concurrency=1)
 
-        yield run
+    await worker_app.open_async()
+    yield run
+    await worker_app.close_async()
     await resources().close()

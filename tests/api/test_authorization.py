@@ -368,6 +368,7 @@ class World:
     devices: dict[str, str]  # a push token each person has registered
     filer: Citizen  # files the reports that the subscriptions are sent
     floodgate: str  # a gate whose level the camera reads on a gauge
+    made_at: datetime  # before any of the above: the queues are asked for what changed since
     event_id: str = ""  # the report or alert made for the subscription being tried
 
     def person(self, role: str) -> Citizen:
@@ -387,7 +388,8 @@ def arguments(world: World, role: str) -> dict[str, dict[str, Any]]:
         "report": {"id": world.report_id},
         "kelurahanAt": at,
         "unitOfficers": {"unit": world.lurah_unit},
-        "workQueue": {"first": 100},
+        # Only what changed since the world was made: a city-wide queue holds the suite's other reports too.
+        "workQueue": {"first": 100, "filter": {"changedSince": world.made_at.isoformat()}},
         "myReports": {"first": 100},
         "notifications": {"first": 100},
         "mapReports": {"bbox": bbox, "zoom": 16},
@@ -522,6 +524,7 @@ async def world(api: Api, resources: Resources) -> World:
         assert found is not None, code
         return str(found)
 
+    made_at = datetime.now(UTC)
     lurah_unit, agency_unit = "kel-31.73.02.1003", "dinas-perhubungan"
     citizen, other_citizen = await api.sign_up(), await api.sign_up()
     lurah = await staff_member(api, resources, Role.OFFICER, lurah_unit)
@@ -631,6 +634,7 @@ async def world(api: Api, resources: Resources) -> World:
         session.add(alert)
         await session.flush()
     return World(
+        made_at=made_at,
         people=people,
         report_id=report["id"],
         completed_id=completed["id"],

@@ -108,7 +108,7 @@ async def test_discovery_and_services_have_the_spec_fields(open311: tuple[httpx.
     [
         ("GET", "/services/nope", None, 404),
         ("GET", "/requests/not-an-id", None, 404),
-        ("GET", f"/requests/{uuid.uuid4()}", None, 404),
+        ("GET", "/requests/a5efdc11-f11b-41e8-8127-953fd8f8f049", None, 404),
         ("GET", "/requests?start_date=yesterday", None, 400),
         ("GET", "/requests?status=maybe", None, 400),
         ("GET", "/requests?page_size=1000", None, 400),

@@ -29,6 +29,9 @@ from domain.resources import Resources
 from domain.settings import Settings
 from tests.factories import TOMANG, Api, report_input
 
+# Alone, after the rest (scripts/pytest.sh): it pauses the replica's replay of the whole cluster.
+pytestmark = pytest.mark.serial
+
 ROOT = Path(__file__).resolve().parents[2]
 NEAR_TOMANG = {"west": TOMANG[1] - 0.01, "south": TOMANG[0] - 0.01, "east": TOMANG[1] + 0.01, "north": TOMANG[0] + 0.01}
 BOX = public_map.BBox(NEAR_TOMANG["west"], NEAR_TOMANG["south"], NEAR_TOMANG["east"], NEAR_TOMANG["north"])

@@ -42,7 +42,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 PASSWORD = "correct horse battery"
 TOMANG = ("31.73.02.1003", "kel-31.73.02.1003")
 GROGOL = ("31.73.02.1001", "kel-31.73.02.1001")
-SERVICE_AREA = {"west": 106.55, "south": -6.5, "east": 107.1, "north": -5.95}  # dashboard.js's, the mainland
+HARAPAN = ("31.01.01.1003", "kel-31.01.01.1003")  # Kepulauan Seribu's northernmost kelurahan
+SERVICE_AREA = {"west": 106.35, "south": -6.5, "east": 107.1, "north": -5.15}  # dashboard.js's, the islands too
 OVERDUE_LAYER = "overdue-reports"
 CHOROPLETH_LAYER = "overdue-kelurahan"
 BASE_FILL = (0xF6, 0xF4, 0xEE)
@@ -128,7 +129,8 @@ def dashboard_server(database: None) -> Iterator[str]:
 class Seeded:
     auditor_email: str
     citizen_email: str
-    overdue: dict[str, tuple[float, float]]  # report id -> (lat, lon), the reports now past their deadline
+    overdue: dict[str, tuple[float, float]]  # report id -> (lat, lon), Tomang's reports now past their deadline
+    island_overdue: str  # a report past its deadline in Pulau Harapan, 130 km north of Tomang at sea
 
 
 def kelurahan_shapes() -> dict[str, BaseGeometry]:
@@ -314,10 +316,13 @@ async def seeded(dashboard_server: str, resources: Resources) -> Seeded:
         if r.status in workflow.OPEN and r.due_at is not None and r.due_at < now
     }
     assert len(overdue) == 5, "the 3 unanswered and the 2 late in progress"
+    # Pulau Harapan, far out at sea: one never answered (the overdue map once stopped at the mainland's edge).
+    [island] = spots(HARAPAN[0], 1)
+    island_overdue = await seeder.file(island, old, unit_code=HARAPAN[1])
     auditor = await account(resources, Role.AUDITOR)
     assert auditor.email is not None
     assert citizen.email is not None
-    return Seeded(auditor.email, citizen.email, overdue)
+    return Seeded(auditor.email, citizen.email, overdue, str(island_overdue.id))
 
 
 class Browser:
@@ -486,6 +491,7 @@ async def test_auditor_sees_the_leaderboard_a_time_series_and_the_overdue_map(
                 timeout=15_000,
             )
             assert set(await rendered.json_value()) == expected
+            assert seeded.island_overdue in expected
 
             # when one of them is clicked, then a popup names its category and kelurahan
             report_id, (lat, lon) = next(iter(seeded.overdue.items()))

@@ -31,6 +31,9 @@ from tests import clips
 from tests.fakes.hls import LiveCameras, serving
 from workers.tasks import STALLED_AFTER_S
 
+# Alone, after the rest (scripts/pytest.sh): it stops PostgreSQL, and it times samples to the camera's interval.
+pytestmark = pytest.mark.serial
+
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 WAIT_S = 60.0  # a failure guard only: every wait ends as soon as the row it waits for is there
