@@ -2,19 +2,21 @@ from __future__ import annotations
 
 import enum
 import uuid
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from api.context import Context
 from api.errors import ClientError, ErrorCode
 from api.resolvers.common import error_code, now, rate_limit
 from api.schema.catalogue import Category
 from api.schema.geo import Kelurahan, KelurahanMatch
-from api.schema.pagination import PageInfo, check_first, decode_cursor, encode_cursor
+from api.schema.pagination import MAX_FIRST, PageInfo, check_first, decode_cursor, encode_cursor
 from api.schema.reports import Report, ReportConnection, ReportEdge
 from domain import models, reports, routing
 from domain.errors import DomainError
@@ -105,6 +107,41 @@ def _privileged(context: Context, row: models.Report) -> bool:
     return context.viewer_is_staff() or (viewer_id is not None and row.reporter_id == viewer_id)
 
 
+@dataclass(frozen=True)
+class _Asked:
+    names: frozenset[str]  # the report's fields the operation selects, through its fragments
+    first_comments: int | None  # the rows the first page of `comments` reads (its loader's limit), if asked
+
+
+def _asked_of_report(info: Info) -> _Asked:
+    """What the operation asks of the report, so that its page is read in one statement (reports.report_page).
+
+    Fields under @skip/@include count as asked: reading them anyway costs a subquery, not a wrong answer. The
+    comments are read along only for their first page (no `after`) with a valid `first`; otherwise the field
+    reads them itself, as before."""
+    names: set[str] = set()
+    first_comments: int | None = None
+
+    def walk(selections: list[Any]) -> None:
+        nonlocal first_comments
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                names.add(selection.name)
+                if selection.name == "comments" and selection.arguments.get("after") is None:
+                    # a variable's value, or a literal's text
+                    first = selection.arguments.get("first", 20)
+                    if isinstance(first, str) and first.isdigit():
+                        first = int(first)
+                    if isinstance(first, int) and 1 <= first <= MAX_FIRST:
+                        first_comments = first + 1  # the comments field reads one more, to tell if more follow
+            else:  # a fragment, named or inline
+                walk(selection.selections)
+
+    for field in info.selected_fields:
+        walk(field.selections)
+    return _Asked(frozenset(names), first_comments)
+
+
 def parse_id(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
@@ -124,13 +161,31 @@ class ReportQueries:
         if report_id is None:
             return None
 
-        async def run(session: AsyncSession) -> models.Report | None:
-            return await session.get(models.Report, report_id)
+        asked = _asked_of_report(info)
 
-        row = await info.context.db(run)
-        if row is None or (row.confidential and not _privileged(info.context, row)):
+        async def run(session: AsyncSession) -> reports.ReportPage | None:
+            return await reports.report_page(
+                session,
+                report_id,
+                photos=bool(asked.names & {"photos", "afterPhotos"}),
+                history="history" in asked.names,
+                supports="supportCount" in asked.names,
+                comments=asked.first_comments,
+            )
+
+        page = await info.context.db(run)
+        if page is None or (page.report.confidential and not _privileged(info.context, page.report)):
             return None
-        return (await present_reports(info.context, [row]))[0]
+        loaders = info.context.loaders
+        if page.photos is not None:
+            loaders.photos_of_report.prime(report_id, page.photos)
+        if page.history is not None:
+            loaders.history_of_report.prime(report_id, page.history)
+        if page.supports is not None:
+            loaders.support_count.prime(report_id, page.supports)
+        if page.comments is not None and asked.first_comments is not None:
+            loaders.comments_page.prime((report_id, None, asked.first_comments), page.comments)
+        return (await present_reports(info.context, [page.report]))[0]
 
     @strawberry.field(description="Your own reports, newest first.")
     async def my_reports(
