@@ -1,4 +1,5 @@
-"""Object storage over the S3 API (boto3). Every call runs in a thread: boto3 blocks."""
+"""Object storage over the S3 API (boto3). Every call runs in a thread: boto3 blocks. Presigned GET URLs are made
+in the caller's thread where that needs no I/O (domain/adapters/signing.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from domain import log_redaction
+from domain.adapters.signing import QuerySigner
 from domain.settings import Settings
 
 # S3's DeleteObjects takes at most this many keys a request.
@@ -56,6 +58,10 @@ class StoredObject:
 class ObjectStorage(Protocol):
     async def presign_post(self, key: str, *, content_type: str, max_bytes: int, expires_s: int) -> PresignedPost: ...
     async def presign_get(self, key: str, *, expires_s: int) -> str: ...
+    def sign_get(self, key: str, *, expires_s: int) -> str | None:
+        """presign_get's URL made at once in this thread, or None when this store cannot sign without I/O."""
+        ...
+
     async def read(self, key: str, *, max_bytes: int | None = None) -> bytes: ...
     async def read_prefix(self, key: str, *, max_bytes: int) -> tuple[bytes, int]: ...
     async def write(self, key: str, data: bytes, *, content_type: str) -> None: ...
@@ -109,6 +115,18 @@ class S3Storage:
         self._signer = (
             self._client if public == settings.s3_endpoint_url else boto3.client("s3", endpoint_url=public, **common)
         )
+        # The same URLs without boto3 where nothing needs asking (domain/adapters/signing.py).
+        self._query_signer = (
+            QuerySigner(
+                endpoint_url=public,
+                bucket=self.bucket,
+                region=settings.s3_region,
+                access_key_id=settings.s3_access_key_id,
+                secret_access_key=secret,
+            )
+            if public and settings.s3_addressing_style == "path" and settings.s3_access_key_id and secret
+            else None
+        )
 
     async def presign_post(self, key: str, *, content_type: str, max_bytes: int, expires_s: int) -> PresignedPost:
         post = await asyncio.to_thread(
@@ -124,8 +142,15 @@ class S3Storage:
         )
         return PresignedPost(url=post["url"], fields=dict(post["fields"]))
 
+    def sign_get(self, key: str, *, expires_s: int) -> str | None:
+        if self._query_signer is None:
+            return None
+        return self._query_signer.get_url(key, expires_s=expires_s)
+
     async def presign_get(self, key: str, *, expires_s: int) -> str:
-        url: str = await asyncio.to_thread(
+        if (url := self.sign_get(key, expires_s=expires_s)) is not None:
+            return url
+        url = await asyncio.to_thread(
             self._signer.generate_presigned_url,
             "get_object",
             Params={"Bucket": self.bucket, "Key": key},

@@ -375,7 +375,8 @@ async def test_lurah_disposes_marks_a_duplicate_and_rejects(server: str, api: Ap
         await open_report(page, dump)
         await open_action(page, "Disposisi ke unit lain")
         sheet = page.get_by_role("dialog")
-        await sheet.get_by_label("Teruskan ke").select_option("AGENCY")
+        # anchored: the template picker's name holds its options, and other tests' templates may say "diteruskan ke"
+        await sheet.get_by_label(re.compile(r"^Teruskan ke")).select_option("AGENCY")
         await sheet.get_by_label("Cari unit").fill("Lingkungan Hidup Jakarta Barat")
         await sheet.get_by_label("Unit tujuan").select_option(AGENCY)
         await sheet.get_by_label("Catatan untuk pelapor dan publik").fill("Diteruskan ke Suku Dinas LH")
