@@ -440,3 +440,12 @@ async def data_directory(dsn: str) -> str | None:
         return None
     finally:
         await conn.close()
+
+
+def record_statements(engine: Any) -> list[str]:
+    """Every SQL statement the engine (an AsyncEngine) sends from now on, in a list that fills as they go."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda _c, _cur, stmt, *_a: statements.append(stmt))
+    return statements

@@ -21,13 +21,13 @@ import uuid
 from pathlib import Path
 
 import httpx
-from sqlalchemy import event
 
 SORT = __import__("os").environ.get("SORT", "cumulative")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.app import create_app  # noqa: E402
+from bench.common import record_statements  # noqa: E402
 from domain.settings import get_settings  # noqa: E402
 from tests.factories import TOMANG, Api, jpeg_with_gps, report_input  # noqa: E402
 
@@ -36,12 +36,7 @@ async def run(reports: int, profile: bool) -> None:
     app = create_app(get_settings())
     async with app.router.lifespan_context(app):
         resources = app.state.resources
-        statements: list[str] = []
-        event.listen(
-            resources.engine.sync_engine,
-            "before_cursor_execute",
-            lambda _c, _cur, stmt, *_a: statements.append(stmt),
-        )
+        statements = record_statements(resources.engine)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api.test", timeout=30) as client:
             api = Api(client)

@@ -28,12 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.app import create_app  # noqa: E402
+from bench.common import record_statements  # noqa: E402
 from bench.soak import (  # noqa: E402
     CITY_STATS,
     MAP_GEOJSON,
@@ -55,12 +56,7 @@ async def run(n: int, only: set[str], profile: str | None) -> None:
     app = create_app(get_settings())
     async with app.router.lifespan_context(app):
         resources = app.state.resources
-        statements: list[str] = []
-        event.listen(
-            resources.engine.sync_engine,
-            "before_cursor_execute",
-            lambda _c, _cur, stmt, *_a: statements.append(stmt),
-        )
+        statements = record_statements(resources.engine)
         async with resources.engine.connect() as connection:
             ids = [
                 str(r)
