@@ -184,6 +184,9 @@ async def test_everything_is_delivered_after_fcm_comes_back(resources: Resources
     }
 
 
+# Alone (scripts/pytest.sh): waits on procrastinate's own timers to notice the outage, which a second test process
+# on the same two cores once delayed past the minute.
+@pytest.mark.serial
 async def test_a_worker_that_loses_the_database_for_a_moment_keeps_working(
     resources: Resources, settings: Settings, fcm: FakeFcm, tmp_path: Path
 ) -> None:
