@@ -362,10 +362,9 @@ async def report_page(
 ) -> ReportPage | None:
     """The report with its photos, history, support count and first comments, as asked, in one statement.
 
-    A report page asked each of them by a query of its own (six statements through the ORM, about a fifth of the
-    API's CPU under the soak's mix): here each is a subquery of the report's row whose rows PostgreSQL hands back
-    as one JSON array, made into the same model objects (not attached to the session) as the loaders' queries
-    would give, in the same order."""
+    A report page asked each of them by a query of its own (six statements through the ORM): here each is a
+    subquery of the report's row whose rows PostgreSQL hands back as one JSON array, made into the same model
+    objects (not attached to the session) as the loaders' queries would give, in the same order."""
     columns: list[Any] = [Report]
     if photos:
         columns.append(_rows_of_report(Photo, "position, id"))

@@ -36,10 +36,9 @@ class QuerySigner:
         # The Host header as the client will send it: without the scheme's default port.
         default_port = {"http": 80, "https": 443}[parts.scheme]
         host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
         self._host = host if parts.port in (None, default_port) else f"{host}:{parts.port}"
-        if ":" in host:  # an IPv6 literal keeps its brackets
-            self._host = f"[{host}]" if parts.port in (None, default_port) else f"[{host}]:{parts.port}"
-        self._prefix = parts.path.rstrip("/") + "/" + _uri(bucket, safe="-_.~") + "/"
+        self._prefix = parts.path.rstrip("/") + "/" + _uri(bucket) + "/"
         self._region = region
         self._access_key_id = access_key_id
         self._secret = secret_access_key

@@ -33,19 +33,15 @@ async def citizen(api: Api) -> Citizen:
 @pytest.fixture(scope="session")
 async def run_jobs(database: None) -> AsyncIterator[Callable[[], Awaitable[None]]]:
     """Runs every queued job in this process with the real worker app, then returns."""
-    from procrastinate.exceptions import AppNotOpen
-
     from workers.runtime import app as worker_app
     from workers.runtime import resources
 
     async def run() -> None:
-        try:
-            await worker_app.run_worker_async(wait=False, install_signal_handlers=False, concurrency=1)
-        except AppNotOpen:  # a test of the job queue in this process opened the same app and closed it after
-            await worker_app.open_async()
-            await worker_app.run_worker_async(wait=False, install_signal_handlers=False, concurrency=1)
+        # Opened each time (a no-op while it is open): a job-queue test in this process may have opened the same
+        # app and closed it after.
+        await worker_app.open_async()
+        await worker_app.run_worker_async(wait=False, install_signal_handlers=False, concurrency=1)
 
-    await worker_app.open_async()
     yield run
     await worker_app.close_async()
     await resources().close()

@@ -99,6 +99,15 @@ async def test_the_page_is_one_statement_and_says_what_each_fields_query_says(
             mine = await api.gql(MINE, token=token)
             assert unsigned(mine["data"]["myReports"]["edges"][0]["node"]) == unsigned(page["data"]["report"])
 
+    # the comments' page size from a variable is read along too (the apps send a literal; a client may not)
+    with statements(app) as seen:
+        by_variable = await api.gql(
+            "query Page($id: ID!, $n: Int!) { report(id: $id) { comments(first: $n) { pageInfo { hasNextPage } } } }",
+            {"id": report_id, "n": 2},
+        )
+    assert by_variable == {"data": {"report": {"comments": {"pageInfo": {"hasNextPage": True}}}}}
+    assert len(seen) == 1, seen
+
     shown = page["data"]["report"]  # the officer's
     assert [p["status"] for p in shown["photos"]] == ["READY", "READY"]
     assert all(p["url"] and p["thumbnailUrl"] for p in shown["photos"])
