@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 COUNT = 30
 RESTART_LINE = "starting it again"  # what `jsc worker` logs when procrastinate's worker stopped (cli/main.py)
+LOG_TAIL_LINES = 80
 STOPPING_LINE = ", stopping worker"  # procrastinate, when a side task (listener, heartbeat, deferrer) failed
 
 
@@ -92,12 +93,21 @@ async def statuses(resources: Resources, user_id: uuid.UUID) -> dict[PushStatus,
         return {PushStatus(status): int(count) for status, count in rows.all()}
 
 
-async def wait_for(condition, timeout_s: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+async def wait_for(condition, timeout_s: float = 60.0, log_file: Path | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Wait for ``condition``; on a timeout the failure carries the end of the worker's log, when there is one."""
     deadline = time.monotonic() + timeout_s
     while not await condition():
         if time.monotonic() > deadline:
-            pytest.fail("timed out")
+            tail = "" if log_file is None else await asyncio.to_thread(log_tail, log_file)
+            pytest.fail(f"timed out after {timeout_s:.0f} s{tail}")
         await asyncio.sleep(0.2)
+
+
+def log_tail(log_file: Path) -> str:
+    if not log_file.exists():
+        return "\nthe worker wrote no log"
+    lines = log_file.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+    return "\nthe worker's log ends:\n" + "\n".join(lines)
 
 
 async def ids_received(fcm: FakeFcm, user_id: uuid.UUID, resources: Resources) -> set[str]:
@@ -204,7 +214,7 @@ async def test_a_worker_that_loses_the_database_for_a_moment_keeps_working(
         async def listening() -> bool:
             return await newest_worker(resources) > before and await procrastinate_listeners(resources) > 0
 
-        await wait_for(listening)
+        await wait_for(listening, log_file=log_file)
         first = await newest_worker(resources)
         url = make_url(settings.database_url)
         admin = await asyncpg.connect(
@@ -216,19 +226,19 @@ async def test_a_worker_that_loses_the_database_for_a_moment_keeps_working(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1", url.database
             )
 
-            await wait_for(lambda: logged(log_file, STOPPING_LINE))
+            await wait_for(lambda: logged(log_file, STOPPING_LINE), log_file=log_file)
         finally:
             await admin.execute(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true')
             await admin.close()
         assert dropped > 0
 
         # then `jsc worker` starts procrastinate's worker again, which registers anew
-        await wait_for(lambda: logged(log_file, RESTART_LINE), timeout_s=120.0)
+        await wait_for(lambda: logged(log_file, RESTART_LINE), timeout_s=120.0, log_file=log_file)
 
         async def registered_again() -> bool:
             return await newest_worker(resources) > first
 
-        await wait_for(registered_again)
+        await wait_for(registered_again, log_file=log_file)
         assert worker.poll() is None, "the worker exited"
 
         user_id, _ = await queue_notifications(resources)
@@ -236,7 +246,7 @@ async def test_a_worker_that_loses_the_database_for_a_moment_keeps_working(
         async def all_sent() -> bool:
             return await statuses(resources, user_id) == {PushStatus.SENT: COUNT}
 
-        await wait_for(all_sent)
+        await wait_for(all_sent, log_file=log_file)
     finally:
         stop(worker)
 
