@@ -253,6 +253,61 @@ async def geojson(reads: PublicReads, reference: ReferenceData, bbox: BBox, flt:
     return collection
 
 
+# A map point's attributes as SQL over the newest rows (`top`), their public point (`p.g`) and category (`c`),
+# each giving the JSON value the API's typed list shows for it: the id as text, the coordinates as float8 (the
+# shortest text that reads back as the same double, as Python's), the category's code, the status's name, and the
+# time as Python's isoformat() of the UTC datetime asyncpg returns (fractional seconds only when there are some).
+POINT_JSON_VALUES = {
+    "id": "top.id::text",
+    "lat": "ST_Y(p.g)",
+    "lon": "ST_X(p.g)",
+    "category": "c.code",
+    "status": "top.status",
+    "created_at": (
+        "to_char(top.created_at AT TIME ZONE 'UTC', CAST(:iso_seconds AS text)) || "
+        "CASE WHEN date_part('microseconds', top.created_at)::bigint % 1000000 = 0 THEN '' "
+        "ELSE to_char(top.created_at AT TIME ZONE 'UTC', '.US') END || CAST(:utc_offset AS text)"
+    ),
+}
+# Bound, not written in the SQL: a colon in its text would read as a parameter's name (domain/db.py).
+POINT_JSON_PARAMS = {"iso_seconds": 'YYYY-MM-DD"T"HH24:MI:SS', "utc_offset": "+00:00"}
+
+
+async def points_json(
+    reads: PublicReads,
+    reference: ReferenceData,
+    bbox: BBox,
+    flt: MapFilter,
+    *,
+    limit: int,
+    keys: Sequence[tuple[str, str]],
+) -> str:
+    """The newest reports in a box (as `points`) as one JSON array built by PostgreSQL: an object per report with
+    the given (key, value) pairs in their order, a value being an attribute of POINT_JSON_VALUES or, for any other
+    name, that text itself (a constant such as a type's name)."""
+    params: dict[str, Any] = {"limit": limit, **POINT_JSON_PARAMS}
+    envelope = _bbox_params(bbox.check(), params)
+    geom = _public_geom(reference, params, alias="top")
+    conditions = [f"r.location && {envelope}", *_where(reference, flt, params)]
+    pairs = []
+    for n, (key, value) in enumerate(keys):
+        params[f"key{n}"] = key
+        if value in POINT_JSON_VALUES:
+            pairs.append(f"CAST(:key{n} AS text), {POINT_JSON_VALUES[value]}")
+        else:
+            params[f"constant{n}"] = value
+            pairs.append(f"CAST(:key{n} AS text), CAST(:constant{n} AS text)")
+    sql = (
+        f"WITH top AS ({_newest(conditions)}) "
+        f"SELECT coalesce(json_agg(json_build_object({', '.join(pairs)}) "
+        "ORDER BY top.created_at DESC, top.id DESC), '[]')::text "
+        "FROM top JOIN categories c ON c.id = top.category_id "
+        f"CROSS JOIN LATERAL (SELECT {geom} AS g) p"
+    )
+    answer: str = await reads.scalar(sql, params)
+    return answer
+
+
 # --- vector tiles -----------------------------------------------------------------------------------
 
 TILE_POINTS_MAX = 20_000

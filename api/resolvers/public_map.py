@@ -11,6 +11,7 @@ import orjson
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from api.context import Context
 from api.errors import ClientError, ErrorCode
@@ -158,6 +159,38 @@ async def _cached(
     return await context.map_cache.get_or_compute(key, bounds, lambda: _run(context, work), ttl_s=ttl_s)
 
 
+# A map point's fields by GraphQL name: the attribute of public_map.POINT_JSON_VALUES that gives its value, or for
+# __typename the constant.
+MAP_POINT_VALUES = {
+    "id": "id",
+    "lat": "lat",
+    "lon": "lon",
+    "category": "category",
+    "status": "status",
+    "createdAt": "created_at",
+    "__typename": "MapPoint",
+}
+
+
+def _map_point_keys(info: Info) -> tuple[tuple[str, str], ...] | None:
+    """(response name, value) for each field the operation selects of the map points, when PostgreSQL can write
+    the list exactly as graphql-core would complete it: the fields of MAP_POINT_VALUES, selected directly (no
+    fragment) and with no directive; a response name asked again is the same field (validation says so) and is
+    shown once, where it was first asked, as graphql-core does. None otherwise: graphql-core completes it."""
+    [field] = info.selected_fields if len(info.selected_fields) == 1 else [None]
+    if not isinstance(field, SelectedField) or field.directives:
+        return None
+    keys: dict[str, str] = {}
+    for selection in field.selections:
+        if not isinstance(selection, SelectedField) or selection.directives or selection.selections:
+            return None
+        value = MAP_POINT_VALUES.get(selection.name)
+        if value is None:
+            return None
+        keys.setdefault(selection.alias or selection.name, value)
+    return tuple(keys.items())
+
+
 # A box holding every report: an answer about the whole city is stale after any event.
 EVERYWHERE = public_map.BBox(-180.0, -90.0, 180.0, 90.0)
 
@@ -199,6 +232,15 @@ class PublicMapQueries:
         context: Context = info.context
         reference = await context.resources.reference.get()
         flt, box, limit = _filter(reference, filter), _bbox(bbox), _first(first)
+
+        keys = _map_point_keys(info)
+        if keys is not None:
+            # The list as graphql-core would complete it, written by PostgreSQL (api/execution.py embeds it).
+            async def written(reads: PublicReads) -> orjson.Fragment:
+                return orjson.Fragment(await public_map.points_json(reads, reference, box, flt, limit=limit, keys=keys))
+
+            completed = await _cached(context, ("reportsInBbox", box, flt, limit, keys), box, written)
+            return completed  # type: ignore[return-value]
 
         async def work(reads: PublicReads) -> list[public_map.MapPoint]:
             return await public_map.points(reads, reference, box.check(), flt, limit=limit)

@@ -713,9 +713,9 @@ async def run_pass(
 
 
 def our_api(port: int) -> list[str]:
-    uvicorn = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1"]
-    uvicorn += ["--port", str(port), "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
-    return uvicorn
+    """The API as deployed (`jsc api`, as `make run` and the systemd unit start it: uvloop, httptools, the app's
+    own logging, its start-up objects left out of full garbage collections), in one process."""
+    return [sys.executable, "-m", "cli.main", "api", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
 
 
 async def bench(opts: Options, app_url: str, postgraphile: tuple[subprocess.Popen[bytes], int]) -> int:

@@ -1,0 +1,121 @@
+"""reportsInBbox written by PostgreSQL: for a selection of plain map point fields the resolver answers with the JSON
+list graphql-core would have completed (api/execution.py embeds it). Each answer here is compared with graphql-core's
+own for the same selection (a directive on a field sends the operation the ordinary way), key order included."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from domain import public_map
+from domain.resources import Resources
+from tests.factories import Api
+
+# A few streets in Cempaka Putih, away from the points other modules use.
+PLACE = (-6.1805, 106.8705)
+BOX = {"west": PLACE[1] - 0.004, "south": PLACE[0] - 0.004, "east": PLACE[1] + 0.004, "north": PLACE[0] + 0.004}
+
+SELECTIONS = [
+    "id lat lon category status createdAt",
+    "createdAt status id",
+    "__typename where: lat again: lon first: createdAt",
+    "__typename",
+    "category category",  # one response name twice: the same field, merged
+]
+
+
+@pytest.fixture(scope="module")
+async def placed(api: Api, resources: Resources) -> list[str]:
+    """Reports of a plain and a sensitive category (rounded on the map) and a confidential one (left out), one of
+    them filed at a whole second (no fractional seconds in its time)."""
+    citizen = await api.sign_up()
+    ids = []
+    for n, (category, confidential) in enumerate(
+        [("garbage", False), ("crime", False), ("flood", False), ("garbage", True), ("garbage", False)]
+    ):
+        made = await api.create_report(
+            citizen,
+            category=category,
+            lat=PLACE[0] + 0.0001234 * n,
+            lon=PLACE[1] - 0.0004321 * n,
+            confidential=confidential,
+        )
+        ids.append(made["report"]["id"])
+    async with resources.unit_of_work() as session:
+        await session.execute(
+            text("UPDATE reports SET created_at = date_trunc('second', created_at) WHERE id = :id"), {"id": ids[2]}
+        )
+    return ids
+
+
+def ordered(body: str) -> Any:
+    """The answer with each object as its (key, value) pairs in order."""
+    return json.loads(body, object_pairs_hook=list)
+
+
+async def ask(api: Api, selection: str) -> tuple[Any, Any]:
+    query = "query List($bbox: BBoxInput!) { reportsInBbox(bbox: $bbox, first: 100) { %s } }"
+    plain = await api.client.post("/graphql", json={"query": query % selection, "variables": {"bbox": BOX}})
+    # The same selection with a directive on its first field, which graphql-core completes itself.
+    first, _, rest = selection.partition(" ")
+    completed = f"{first} @include(if: true) {rest}"
+    ordinary = await api.client.post("/graphql", json={"query": query % completed, "variables": {"bbox": BOX}})
+    assert plain.status_code == ordinary.status_code == 200
+    return ordered(plain.text), ordered(ordinary.text)
+
+
+@pytest.mark.parametrize("selection", SELECTIONS)
+async def test_the_list_postgresql_writes_is_the_one_graphql_core_completes(
+    api: Api, placed: list[str], selection: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = 0
+    points_json = public_map.points_json
+
+    async def counted(*args: Any, **kwargs: Any) -> str:
+        nonlocal written
+        written += 1
+        return await points_json(*args, **kwargs)
+
+    monkeypatch.setattr(public_map, "points_json", counted)
+    fast, ordinary = await ask(api, selection)
+    assert written == 1, "the selection was not written by PostgreSQL"
+    assert fast == ordinary
+    [(_, [(_, points)])] = fast  # {"data": {"reportsInBbox": [...]}}
+    assert len(points) >= 4
+
+
+async def test_what_the_written_list_shows(api: Api, placed: list[str]) -> None:
+    fast, _ = await ask(api, "id lat lon category createdAt")
+    [(_, [(_, points)])] = fast
+    by_id = {dict(p)["id"]: dict(p) for p in points}
+    assert placed[3] not in by_id  # confidential
+    plain, sensitive, whole_second = by_id[placed[0]], by_id[placed[1]], by_id[placed[2]]
+    assert (plain["lat"], plain["lon"]) == pytest.approx(PLACE, abs=1e-9)
+    assert sensitive["lat"] == round(sensitive["lat"], 3)
+    assert sensitive["lon"] == round(sensitive["lon"], 3)
+    assert "." not in whole_second["createdAt"]
+    assert whole_second["createdAt"].endswith("+00:00")
+    assert "." in plain["createdAt"]
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        "id ... on MapPoint { lat }",  # a fragment
+        "id lat @skip(if: false)",  # a directive
+    ],
+)
+async def test_other_selections_are_completed_by_graphql_core(
+    api: Api, placed: list[str], selection: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refused(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("written by PostgreSQL")
+
+    monkeypatch.setattr(public_map, "points_json", refused)
+    query = "query List($bbox: BBoxInput!) { reportsInBbox(bbox: $bbox, first: 100) { %s } }"
+    body = await api.gql(query % selection, {"bbox": BOX})
+    assert "errors" not in body, body
+    assert {p["id"] for p in body["data"]["reportsInBbox"]} >= {placed[0], placed[1]}
