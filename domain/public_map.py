@@ -93,6 +93,7 @@ class MapView:
     points: list[MapPoint] = field(default_factory=list)
     total: int = 0
     truncated: bool = False
+    points_json: str | None = None  # the points as written by points_json, when asked so (map_view's point_keys)
 
 
 def cluster_grid(zoom: int) -> tuple[int, int]:
@@ -220,13 +221,29 @@ async def clusters(
     return [Cluster(float(row["lon"]), float(row["lat"]), int(row["n"])) for row in rows]
 
 
-async def map_view(reads: PublicReads, reference: ReferenceData, bbox: BBox, flt: MapFilter, *, zoom: int) -> MapView:
+async def map_view(
+    reads: PublicReads,
+    reference: ReferenceData,
+    bbox: BBox,
+    flt: MapFilter,
+    *,
+    zoom: int,
+    point_keys: Sequence[tuple[str, str]] | None = None,
+) -> MapView:
+    """Clusters up to CLUSTER_MAX_ZOOM, else the newest MAX_POINTS reports: as MapPoints, or with `point_keys` as
+    the JSON points_json writes for them (`points_json`)."""
     if not 0 <= zoom <= 22:
         raise DomainError("INVALID_ZOOM", "zoom must be 0 to 22.", field="zoom")
     view = MapView(zoom=zoom)
     if zoom <= CLUSTER_MAX_ZOOM:
         view.clusters = await clusters(reads, reference, bbox.check(), flt, zoom=zoom)
         view.total = sum(c.count for c in view.clusters)
+        return view
+    if point_keys is not None:
+        view.points_json, count = await points_json(
+            reads, reference, bbox, flt, limit=MAX_POINTS + 1, shown=MAX_POINTS, keys=point_keys
+        )
+        view.total, view.truncated = min(count, MAX_POINTS), count > MAX_POINTS
         return view
     found = await points(reads, reference, bbox.check(), flt, limit=MAX_POINTS + 1)
     view.points, view.truncated = found[:MAX_POINTS], len(found) > MAX_POINTS
@@ -281,10 +298,12 @@ async def points_json(
     *,
     limit: int,
     keys: Sequence[tuple[str, str]],
-) -> str:
-    """The newest reports in a box (as `points`) as one JSON array built by PostgreSQL: an object per report with
-    the given (key, value) pairs in their order, a value being an attribute of POINT_JSON_VALUES or, for any other
-    name, that text itself (a constant such as a type's name)."""
+    shown: int | None = None,
+) -> tuple[str, int]:
+    """The newest `limit` reports in a box (as `points`) as one JSON array built by PostgreSQL, of the first
+    `shown` of them (all by default), and how many were found. An object per report with the given (key, value)
+    pairs in their order, a value being an attribute of POINT_JSON_VALUES or, for any other name, that text itself
+    (a constant such as a type's name)."""
     params: dict[str, Any] = {"limit": limit, **POINT_JSON_PARAMS}
     envelope = _bbox_params(bbox.check(), params)
     geom = _public_geom(reference, params, alias="top")
@@ -297,15 +316,18 @@ async def points_json(
         else:
             params[f"constant{n}"] = value
             pairs.append(f"CAST(:key{n} AS text), CAST(:constant{n} AS text)")
+    params["shown"] = limit if shown is None else shown
     sql = (
-        f"WITH top AS ({_newest(conditions)}) "
+        f"WITH found AS ({_newest(conditions)}), "
+        "top AS (SELECT found.*, row_number() OVER (ORDER BY found.created_at DESC, found.id DESC) AS n FROM found) "
         f"SELECT coalesce(json_agg(json_build_object({', '.join(pairs)}) "
-        "ORDER BY top.created_at DESC, top.id DESC), '[]')::text "
+        "ORDER BY top.created_at DESC, top.id DESC) FILTER (WHERE top.n <= :shown), '[]')::text AS points, "
+        "count(*) AS found "
         "FROM top JOIN categories c ON c.id = top.category_id "
         f"CROSS JOIN LATERAL (SELECT {geom} AS g) p"
     )
-    answer: str = await reads.scalar(sql, params)
-    return answer
+    [row] = await reads.rows(sql, params)
+    return row["points"], int(row["found"])
 
 
 # --- vector tiles -----------------------------------------------------------------------------------

@@ -172,13 +172,18 @@ MAP_POINT_VALUES = {
 }
 
 
-def _map_point_keys(info: Info) -> tuple[tuple[str, str], ...] | None:
-    """(response name, value) for each field the operation selects of the map points, when PostgreSQL can write
-    the list exactly as graphql-core would complete it: the fields of MAP_POINT_VALUES, selected directly (no
-    fragment) and with no directive; a response name asked again is the same field (validation says so) and is
-    shown once, where it was first asked, as graphql-core does. None otherwise: graphql-core completes it."""
-    [field] = info.selected_fields if len(info.selected_fields) == 1 else [None]
-    if not isinstance(field, SelectedField) or field.directives:
+def _only_field(info: Info) -> SelectedField | None:
+    """The resolver's field as the operation selects it, when it does so once (no merged repeats)."""
+    fields = info.selected_fields
+    return fields[0] if len(fields) == 1 and isinstance(fields[0], SelectedField) else None
+
+
+def _point_keys(field: SelectedField | None) -> tuple[tuple[str, str], ...] | None:
+    """(response name, value) for each field a list of map points selects, when PostgreSQL can write the list
+    exactly as graphql-core would complete it: the fields of MAP_POINT_VALUES, selected directly (no fragment) and
+    with no directive; a response name asked again is the same field (validation says so) and is shown once, where
+    it was first asked, as graphql-core does. None otherwise: graphql-core completes it."""
+    if field is None or field.directives:
         return None
     keys: dict[str, str] = {}
     for selection in field.selections:
@@ -189,6 +194,17 @@ def _map_point_keys(info: Info) -> tuple[tuple[str, str], ...] | None:
             return None
         keys.setdefault(selection.alias or selection.name, value)
     return tuple(keys.items())
+
+
+def _asked_points(info: Info) -> tuple[tuple[str, str], ...] | None:
+    """_point_keys of mapReports' `points`, when the operation selects them once, directly and plainly."""
+    field = _only_field(info)
+    if field is None:
+        return None
+    asked = [s for s in field.selections if not isinstance(s, SelectedField) or s.name == "points"]
+    if len(asked) != 1 or not isinstance(asked[0], SelectedField):
+        return None
+    return _point_keys(asked[0])
 
 
 # A box holding every report: an answer about the whole city is stale after any event.
@@ -209,14 +225,22 @@ class PublicMapQueries:
         reference = await context.resources.reference.get()
         flt, box = _filter(reference, filter), _bbox(bbox)
 
-        async def work(reads: PublicReads) -> public_map.MapView:
-            return await public_map.map_view(reads, reference, box, flt, zoom=zoom)
+        # The points, when asked plainly, as graphql-core would complete them, written by PostgreSQL.
+        keys = _asked_points(info)
 
-        view = await _cached(context, ("mapReports", box, flt, zoom), box, work)
+        async def work(reads: PublicReads) -> public_map.MapView:
+            return await public_map.map_view(reads, reference, box, flt, zoom=zoom, point_keys=keys)
+
+        view = await _cached(context, ("mapReports", box, flt, zoom, keys), box, work)
+        points: Any = (
+            orjson.Fragment(view.points_json)
+            if view.points_json is not None
+            else [MapPoint.from_domain(p) for p in view.points]
+        )
         return MapReports(
             zoom=view.zoom,
             clusters=[MapCluster(lat=c.lat, lon=c.lon, count=c.count) for c in view.clusters],
-            points=[MapPoint.from_domain(p) for p in view.points],
+            points=points,
             total=view.total,
             truncated=view.truncated,
         )
@@ -233,11 +257,12 @@ class PublicMapQueries:
         reference = await context.resources.reference.get()
         flt, box, limit = _filter(reference, filter), _bbox(bbox), _first(first)
 
-        keys = _map_point_keys(info)
+        keys = _point_keys(_only_field(info))
         if keys is not None:
             # The list as graphql-core would complete it, written by PostgreSQL (api/execution.py embeds it).
             async def written(reads: PublicReads) -> orjson.Fragment:
-                return orjson.Fragment(await public_map.points_json(reads, reference, box, flt, limit=limit, keys=keys))
+                text, _ = await public_map.points_json(reads, reference, box, flt, limit=limit, keys=keys)
+                return orjson.Fragment(text)
 
             completed = await _cached(context, ("reportsInBbox", box, flt, limit, keys), box, written)
             return completed  # type: ignore[return-value]

@@ -24,12 +24,12 @@ kelurahan, so nothing crosses the wire):
 
 Each batch is one transaction with the per-row triggers of `reports` off (`DISABLE TRIGGER USER`: the map's
 cells, cityStats' counts, the tiles' change counters, the live events; the foreign keys stay checked): the
-batch's report_cells (migrations 0004, 0006) and public_report_counts (migration 0029) are counted in one
-statement each, and the city-wide tile counter (-1, -1) is bumped once, which renews every tile's ETag (migration
-0022). That is what the triggers would have left (tests/integration/test_mapbench_generate.py) at a fifteenth of
-the time: with them on, a batch of 50,000 took 85-115 s (0.4 ms a report in the triggers, the foreign keys and the
-events' NOTIFY), with them off 6-7 s. The generated reports have no live events: nothing listens while the
-database is filled.
+batch's report_cells (migrations 0004, 0006) and public_report_counts (migration 0029) are counted in the
+statement that inserts it, from the rows it inserted, and the city-wide tile counter (-1, -1) is bumped once,
+which renews every tile's ETag (migration 0022). That is what the triggers would have left
+(tests/integration/test_mapbench_generate.py) in a sixth of the time: with them on, a batch of 50,000 took 85-115 s
+(0.4 ms a report in the triggers, the foreign keys and the events' NOTIFY), this way 16 s, 1,000,000 reports in
+330 s. The generated reports have no live events: nothing listens while the database is filled.
 
 The run ends with VACUUM ANALYZE. Finally the function PostGraphile serves (postgraphile.sql, schema `pgl`) is
 installed or replaced.
@@ -212,34 +212,44 @@ FROM timed t JOIN categories c ON c.id = t.category_id
 """
 
 
-# What the per-row triggers of `reports` would have counted for the batch's reports (those of its kelurahan): the
-# map's cells at each of their sizes (CELL_LEVELS) as jsc_report_cells_apply does (migrations 0004 and 0006:
-# confidential reports left out, sensitive categories at a point rounded to 0.001 degrees), and cityStats'
-# counters as jsc_count_public_report does (migration 0029).
-BATCH_CELLS = """
-INSERT INTO report_cells AS rc (level, cell_x, cell_y, category_id, status, count, sum_lon, sum_lat)
-SELECT l.level, floor(p.lon / l.size)::integer, floor(p.lat / l.size)::integer, p.category_id, p.status,
-       count(*), sum(p.lon), sum(p.lat)
-FROM (
-    SELECT r.category_id, r.status,
-           CASE WHEN c.sensitive THEN round(ST_X(r.location)::numeric, 3)::float8 ELSE ST_X(r.location) END AS lon,
-           CASE WHEN c.sensitive THEN round(ST_Y(r.location)::numeric, 3)::float8 ELSE ST_Y(r.location) END AS lat
-    FROM reports r JOIN categories c ON c.id = r.category_id
-    WHERE r.kelurahan_id = ANY($1::integer[]) AND NOT r.confidential
-) p
-CROSS JOIN (SELECT (n - 1)::smallint AS level, size FROM unnest($2::float8[]) WITH ORDINALITY AS l(size, n)) l
-GROUP BY 1, 2, 3, 4, 5
-ON CONFLICT (level, cell_x, cell_y, category_id, status) DO UPDATE
-    SET count = rc.count + excluded.count, sum_lon = rc.sum_lon + excluded.sum_lon,
-        sum_lat = rc.sum_lat + excluded.sum_lat
-"""
-BATCH_PUBLIC_COUNTS = """
-INSERT INTO public_report_counts AS c (kota_id, kecamatan_id, kelurahan_id, category_id, unit_id, status, reports)
-SELECT kota_id, kecamatan_id, kelurahan_id, category_id, unit_id, status::text, count(*)
-FROM reports WHERE kelurahan_id = ANY($1::integer[]) AND NOT confidential
-GROUP BY kota_id, kecamatan_id, kelurahan_id, category_id, unit_id, status
-ON CONFLICT (kelurahan_id, category_id, unit_id, status, kecamatan_id, kota_id)
-    DO UPDATE SET reports = c.reports + excluded.reports
+# One batch in one statement: INSERT_BATCH, then what the per-row triggers of `reports` would have counted for the
+# reports it inserted (and only those: the kelurahan may hold others): the map's cells at each of their sizes
+# (CELL_LEVELS, $10) as jsc_report_cells_apply does (migrations 0004 and 0006: confidential reports left out,
+# sensitive categories at a point rounded to 0.001 degrees), and cityStats' counters as jsc_count_public_report does
+# (migration 0029). Returns the reports inserted.
+BATCH = f"""
+WITH inserted AS (
+{INSERT_BATCH.strip()}
+RETURNING id, location, category_id, status, confidential, kota_id, kecamatan_id, kelurahan_id, unit_id
+), public AS (
+    SELECT r.*, c.sensitive FROM inserted r JOIN categories c ON c.id = r.category_id WHERE NOT r.confidential
+), cells AS (
+    INSERT INTO report_cells AS rc (level, cell_x, cell_y, category_id, status, count, sum_lon, sum_lat)
+    SELECT l.level, floor(p.lon / l.size)::integer, floor(p.lat / l.size)::integer, p.category_id, p.status,
+           count(*), sum(p.lon), sum(p.lat)
+    FROM (
+        SELECT r.category_id, r.status,
+               CASE WHEN r.sensitive THEN round(ST_X(r.location)::numeric, 3)::float8 ELSE ST_X(r.location) END AS lon,
+               CASE WHEN r.sensitive THEN round(ST_Y(r.location)::numeric, 3)::float8 ELSE ST_Y(r.location) END AS lat
+        FROM public r
+    ) p
+    CROSS JOIN (SELECT (n - 1)::smallint AS level, size FROM unnest($10::float8[]) WITH ORDINALITY AS l(size, n)) l
+    GROUP BY 1, 2, 3, 4, 5
+    ON CONFLICT (level, cell_x, cell_y, category_id, status) DO UPDATE
+        SET count = rc.count + excluded.count, sum_lon = rc.sum_lon + excluded.sum_lon,
+            sum_lat = rc.sum_lat + excluded.sum_lat
+    RETURNING 1
+), counts AS (
+    INSERT INTO public_report_counts AS c (kota_id, kecamatan_id, kelurahan_id, category_id, unit_id, status, reports)
+    SELECT kota_id, kecamatan_id, kelurahan_id, category_id, unit_id, status::text, count(*)
+    FROM public
+    GROUP BY kota_id, kecamatan_id, kelurahan_id, category_id, unit_id, status
+    ON CONFLICT (kelurahan_id, category_id, unit_id, status, kecamatan_id, kota_id)
+        DO UPDATE SET reports = c.reports + excluded.reports
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM inserted) AS reports, (SELECT count(*) FROM cells) AS cells,
+       (SELECT count(*) FROM counts) AS counts
 """
 # Every tile's ETag renewed at once (the counter of city-wide changes), instead of one count per report.
 EVERY_TILE_CHANGED = """
@@ -379,16 +389,15 @@ async def fill(conn: asyncpg.Connection, *, reports: int, seed: int) -> None:
 
 
 async def insert_batch(conn: asyncpg.Connection, kelurahan_ids: list[int], *args: object) -> int:
-    """INSERT_BATCH for these kelurahan (``args`` are its parameters after the first), and what the per-row triggers
-    would have counted for its reports, in one transaction with those triggers off. Returns the reports inserted."""
+    """BATCH for these kelurahan (``args`` are INSERT_BATCH's parameters after the first): the reports and what the
+    per-row triggers would have counted for them, in one transaction with those triggers off. Returns the reports
+    inserted."""
     async with conn.transaction():
         await conn.execute("ALTER TABLE reports DISABLE TRIGGER USER")
-        status = await conn.execute(INSERT_BATCH, kelurahan_ids, *args)
-        await conn.execute(BATCH_CELLS, kelurahan_ids, list(CELL_LEVELS))
-        await conn.execute(BATCH_PUBLIC_COUNTS, kelurahan_ids)
+        inserted = await conn.fetchval(BATCH, kelurahan_ids, *args, list(CELL_LEVELS))
         await conn.execute(EVERY_TILE_CHANGED)
         await conn.execute("ALTER TABLE reports ENABLE TRIGGER USER")
-    return int(status.split()[-1])
+    return int(inserted)
 
 
 async def install_postgraphile_function(dsn: str) -> None:

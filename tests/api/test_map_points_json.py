@@ -119,3 +119,68 @@ async def test_other_selections_are_completed_by_graphql_core(
     body = await api.gql(query % selection, {"bbox": BOX})
     assert "errors" not in body, body
     assert {p["id"] for p in body["data"]["reportsInBbox"]} >= {placed[0], placed[1]}
+
+
+MAP = "query Map($bbox: BBoxInput!, $zoom: Int!) { mapReports(bbox: $bbox, zoom: $zoom) { %s } }"
+
+
+async def ask_map(api: Api, selection: str, completed: str, zoom: int) -> tuple[Any, Any]:
+    answers = []
+    for asked in (selection, completed):
+        response = await api.client.post(
+            "/graphql", json={"query": MAP % asked, "variables": {"bbox": BOX, "zoom": zoom}}
+        )
+        assert response.status_code == 200
+        answers.append(ordered(response.text))
+    return answers[0], answers[1]
+
+
+@pytest.mark.parametrize(
+    ("selection", "completed"),
+    [
+        (
+            "zoom total truncated clusters { lat lon count } points { id lat lon category status createdAt }",
+            "zoom total truncated clusters { lat lon count } "
+            "points { id @include(if: true) lat lon category status createdAt }",
+        ),
+        ("mine: points { createdAt where: lat } total", "mine: points { createdAt @skip(if: false) where: lat } total"),
+    ],
+)
+async def test_map_points_postgresql_writes_are_graphql_cores(
+    api: Api, placed: list[str], selection: str, completed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = 0
+    points_json = public_map.points_json
+
+    async def counted(*args: Any, **kwargs: Any) -> tuple[str, int]:
+        nonlocal written
+        written += 1
+        return await points_json(*args, **kwargs)
+
+    monkeypatch.setattr(public_map, "points_json", counted)
+    fast, ordinary = await ask_map(api, selection, completed, zoom=16)
+    assert written == 1
+    assert fast == ordinary
+
+
+async def test_a_truncated_map_window_counts_the_same_both_ways(
+    api: Api, placed: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(public_map, "MAX_POINTS", 2)
+    fast, ordinary = await ask_map(
+        api, "total truncated points { id }", "total truncated points { id @include(if: true) }", zoom=17
+    )
+    assert fast == ordinary
+    [(_, [(_, answer)])] = fast
+    assert answer[:2] == [("total", 2), ("truncated", True)]
+    assert len(answer[2][1]) == 2
+
+
+async def test_a_list_asked_twice_under_one_name_is_completed_by_graphql_core(api: Api, placed: list[str]) -> None:
+    query = (
+        "query List($bbox: BBoxInput!) { reportsInBbox(bbox: $bbox, first: 100) { id } "
+        "reportsInBbox(bbox: $bbox, first: 100) { lat } }"
+    )
+    body = await api.gql(query, {"bbox": BOX})
+    assert "errors" not in body, body
+    assert all(set(p) == {"id", "lat"} for p in body["data"]["reportsInBbox"])
