@@ -25,6 +25,13 @@ A resolver may also answer with an `orjson.Fragment`: JSON text it has already c
 field's selection (the typed map list built by PostgreSQL, api/resolvers/public_map.py). It is not completed again
 but embedded in the response as it is (api/app.py encode_json); the resolver answers for its being what
 graphql-core's completion would have made of the selection.
+
+A resolver that answers the same objects to everyone for a while (cityStats' answer, kept in the map cache until
+a report event) wraps them in `Kept`: their completion is kept with them, by the text of the selection it was made
+for, and a request that asks the same selection again gets it without completing anything. Only a selection whose
+text says everything about its answer is kept: none with a variable, a fragment spread (its fragment lives
+elsewhere in the document), a directive (@defer among them) or arguments given by variables; and only a completion
+that raised no error and did not wait for anything.
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ from weakref import WeakKeyDictionary
 
 import orjson
 from graphql import (
+    DirectiveNode,
+    FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -47,8 +56,11 @@ from graphql import (
     GraphQLResolveInfo,
     GraphQLScalarType,
     GraphQLSchema,
+    Node,
     Undefined,
+    VariableNode,
     get_nullable_type,
+    print_ast,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path
@@ -82,6 +94,45 @@ class _Plan:
     order: tuple[str, ...]
 
 
+class Kept:
+    """Objects answered to everyone until they are replaced, with their completions by selection (see above)."""
+
+    # A field's selections are few (the apps' queries); a document that varies its aliases cannot grow it further.
+    MAX_SELECTIONS = 8
+
+    __slots__ = ("completed", "value")
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self.completed: dict[str, Any] = {}
+
+
+def _selection_text(return_type: GraphQLOutputType, field_details_list: FieldDetailsList) -> str | None:
+    """What names a completion of the field: its type and its nodes' text; None when the text is not enough."""
+    texts = [str(return_type)]
+    for detail in field_details_list:
+        if detail.defer_usage is not None or detail.fragment_variable_values is not None:
+            return None
+        if not _self_contained(detail.node):
+            return None
+        texts.append(print_ast(detail.node))
+    return "\n".join(texts)
+
+
+def _self_contained(node: Node) -> bool:
+    if isinstance(node, VariableNode | FragmentSpreadNode | DirectiveNode):
+        return False
+    for key in node.keys:
+        if key == "loc":
+            continue
+        value = getattr(node, key, None)
+        children = value if isinstance(value, tuple | list) else (value,)
+        for child in children:
+            if isinstance(child, Node) and not _self_contained(child):
+                return False
+    return True
+
+
 class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -106,7 +157,33 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         if type(result) is orjson.Fragment:  # completed by the resolver (see the module's docstring)
             return result
+        if type(result) is Kept:
+            return self._complete_kept(return_type, field_details_list, info, path, result, position_context)
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+
+    def _complete_kept(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo,
+        path: Path,
+        kept: Kept,
+        position_context: Any,
+    ) -> Any:
+        text = _selection_text(return_type, field_details_list)
+        if text is not None and text in kept.completed:
+            return kept.completed[text]
+        errors = len(self.collected_errors.errors)
+        completed = super().complete_value(return_type, field_details_list, info, path, kept.value, position_context)
+        keep = (
+            text is not None
+            and len(self.collected_errors.errors) == errors
+            and not self.is_awaitable(completed)
+            and len(kept.completed) < Kept.MAX_SELECTIONS
+        )
+        if keep:
+            kept.completed[cast(str, text)] = completed
+        return completed
 
     def complete_list_item_value(
         self,

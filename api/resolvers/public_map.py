@@ -15,6 +15,7 @@ from strawberry.types.nodes import SelectedField
 
 from api.context import Context
 from api.errors import ClientError, ErrorCode
+from api.execution import Kept
 from api.resolvers.common import INT4_MAX, row_id
 from api.schema.reports import ReportStatusEnum
 from domain import models, public_map
@@ -317,11 +318,14 @@ class PublicMapQueries:
         # cache, until any event anywhere. The reference snapshot names the groups: an answer named by another
         # one (a reload) is not served.
 
-        async def named(reads: PublicReads) -> tuple[ReferenceData, list[StatGroup]]:
-            return reference, await work(reads)
+        # The groups are kept as `Kept` (api/execution.py): their completion for a selection is kept with them.
+        async def named(reads: PublicReads) -> tuple[ReferenceData, Kept]:
+            return reference, Kept(await work(reads))
 
         kept = await _cached(context, ("cityStats", group_by, id(reference)), EVERYWHERE, named)
-        return kept[1] if kept[0] is reference else await _run(context, work)
+        if kept[0] is reference:
+            return kept[1]  # type: ignore[return-value]
+        return await _run(context, work)
 
 
 def _stat_groups(

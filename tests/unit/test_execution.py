@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import pytest
 import strawberry
@@ -12,7 +12,7 @@ from graphql import GraphQLResolveInfo
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from api.execution import PlainFieldsExecution
+from api.execution import Kept, PlainFieldsExecution
 
 AT = dt.datetime(2026, 12, 6, 4, 0, tzinfo=dt.UTC)
 
@@ -185,3 +185,126 @@ def test_an_extension_that_resolves_still_sees_every_field() -> None:
 
     assert result.errors is None
     assert Seen.fields == ["one", "name", "score"]
+
+
+# A kept answer: the same objects answered to every request (api/execution.py Kept).
+HELD = Kept([item(n) for n in range(4)])
+HELD_BROKEN = Kept([item(1), item(2, name=None)])
+
+
+@strawberry.type
+class KeptQuery:
+    @strawberry.field
+    def held(self) -> list[Item]:
+        return HELD  # type: ignore[return-value]
+
+    @strawberry.field
+    def held_broken(self) -> list[Item | None]:
+        return HELD_BROKEN  # type: ignore[return-value]
+
+
+@strawberry.type(name="KeptQuery")
+class HeldQuery:
+    """The same answers as plain lists, for graphql-core's own execution."""
+
+    @strawberry.field
+    def held(self) -> list[Item]:
+        return cast(list[Item], HELD.value)
+
+    @strawberry.field
+    def held_broken(self) -> list[Item | None]:
+        return cast(list[Item | None], HELD_BROKEN.value)
+
+
+class CountingItems(PlainFieldsExecution):
+    """Counts the list items completed."""
+
+    completed = 0
+
+    def complete_list_item_value(self, *args: Any, **kwargs: Any) -> bool:
+        CountingItems.completed += 1
+        return super().complete_list_item_value(*args, **kwargs)
+
+
+KEPT_SCHEMA = strawberry.Schema(query=KeptQuery, execution_context_class=CountingItems)
+PLAIN_SCHEMA = strawberry.Schema(query=HeldQuery, execution_context_class=StrawberryGraphQLCoreExecutionContext)
+
+
+async def run_kept(document: str, variables: dict[str, Any] | None = None) -> tuple[Any, list[dict[str, Any]], int]:
+    """The answer, and how many items were completed for it; checked against graphql-core's own."""
+    CountingItems.completed = 0
+    got = answer(await KEPT_SCHEMA.execute(document, variable_values=variables))
+    completed = CountingItems.completed
+    assert got == answer(await PLAIN_SCHEMA.execute(document, variable_values=variables))
+    return (*got, completed)
+
+
+@pytest.fixture(autouse=True)
+def _nothing_kept_yet() -> None:
+    HELD.completed.clear()
+    HELD_BROKEN.completed.clear()
+
+
+async def test_a_kept_answer_is_completed_once_per_selection() -> None:
+    first = await run_kept("{ held { id name colour shout } }")
+    again = await run_kept("{ held { id name colour shout } }")
+    other = await run_kept("{ held { at a: id twice } }")
+    other_again = await run_kept("{ held { at a: id twice } }")
+
+    assert first[2] == 4
+    assert again[2] == 0
+    assert again[:2] == first[:2]
+    # Another selection is completed for itself (its resolved fields too), then kept as well.
+    assert other[2] == 4
+    assert other_again[2] == 0
+    assert other_again[:2] == other[:2]
+    assert [row[0] for row in other[0][0][1][0]] == ["at", "a", "twice"]
+    assert len(HELD.completed) == 2
+
+
+@pytest.mark.parametrize(
+    ("document", "variables"),
+    [
+        ("query Q($t: Int!) { held { twice(times: $t) } }", {"t": 3}),
+        ("{ held { ...F } } fragment F on Item { id name }", None),
+        ("query Q($yes: Boolean!) { held { id name @include(if: $yes) } }", {"yes": True}),
+        ("{ held { id name @include(if: true) } }", None),
+        ("{ held { id later } }", None),
+    ],
+    ids=["a variable", "a fragment spread", "a directive by a variable", "a directive", "a field that waits"],
+)
+async def test_a_selection_not_named_by_its_text_or_that_waits_is_completed_every_time(
+    document: str, variables: dict[str, Any] | None
+) -> None:
+    first = await run_kept(document, variables)
+    again = await run_kept(document, variables)
+
+    assert first[2] == again[2] == 4
+    assert not HELD.completed
+
+
+async def test_a_completion_with_errors_is_not_kept() -> None:
+    first = await run_kept("{ heldBroken { id name } }")
+    again = await run_kept("{ heldBroken { id name } }")
+
+    assert first[1] == again[1]
+    assert [e["path"] for e in again[1]] == [["heldBroken", 1, "name"]]
+    assert again[2] == 2
+    assert not HELD_BROKEN.completed
+
+
+async def test_a_kept_answer_keeps_a_bounded_number_of_selections() -> None:
+    for n in range(Kept.MAX_SELECTIONS + 3):
+        await run_kept(f"{{ held {{ a{n}: id }} }}")
+
+    assert len(HELD.completed) == Kept.MAX_SELECTIONS
+    assert (await run_kept(f"{{ held {{ a{Kept.MAX_SELECTIONS + 1}: id }} }}"))[2] == 4
+
+
+async def test_a_selection_by_variables_answers_each_requests_values() -> None:
+    document = "query Q($t: Int!) { held { twice(times: $t) } }"
+
+    thrice = await run_kept(document, {"t": 3})
+    once = await run_kept(document, {"t": 1})
+
+    assert thrice[0] != once[0]
