@@ -29,9 +29,9 @@ graphql-core's completion would have made of the selection.
 A resolver that answers the same objects to everyone for a while (cityStats' answer, kept in the map cache until
 a report event) wraps them in `Kept`: their completion is kept with them, by the text of the selection it was made
 for, and a request that asks the same selection again gets it without completing anything. Only a selection whose
-text says everything about its answer is kept: none with a variable, a fragment spread (its fragment lives
-elsewhere in the document), a directive (@defer among them) or arguments given by variables; and only a completion
-that raised no error and did not wait for anything.
+text says everything about its completion is kept: none with a variable, a fragment spread (its fragment lives
+elsewhere in the document) or a directive (@defer among them) under the field; and only a completion that raised
+no error and did not wait for anything.
 """
 
 from __future__ import annotations
@@ -108,14 +108,19 @@ class Kept:
 
 
 def _selection_text(return_type: GraphQLOutputType, field_details_list: FieldDetailsList) -> str | None:
-    """What names a completion of the field: its type and its nodes' text; None when the text is not enough."""
+    """What names a completion of the field: its type and the text of its nodes' selection sets; None when the text
+    is not enough. The field's own arguments, alias and directives are left out: the arguments chose the value
+    (the resolver's business: the value is the same only for the same arguments), the directives whether the
+    field is executed, and the alias where the completion goes."""
     texts = [str(return_type)]
     for detail in field_details_list:
         if detail.defer_usage is not None or detail.fragment_variable_values is not None:
             return None
-        if not _self_contained(detail.node):
-            return None
-        texts.append(print_ast(detail.node))
+        selections = detail.node.selection_set
+        if selections is not None:
+            if not _self_contained(selections):
+                return None
+            texts.append(print_ast(selections))
     return "\n".join(texts)
 
 

@@ -190,6 +190,7 @@ def test_an_extension_that_resolves_still_sees_every_field() -> None:
 # A kept answer: the same objects answered to every request (api/execution.py Kept).
 HELD = Kept([item(n) for n in range(4)])
 HELD_BROKEN = Kept([item(1), item(2, name=None)])
+HELD_OTHER = Kept([item(n) for n in range(10, 13)])
 
 
 @strawberry.type
@@ -201,6 +202,10 @@ class KeptQuery:
     @strawberry.field
     def held_broken(self) -> list[Item | None]:
         return HELD_BROKEN  # type: ignore[return-value]
+
+    @strawberry.field
+    def held_by(self, which: int) -> list[Item]:
+        return HELD_OTHER if which else HELD  # type: ignore[return-value]
 
 
 @strawberry.type(name="KeptQuery")
@@ -214,6 +219,10 @@ class HeldQuery:
     @strawberry.field
     def held_broken(self) -> list[Item | None]:
         return cast(list[Item | None], HELD_BROKEN.value)
+
+    @strawberry.field
+    def held_by(self, which: int) -> list[Item]:
+        return cast(list[Item], (HELD_OTHER if which else HELD).value)
 
 
 class CountingItems(PlainFieldsExecution):
@@ -241,8 +250,8 @@ async def run_kept(document: str, variables: dict[str, Any] | None = None) -> tu
 
 @pytest.fixture(autouse=True)
 def _nothing_kept_yet() -> None:
-    HELD.completed.clear()
-    HELD_BROKEN.completed.clear()
+    for kept in (HELD, HELD_BROKEN, HELD_OTHER):
+        kept.completed.clear()
 
 
 async def test_a_kept_answer_is_completed_once_per_selection() -> None:
@@ -308,3 +317,16 @@ async def test_a_selection_by_variables_answers_each_requests_values() -> None:
     once = await run_kept(document, {"t": 1})
 
     assert thrice[0] != once[0]
+
+
+async def test_the_fields_own_arguments_alias_and_directives_do_not_name_its_completion() -> None:
+    # The arguments chose the value (here, by a variable), the alias and directives where and whether it goes.
+    document = "query Q($w: Int!, $yes: Boolean!) { x: heldBy(which: $w) @include(if: $yes) { id name } }"
+
+    first = await run_kept(document, {"w": 0, "yes": True})
+    other = await run_kept(document, {"w": 1, "yes": True})
+    again = await run_kept("{ heldBy(which: 0) { id name } }")
+    other_again = await run_kept("query Q($w: Int!) { y: heldBy(which: $w) { id name } }", {"w": 1})
+
+    assert (first[2], other[2], again[2], other_again[2]) == (4, 3, 0, 0)
+    assert first[0] != other[0]
