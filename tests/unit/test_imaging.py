@@ -179,6 +179,47 @@ def test_a_portrait_photo_is_bounded_by_its_height() -> None:
     assert decoded(result.thumbnail).size == (100, 200)
 
 
+@pytest.mark.parametrize(
+    ("orientation", "size"),
+    [(None, (2000, 1500)), (6, (1500, 2000))],
+    ids=["landscape", "orientation-6"],
+)
+def test_a_jpeg_twice_the_bound_is_decoded_at_half_its_size(orientation: int | None, size: tuple[int, int]) -> None:
+    # given a phone's 4000x3000 photo, over twice the 2048 bound
+    data = jpeg_with_gps(size=(4000, 3000), orientation=orientation)
+
+    # when
+    result = publish(data, max_side=2048, thumb_side=400)
+
+    # then it was decoded at 1/2 by the JPEG's own DCT (a resize would have made 2048x1536), turned as its EXIF
+    # says, its blue block (the top-left quarter's upper half) where it belongs
+    image = decoded(result.image)
+    assert (result.width, result.height) == size
+    assert image.size == size
+    assert decoded(result.thumbnail).size == (size[0] // 5, size[1] // 5)
+    top_left_blue = (10, 10) if orientation is None else (size[0] - 10, 10)
+    assert close_to(image.getpixel(top_left_blue), BLUE)
+    assert close_to(image.getpixel((size[0] // 2, size[1] - 10)), RED)
+
+
+def test_a_jpeg_under_twice_the_bound_is_cut_to_the_bound() -> None:
+    # given 3600x2700: at half its size the longer side (1800) would be under 19/20 of 2048
+    data = jpeg_with_gps(size=(3600, 2700))
+
+    # when
+    result = publish(data, max_side=2048, thumb_side=400)
+
+    # then
+    assert (result.width, result.height) == (2048, 1536)
+
+
+def test_published_jpegs_are_baseline() -> None:
+    result = publish(jpeg_with_gps(size=(640, 480)))
+
+    assert not decoded(result.image).info.get("progressive")
+    assert not decoded(result.thumbnail).info.get("progressive")
+
+
 def test_a_small_photo_is_not_enlarged() -> None:
     # given
     data = jpeg_with_gps(size=(640, 480))
