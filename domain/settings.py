@@ -97,8 +97,11 @@ class Settings(BaseSettings):
     # writers' all grow N-fold together, so what one process keeps free holds in each. Smaller than the public
     # reads pool (checked below): what skips the lane on those connections (a tile's version read for a 304 or a
     # kept tile, auditors' figures) must find one free while the lane's turns are all taken.
+    # 3, not 6: under the soak (131 users, one process, 2026-12-07) 6 turns gave createReport p99 962-1,158 ms and
+    # workQueue 557-589 ms, 3 turns 649 and 327 ms (2 turns 394-644 and 274-292) at the same or a higher rate, the
+    # public's tails no worse: fewer anonymous reads interleaved on the event loop leave it to the writers sooner.
     public_lane_size: int = Field(
-        6,
+        3,
         ge=1,
         description="anonymous GraphQL queries and report-tile renders one API process runs at once; the rest wait"
         " their turn, so that a crowd on the public map leaves the database connections and the CPU to citizens"
