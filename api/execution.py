@@ -163,7 +163,10 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         if type(result) is orjson.Fragment:  # completed by the resolver (see the module's docstring)
             return result
         if type(result) is Kept:
-            return self._complete_kept(return_type, field_details_list, info, path, result, position_context)
+            if not self._shortcut:  # an extension that resolves sees every field (see the module's docstring)
+                result = result.value
+            else:
+                return self._complete_kept(return_type, field_details_list, info, path, result, position_context)
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
     def _complete_kept(

@@ -330,3 +330,15 @@ async def test_the_fields_own_arguments_alias_and_directives_do_not_name_its_com
 
     assert (first[2], other[2], again[2], other_again[2]) == (4, 3, 0, 0)
     assert first[0] != other[0]
+
+
+def test_an_extension_that_resolves_sees_every_field_of_a_kept_answer() -> None:
+    watched = strawberry.Schema(query=KeptQuery, execution_context_class=PlainFieldsExecution, extensions=[Seen])
+
+    for _ in range(2):
+        Seen.fields = []
+        result = watched.execute_sync("{ held { id } }")
+
+        assert result.errors is None
+        assert Seen.fields == ["held"] + ["id"] * 4
+    assert not HELD.completed
