@@ -163,10 +163,9 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         if type(result) is orjson.Fragment:  # completed by the resolver (see the module's docstring)
             return result
         if type(result) is Kept:
-            if not self._shortcut:  # an extension that resolves sees every field (see the module's docstring)
-                result = result.value
-            else:
+            if self._shortcut:
                 return self._complete_kept(return_type, field_details_list, info, path, result, position_context)
+            result = result.value  # an extension that resolves sees every field (see the module's docstring)
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
     def _complete_kept(
@@ -183,14 +182,13 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
             return kept.completed[text]
         errors = len(self.collected_errors.errors)
         completed = super().complete_value(return_type, field_details_list, info, path, kept.value, position_context)
-        keep = (
+        if (
             text is not None
             and len(self.collected_errors.errors) == errors
             and not self.is_awaitable(completed)
             and len(kept.completed) < Kept.MAX_SELECTIONS
-        )
-        if keep:
-            kept.completed[cast(str, text)] = completed
+        ):
+            kept.completed[text] = completed
         return completed
 
     def complete_list_item_value(
