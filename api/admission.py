@@ -3,11 +3,20 @@
 A flood day sends ten times the usual crowd to the public map while citizens in the flooded streets file reports.
 Every request shares one event loop, one CPU budget and, for most GraphQL operations, one pool of database
 connections; unchecked, a crowd of map readers takes them all and the citizen pressing "send" waits behind it
-(a soak with ten times the public users ran the write pool dry). So anonymous queries and report-tile renders run
-at most `public_lane_size` at once per process, the rest wait in turn (up to `public_lane_wait_s`, then 503
-OVERLOADED with Retry-After), while everything else (a logged-in user's operations, any mutation: signing up,
-logging in, filing) never waits for the lane. A tile revalidation answered 304 costs one index lookup and skips
-the lane, as does a tile kept from an earlier render (api/tile_cache.py).
+(a soak with ten times the public users ran the write pool dry). So anonymous queries and report-tile renders are
+admitted at most `public_lane_size` at once per process, and a new one starts only while fewer than
+`public_lane_cpu` of the admitted are running Python: a read does not count while it waits on PostgreSQL, and
+counts again (without waiting) when its rows are back (domain/cpu_turns.py). The rest wait their turn (up to
+`public_lane_wait_s` in all, then 503 OVERLOADED with Retry-After), while everything else (a logged-in user's
+operations, any mutation: signing up, logging in, filing) never waits for the lane. A tile revalidation answered
+304 costs one index lookup and skips the lane, as does a tile kept from an earlier render (api/tile_cache.py).
+
+Why two numbers: counting requests in flight alone could not hold both ends. Three in flight left the core idle
+while their queries ran (bench-map: the typed list at 0.74x PostGraphile, 1.15x at six); six in flight put six
+readers' Python between a citizen's "send" and the loop (the soak's createReport p99 1,158 ms at six, 480 at
+three). The CPU count keeps the crowd's newcomers off a busy loop and lets them in while the admitted wait on
+PostgreSQL; admission bounds the connections and the memory the crowd holds, and leaves connections of the
+public pool to what skips the lane.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from functools import lru_cache
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 
 from api.errors import ErrorCode
+from domain.cpu_turns import CpuTurns, holding
 
 RETRY_AFTER_S = 2
 
@@ -29,21 +39,30 @@ class Overloaded(Exception):
 
 
 class PublicLane:
-    def __init__(self, size: int, wait_s: float) -> None:
+    def __init__(self, size: int, wait_s: float, *, cpu: int | None = None) -> None:
         self.size = size
         self.wait_s = wait_s
-        self._slots = asyncio.Semaphore(size)
+        self._admitted = asyncio.Semaphore(size)
+        self.cpu = CpuTurns(min(cpu or size, size))
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
+        """Admitted, then a CPU turn, both within `wait_s`; the turn is given up around each database wait."""
         try:
-            await asyncio.wait_for(self._slots.acquire(), self.wait_s)
+            async with asyncio.timeout(self.wait_s):
+                await self._admitted.acquire()
+                try:
+                    await self.cpu.take()
+                except BaseException:
+                    self._admitted.release()
+                    raise
         except TimeoutError:
             raise Overloaded from None
         try:
-            yield
+            with holding(self.cpu):
+                yield
         finally:
-            self._slots.release()
+            self._admitted.release()
 
 
 def overloaded_error() -> GraphQLError:

@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 from opentelemetry import trace
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from domain import log_redaction, metrics
+from domain import cpu_turns, log_redaction, metrics
 from domain.replica import Fallback, Position, ReplicaMetrics, Verdict, judge, parse_lsn
 from domain.settings import Settings
 
@@ -33,21 +34,40 @@ _TRACER = trace.get_tracer(__name__)
 
 def create_engine(settings: Settings) -> AsyncEngine:
     log_redaction.install(ROWS, "sqlalchemy.engine.Engine")
-    return create_async_engine(
-        settings.database_url,
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
-        # Statement parameters hold device tokens and token hashes; hidden from the SQL log and from the text of
-        # every error, which the API logs with its traceback.
-        hide_parameters=True,
+    return _off_cpu_while_executing(
+        create_async_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_pool_size,
+            pool_pre_ping=True,
+            # Statement parameters hold device tokens and token hashes; hidden from the SQL log and from the text
+            # of every error, which the API logs with its traceback.
+            hide_parameters=True,
+        )
     )
+
+
+def _off_cpu_while_executing(engine: AsyncEngine) -> AsyncEngine:
+    """A public read through the ORM does not count at the CPU while a statement runs (domain/cpu_turns.py): the
+    asyncpg adapter reads every row before the statement returns, so the wait is the whole round trip. A
+    statement that fails counts again at its next statement or when its turn ends."""
+    event.listen(engine.sync_engine, "before_cursor_execute", _statement_starts)
+    event.listen(engine.sync_engine, "after_cursor_execute", _statement_ended)
+    return engine
+
+
+def _statement_starts(*_: Any) -> None:
+    cpu_turns.leave()
+
+
+def _statement_ended(*_: Any) -> None:
+    cpu_turns.back()
 
 
 def create_replica_engine(settings: Settings) -> AsyncEngine:
     """The ORM's engine on the read replica: read-only at the server, like PublicReads' connections."""
     assert settings.read_replica_url is not None
-    return create_async_engine(
+    engine = create_async_engine(
         settings.read_replica_url,
         pool_size=settings.database_pool_size,
         max_overflow=0,
@@ -62,6 +82,7 @@ def create_replica_engine(settings: Settings) -> AsyncEngine:
             },
         },
     )
+    return _off_cpu_while_executing(engine)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -268,7 +289,9 @@ class PublicReads:
     async def _fetch(self, method: str, sql: str, params: Mapping[str, Any]) -> Any:
         self._in_use.inc()
         try:
-            with _statement_span(sql):
+            # The wait for a connection and for the rows is not this process's CPU: the public lane's turn
+            # goes to another read meanwhile (domain/cpu_turns.py).
+            with cpu_turns.off_cpu(), _statement_span(sql):
                 return await self._route(method, sql, params)
         finally:
             self._in_use.dec()

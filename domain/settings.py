@@ -17,6 +17,9 @@ DEV_JWT_SECRET = "dev-only-secret-change-me-please-0123456789"
 ORIGIN = re.compile(r"https?://[^/\s?#]+")
 # Presigned URLs are bearer credentials: in production none lives longer than an hour. S3 signs for 7 days at most.
 PRESIGNED_TTL_MAX_S = 3600
+# The public lane's defaults (api/admission.py), chosen on bench-map and the soak: see docs/benchmarks.md.
+PUBLIC_LANE_SIZE = 8
+PUBLIC_LANE_CPU = 2
 S3_PRESIGNED_TTL_MAX_S = 7 * 24 * 3600
 
 
@@ -96,16 +99,22 @@ class Settings(BaseSettings):
     # Per process, like the pools it guards: with N API processes the lane, the public reads' connections and the
     # writers' all grow N-fold together, so what one process keeps free holds in each. Smaller than the public
     # reads pool (checked below): what skips the lane on those connections (a tile's version read for a 304 or a
-    # kept tile, auditors' figures) must find one free while the lane's turns are all taken.
-    # 3, not 6: under the soak (131 users, one process, 2026-12-07) 6 turns gave createReport p99 962-1,158 ms and
-    # workQueue 557-589 ms, 3 turns 649 and 327 ms (2 turns 394-644 and 274-292) at the same or a higher rate, the
-    # public's tails no worse: fewer anonymous reads interleaved on the event loop leave it to the writers sooner.
+    # kept tile, auditors' figures) must find one free while the lane is full.
+    # Two numbers (api/admission.py): how many anonymous reads are admitted at once, and how many of those run
+    # Python at once (a read waiting on PostgreSQL gives its CPU turn to the next).
     public_lane_size: int = Field(
-        3,
+        PUBLIC_LANE_SIZE,
         ge=1,
-        description="anonymous GraphQL queries and report-tile renders one API process runs at once; the rest wait"
-        " their turn, so that a crowd on the public map leaves the database connections and the CPU to citizens"
-        " filing reports and to officers (api/admission.py); less than JSC_PUBLIC_READS_POOL_SIZE",
+        description="anonymous GraphQL queries and report-tile renders one API process admits at once; the rest"
+        " wait their turn, so that a crowd on the public map leaves the database connections to citizens filing"
+        " reports and to officers (api/admission.py); less than JSC_PUBLIC_READS_POOL_SIZE",
+    )
+    public_lane_cpu: int = Field(
+        PUBLIC_LANE_CPU,
+        ge=1,
+        description="of the admitted anonymous reads, how many run Python at once; one waiting on PostgreSQL gives"
+        " its turn to the next, so the crowd's reads stand at most this many deep on the event loop ahead of a"
+        " citizen's report (api/admission.py); at most JSC_PUBLIC_LANE_SIZE",
     )
     public_lane_wait_s: float = Field(
         10.0, gt=0, description="how long an anonymous read waits for its turn before it is answered 503 OVERLOADED"
@@ -393,6 +402,8 @@ class Settings(BaseSettings):
                 "JSC_PUBLIC_LANE_SIZE must be less than JSC_PUBLIC_READS_POOL_SIZE: tile revalidations and auditors"
                 " skip the lane and need public-read connections while its turns are all taken"
             )
+        if self.public_lane_cpu > self.public_lane_size:
+            raise ValueError("JSC_PUBLIC_LANE_CPU must be at most JSC_PUBLIC_LANE_SIZE: its turns are the admitted's")
         for key, (count, seconds) in self.rate_limits.items():
             if count < 1 or seconds < 1:
                 raise ValueError(f"JSC_RATE_LIMITS: {key} needs at least 1 request in at least 1 second")

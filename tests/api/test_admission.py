@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from sqlalchemy import text
 from starlette.applications import Starlette
 
 from api.admission import PublicLane, is_read
+from domain.cpu_turns import CpuTurns, off_cpu
+from domain.resources import Resources
 from tests.factories import LOG_IN, Api
 from tests.public_views import tile_of
 
@@ -20,16 +23,43 @@ MONAS = (-6.1754, 106.8272)
 
 @contextlib.asynccontextmanager
 async def crowded(lane: PublicLane, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
-    """Every turn of the lane taken (as by a crowd of slow map readers), and a short wait for the rest."""
+    """Every place of the lane taken (as by a crowd of map readers waiting on slow queries), and a short wait for
+    the rest."""
     monkeypatch.setattr(lane, "wait_s", 0.3)
-    turns = [lane.turn() for _ in range(lane.size)]
-    for turn in turns:
-        await turn.__aenter__()
+    entered = [asyncio.Event() for _ in range(lane.size)]
+    done = asyncio.Event()
+
+    async def slow_reader(inside: asyncio.Event) -> None:
+        async with lane.turn():
+            with off_cpu():  # as a query's wait
+                inside.set()
+                await done.wait()
+
+    readers = [asyncio.create_task(slow_reader(inside)) for inside in entered]
+    await asyncio.wait_for(asyncio.gather(*(inside.wait() for inside in entered)), 5)
     try:
         yield
     finally:
-        for turn in turns:
-            await turn.__aexit__(None, None, None)
+        done.set()
+        await asyncio.gather(*readers)
+
+
+@contextlib.asynccontextmanager
+async def in_the_lane(lane: PublicLane, work: Callable[[], Awaitable[object]]) -> AsyncIterator[asyncio.Task[None]]:
+    """An anonymous read's work running in the lane (in a task of its own, as a request's)."""
+    started = asyncio.Event()
+
+    async def read() -> None:
+        async with lane.turn():
+            started.set()
+            await work()
+
+    task = asyncio.create_task(read())
+    await asyncio.wait_for(started.wait(), 5)
+    try:
+        yield task
+    finally:
+        await task
 
 
 async def test_an_anonymous_read_waits_its_turn_and_is_told_to_come_back_when_it_does_not_come(
@@ -83,6 +113,48 @@ async def test_a_tile_render_takes_a_turn_and_a_revalidation_or_a_kept_tile_does
     assert refused.json()["error"]["code"] == "OVERLOADED"
     assert revalidated.status_code == 304
     assert (kept.status_code, kept.content) == (200, rendered.content)
+
+
+async def test_a_read_waiting_on_postgresql_gives_its_cpu_turn_to_the_next(
+    api: Api, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lane: PublicLane = app.state.public_lane
+    resources: Resources = app.state.resources
+    monkeypatch.setattr(lane, "cpu", CpuTurns(1))
+    monkeypatch.setattr(lane, "wait_s", 0.3)
+
+    async def orm_sleep() -> None:
+        async with resources.sessions() as session:
+            await session.execute(text("SELECT pg_sleep(1)"))
+
+    # one read at a time on the CPU, and one in the lane whose query runs for a second (public reads or the ORM)
+    async with in_the_lane(lane, lambda: resources.public_reads.scalar("SELECT pg_sleep(1)", {})) as slow:
+        through_public_reads = await api.raw(CITY_STATS)
+        assert not slow.done()
+    async with in_the_lane(lane, orm_sleep) as slow:
+        through_the_orm = await api.raw(CITY_STATS)
+        assert not slow.done()
+
+    # another anonymous read was answered meanwhile (the lane's wait is 0.3 s, the query's 1 s)
+    for response in (through_public_reads, through_the_orm):
+        assert response.status_code == 200
+        assert "errors" not in response.json()
+
+
+async def test_a_read_on_the_cpu_holds_its_turn(api: Api, app: Starlette, monkeypatch: pytest.MonkeyPatch) -> None:
+    lane: PublicLane = app.state.public_lane
+    monkeypatch.setattr(lane, "cpu", CpuTurns(1))
+    monkeypatch.setattr(lane, "wait_s", 0.3)
+    release = asyncio.Event()
+
+    # a read that holds the one turn without waiting on the database (Python at work, to the lane)
+    async with in_the_lane(lane, release.wait):
+        refused = await api.raw(CITY_STATS)
+        release.set()
+
+    assert refused.status_code == 503
+    assert [e["extensions"]["code"] for e in refused.json()["errors"]] == ["OVERLOADED"]
+    assert lane.cpu.running == 0
 
 
 @pytest.mark.parametrize(

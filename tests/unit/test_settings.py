@@ -90,3 +90,9 @@ def test_the_public_lane_leaves_public_read_connections_to_what_skips_it() -> No
     assert Settings(public_lane_size=9, public_reads_pool_size=10).public_lane_size == 9
     with pytest.raises(ValidationError, match="JSC_PUBLIC_LANE_SIZE"):
         Settings(public_lane_size=10, public_reads_pool_size=10)
+
+
+def test_the_public_lane_s_cpu_turns_are_among_its_admitted() -> None:
+    assert Settings(public_lane_size=4, public_lane_cpu=4).public_lane_cpu == 4
+    with pytest.raises(ValidationError, match="JSC_PUBLIC_LANE_CPU"):
+        Settings(public_lane_size=3, public_lane_cpu=4)
