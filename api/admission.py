@@ -29,6 +29,7 @@ from functools import lru_cache
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 
 from api.errors import ErrorCode
+from domain import metrics
 from domain.cpu_turns import CpuTurns, holding
 
 RETRY_AFTER_S = 2
@@ -44,10 +45,13 @@ class PublicLane:
         self.wait_s = wait_s
         self._admitted = asyncio.Semaphore(size)
         self.cpu = CpuTurns(min(cpu or size, size))
+        self._in_lane = metrics.PUBLIC_LANE.labels("admitted")
+        self._waiting = metrics.PUBLIC_LANE.labels("waiting")
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
         """Admitted, then a CPU turn, both within `wait_s`; the turn is given up around each database wait."""
+        self._waiting.inc()
         try:
             async with asyncio.timeout(self.wait_s):
                 await self._admitted.acquire()
@@ -58,10 +62,14 @@ class PublicLane:
                     raise
         except TimeoutError:
             raise Overloaded from None
+        finally:
+            self._waiting.dec()
+        self._in_lane.inc()
         try:
             with holding(self.cpu):
                 yield
         finally:
+            self._in_lane.dec()
             self._admitted.release()
 
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import os
 import signal
 import sys
 import uuid
@@ -388,7 +389,15 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(demo_staff_command(ns.password))
     if ns.command in ("close-account", "move-account"):
         return asyncio.run(staff_account_command(ns))
+    lower_priority(get_settings().worker_nice)
     return asyncio.run(worker_command(ns.concurrency, ns.queue))
+
+
+def lower_priority(nice: int) -> None:
+    """This process at least `nice`, before it starts a thread: Linux keeps a niceness per thread, and a new
+    thread takes its creator's (so the event loop's executors and procrastinate's threads all have it)."""
+    if nice > os.getpriority(os.PRIO_PROCESS, 0):
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
 
 
 if __name__ == "__main__":

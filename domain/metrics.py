@@ -77,6 +77,13 @@ DB_POOL_SIZE = Gauge(
     ["pool"],
     multiprocess_mode="livesum",
 )
+PUBLIC_LANE = Gauge(
+    "jsc_public_lane_reads",
+    "anonymous reads in the public lane (api/admission.py): admitted (running or waiting on PostgreSQL) and"
+    " waiting (for admission or to start); a steady queue of waiting ones is a crowd more than the processes take",
+    ["state"],
+    multiprocess_mode="livesum",
+)
 TILE_CACHE = Counter(
     "jsc_tile_cache",
     "tile renders asked of the rendered-tile cache, by layer and outcome: hit (kept), joined (a render in flight"

@@ -18,7 +18,7 @@ ORIGIN = re.compile(r"https?://[^/\s?#]+")
 # Presigned URLs are bearer credentials: in production none lives longer than an hour. S3 signs for 7 days at most.
 PRESIGNED_TTL_MAX_S = 3600
 # The public lane's defaults (api/admission.py), chosen on bench-map and the soak: see docs/benchmarks.md.
-PUBLIC_LANE_SIZE = 8
+PUBLIC_LANE_SIZE = 4
 PUBLIC_LANE_CPU = 2
 S3_PRESIGNED_TTL_MAX_S = 7 * 24 * 3600
 
@@ -356,6 +356,14 @@ class Settings(BaseSettings):
         0, ge=0, le=65535, description="port of `jsc worker`'s /metrics (with JSC_METRICS_TOKEN); 0: none"
     )
     worker_metrics_host: str = Field("127.0.0.1", description="address `jsc worker`'s /metrics listens on")
+    worker_nice: int = Field(
+        5,
+        ge=0,
+        le=19,
+        description="the niceness `jsc worker` takes at start (at least; one started nicer stays so): on a machine"
+        " shared with the API, its jobs (photo cleaning, clips, camera samples, pushes) wait for the CPU behind the"
+        " people using the API; 0 leaves it as started",
+    )
     metrics_cache_s: float = Field(
         5.0, ge=0, description="a scrape reuses the database's figures (queues, outbox, SLA) read this recently"
     )

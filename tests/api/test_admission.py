@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from starlette.applications import Starlette
 
@@ -147,11 +148,21 @@ async def test_a_read_on_the_cpu_holds_its_turn(api: Api, app: Starlette, monkey
     monkeypatch.setattr(lane, "wait_s", 0.3)
     release = asyncio.Event()
 
+    def lane_reads(state: str) -> float:
+        return REGISTRY.get_sample_value("jsc_public_lane_reads", {"state": state}) or 0.0
+
+    before = {state: lane_reads(state) for state in ("admitted", "waiting")}
     # a read that holds the one turn without waiting on the database (Python at work, to the lane)
     async with in_the_lane(lane, release.wait):
-        refused = await api.raw(CITY_STATS)
+        refusing = asyncio.create_task(api.raw(CITY_STATS))
+        await asyncio.sleep(0.1)
+        during = {state: lane_reads(state) - before[state] for state in ("admitted", "waiting")}
+        refused = await refusing
         release.set()
 
+    # what the operators see meanwhile: one read in the lane, one waiting to start
+    assert during == {"admitted": 1, "waiting": 1}
+    assert {state: lane_reads(state) for state in ("admitted", "waiting")} == before
     assert refused.status_code == 503
     assert [e["extensions"]["code"] for e in refused.json()["errors"]] == ["OVERLOADED"]
     assert lane.cpu.running == 0
