@@ -718,6 +718,17 @@ def our_api(port: int) -> list[str]:
     return [sys.executable, "-m", "cli.main", "api", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
 
 
+def public_lane() -> str:
+    """The public lane our API runs with (api/admission.py): its settings come from this environment, as the API's."""
+    from domain.settings import Settings
+
+    settings = Settings()
+    return (
+        f"{settings.public_lane_size} anonymous reads admitted at once, {settings.public_lane_cpu} of them on the CPU"
+        " (JSC_PUBLIC_LANE_SIZE, JSC_PUBLIC_LANE_CPU)"
+    )
+
+
 async def bench(opts: Options, app_url: str, postgraphile: tuple[subprocess.Popen[bytes], int]) -> int:
     bbox = box(BOX_CENTRE_LAT, BOX_CENTRE_LON, opts.box_km)
     dsn = libpq_dsn(app_url)
@@ -730,6 +741,7 @@ async def bench(opts: Options, app_url: str, postgraphile: tuple[subprocess.Pope
     print(f"database         for every connection, PostGraphile's and ours: {await database_settings(dsn)}")
     print(f"whole city       {json.dumps(CITY_BBOX)} at zoom {CITY_ZOOM}")
     print(f"load             {opts.connections} connections, {opts.warmup_s:g} s warm-up, {opts.duration_s:g} s timed")
+    print(f"our public lane  {public_lane()}")
     print(f"code             {code_version()}")
     print(f"date             {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
 
