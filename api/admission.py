@@ -40,11 +40,11 @@ class Overloaded(Exception):
 
 
 class PublicLane:
-    def __init__(self, size: int, wait_s: float, *, cpu: int | None = None) -> None:
+    def __init__(self, size: int, wait_s: float, cpu: int) -> None:
         self.size = size
         self.wait_s = wait_s
         self._admitted = asyncio.Semaphore(size)
-        self.cpu = CpuTurns(min(cpu or size, size))
+        self.cpu = CpuTurns(cpu)
         self._in_lane = metrics.PUBLIC_LANE.labels("admitted")
         self._waiting = metrics.PUBLIC_LANE.labels("waiting")
 

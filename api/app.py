@@ -281,7 +281,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     alerts = ReportEventHub(settings.database_url, channel=ALERT_CHANNEL, queue_size=settings.live_queue_size)
     account_changes = ReportEventHub(settings.database_url, channel=ACCOUNT_CHANNEL)
     accounts = AccountWatch(account_changes, resources.account_states)
-    lane = PublicLane(settings.public_lane_size, settings.public_lane_wait_s, cpu=settings.public_lane_cpu)
+    lane = PublicLane(settings.public_lane_size, settings.public_lane_wait_s, settings.public_lane_cpu)
     graphql = GraphQLEndpoint(resources, live, map_cache, alerts, accounts, documents, lane)
     database_metrics = metrics.DatabaseMetrics(resources.engine, settings, queues=set(QUEUES.values()))
 

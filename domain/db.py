@@ -49,10 +49,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 def _off_cpu_while_executing(engine: AsyncEngine) -> AsyncEngine:
     """A public read through the ORM does not count at the CPU while a statement runs (domain/cpu_turns.py): the
-    asyncpg adapter reads every row before the statement returns, so the wait is the whole round trip. A
-    statement that fails counts again at its next statement or when its turn ends."""
+    asyncpg adapter reads every row before the statement returns, so the wait is the whole round trip; a
+    statement that failed ends it too."""
     event.listen(engine.sync_engine, "before_cursor_execute", _statement_starts)
     event.listen(engine.sync_engine, "after_cursor_execute", _statement_ended)
+    event.listen(engine.sync_engine, "handle_error", _statement_ended)
     return engine
 
 

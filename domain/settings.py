@@ -17,9 +17,6 @@ DEV_JWT_SECRET = "dev-only-secret-change-me-please-0123456789"
 ORIGIN = re.compile(r"https?://[^/\s?#]+")
 # Presigned URLs are bearer credentials: in production none lives longer than an hour. S3 signs for 7 days at most.
 PRESIGNED_TTL_MAX_S = 3600
-# The public lane's defaults (api/admission.py), chosen on bench-map and the soak: see docs/benchmarks.md.
-PUBLIC_LANE_SIZE = 4
-PUBLIC_LANE_CPU = 2
 S3_PRESIGNED_TTL_MAX_S = 7 * 24 * 3600
 
 
@@ -100,21 +97,22 @@ class Settings(BaseSettings):
     # writers' all grow N-fold together, so what one process keeps free holds in each. Smaller than the public
     # reads pool (checked below): what skips the lane on those connections (a tile's version read for a 304 or a
     # kept tile, auditors' figures) must find one free while the lane is full.
-    # Two numbers (api/admission.py): how many anonymous reads are admitted at once, and how many of those run
-    # Python at once (a read waiting on PostgreSQL gives its CPU turn to the next).
+    # Two numbers (api/admission.py): how many anonymous reads are admitted at once, and below how many of those
+    # running Python a new one may start (one waiting on PostgreSQL does not count). 4 and 2 were chosen on
+    # bench-map and the soak (docs/benchmarks.md, "the public lane counts reads on the CPU").
     public_lane_size: int = Field(
-        PUBLIC_LANE_SIZE,
+        4,
         ge=1,
         description="anonymous GraphQL queries and report-tile renders one API process admits at once; the rest"
         " wait their turn, so that a crowd on the public map leaves the database connections to citizens filing"
         " reports and to officers (api/admission.py); less than JSC_PUBLIC_READS_POOL_SIZE",
     )
     public_lane_cpu: int = Field(
-        PUBLIC_LANE_CPU,
+        2,
         ge=1,
-        description="of the admitted anonymous reads, how many run Python at once; one waiting on PostgreSQL gives"
-        " its turn to the next, so the crowd's reads stand at most this many deep on the event loop ahead of a"
-        " citizen's report (api/admission.py); at most JSC_PUBLIC_LANE_SIZE",
+        description="an admitted anonymous read starts only while fewer than this many are running Python (one"
+        " waiting on PostgreSQL does not count, one coming back from it never waits), so a crowd's newcomers stay"
+        " off a busy event loop ahead of a citizen's report (api/admission.py); at most JSC_PUBLIC_LANE_SIZE",
     )
     public_lane_wait_s: float = Field(
         10.0, gt=0, description="how long an anonymous read waits for its turn before it is answered 503 OVERLOADED"

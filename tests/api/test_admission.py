@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 
 from api.admission import PublicLane, is_read
@@ -140,6 +141,28 @@ async def test_a_read_waiting_on_postgresql_gives_its_cpu_turn_to_the_next(
     for response in (through_public_reads, through_the_orm):
         assert response.status_code == 200
         assert "errors" not in response.json()
+
+
+async def test_a_read_whose_statement_failed_counts_at_the_cpu_again(
+    app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lane: PublicLane = app.state.public_lane
+    resources: Resources = app.state.resources
+    monkeypatch.setattr(lane, "cpu", CpuTurns(1))
+    running_after: list[int] = []
+
+    async def failing_statement() -> None:
+        async with resources.sessions() as session:
+            with pytest.raises(DBAPIError):
+                await session.execute(text("SELECT 1 / 0"))
+        running_after.append(lane.cpu.running)
+
+    async with in_the_lane(lane, failing_statement):
+        pass
+
+    # back on the CPU after the error (not left uncounted until the read ends), and nothing held after it
+    assert running_after == [1]
+    assert lane.cpu.running == 0
 
 
 async def test_a_read_on_the_cpu_holds_its_turn(api: Api, app: Starlette, monkeypatch: pytest.MonkeyPatch) -> None:
