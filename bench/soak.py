@@ -353,6 +353,7 @@ def tile_of(lat: float, lon: float, zoom: int) -> tuple[int, int]:
 @dataclass
 class OpStats:
     latencies: list[float] = field(default_factory=list)
+    server: list[float] = field(default_factory=list)  # the API's own time for the same requests (Server-Timing)
     errors: Counter[str] = field(default_factory=Counter)
 
 
@@ -365,10 +366,13 @@ class Recorder:
         self.events = 0  # live events received
         self.t0 = time.perf_counter()
         self.requests: list[timeline.Request] = []
+        self.loop_lags: list[float] = []  # the load generator's own loop: how late a short sleep wakes (probe_loop)
 
-    def add(self, op: str, seconds: float, problem: str | None = None) -> None:
+    def add(self, op: str, seconds: float, problem: str | None = None, server_s: float | None = None) -> None:
         stats = self.ops.setdefault(op, OpStats())
         stats.latencies.append(seconds)
+        if server_s is not None:
+            stats.server.append(server_s)
         if problem is not None:
             stats.errors[problem] += 1
         started = time.perf_counter() - seconds - self.t0
@@ -379,6 +383,15 @@ class Recorder:
 
     def request_count(self) -> int:
         return sum(len(s.latencies) for s in self.ops.values())
+
+
+def server_seconds(response: httpx.Response) -> float | None:
+    """The API's own time to its answer, from its Server-Timing header (api/metrics.py)."""
+    name, _, duration = response.headers.get("server-timing", "").partition(";dur=")
+    try:
+        return float(duration) / 1000 if name == "app" else None
+    except ValueError:
+        return None
 
 
 def problem_of(response: httpx.Response, field_name: str | None) -> tuple[Any, str | None]:
@@ -459,7 +472,7 @@ class Agent:
             return None
         elapsed = time.perf_counter() - started
         value, problem = problem_of(response, op.split(" ")[0])  # "report (officer)" is the field report
-        self.load.rec.add(op, elapsed, problem)
+        self.load.rec.add(op, elapsed, problem, server_seconds(response))
         return value if problem is None else None
 
     async def get(self, op: str, url: str, etags: dict[str, str]) -> None:
@@ -471,7 +484,8 @@ class Agent:
             self.load.rec.add(op, time.perf_counter() - started, type(exc).__name__)
             return
         ok = response.status_code == 200 or (response.status_code == 304 and url in etags)
-        self.load.rec.add(op, time.perf_counter() - started, None if ok else f"HTTP {response.status_code}")
+        problem = None if ok else f"HTTP {response.status_code}"
+        self.load.rec.add(op, time.perf_counter() - started, problem, server_seconds(response))
         if response.status_code == 200 and (etag := response.headers.get("etag")):
             if len(etags) > 500:  # a browser's cache is bounded too
                 etags.pop(next(iter(etags)))
@@ -812,6 +826,15 @@ class Sampler:
             await asyncio.sleep(every_s)
 
 
+async def probe_loop(load: Load, every_s: float = 0.05) -> None:
+    """How late the load generator's own event loop wakes a sleeper: every request it times waits that long too
+    before its answer is read, so a late loop would be counted as the API's slowness."""
+    while True:
+        asked = time.perf_counter()
+        await asyncio.sleep(every_s)
+        load.rec.loop_lags.append(time.perf_counter() - asked - every_s)
+
+
 async def fetch_value(dsn: str, sql: str, *args: Any) -> Any:
     conn = await asyncpg.connect(dsn)
     try:
@@ -858,18 +881,29 @@ def mib(kib: int | None) -> str:
 
 
 def print_table(rec: Recorder, elapsed: float) -> None:
-    print(f"{'operation':<22} {'count':>8} {'per s':>8} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    """Each operation as the load generator timed it, and (api p50, api p99) as the API timed the same requests to
+    their answer's first byte: the difference is the sockets, uvicorn's reading, and the generator's own loop."""
+    print(
+        f"{'operation':<22} {'count':>8} {'per s':>8} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+        f" {'api p50':>8} {'api p99':>8}"
+    )
     for op in sorted(rec.ops, key=lambda o: -len(rec.ops[o].latencies)):
         stats = rec.ops[op]
-        lat = sorted(stats.latencies)
+        lat, server = sorted(stats.latencies), sorted(stats.server)
         errors = sum(stats.errors.values())
         print(
             f"{op:<22} {len(lat):>8} {len(lat) / elapsed:>8.1f} {errors:>7} {percentile(lat, 50) * 1000:>8.1f}"
             f" {percentile(lat, 99) * 1000:>8.1f} {lat[-1] * 1000 if lat else math.nan:>8.1f}"
+            f" {percentile(server, 50) * 1000:>8.1f} {percentile(server, 99) * 1000:>8.1f}"
         )
     for op, stats in rec.ops.items():
         for reason, count in stats.errors.most_common(5):
             print(f"  error in {op} x{count}: {reason}")
+    lags = sorted(rec.loop_lags)
+    print(
+        f"generator loop   a 50 ms sleep woke late by p50 {percentile(lags, 50) * 1000:.1f} ms,"
+        f" p99 {percentile(lags, 99) * 1000:.1f} ms, max {lags[-1] * 1000 if lags else math.nan:.1f} ms"
+    )
 
 
 async def set_up(load: Load, opts: Options) -> tuple[list[User], Places]:
@@ -953,6 +987,7 @@ async def run_load(
     started = time.perf_counter()
     load.rec = Recorder()
     sampling = asyncio.create_task(sampler.run(started))
+    probing = asyncio.create_task(probe_loop(load))
 
     async def run_user(user: User) -> None:
         async with load.agent() as agent:
@@ -1028,9 +1063,10 @@ async def run_load(
     finally:
         load.stopping.set()
         sampling.cancel()
+        probing.cancel()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, sampling, return_exceptions=True)
+        await asyncio.gather(*tasks, sampling, probing, return_exceptions=True)
     for task in tasks:
         if not task.cancelled() and (exc := task.exception()) is not None:
             raise exc

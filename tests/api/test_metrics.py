@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
@@ -149,3 +150,19 @@ async def test_the_workers_metrics_server_wants_the_token_and_counts_jobs(
     assert value(after, "jsc_job_queue_depth", queue="photos") == 0
     succeeded = {"queue": "photos", "task": "photos.process", "outcome": "succeeded"}
     assert value(after, "jsc_jobs_total", **succeeded) - value(before, "jsc_jobs_total", **succeeded) == 1
+
+
+async def test_every_answer_says_how_long_the_app_took(api: Api) -> None:
+    """Server-Timing: what a browser's developer tools and the soak set beside the time they measured."""
+    for method, url, body in [
+        ("POST", "/graphql", {"query": "{ categories { code } }"}),
+        ("GET", "/tiles/reports/12/3263/2118.pbf", None),
+        ("GET", "/no/such/page", None),
+    ]:
+        started = time.perf_counter()
+        response = await api.client.request(method, url, json=body)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+
+        name, _, duration = response.headers["server-timing"].partition(";dur=")
+        assert name == "app", response.headers["server-timing"]
+        assert 0 < float(duration) <= elapsed_ms, (url, duration, elapsed_ms)

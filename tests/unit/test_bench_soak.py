@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from bench.soak import Account, Sampler, api_command, check_my_reports, parse_args, rss_kib
+from bench.soak import Account, Agent, Recorder, Sampler, api_command, check_my_reports, parse_args, rss_kib
 
 REPORT = "r-1"
 
@@ -86,3 +87,28 @@ def test_the_memory_of_a_process_counts_its_children() -> None:
         assert reading > (rss_kib(os.getpid()) or 0)
     finally:
         child.communicate(b"")
+
+
+async def test_the_api_s_own_time_is_recorded_beside_the_generator_s() -> None:
+    # given an API that says it took 12.5 ms for GraphQL, and a tile server that says nothing
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/graphql":
+            body = {"data": {"report": {"id": REPORT}}}
+            return httpx.Response(200, json=body, headers={"server-timing": "app;dur=12.5"})
+        return httpx.Response(200, content=b"tile")
+
+    class Load:
+        rec = Recorder()
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://api.test") as http:
+        agent = Agent(Load(), http)  # type: ignore[arg-type]
+
+        # when one GraphQL request and one tile are timed
+        await agent.call("report", "{ report }", {})
+        await agent.get("tile reports", "/tiles/reports/1/1/1.pbf", {})
+
+    # then the GraphQL request keeps the API's figure beside the generator's, and the tile only the generator's
+    assert Load.rec.ops["report"].server == [0.0125]
+    assert len(Load.rec.ops["report"].latencies) == 1
+    assert Load.rec.ops["tile reports"].server == []
+    assert Load.rec.error_count() == 0
