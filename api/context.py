@@ -96,6 +96,8 @@ class Context:
 
     async def finish(self, *, commit: bool) -> None:
         """Ends the operation's transaction; its jobs are deferred in it, so they exist only if it commits."""
+        if (loaders := self.__dict__.pop("loaders", None)) is not None:
+            loaders.close()
         session, self._session = self._session, None
         if session is None:
             self.jobs.drain()

@@ -151,6 +151,16 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         # The same for the items of a list, by its item type and field: the plan when every field is plain.
         self._item_plans: dict[tuple[int, int], tuple[GraphQLOutputType, FieldDetailsList, _Plan | None]] = {}
 
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        response = super().build_response(data)
+        # The operation is over: drop what ties this context to itself (graphql-core's helpers for resolvers are
+        # bound methods of it), so that it and all it holds (plans, field details, variables, the context) are
+        # freed as the request ends, by reference counting, rather than left for the cyclic collector.
+        self.async_helpers = None  # type: ignore[assignment]
+        self._plans.clear()
+        self._item_plans.clear()
+        return response
+
     def complete_value(
         self,
         return_type: GraphQLOutputType,

@@ -45,6 +45,10 @@ def later(pending: Awaitable[T]) -> T:
 
 
 class Loaders:
+    """One operation's data loaders. Each loader's function refers back to this object (its context, its
+    queries): a cycle, which `close` breaks when the operation ends, so that the loaders and every row they
+    cached are freed then by reference counting, not left for the cyclic collector's pauses (docs/benchmarks.md)."""
+
     def __init__(self, context: Context) -> None:
         self._context = context
         self.user = self._by_id(User, User.id)
@@ -64,6 +68,9 @@ class Loaders:
         self.zones_of_camera = self._grouped(CameraZone, CameraZone.camera_id, order=(CameraZone.name,))
         self.rules_of_camera = self._grouped(WatchRule, WatchRule.camera_id, order=(WatchRule.id,))
         self.camera_latest = DataLoader(load_fn=self._camera_latest)
+
+    def close(self) -> None:
+        vars(self).clear()
 
     async def _comments(
         self, keys: list[tuple[uuid.UUID, tuple[datetime, uuid.UUID] | None, int]]

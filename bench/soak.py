@@ -39,6 +39,7 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import gc
 import json
 import math
 import os
@@ -52,7 +53,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -367,6 +368,7 @@ class Recorder:
         self.t0 = time.perf_counter()
         self.requests: list[timeline.Request] = []
         self.loop_lags: list[float] = []  # the load generator's own loop: how late a short sleep wakes (probe_loop)
+        self.full_gcs: list[float] = []  # the load generator's own full garbage collections, each a pause of its loop
 
     def add(self, op: str, seconds: float, problem: str | None = None, server_s: float | None = None) -> None:
         stats = self.ops.setdefault(op, OpStats())
@@ -835,6 +837,29 @@ async def probe_loop(load: Load, every_s: float = 0.05) -> None:
         load.rec.loop_lags.append(time.perf_counter() - asked - every_s)
 
 
+@contextlib.contextmanager
+def timing_full_collections(load: Load) -> Iterator[None]:
+    """The generator's full (generation 2) garbage collections, timed into the current recorder: each stops its
+    loop, and every request in flight is timed the longer for it (about 150 ms each, every 10 s, before its
+    set-up's objects were frozen at the timed phase's start)."""
+    began = 0.0
+
+    def on_collection(phase: str, info: dict[str, int]) -> None:
+        nonlocal began
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            began = time.perf_counter()
+        else:
+            load.rec.full_gcs.append(time.perf_counter() - began)
+
+    gc.callbacks.append(on_collection)
+    try:
+        yield
+    finally:
+        gc.callbacks.remove(on_collection)
+
+
 async def fetch_value(dsn: str, sql: str, *args: Any) -> Any:
     conn = await asyncpg.connect(dsn)
     try:
@@ -902,7 +927,8 @@ def print_table(rec: Recorder, elapsed: float) -> None:
     lags = sorted(rec.loop_lags)
     print(
         f"generator loop   a 50 ms sleep woke late by p50 {percentile(lags, 50) * 1000:.1f} ms,"
-        f" p99 {percentile(lags, 99) * 1000:.1f} ms, max {lags[-1] * 1000 if lags else math.nan:.1f} ms"
+        f" p99 {percentile(lags, 99) * 1000:.1f} ms, max {lags[-1] * 1000 if lags else math.nan:.1f} ms;"
+        f" {len(rec.full_gcs)} full collections, longest {max(rec.full_gcs, default=0.0) * 1000:.0f} ms"
     )
 
 
@@ -1028,6 +1054,10 @@ async def run_load(
         await asyncio.sleep(opts.warmup)
         check_alive()
         warm, load.rec = load.rec, Recorder()
+        # The set-up's objects (accounts, clients, places) out of the generator's full collections, as the API's
+        # start-up objects are (domain/heap.py): the generator's pauses are not the API's.
+        gc.collect()
+        gc.freeze()
         rss_start = await rss_now()
         connections_start = await database_connections(dsn)
         timed_from, epoch_from, filed_before = time.perf_counter(), time.time(), load.filed
@@ -1095,7 +1125,8 @@ async def soak(opts: Options, api_proc: subprocess.Popen[bytes], worker_proc: su
             f"load: {len(users)} virtual users ({opts.public} public, {opts.live} live map, {opts.citizens} citizens,"
             f" {opts.lurah} lurah, 2 Suku Dinas, 1 camat); warm-up {opts.warmup:.0f} s, then {opts.duration:.0f} s"
         )
-        out = await run_load(load, opts, users, places, sampler, groups, [api_proc, worker_proc], dsn)
+        with timing_full_collections(load):
+            out = await run_load(load, opts, users, places, sampler, groups, [api_proc, worker_proc], dsn)
 
         queued_at_end = await backlog(dsn)
         processed = await fetch_value(

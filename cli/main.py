@@ -206,7 +206,7 @@ async def worker_command(concurrency: int, queues: list[str] | None) -> int:
     at start-up still ends the command (procrastinate's pool gives up after 30 s).
     """
     from domain import cctv_watch, metrics
-    from domain.heap import freeze_startup_objects
+    from domain.heap import freeze_startup_objects, time_collections
     from domain.photos import keep_uploads_backstop
     from domain.telemetry import configure_tracing, trace_engines
     from workers.metrics import MetricsServer, count_jobs
@@ -252,6 +252,7 @@ async def worker_command(concurrency: int, queues: list[str] | None) -> int:
         # The worker's start-up objects out of full garbage collections (domain/heap.py): the cctv workers' were
         # 90-130 ms pauses every ~20 s, each one late to every sample it held up.
         log.info("worker: %d start-up objects left out of full garbage collections", freeze_startup_objects())
+        time_collections()
         try:
             while not stopping.is_set():
                 started = loop.time()

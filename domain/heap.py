@@ -1,4 +1,5 @@
-"""The long-lived objects of a process kept out of the cyclic garbage collector's full collections.
+"""The cyclic garbage collector in a server process: the long-lived objects kept out of its full collections, and
+every collection timed.
 
 An API process holds a few hundred thousand objects from its start-up (the modules, SQLAlchemy's mappers and
 compiled caches, strawberry's and graphql-core's schema, the reference data) that live as long as it does. Python's
@@ -7,11 +8,19 @@ a time in the API at 100,000 reports (measured with gc.callbacks in-process), a 
 shares, so a direct part of the tails. Frozen after start-up (gc.freeze: moved to a permanent generation the
 collector does not scan), the same collections took 14-67 ms. Objects made later are collected as before; a
 start-up object that later becomes cyclic garbage is the one thing never freed, which start-up objects do not do.
+
+What a full collection costs after that is mostly the garbage it frees: objects of requests that were still in
+flight at a younger collection (so promoted) and died in a reference cycle. Per-request cycles are broken where
+the request ends (api/execution.py, api/loaders.py), and `jsc_gc_pause_seconds` shows what is left.
 """
 
 from __future__ import annotations
 
 import gc
+import time
+from typing import Any
+
+from domain import metrics
 
 
 def freeze_startup_objects() -> int:
@@ -19,3 +28,28 @@ def freeze_startup_objects() -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
+
+
+class _CollectionTimer:
+    """A gc callback: each collection's pause into jsc_gc_pause_seconds by generation."""
+
+    def __init__(self) -> None:
+        self._began = 0.0
+        self._pauses = {generation: metrics.GC_PAUSES.labels(str(generation)) for generation in range(3)}
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self._pauses[info["generation"]].observe(time.perf_counter() - self._began)
+
+
+_timer: _CollectionTimer | None = None
+
+
+def time_collections() -> None:
+    """Time every garbage collection of this process from now on (once per process, however often called)."""
+    global _timer
+    if _timer is None:
+        _timer = _CollectionTimer()
+        gc.callbacks.append(_timer)

@@ -90,6 +90,13 @@ TILE_CACHE = Counter(
     " for the same tile and version), miss (rendered)",
     ["layer", "outcome"],
 )
+GC_PAUSES = Histogram(
+    "jsc_gc_pause_seconds",
+    "time the cyclic garbage collector held the process (its event loop serves no one meanwhile), by generation;"
+    " frequent full (generation 2) collections of tens of ms are every request's tail (domain/heap.py)",
+    ["generation"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
 RATE_LIMIT_REFUSALS = Counter("jsc_rate_limit_refusals", "requests refused by a rate limit", ["action"])
 PUSH_MESSAGES = Counter("jsc_push_messages", "push messages by FCM outcome", ["outcome"])
 PUSH_NOTIFICATIONS = Counter(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gc
 
+from prometheus_client import REGISTRY
+
 from api.app import create_app
+from domain import heap
 from domain.settings import Settings
 
 
@@ -25,3 +28,22 @@ async def test_a_server_app_freezes_what_its_start_up_made_and_a_test_app_does_n
 
     assert snapshot is not None
     assert frozen > 10_000
+
+
+async def test_a_server_app_times_each_garbage_collection_by_generation(settings: Settings) -> None:
+    def pauses(generation: str) -> float:
+        return REGISTRY.get_sample_value("jsc_gc_pause_seconds_count", {"generation": generation}) or 0.0
+
+    served = create_app(settings, freeze_heap=True)
+    try:
+        async with served.router.lifespan_context(served):
+            before = [pauses(g) for g in "012"]
+            gc.collect(0)
+            gc.collect()
+            after = [pauses(g) for g in "012"]
+    finally:
+        gc.unfreeze()
+
+    assert after[0] >= before[0] + 1
+    assert after[2] >= before[2] + 1
+    assert gc.callbacks.count(heap._timer) == 1  # once, however many apps started

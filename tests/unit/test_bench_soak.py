@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import random
 import subprocess
@@ -13,7 +14,17 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.soak import Account, Agent, Recorder, Sampler, api_command, check_my_reports, parse_args, rss_kib
+from bench.soak import (
+    Account,
+    Agent,
+    Recorder,
+    Sampler,
+    api_command,
+    check_my_reports,
+    parse_args,
+    rss_kib,
+    timing_full_collections,
+)
 
 REPORT = "r-1"
 
@@ -112,3 +123,18 @@ async def test_the_api_s_own_time_is_recorded_beside_the_generator_s() -> None:
     assert len(Load.rec.ops["report"].latencies) == 1
     assert Load.rec.ops["tile reports"].server == []
     assert Load.rec.error_count() == 0
+
+
+def test_the_generator_s_own_full_collections_are_timed_into_the_current_recorder() -> None:
+    class Load:
+        rec = Recorder()
+
+    with timing_full_collections(Load()):  # type: ignore[arg-type]
+        gc.collect(1)  # not a full collection
+        gc.collect()
+        Load.rec = Recorder()  # the timed phase's recorder replaces the warm-up's
+        gc.collect()
+    gc.collect()  # after: not timed
+
+    assert len(Load.rec.full_gcs) == 1
+    assert Load.rec.full_gcs[0] > 0
