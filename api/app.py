@@ -46,7 +46,7 @@ from api.trusted_documents import DocumentRefused, TrustedDocuments, load_truste
 from api.webapps import webapp_routes
 from domain import log_redaction, metrics
 from domain.access import TOKEN_EXPIRED
-from domain.heap import freeze_startup_objects, time_collections
+from domain.heap import collect_fully_less_often, freeze_startup_objects, time_collections
 from domain.resources import Resources
 from domain.security import AccessClaims, access_token_expired, decode_access_token
 from domain.settings import Settings, get_settings
@@ -298,6 +298,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             except Exception:  # the first request that needs it loads it
                 log.warning("api: the reference data could not be loaded at start-up", exc_info=True)
             log.info("api: %d start-up objects left out of full garbage collections", freeze_startup_objects())
+            collect_fully_less_often()
             time_collections()
         try:
             yield

@@ -30,6 +30,21 @@ def freeze_startup_objects() -> int:
     return gc.get_freeze_count()
 
 
+# Young collections between full ones, at least (CPython's default is 10). With the start-up objects frozen, a full
+# collection starts once the objects promoted since the last one reach a quarter of the unfrozen old generation,
+# and under load the objects of the requests in flight are promoted all the time: at 250 requests/s the API ran a
+# full collection every ~1.6 s, 40-70 ms each even with no per-request cycles left to free (scanning what the
+# caches hold). At 100, one every ~17 s, 50-114 ms: a sixth of the time the loop spent stopped (docs/benchmarks.md).
+# What waits longer to be freed is only what still dies in a cycle, a few thousand objects.
+YOUNG_COLLECTIONS_PER_FULL = 100
+
+
+def collect_fully_less_often() -> None:
+    """Full collections no more often than every YOUNG_COLLECTIONS_PER_FULL middle-generation ones."""
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, YOUNG_COLLECTIONS_PER_FULL)
+
+
 class _CollectionTimer:
     """A gc callback: each collection's pause into jsc_gc_pause_seconds by generation."""
 

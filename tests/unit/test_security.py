@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 import uuid
@@ -17,6 +18,7 @@ from pydantic import SecretStr
 
 from domain.models.enums import Role
 from domain.security import (
+    PASSWORD_THREAD_NICE,
     AccessClaims,
     access_token_expired,
     decode_access_token,
@@ -340,6 +342,17 @@ async def test_password_work_runs_one_at_a_time_in_its_lane() -> None:
     # then each ran, one after the other
     assert results == list(range(8))
     assert most == 1
+
+
+async def test_password_work_runs_in_a_thread_nicer_than_the_event_loop_s() -> None:
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    loop_thread = niceness()
+    hashing_thread = await in_password_lane(niceness)
+
+    assert hashing_thread == min(19, loop_thread + PASSWORD_THREAD_NICE)
+    assert niceness() == loop_thread  # the process and its loop keep theirs
 
 
 # --- rotating the secret --------------------------------------------------------------------------------
