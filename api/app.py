@@ -46,7 +46,7 @@ from api.trusted_documents import DocumentRefused, TrustedDocuments, load_truste
 from api.webapps import webapp_routes
 from domain import log_redaction, metrics
 from domain.access import TOKEN_EXPIRED
-from domain.heap import collect_fully_less_often, freeze_startup_objects, give_back_free_memory, time_collections
+from domain.heap import collect_fully_less_often, freeze_startup_objects, time_collections
 from domain.resources import Resources
 from domain.security import AccessClaims, access_token_expired, decode_access_token
 from domain.settings import Settings, get_settings
@@ -290,7 +290,6 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         live.start()
         alerts.start()
         account_changes.start()
-        trimming: asyncio.Task[None] | None = None
         if freeze_heap:
             # The reference snapshot first, so that it is frozen with the rest (a database not up yet: it is
             # loaded at the first request instead).
@@ -301,12 +300,9 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             log.info("api: %d start-up objects left out of full garbage collections", freeze_startup_objects())
             collect_fully_less_often()
             time_collections()
-            trimming = asyncio.create_task(give_back_free_memory())
         try:
             yield
         finally:
-            if trimming is not None:
-                trimming.cancel()
             await account_changes.stop()
             await alerts.stop()
             await live.stop()

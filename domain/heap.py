@@ -16,18 +16,11 @@ the request ends (api/execution.py, api/loaders.py), and `jsc_gc_pause_seconds` 
 
 from __future__ import annotations
 
-import asyncio
-import ctypes
-import ctypes.util
 import gc
-import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 from domain import metrics
-
-log = logging.getLogger(__name__)
 
 
 def freeze_startup_objects() -> int:
@@ -75,31 +68,3 @@ def time_collections() -> None:
     if _timer is None:
         _timer = _CollectionTimer()
         gc.callbacks.append(_timer)
-
-
-# How often a server process hands the allocator's free memory back to the system (glibc's malloc_trim).
-TRIM_EVERY_S = 30.0
-
-
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
-    try:
-        trim = ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
-    except (OSError, AttributeError, TypeError):
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim  # type: ignore[no-any-return]
-
-
-async def give_back_free_memory(every_s: float = TRIM_EVERY_S) -> None:
-    """Every `every_s`, what the allocator holds free goes back to the system: a burst of requests (a flood day's
-    crowd on the map) leaves its memory free but kept by the process otherwise, a step in its RSS that stays."""
-    trim = _malloc_trim()
-    if trim is None:
-        return
-    while True:
-        await asyncio.sleep(every_s)
-        started = time.perf_counter()
-        trim(0)
-        log.debug("heap: free memory given back in %.1f ms", (time.perf_counter() - started) * 1000)
