@@ -9,9 +9,10 @@ shares, so a direct part of the tails. Frozen after start-up (gc.freeze: moved t
 collector does not scan), the same collections took 14-67 ms. Objects made later are collected as before; a
 start-up object that later becomes cyclic garbage is the one thing never freed, which start-up objects do not do.
 
-What a full collection costs after that is mostly the garbage it frees: objects of requests that were still in
-flight at a younger collection (so promoted) and died in a reference cycle. Per-request cycles are broken where
-the request ends (api/execution.py, api/loaders.py), and `jsc_gc_pause_seconds` shows what is left.
+Under load that still left a full collection every ~1.6 s, 33-166 ms each: the objects of the requests in flight
+are promoted all the time, and each request left ~80 objects in reference cycles for the collector to free. Those
+cycles are now broken where the request ends (api/execution.py, api/loaders.py), full collections are made rarer
+(below), and `jsc_gc_pause_seconds` shows what is left.
 """
 
 from __future__ import annotations
