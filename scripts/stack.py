@@ -181,11 +181,17 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_for(port: int, what: str, timeout: float = 60.0) -> None:
+class ExitedEarly(SystemExit):
+    """The process that was to listen ended first."""
+
+
+def wait_for(port: int, what: str, timeout: float = 60.0, proc: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if port_open(port):
             return
+        if proc is not None and proc.poll() is not None:
+            raise ExitedEarly(f"stack: {what} exited ({proc.returncode}) before listening on 127.0.0.1:{port}")
         time.sleep(0.2)
     raise SystemExit(f"stack: {what} did not listen on 127.0.0.1:{port} within {timeout:.0f}s")
 
@@ -409,6 +415,9 @@ def tls_certificate(p: Profile) -> None:
     p.tls_dir.chmod(0o755)
 
 
+WEED_STARTS = 5
+
+
 def weed_start(p: Profile, s: dict[str, str]) -> None:
     pidfile = p.pidfile("weed")
     if pid_alive(pidfile) and port_open(p.s3_port):
@@ -449,13 +458,24 @@ def weed_start(p: Profile, s: dict[str, str]) -> None:
             f"-s3.cert.file={p.tls_dir / 'cert.pem'}",
             f"-s3.key.file={p.tls_dir / 'key.pem'}",
         ]
-    with (p.logs / "weed.log").open("ab") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=p.weed_dir)
-    pidfile.write_text(str(proc.pid))
-    wait_for(p.s3_port, "SeaweedFS S3", timeout=90)
+    # Its ports lie in Linux's ephemeral range (32768-60999), so a client connection of anything on the machine may
+    # hold one for a moment; weed then exits at once ("bind: address already in use"). It is started again then.
+    for attempt in range(1, WEED_STARTS + 1):
+        with (p.logs / "weed.log").open("ab") as out:
+            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=p.weed_dir)
+        pidfile.write_text(str(proc.pid))
+        try:
+            wait_for(p.s3_port, "SeaweedFS S3", timeout=90, proc=proc)
+            if p.s3_tls:
+                wait_for(p.s3_https_port, "SeaweedFS S3 over TLS", proc=proc)
+            break
+        except ExitedEarly as exc:
+            if attempt == WEED_STARTS:
+                raise SystemExit(f"{exc} {WEED_STARTS} times; see {p.logs / 'weed.log'}") from None
+            log(f"{str(exc).removeprefix('stack: ')}; starting it again ({p.logs / 'weed.log'})")
+            time.sleep(2.0)
     wait_for_bucket(p, s)
     if p.s3_tls:
-        wait_for(p.s3_https_port, "SeaweedFS S3 over TLS")
         wait_for_bucket(p, s, BACKUP_BUCKET)
     log(f"SeaweedFS S3 on 127.0.0.1:{p.s3_port} (bucket jsc)")
 
