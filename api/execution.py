@@ -157,8 +157,6 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         # bound methods of it), so that it and all it holds (plans, field details, variables, the context) are
         # freed as the request ends, by reference counting, rather than left for the cyclic collector.
         self.async_helpers = None  # type: ignore[assignment]
-        self._plans.clear()
-        self._item_plans.clear()
         return response
 
     def complete_value(

@@ -847,24 +847,18 @@ async def probe_loop(load: Load, every_s: float = 0.05) -> None:
 @contextlib.contextmanager
 def timing_full_collections(load: Load) -> Iterator[None]:
     """The generator's full (generation 2) garbage collections, timed into the current recorder: each stops its
-    loop, and every request in flight is timed the longer for it (about 150 ms each, every 10 s, before its
-    set-up's objects were frozen at the timed phase's start)."""
-    began = 0.0
+    loop, and every request in flight is timed the longer for it."""
 
-    def on_collection(phase: str, info: dict[str, int]) -> None:
-        nonlocal began
-        if info["generation"] != 2:
-            return
-        if phase == "start":
-            began = time.perf_counter()
-        else:
-            load.rec.full_gcs.append(time.perf_counter() - began)
+    def observe(generation: int, seconds: float) -> None:
+        if generation == 2:
+            load.rec.full_gcs.append(seconds)
 
-    gc.callbacks.append(on_collection)
+    timer = heap.CollectionTimer(observe)
+    gc.callbacks.append(timer)
     try:
         yield
     finally:
-        gc.callbacks.remove(on_collection)
+        gc.callbacks.remove(timer)
 
 
 async def fetch_value(dsn: str, sql: str, *args: Any) -> Any:
@@ -1185,7 +1179,8 @@ async def soak(opts: Options, api_proc: subprocess.Popen[bytes], worker_proc: su
             print(f"                 after draining: {left} jobs left; this run's {dict(sorted(photos.items()))}")
 
         photo_lag = await photo_lags(dsn, load.run_id)
-        print_stalls(rec.requests)
+        requests = rec.requests
+        print_stalls(requests)
         failures = []
         if errors := rec.error_count() + out.warm.error_count():
             failures.append(f"{errors} errors")
@@ -1194,7 +1189,7 @@ async def soak(opts: Options, api_proc: subprocess.Popen[bytes], worker_proc: su
         for name, grew in growth.items():
             if not grew <= opts.max_memory_growth:
                 failures.append(f"{name} memory grew {grew:.1f} % by its slope (limit {opts.max_memory_growth:.0f} %)")
-        failures += judge_targets(opts, rec.requests, elapsed, photo_lag)
+        failures += judge_targets(opts, requests, elapsed, photo_lag)
         print(f"verdict          {'FAIL: ' + '; '.join(failures) if failures else 'PASS (every target met)'}")
         return 1 if failures else 0
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
 from typing import Any
 
 from domain import metrics
@@ -46,26 +47,28 @@ def collect_fully_less_often() -> None:
     gc.set_threshold(young, middle, YOUNG_COLLECTIONS_PER_FULL)
 
 
-class _CollectionTimer:
-    """A gc callback: each collection's pause into jsc_gc_pause_seconds by generation."""
+class CollectionTimer:
+    """A gc callback: each collection's pause, with its generation, handed to `observe`."""
 
-    def __init__(self) -> None:
+    def __init__(self, observe: Callable[[int, float], object]) -> None:
+        self._observe = observe
         self._began = 0.0
-        self._pauses = {generation: metrics.GC_PAUSES.labels(str(generation)) for generation in range(3)}
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._began = time.perf_counter()
         else:
-            self._pauses[info["generation"]].observe(time.perf_counter() - self._began)
+            self._observe(info["generation"], time.perf_counter() - self._began)
 
 
-_timer: _CollectionTimer | None = None
+_timer: CollectionTimer | None = None
 
 
 def time_collections() -> None:
-    """Time every garbage collection of this process from now on (once per process, however often called)."""
+    """Time every garbage collection of this process into jsc_gc_pause_seconds from now on (once per process,
+    however often called)."""
     global _timer
     if _timer is None:
-        _timer = _CollectionTimer()
+        pauses = {generation: metrics.GC_PAUSES.labels(str(generation)) for generation in range(3)}
+        _timer = CollectionTimer(lambda generation, seconds: pauses[generation].observe(seconds))
         gc.callbacks.append(_timer)
