@@ -1,9 +1,11 @@
 """What a load run's requests say over time: the seconds where many requests were slow at once (a stall hits every
 operation together, a slow query only its own), whether password work was in flight then, the slope of a memory
-series, and the requests of a window of the run (before, during and after a spike)."""
+series (over the whole run, or between spikes with the step each spike left), and the requests of a window of the
+run (before, during and after a spike)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -86,6 +88,45 @@ def slope_per_s(points: list[tuple[float, float]]) -> float:
     if spread == 0:
         return math.nan
     return sum((t - mean_t) * (v - mean_v) for t, v in points) / spread
+
+
+@dataclass(frozen=True)
+class SteadyMemory:
+    """A memory series cut at its spikes: the growth per second inside the steady stretches (one slope shared by
+    all of them, each stretch with its own level), and how far each spike moved the level.
+
+    A leak grows the steady stretches, or moves the level again at every spike; a high-water mark (an allocator
+    keeping what a burst of work needed, for the next burst) moves it once, at the first spike, and a second
+    spike of the same size reuses it."""
+
+    slope_per_s: float
+    steps: tuple[float, ...]  # one per spike: the level after it less the level before it
+    points: int
+
+
+def steady_memory(
+    points: list[tuple[float, float]], spikes: list[tuple[float, float]], settle_s: float
+) -> SteadyMemory:
+    """`points` (t, value) outside every spike and the `settle_s` after it, in stretches between the spikes: the
+    least-squares slope within the stretches (the fixed-effects slope: each stretch measured from its own mean),
+    and each spike's step as the difference of the stretches' levels on that slope."""
+    edges = sorted(spikes)
+    stretches: list[list[tuple[float, float]]] = [[] for _ in range(len(edges) + 1)]
+    for t, v in points:
+        if any(start <= t < end + settle_s for start, end in edges):
+            continue
+        stretches[sum(1 for start, _ in edges if t >= start)].append((t, v))
+    means = [_means(stretch) if stretch else None for stretch in stretches]
+    centred = [(t - m[0], v - m[1]) for stretch, m in zip(stretches, means, strict=True) if m for t, v in stretch]
+    spread = sum(dt * dt for dt, _ in centred)
+    slope = sum(dt * dv for dt, dv in centred) / spread if spread else math.nan
+    levels = [m[1] - slope * m[0] if m else math.nan for m in means]
+    steps = tuple(after - before for before, after in itertools.pairwise(levels))
+    return SteadyMemory(slope, steps, sum(len(s) for s in stretches))
+
+
+def _means(points: list[tuple[float, float]]) -> tuple[float, float]:
+    return sum(t for t, _ in points) / len(points), sum(v for _, v in points) / len(points)
 
 
 def window(requests: Iterable[Request], start: float, end: float) -> list[Request]:

@@ -21,10 +21,13 @@ from bench.soak import (
     Sampler,
     api_command,
     check_my_reports,
+    judge_memory,
     parse_args,
     rss_kib,
+    spike_starts,
     timing_full_collections,
 )
+from bench.timeline import slope_per_s
 
 REPORT = "r-1"
 
@@ -138,3 +141,97 @@ def test_the_generator_s_own_full_collections_are_timed_into_the_current_recorde
 
     assert len(Load.rec.full_gcs) == 1
     assert Load.rec.full_gcs[0] > 0
+
+
+async def test_a_304_answers_the_etag_sent_even_when_another_tile_took_its_place_in_the_cache_meanwhile() -> None:
+    # given a user whose bounded cache holds one tile's ETag, and a server that answers it 304
+    etags = {"/tiles/reports/1/1/1.pbf": '"a"'}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        etags.pop("/tiles/reports/1/1/1.pbf")  # another tile of the window, answered first, took its place
+        if request.headers.get("if-none-match") == '"a"':
+            return httpx.Response(304)
+        return httpx.Response(200, content=b"tile")
+
+    class Load:
+        rec = Recorder()
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://api.test") as http:
+        agent = Agent(Load(), http)  # type: ignore[arg-type]
+
+        # when
+        await agent.get("tile reports", "/tiles/reports/1/1/1.pbf", etags)
+
+    # then it is no error: the 304 answered what was asked
+    assert Load.rec.error_count() == 0
+    assert len(Load.rec.ops["tile reports"].latencies) == 1
+
+
+async def test_a_304_to_a_request_that_sent_no_etag_is_an_error() -> None:
+    class Load:
+        rec = Recorder()
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda _: httpx.Response(304))) as http:
+        await Agent(Load(), http).get("tile reports", "http://api.test/tiles/reports/1/1/1.pbf", {})  # type: ignore[arg-type]
+
+    assert Load.rec.error_count() == 1
+
+
+def test_two_spikes_by_default_each_in_the_middle_of_its_half_with_room_after_it(tmp_path: Path) -> None:
+    opts = parse_args(["--log-dir", str(tmp_path)])
+
+    assert opts.spikes == [(90.0, 210.0), (390.0, 510.0)]
+    assert parse_args(["--spikes", "1", "--log-dir", str(tmp_path)]).spikes == [(240.0, 360.0)]
+    assert parse_args(["--spikes", "1", "--spike-at", "60", "--log-dir", str(tmp_path)]).spikes == [(60.0, 180.0)]
+    assert parse_args(["--spikes", "0", "--log-dir", str(tmp_path)]).spikes == []
+    # each spike in the middle of its half, with its 30 s recovery and 30 s of steady load on both sides
+    assert spike_starts(470.0, 2, 120.0, None) == ()
+    assert spike_starts(480.0, 2, 120.0, None) == (60.0, 300.0)
+    with pytest.raises(SystemExit):
+        parse_args(["--spike-at", "60", "--log-dir", str(tmp_path)])  # which of the two?
+
+
+def test_memory_with_two_spikes_is_judged_between_them_and_by_the_later_spike_s_step(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a run with two spikes, 200 MiB before them, 300 during each; then 240 after the first
+    opts = parse_args(["--log-dir", str(tmp_path)])
+
+    def run(after_second: float) -> list[tuple[float, float]]:
+        def level(t: float) -> float:
+            if any(start <= t < end for start, end in opts.spikes):
+                return 300.0
+            return 200.0 if t < 90 else 240.0 if t < 390 else after_second
+
+        return [(float(t), level(float(t)) * 1024) for t in range(0, 600, 5)]
+
+    def judged(points: list[tuple[float, float]]) -> list[str]:
+        growth = slope_per_s(points) * 600 / (200 * 1024) * 100
+        return judge_memory(opts, "api", points, growth, 200 * 1024, 600.0)
+
+    # when the second spike reuses what the first left, the first's step is reported and nothing fails
+    assert judged(run(after_second=241.0)) == []
+    assert "+40.0 MiB (+20.0 %), +1.0 MiB (+0.5 %)" in capsys.readouterr().out
+    # when it steps again, that fails
+    assert judged(run(after_second=280.0)) == ["api memory stepped again at a later spike (+20.0 %)"]
+    # and with one spike the whole run's slope is judged, the step with it
+    one = parse_args(["--spikes", "1", "--log-dir", str(tmp_path)])
+    points = run(after_second=240.0)
+    assert judge_memory(one, "api", points, 25.0, 200 * 1024, 600.0) == [
+        "api memory grew 25.0 % by its slope (limit 10 %)"
+    ]
+
+
+def test_a_sample_taken_while_a_password_is_hashed_is_marked_and_left_out_of_the_series() -> None:
+    hashing = False
+    sampler = Sampler({"api": os.getpid()}, hashing=lambda: hashing)
+
+    sampler.take(0.0)
+    hashing = True
+    sampler.take(5.0)
+    hashing = False
+    sampler.take(10.0)
+
+    assert sampler.marked == {1}  # a password was being hashed while the second sample was read
+    assert [t for t, _ in sampler.series("api", since=0.0)] == [0.0, 10.0]
+    assert [t for t, _ in sampler.series("api", since=5.0)] == [5.0]  # the third, on the clock from 5 s

@@ -1,12 +1,13 @@
-"""bench/timeline.py: the soak's figures over time (stall seconds, memory slope, windows)."""
+"""bench/timeline.py: the soak's figures over time (stall seconds, memory slope and steps, windows)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 
-from bench.timeline import Request, by_second, p99_ms, slope_per_s, stall_evidence, window
+from bench.timeline import Request, by_second, p99_ms, slope_per_s, stall_evidence, steady_memory, window
 
 PASSWORD_OPS = frozenset({"signUp", "logIn"})
 
@@ -54,6 +55,58 @@ def test_the_slope_of_a_series_is_its_least_squares_growth_and_noise_does_not_ma
     assert slope_per_s(growing) == pytest.approx(0.5)
     assert abs(slope_per_s(flat) * 600) < 1.0
     assert math.isnan(slope_per_s([(0.0, 1.0)]))
+
+
+SPIKES = [(90.0, 210.0), (390.0, 510.0)]
+
+
+def series(level: Callable[[float], float]) -> list[tuple[float, float]]:
+    """A sample every 5 s of a 600 s run, as the soak takes them."""
+    return [(float(t), level(float(t))) for t in range(0, 600, 5)]
+
+
+def test_a_high_water_mark_steps_at_the_first_spike_only_and_leaves_the_stretches_flat() -> None:
+    # given 200 MiB, 300 during each spike, 240 after the first (the allocator keeps it) and after the second too
+    def level(t: float) -> float:
+        if any(start <= t < end for start, end in SPIKES):
+            return 300.0
+        return 200.0 if t < 90 else 240.0
+
+    # when
+    memory = steady_memory(series(level), SPIKES, settle_s=30.0)
+
+    # then the spikes and their 30 s after are left out, and only the first spike moved the level
+    assert memory.points == 120 - 2 * 30
+    assert memory.slope_per_s == pytest.approx(0.0, abs=1e-9)
+    assert memory.steps == pytest.approx((40.0, 0.0))
+    # while one slope over the whole run takes the step for growth: more than 10 % of 200 MiB
+    assert slope_per_s(series(level)) * 600 > 20
+
+
+def test_a_leak_shows_as_a_step_at_every_spike_or_as_growth_between_them() -> None:
+    def stepping(t: float) -> float:
+        return 200.0 + 20.0 * sum(1 for _, end in SPIKES if t >= end)
+
+    def growing(t: float) -> float:
+        return 200.0 + 0.1 * t
+
+    stepped = steady_memory(series(stepping), SPIKES, settle_s=30.0)
+    grown = steady_memory(series(growing), SPIKES, settle_s=30.0)
+
+    assert stepped.steps == pytest.approx((20.0, 20.0))
+    assert stepped.slope_per_s == pytest.approx(0.0, abs=1e-9)
+    assert grown.slope_per_s == pytest.approx(0.1)
+    # the growth carried on the slope is not counted as a step as well
+    assert grown.steps == pytest.approx((0.0, 0.0), abs=1e-9)
+
+
+def test_without_spikes_the_steady_slope_is_the_whole_run_s() -> None:
+    points = series(lambda t: 200.0 + 0.05 * t)
+
+    memory = steady_memory(points, [], settle_s=30.0)
+
+    assert memory.slope_per_s == pytest.approx(slope_per_s(points))
+    assert memory.steps == ()
 
 
 def test_a_window_holds_the_requests_that_started_in_it_and_p99_reads_only_the_asked_operations() -> None:
