@@ -27,8 +27,10 @@ but embedded in the response as it is (api/app.py encode_json); the resolver ans
 graphql-core's completion would have made of the selection.
 
 A resolver that answers the same objects to everyone for a while (cityStats' answer, kept in the map cache until
-a report event) wraps them in `Kept`: their completion is kept with them, by the text of the selection it was made
-for, and a request that asks the same selection again gets it without completing anything. Only a selection whose
+a report event; the auditors' figures while no unit's changed) wraps them in `Kept`: their completion is kept with
+them, by the text of the selection it was made for, and a request that asks the same selection again gets it
+without completing anything. The items of a list may be `Kept` each, so that a new list of mostly the same items
+(a leaderboard after one unit's figures changed) completes only the new ones. Only a selection whose
 text says everything about its completion is kept: none with a variable, a fragment spread (its fragment lives
 elsewhere in the document) or a directive (@defer among them) under the field; and only a completion that raised
 no error and did not wait for anything.
@@ -150,6 +152,8 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         self._plans: dict[int, tuple[GroupedFieldSet, _Plan | None]] = {}
         # The same for the items of a list, by its item type and field: the plan when every field is plain.
         self._item_plans: dict[tuple[int, int], tuple[GraphQLOutputType, FieldDetailsList, _Plan | None]] = {}
+        # The same for the text that names a kept completion (a list of kept items asks it for each).
+        self._kept_texts: dict[tuple[int, int], tuple[GraphQLOutputType, FieldDetailsList, str | None]] = {}
 
     def build_response(self, data: dict[str, Any] | None) -> Any:
         response = super().build_response(data)
@@ -185,7 +189,7 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         kept: Kept,
         position_context: Any,
     ) -> Any:
-        text = _selection_text(return_type, field_details_list)
+        text = self._kept_text(return_type, field_details_list)
         if text is not None and text in kept.completed:
             return kept.completed[text]
         errors = len(self.collected_errors.errors)
@@ -198,6 +202,15 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         ):
             kept.completed[text] = completed
         return completed
+
+    def _kept_text(self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList) -> str | None:
+        """`_selection_text`, worked out once per operation for a field: the items of a list of `Kept` share it."""
+        key = (id(return_type), id(field_details_list))
+        found = self._kept_texts.get(key)
+        if found is None:
+            found = (return_type, field_details_list, _selection_text(return_type, field_details_list))
+            self._kept_texts[key] = found
+        return found[2]
 
     def complete_list_item_value(
         self,

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,6 +30,7 @@ import asyncpg
 import httpx
 from PIL import Image
 
+from domain import heap
 from domain.settings import DEFAULT_RATE_LIMITS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,6 +126,33 @@ def spawn(args: list[str], log_path: Path, env: Mapping[str, str] | None = None)
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def deployed_api_command(port: int | str, workers: int) -> list[str]:
+    """`jsc api` as `make run` (scripts/stack.py) and the systemd unit start it: uvicorn serving api.main:serve,
+    with the app's own logging (access lines too), its heap frozen after start-up and its full collections made
+    rarer (domain/heap.py), `workers` processes."""
+    where = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    return [sys.executable, "-m", "cli.main", "api", *where]
+
+
+def deployed_api_env(log_dir: Path) -> dict[str, str]:
+    """What `make run` gives the API besides the stack's settings: a fresh multiprocess folder for its metrics
+    (every process writes its counters there, a cost production pays). And a keep-alive longer than the users'
+    pauses: uvicorn's 5 s would close idle connections under them, and a request racing that close fails with a
+    ReadError that is the client's, not the server's (a proxy in front is set the same way, JSC_API_KEEP_ALIVE_S)."""
+    metrics_dir = log_dir / "metrics-api"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    return {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "JSC_API_KEEP_ALIVE_S": "120"}
+
+
+def quiet_generator_heap() -> None:
+    """The load generator's own set-up objects out of its full garbage collections, and those collections as rare
+    as the API's (domain/heap.py): each stops the generator's loop, and every request in flight would be timed the
+    longer for it, as if the API had been slow."""
+    heap.freeze_startup_objects()
+    heap.collect_fully_less_often()
 
 
 def stop(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:

@@ -36,7 +36,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import code_version, load_average, sign_up  # noqa: E402
+from bench.common import code_version, load_average, quiet_generator_heap, sign_up, stop  # noqa: E402
 from bench.performance import LOG_IN, bench_url, ensure_database, start_api  # noqa: E402
 from cli.demo import libpq_kwargs  # noqa: E402
 
@@ -194,6 +194,7 @@ async def run(opts: argparse.Namespace) -> int:
             print(f"\nbench: {reports:,} reports; code {code_version()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
             print(f"camat of {area.kecamatan} ({area.camat_unit}): {area.open_reports:,} open reports in the area")
             print(f"{opts.requests} requests per query, one at a time; machine load {load_average()}\n")
+            quiet_generator_heap()
             rng = random.Random(opts.seed)
             all_met = True
             for scenario in scenarios(area):
@@ -220,8 +221,7 @@ async def run(opts: argparse.Namespace) -> int:
             print(f"verdict          {'every target met' if all_met else 'a target MISSED (exit code 1)'}")
             return 0 if all_met else 1
     finally:
-        api.terminate()
-        api.wait(timeout=10)
+        stop(api)
 
 
 def main(argv: list[str] | None = None) -> int:

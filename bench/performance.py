@@ -52,11 +52,16 @@ from bench.common import (  # noqa: E402
     check_create,
     code_version,
     create_report_body,
+    deployed_api_command,
+    deployed_api_env,
     kelurahan_centroids,
     load_average,
+    quiet_generator_heap,
     raised_rate_limits,
     routable,
     sign_up,
+    spawn,
+    stop,
     with_retries,
 )
 from cli.demo import AUDITOR_EMAIL, generate, libpq_kwargs  # noqa: E402
@@ -153,18 +158,18 @@ def start_api(
     trusted = (LOG_IN, SIGN_UP, KELURAHAN_AT, CREATE_REPORT, *documents)
     manifest.write_text(json.dumps({document_id(text): text for text in trusted}))
     env = {
-        **os.environ,
         "JSC_DATABASE_URL": database_url,
         "JSC_ENVIRONMENT": "production",
         "JSC_GRAPHIQL": "false",
         "JSC_GRAPHQL_FIELD_SUGGESTIONS": "false",
         "JSC_TRUSTED_DOCUMENTS_PATH": str(manifest),
         **raised_rate_limits(),
+        **deployed_api_env(manifest.parent / f"api-{port}"),
         **(extra_env or {}),
     }
-    command = ["uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", str(workers)] if workers > 1 else []
-    return subprocess.Popen([sys.executable, "-m", *command, "--log-level", "warning"], cwd=ROOT, env=env)
+    # As `make run` starts it (`jsc api`: its heap frozen after start-up, its full collections rarer), logging to
+    # a file beside the manifest.
+    return spawn(deployed_api_command(port, workers), manifest.parent / f"api-{port}.log", env)
 
 
 def scenarios(kelurahan_unit_id: int) -> list[Scenario]:
@@ -342,6 +347,7 @@ async def auditors_at_once(
                 times[scenario.name].append(elapsed)
 
     load_before = load_average()
+    quiet_generator_heap()
     await asyncio.gather(*(auditor(i) for i in range(opts.auditors)))
     await filer
     load_after = load_average()
@@ -404,6 +410,7 @@ async def run(opts: argparse.Namespace) -> int:
                 )
             finally:
                 await conn.close()
+            quiet_generator_heap()
             at = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
             print(f"\nbench: {reports:,} reports, {cases:,} cases; code {code_version()}; {at}")
             print(f"one auditor: {opts.requests} requests per query, one at a time; machine load {load_average()}")
@@ -452,8 +459,7 @@ async def run(opts: argparse.Namespace) -> int:
             return 0 if all_met else 1
     finally:
         for process in (api, uncached_api):
-            process.terminate()
-            process.wait(timeout=10)
+            stop(process)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,7 +51,6 @@ import json
 import math
 import os
 import random
-import shutil
 import signal
 import ssl
 import subprocess
@@ -84,9 +83,12 @@ from bench.common import (  # noqa: E402
     code_version,
     cpu_report,
     data_directory,
+    deployed_api_command,
+    deployed_api_env,
     percentile,
     prepare_database,
     process_tree,
+    quiet_generator_heap,
     spawn,
     stop,
     wait_healthy,
@@ -1080,9 +1082,7 @@ async def run_load(
         warm, load.rec = load.rec, Recorder()
         # The set-up's objects (accounts, clients, places) out of the generator's full collections, and those
         # collections as rare, as the API's (domain/heap.py): the generator's pauses are not the API's.
-        gc.collect()
-        gc.freeze()
-        heap.collect_fully_less_often()
+        quiet_generator_heap()
         rss_start = await rss_now()
         connections_start = await database_connections(dsn)
         timed_from, epoch_from, filed_before = time.perf_counter(), time.time(), load.filed
@@ -1448,21 +1448,7 @@ def spike_starts(duration: float, count: int, length: float, at: float | None) -
 
 
 def api_command(opts: Options) -> list[str]:
-    """`jsc api` as `make run` (scripts/stack.py) and the systemd unit start it: uvicorn with the app's own
-    logging (access lines too), `--api-workers` processes."""
-    port, workers = os.environ["JSC_API_PORT"], str(opts.api_workers)
-    return [sys.executable, "-m", "cli.main", "api", "--host", "127.0.0.1", "--port", port, "--workers", workers]
-
-
-def api_env(log_dir: Path) -> dict[str, str]:
-    """What `make run` gives the API besides the stack's settings: a fresh multiprocess folder for its metrics
-    (every process writes its counters there, a cost production pays). And a keep-alive longer than the users'
-    pauses: uvicorn's 5 s would close idle connections under them, and a request racing that close fails with a
-    ReadError that is the client's, not the server's (a proxy in front is set the same way, JSC_API_KEEP_ALIVE_S)."""
-    metrics_dir = log_dir / "metrics-api"
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
-    return {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "JSC_API_KEEP_ALIVE_S": "120"}
+    return deployed_api_command(os.environ["JSC_API_PORT"], opts.api_workers)
 
 
 def on_sigterm(_signum: int, _frame: FrameType | None) -> None:
@@ -1482,7 +1468,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"setup: the soak stack is up, migrated, Jakarta loaded ({time.perf_counter() - began:.0f} s)", flush=True
         )
-        api_proc = spawn(api_command(opts), opts.log_dir / "api.log", api_env(opts.log_dir))
+        api_proc = spawn(api_command(opts), opts.log_dir / "api.log", deployed_api_env(opts.log_dir))
         procs.append(api_proc)
         worker_proc = spawn([sys.executable, "-m", "cli.main", "worker"], opts.log_dir / "worker.log")
         procs.append(worker_proc)

@@ -5,9 +5,11 @@ Staff only (officers, auditors, admins): the figures say how government offices 
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +17,7 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.errors import ClientError, ErrorCode
+from api.execution import Kept
 from api.resolvers.common import now
 from api.schema.catalogue import Unit
 from api.schema.performance import (
@@ -33,10 +36,13 @@ from domain import exports, performance
 from domain.errors import DomainError
 from domain.models import Export as ExportModel
 from domain.models import Role, UnitKind
+from domain.models import Unit as UnitModel
 from domain.reference import ReferenceData
 
 Since = Annotated[date, strawberry.argument(description="First day, Jakarta time.")]
 Until = Annotated[date, strawberry.argument(description="Last day, included (a period is at most 3 years).")]
+T = TypeVar("T")
+
 CategoryArg = Annotated[str | None, strawberry.argument(description="Only reports of this category code.")]
 
 
@@ -62,20 +68,63 @@ def _category_id(reference: ReferenceData, code: str | None) -> int | None:
     return category.id
 
 
-async def _standings(
-    context: Context, level: PerformanceLevel, period: performance.Period, category: str | None
-) -> list[performance.Standing]:
+async def _presented(
+    context: Context,
+    question: str,
+    level: PerformanceLevel,
+    period: performance.Period,
+    category: str | None,
+    present: Callable[[list[performance.Standing]], T],
+) -> T:
+    """The level's standings over the period, as `present` makes them into an answer; the answer made before when
+    every unit's figures are the very ones it was made from (FiguresCache.presented): then neither the ranking
+    nor the API's objects are made again, and, kept as `Kept`, nor is their GraphQL completion."""
     reference = await context.resources.reference.get()
-    return await performance.standings(
+    category_id = _category_id(reference, category)
+    kind = UnitKind(level.value)
+    cache = context.resources.figures
+    figures = await performance.figures_by_unit(
         context.public_reads,
         reference,
-        UnitKind(level.value),
+        kind,
         period,
-        category_id=_category_id(reference, category),
+        category_id=category_id,
         now=now(),
-        min_reports=context.settings.ranking_min_reports,
         parallel=context.settings.performance_parallel_queries,
-        cache=context.resources.figures,
+        cache=cache,
+    )
+    min_reports = context.settings.ranking_min_reports
+
+    def make() -> T:
+        units = reference.units_of_kind(kind)
+        return present(performance.rank(((u, figures[u.id]) for u in units), min_reports=min_reports))
+
+    key = (question, kind, period, category_id, min_reports)
+    return cache.presented(key, (reference, *figures.values()), make)
+
+
+def _unit_performance(standings: list[performance.Standing]) -> Kept:
+    return Kept(
+        [_kept_unit(s.unit, s.figures, s.rank is not None) for s in sorted(standings, key=lambda s: s.unit.code)]
+    )
+
+
+# Each unit's line of an answer, kept with its completion (api/execution.py) by what it is made of: when one
+# unit's figures change, the new answer completes that line alone. Equal figures make an equal line.
+LINES_KEPT = 8192
+
+
+@functools.lru_cache(maxsize=LINES_KEPT)
+def _kept_unit(unit: UnitModel, figures: performance.Figures, ranked: bool) -> Kept:
+    return Kept(UnitPerformance(unit=Unit.from_model(unit), figures=UnitFigures.from_domain(figures), ranked=ranked))
+
+
+@functools.lru_cache(maxsize=LINES_KEPT)
+def _kept_entry(
+    unit: UnitModel, figures: performance.Figures, rank: int | None, score: float | None, unranked: str | None
+) -> Kept:
+    return Kept(
+        LeaderboardEntry.from_domain(performance.Standing(unit, figures, figures.scored[0], score, rank, unranked))
     )
 
 
@@ -87,16 +136,8 @@ class PerformanceQueries:
     ) -> list[UnitPerformance]:
         context: Context = info.context
         context.require_staff("Performance figures are for staff.")
-        standings = await _standings(context, level, _period(since, until), category)
-        standings.sort(key=lambda s: s.unit.code)
-        return [
-            UnitPerformance(
-                unit=Unit.from_model(s.unit),
-                figures=UnitFigures.from_domain(s.figures),
-                ranked=s.rank is not None,
-            )
-            for s in standings
-        ]
+        kept = await _presented(context, "unitPerformance", level, _period(since, until), category, _unit_performance)
+        return kept  # type: ignore[return-value]  # completed as the list it holds (api/execution.py)
 
     @strawberry.field(description="The units of a level ranked by score, with each part of the score (staff only).")
     async def leaderboard(
@@ -105,14 +146,21 @@ class PerformanceQueries:
         context: Context = info.context
         context.require_staff("Performance figures are for staff.")
         period = _period(since, until)
-        standings = await _standings(context, level, period, category)
-        return Leaderboard(
-            level=level,
-            since=period.since,
-            until=period.until,
-            min_reports=context.settings.ranking_min_reports,
-            entries=[LeaderboardEntry.from_domain(s) for s in standings],
-        )
+
+        def present(standings: list[performance.Standing]) -> Kept:
+            return Kept(
+                Leaderboard(
+                    level=level,
+                    since=period.since,
+                    until=period.until,
+                    min_reports=context.settings.ranking_min_reports,
+                    # Each entry kept (completed as the entry it holds): the type says what it completes as.
+                    entries=[_kept_entry(s.unit, s.figures, s.rank, s.score, s.unranked_reason) for s in standings],  # type: ignore[misc]
+                )
+            )
+
+        kept = await _presented(context, "leaderboard", level, period, category, present)
+        return kept  # type: ignore[return-value]  # completed as the leaderboard it holds
 
     @strawberry.field(description="One unit's figures per day, week or month over a period (staff only).")
     async def unit_time_series(

@@ -14,11 +14,13 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from starlette.applications import Starlette
 
 from api.extensions import AUDITOR_MUTATIONS
 from api.graphql import build_schema
 from domain import exports
 from domain.models import Export, ExportStatus, Report, ReportStatusChange, Role
+from domain.performance import FiguresCache
 from domain.resources import Resources
 from domain.settings import Settings
 from domain.sla import JAKARTA
@@ -232,6 +234,37 @@ async def test_the_leaderboard_ranks_only_units_with_enough_reports(
     for a, b in itertools.pairwise(ranked):
         assert b["rank"] == (a["rank"] if a["score"] == b["score"] else ranked.index(b) + 1)
     assert all(e["unrankedReason"] for e in entries[len(ranked) :])
+
+
+async def test_an_answer_presented_before_is_served_again_only_while_no_unit_s_figures_changed(
+    api: Api, app: Starlette, auditor: Citizen, citizen: Citizen
+) -> None:
+    # given an auditor's two questions asked once each
+    figures: FiguresCache = app.state.resources.figures
+    board_variables = {"level": "KELURAHAN", **window()}
+    before = await figures_of(api, auditor, "KELURAHAN", TOMANG_OFFICE)
+    board = await api.gql(LEADERBOARD, board_variables, token=auditor.token)
+    served_again = figures.presented_again
+
+    # when they are asked again with nothing filed: the same answers, served as presented (neither ranked nor
+    # completed again)
+    assert await figures_of(api, auditor, "KELURAHAN", TOMANG_OFFICE) == before
+    assert await api.gql(LEADERBOARD, board_variables, token=auditor.token) == board
+    assert figures.presented_again == served_again + 2
+
+    # and once a report is filed in Tomang, both answers count it
+    await api.create_report(citizen)
+    after = await figures_of(api, auditor, "KELURAHAN", TOMANG_OFFICE)
+    assert delta(after, before, "received", "stillOpen") == {"received": 1, "stillOpen": 1}
+    entries = (await api.gql(LEADERBOARD, board_variables, token=auditor.token))["data"]["leaderboard"]["entries"]
+    tomang = next(e for e in entries if e["unit"]["code"] == TOMANG_OFFICE)
+    assert tomang["figures"]["received"] == before["received"] + 1
+    assert figures.presented_again == served_again + 2
+    # another selection of the same question is completed for itself, not given the other's completion
+    narrow = UNIT_PERFORMANCE.replace(f"ranked figures {{ {FIGURES} }}", "").replace("id code kind", "code")
+    units = (await api.gql(narrow, board_variables, token=auditor.token))["data"]["unitPerformance"]
+    assert len(units) == 267
+    assert all(unit == {"unit": {"code": unit["unit"]["code"]}} for unit in units)
 
 
 async def test_time_series_buckets_cover_the_period(

@@ -193,11 +193,38 @@ HELD_BROKEN = Kept([item(1), item(2, name=None)])
 HELD_OTHER = Kept([item(n) for n in range(10, 13)])
 
 
+# Items kept one by one, answered in a new list each time (a leaderboard after one unit's figures changed).
+LINES = [Kept(item(n)) for n in range(20, 24)]
+SHOUTED: list[str] = []
+
+
+@strawberry.type
+class Line:
+    id: strawberry.ID
+    name: str
+
+    @strawberry.field
+    def shout(self) -> str:
+        SHOUTED.append(self.name)
+        return self.name.upper()
+
+
+def line(n: int) -> Line:
+    return Line(id=strawberry.ID(f"l{n}"), name=f"line {n}")
+
+
+KEPT_LINES = [Kept(line(n)) for n in range(3)]
+
+
 @strawberry.type
 class KeptQuery:
     @strawberry.field
     def held(self) -> list[Item]:
         return HELD  # type: ignore[return-value]
+
+    @strawberry.field
+    def lines(self, fresh: int = 0) -> list[Line]:
+        return [*KEPT_LINES, *(Kept(line(10 + n)) for n in range(fresh))]  # type: ignore[list-item]
 
     @strawberry.field
     def held_broken(self) -> list[Item | None]:
@@ -211,6 +238,10 @@ class KeptQuery:
 @strawberry.type(name="KeptQuery")
 class HeldQuery:
     """The same answers as plain lists, for graphql-core's own execution."""
+
+    @strawberry.field
+    def lines(self, fresh: int = 0) -> list[Line]:
+        return [*(cast(Line, k.value) for k in KEPT_LINES), *(line(10 + n) for n in range(fresh))]
 
     @strawberry.field
     def held(self) -> list[Item]:
@@ -250,8 +281,23 @@ async def run_kept(document: str, variables: dict[str, Any] | None = None) -> tu
 
 @pytest.fixture(autouse=True)
 def _nothing_kept_yet() -> None:
-    for kept in (HELD, HELD_BROKEN, HELD_OTHER):
+    for kept in (HELD, HELD_BROKEN, HELD_OTHER, *KEPT_LINES):
         kept.completed.clear()
+    SHOUTED.clear()
+
+
+async def test_a_new_list_of_kept_items_completes_only_the_items_not_completed_before() -> None:
+    first = await run_kept("{ lines { id shout } }")
+    SHOUTED.clear()  # (and once more for graphql-core's own answer, which run_kept compares)
+
+    with_new = await run_kept("{ lines(fresh: 2) { id shout } }")
+
+    assert [row[0][1] for row in with_new[0][0][1]] == ["l0", "l1", "l2", "l10", "l11"]
+    assert with_new[0][0][1][:3] == first[0][0][1]
+    # the kept lines' resolvers ran no more: only the two new lines' (and graphql-core's own, for every line)
+    kept_names = {"line 0", "line 1", "line 2"}
+    assert sorted(name for name in SHOUTED if name not in kept_names) == ["line 10", "line 10", "line 11", "line 11"]
+    assert sorted(name for name in SHOUTED if name in kept_names) == sorted(kept_names)
 
 
 async def test_a_kept_answer_is_completed_once_per_selection() -> None:

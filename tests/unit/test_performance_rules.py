@@ -3,6 +3,7 @@ counted overdue figure still holds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -148,3 +149,45 @@ def test_a_levels_groups_are_worked_out_once_per_reference_snapshot() -> None:
     later = performance.groups(snapshot(), UnitKind.KECAMATAN)
     assert later == by_kecamatan
     assert later is not by_kecamatan
+
+
+def test_a_presented_answer_is_made_again_only_when_one_of_its_sources_is_another_object() -> None:
+    cache = performance.FiguresCache(capacity=10)
+    first, second = good(), good()
+    made: list[str] = []
+
+    def make(name: str) -> Callable[[], str]:
+        return lambda: made.append(name) or name
+
+    assert cache.presented("board", [first, second], make("one")) == "one"
+    assert cache.presented("board", [first, second], make("two")) == "one"  # the very same figures
+    # equal figures, but another object (counted again): made again, since only identity says nothing changed
+    assert cache.presented("board", [first, good()], make("three")) == "three"
+    assert cache.presented("board", [first], make("four")) == "four"  # a unit fewer
+    assert made == ["one", "three", "four"]
+    assert cache.presented_again == 1
+    # with the cache off, always made
+    off = performance.FiguresCache(capacity=0)
+    assert off.presented("board", [first], make("five")) == "five"
+    assert off.presented("board", [first], make("six")) == "six"
+
+
+def test_presented_answers_are_bounded_the_least_recently_served_going_first() -> None:
+    cache = performance.FiguresCache(capacity=10)
+    sources = [good()]
+    for n in range(performance.PRESENTED_ANSWERS + 1):
+        cache.presented(("level", n), sources, lambda n=n: n)  # type: ignore[misc]
+
+    assert cache.presented(("level", 0), sources, lambda: "again") == "again"  # the first was let go
+    assert cache.presented(("level", performance.PRESENTED_ANSWERS), sources, lambda: "kept") == (
+        performance.PRESENTED_ANSWERS
+    )
+
+
+def test_a_units_score_is_worked_out_once_per_figures_and_ranking_uses_it() -> None:
+    figures = good()
+
+    assert figures.scored is figures.scored
+    assert figures.scored == (performance.components(figures), performance.score(performance.components(figures)))
+    ranked = performance.rank([(unit("a"), figures)], min_reports=1)
+    assert ranked[0].components is figures.scored[0]
