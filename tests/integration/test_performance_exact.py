@@ -498,6 +498,8 @@ async def test_cached_figures_follow_every_change_and_compute_only_what_changed(
     assert first == {head: raw.get(head, performance.Figures()) for head in groups}
     again = await cached()
     assert again == first
+    assert cache.levels_again == 1  # answered by one check of the level's counters
+    assert all(again[head] is first[head] for head in groups)  # the very figures: an answer made of them holds
     computed_before = len(reads.computed)
 
     # when a report is filed at one kelurahan office, in the period
@@ -513,6 +515,8 @@ async def test_cached_figures_follow_every_change_and_compute_only_what_changed(
     assert after[holder].still_open == first[holder].still_open + 1
     assert {h: f for h, f in after.items() if h != holder} == {h: f for h, f in first.items() if h != holder}
     assert reads.computed[computed_before:] == [sorted(groups[holder])]
+    assert cache.levels_again == 1  # the moved counter was seen: the level was read again
+    assert all(after[h] is first[h] for h in groups if h != holder)
 
 
 async def test_cached_overdue_counts_follow_the_clock_without_any_change(
