@@ -6,8 +6,8 @@ filters, similarReports and nearbyReports, through the API.
 
 The database is the auditors' bench's (`jsc demo-data`, made once and kept; bench/performance.py). The camat is an
 officer of the kecamatan office with the most open reports in its area; the points are where that area's reports
-are. The API runs as its own uvicorn process with production settings; each query is sent `--requests` times one
-after the other after a warm-up, each time at another point or with another filter of its kind.
+are. The API runs as `make run` starts it (`jsc api`) with production settings; each query is sent `--requests`
+times one after the other after a warm-up, each time at another point or with another filter of its kind.
 
 Targets (issue 18, section 4): p50 under 20 ms and p99 under 50 ms for each. The exit code is 1 when one is missed.
 """

@@ -5,9 +5,10 @@
 
 The database is made once with `jsc demo-data` (two years of simulated history for all of Jakarta; about ten
 minutes for a million reports) and kept; a run that finds it holding the wanted number of reports reuses it.
-The API runs as its own uvicorn process; the requests are sent one after the other (an auditor's dashboard),
-after a warm-up. Besides the end-to-end latency it prints the time of the same figures through
-domain/performance.py alone (the query and its rows, without GraphQL), so one can see where the time goes.
+The API runs as `make run` starts it (`jsc api`, its log in bench/out); the requests are sent one after the
+other (an auditor's dashboard), after a warm-up. Besides the end-to-end latency it prints the time of the same
+figures through domain/performance.py alone (the query and its rows, without GraphQL), so one can see where the
+time goes.
 
 Targets: all 267 kelurahan for 30 days p50 < 20 ms (issue 18) and for a year < 300 ms (issue 6), judged with one
 auditor sending the queries one after the other; with `--auditors` (10) sending them at once, each going round the
