@@ -207,6 +207,20 @@ def load_average() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f} (1, 5, 15 min) on {os.cpu_count()} cores"
 
 
+def cpu_probe_ms(rounds: int = 3) -> float:
+    """How long this machine takes for a fixed piece of pure-Python work, the best of `rounds`, in ms (lower is
+    faster). The same code soaked an hour apart on one VM cost the API 1.6-1.9 times the CPU per request: printed
+    beside a run, it says which hour the figures come from."""
+    best = math.inf
+    for _ in range(rounds):
+        started = time.perf_counter()
+        total = 0
+        for n in range(2_000_000):
+            total += n & 7
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def code_version() -> str:
     """The commit measured, so a figure in docs/benchmarks.md can be traced to the code that made it."""
     try:

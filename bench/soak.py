@@ -81,6 +81,7 @@ from bench.common import (  # noqa: E402
     CpuGroups,
     active_categories,
     code_version,
+    cpu_probe_ms,
     cpu_report,
     data_directory,
     deployed_api_command,
@@ -1138,6 +1139,7 @@ async def soak(opts: Options, api_proc: subprocess.Popen[bytes], worker_proc: su
         await wait_healthy(probe, [api_proc, worker_proc], within_s=60)
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as s3:
         load = Load(base_url, s3, opts.seed)
+        probe_before = cpu_probe_ms()
         users, places = await set_up(load, opts)
 
         groups = CpuGroups(roots={"api": [api_proc.pid], "worker": [worker_proc.pid], "load generator": [os.getpid()]})
@@ -1162,6 +1164,10 @@ async def soak(opts: Options, api_proc: subprocess.Popen[bytes], worker_proc: su
         api_requests = sum(len(s.latencies) for op, s in rec.ops.items() if op not in ("S3 upload", "reportEvents"))
         print()
         print(f"soak             {opts.duration:.0f} s after a {opts.warmup:.0f} s warm-up; code {code_version()}")
+        print(
+            f"machine speed    a fixed loop took {probe_before:.0f} ms before the load, {cpu_probe_ms():.0f} ms"
+            " after it (bench/common.cpu_probe_ms; lower is faster: compare runs only at a similar figure)"
+        )
         print(f"virtual users    {len(users)}; logs in {opts.log_dir}")
         print(
             f"requests         {total} in {elapsed:.1f} s, {total / elapsed:.1f}/s"

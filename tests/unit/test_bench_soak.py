@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.common import cpu_probe_ms
 from bench.soak import (
     Account,
     Agent,
@@ -235,3 +236,10 @@ def test_a_sample_taken_while_a_password_is_hashed_is_marked_and_left_out_of_the
     assert sampler.marked == {1}  # a password was being hashed while the second sample was read
     assert [t for t, _ in sampler.series("api", since=0.0)] == [0.0, 10.0]
     assert [t for t, _ in sampler.series("api", since=5.0)] == [5.0]  # the third, on the clock from 5 s
+
+
+def test_the_machine_speed_probe_times_a_fixed_piece_of_work() -> None:
+    first, second = cpu_probe_ms(rounds=1), cpu_probe_ms(rounds=2)
+
+    assert 0 < first < 60_000
+    assert 0 < second < 60_000
