@@ -257,8 +257,18 @@ class OverdueWindow:
 
 def _window(rows: Sequence[Mapping[str, Any]]) -> OverdueWindow:
     """Where the overdue counts of all the rows hold at once."""
-    after = [row["overdue_after"] for row in rows if row["overdue_after"] is not None]
-    until = [row["overdue_until"] for row in rows if row["overdue_until"] is not None]
+    return _within(OverdueWindow(row["overdue_after"], row["overdue_until"]) for row in rows)
+
+
+def _within(windows: Iterable[OverdueWindow]) -> OverdueWindow:
+    """Where every one of the windows holds."""
+    after: list[datetime] = []
+    until: list[datetime] = []
+    for w in windows:
+        if w.after is not None:
+            after.append(w.after)
+        if w.until is not None:
+            until.append(w.until)
     return OverdueWindow(max(after, default=None), min(until, default=None))
 
 
@@ -499,11 +509,8 @@ async def _cached(
             windows.append(counted.window)
             cache.put(keys[head], labels[head], counted)
     # The counters as read before computing: a change committed meanwhile makes the level look older, never newer.
-    window = OverdueWindow(
-        max((w.after for w in windows if w.after is not None), default=None),
-        min((w.until for w in windows if w.until is not None), default=None),
-    )
-    cache.keep_level(level_key, _Level(members, units, [versions.get(unit, 0) for unit in units], window, found))
+    level = _Level(members, units, [versions.get(unit, 0) for unit in units], _within(windows), found)
+    cache.keep_level(level_key, level)
     return found
 
 

@@ -41,9 +41,8 @@ from domain.reference import ReferenceData
 
 Since = Annotated[date, strawberry.argument(description="First day, Jakarta time.")]
 Until = Annotated[date, strawberry.argument(description="Last day, included (a period is at most 3 years).")]
-T = TypeVar("T")
-
 CategoryArg = Annotated[str | None, strawberry.argument(description="Only reports of this category code.")]
+T = TypeVar("T")
 
 
 def _bad_input(exc: DomainError) -> ClientError:
@@ -120,12 +119,9 @@ def _kept_unit(unit: UnitModel, figures: performance.Figures, ranked: bool) -> K
 
 
 @functools.lru_cache(maxsize=LINES_KEPT)
-def _kept_entry(
-    unit: UnitModel, figures: performance.Figures, rank: int | None, score: float | None, unranked: str | None
-) -> Kept:
-    return Kept(
-        LeaderboardEntry.from_domain(performance.Standing(unit, figures, figures.scored[0], score, rank, unranked))
-    )
+def _kept_entry(unit: UnitModel, figures: performance.Figures, rank: int | None, unranked: str | None) -> Kept:
+    parts, score = figures.scored
+    return Kept(LeaderboardEntry.from_domain(performance.Standing(unit, figures, parts, score, rank, unranked)))
 
 
 @strawberry.type
@@ -155,7 +151,7 @@ class PerformanceQueries:
                     until=period.until,
                     min_reports=context.settings.ranking_min_reports,
                     # Each entry kept (completed as the entry it holds): the type says what it completes as.
-                    entries=[_kept_entry(s.unit, s.figures, s.rank, s.score, s.unranked_reason) for s in standings],  # type: ignore[misc]
+                    entries=[_kept_entry(s.unit, s.figures, s.rank, s.unranked_reason) for s in standings],  # type: ignore[misc]
                 )
             )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import functools
 from datetime import date, datetime
 
 import strawberry
@@ -64,19 +63,11 @@ class UnitFigures:
 
     @classmethod
     def from_domain(cls, f: performance.Figures) -> UnitFigures:
-        return _unit_figures(f)
+        return cls(**{name: getattr(f, name) for name in FIGURE_NAMES})
 
 
 # Every figure of UnitFigures, read from the domain's Figures by name (a leaderboard has hundreds of units).
 FIGURE_NAMES = tuple(name for name in UnitFigures.__annotations__ if not name.startswith("_"))
-
-
-@functools.lru_cache(maxsize=4096)
-def _unit_figures(f: performance.Figures) -> UnitFigures:
-    """Made once per figures (equal figures give equal objects): the figures cache keeps a unit's figures across
-    questions, so every auditor's question would otherwise read the same two dozen values for every unit again.
-    Nothing changes a UnitFigures once made."""
-    return UnitFigures(**{name: getattr(f, name) for name in FIGURE_NAMES})
 
 
 @strawberry.type(description="One unit's figures.")
